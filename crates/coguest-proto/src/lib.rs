@@ -1,14 +1,513 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `coguest-proto`: the wire protocol between coguest clients and the server.
+//!
+//! JSON text frames over one WebSocket. A connection authenticates once (its token), then
+//! joins one or more rooms. Every client frame carries a client request id (`id`); the server
+//! answers each with exactly one [`ServerMsg::Ack`] or [`ServerMsg::Error`], and a retried id
+//! gets the first answer again instead of acting twice. Events and view changes carry the room
+//! version that produced them, so a client knows how far it is up to date and can resume from
+//! there after a reconnect.
+//!
+//! This is the only crate that knows the wire format: the server and the SDK convert to and
+//! from core types here. `PROTOCOL.md` documents every message; `protocol.schema.json` is
+//! generated from these types (see [`json_schema`]) and a test fails when it is stale.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod codes;
+mod convert;
+
+pub use codes::ErrorCode;
+pub use convert::WireBody;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol, announced in [`ServerMsg::Welcome`]. Bumped on any breaking change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// WebSocket close code asking the client to reconnect (server restarting or shutting down).
+pub const CLOSE_RECONNECT: u16 = 1012;
+/// WebSocket close code for a client that fell too far behind (its queue filled); it should
+/// reconnect and resume.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// WebSocket close code for a refused or expired token.
+pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// WebSocket close code for a frame larger than the server accepts.
+pub const CLOSE_FRAME_TOO_LARGE: u16 = 1009;
+
+/// One frame from a client: a request id and a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientFrame {
+    /// Client-chosen request id, unique per user and room; the answer carries it back.
+    pub id: u64,
+    /// The room the command is for (every command but `ping` needs one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// The command.
+    #[serde(flatten)]
+    pub command: ClientCommand,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What a client asks for. Co-guest commands mirror the reference `CoGuestStore` methods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ClientCommand {
+    /// Join the room (created with default settings if new). Answered by a [`ServerMsg::Snapshot`]
+    /// then an ack; with `since`, by what was missed after that version when the server still
+    /// has it, or a snapshot when it does not.
+    Join {
+        /// Last room version the client saw, to resume from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    /// Leave the room now (no reconnect grace period).
+    Leave,
+    /// `applyForSeat`.
+    ApplyForSeat {
+        /// Seat index; `-1` for any seat.
+        seat_index: i32,
+        /// Timeout in seconds.
+        timeout: u32,
+        /// Free-form data for the hosts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_info: Option<String>,
+    },
+    /// `cancelApplication`.
+    CancelApplication,
+    /// `acceptApplication`.
+    AcceptApplication {
+        /// The applicant.
+        user_id: String,
+    },
+    /// `rejectApplication`.
+    RejectApplication {
+        /// The applicant.
+        user_id: String,
+    },
+    /// `inviteToSeat`.
+    InviteToSeat {
+        /// The invitee.
+        invitee_id: String,
+        /// Seat index; `-1` for any seat.
+        seat_index: i32,
+        /// Timeout in seconds.
+        timeout: u32,
+        /// Free-form data for the invitee.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_info: Option<String>,
+    },
+    /// `cancelInvitation`.
+    CancelInvitation {
+        /// The invitee.
+        invitee_id: String,
+    },
+    /// `acceptInvitation`.
+    AcceptInvitation {
+        /// The inviting host.
+        inviter_id: String,
+    },
+    /// `rejectInvitation`.
+    RejectInvitation {
+        /// The inviting host.
+        inviter_id: String,
+    },
+    /// `disconnect`: leave the seat, stay in the room.
+    Disconnect,
+    /// Host: remove a user from its seat.
+    KickOffSeat {
+        /// The seated user.
+        user_id: String,
+    },
+    /// Host: lock a seat (its occupant, if any, is removed and told).
+    LockSeat {
+        /// The seat.
+        seat_index: i32,
+    },
+    /// Host: unlock a seat.
+    UnlockSeat {
+        /// The seat.
+        seat_index: i32,
+    },
+    /// Ask for a fresh snapshot of the room (after detecting a gap, say).
+    Snapshot,
+    /// Keep-alive; answered by an ack.
+    Ping,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl ClientCommand {
+    /// A short, stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientCommand::Join { .. } => "join",
+            ClientCommand::Leave => "leave",
+            ClientCommand::ApplyForSeat { .. } => "apply_for_seat",
+            ClientCommand::CancelApplication => "cancel_application",
+            ClientCommand::AcceptApplication { .. } => "accept_application",
+            ClientCommand::RejectApplication { .. } => "reject_application",
+            ClientCommand::InviteToSeat { .. } => "invite_to_seat",
+            ClientCommand::CancelInvitation { .. } => "cancel_invitation",
+            ClientCommand::AcceptInvitation { .. } => "accept_invitation",
+            ClientCommand::RejectInvitation { .. } => "reject_invitation",
+            ClientCommand::Disconnect => "disconnect",
+            ClientCommand::KickOffSeat { .. } => "kick_off_seat",
+            ClientCommand::LockSeat { .. } => "lock_seat",
+            ClientCommand::UnlockSeat { .. } => "unlock_seat",
+            ClientCommand::Snapshot => "snapshot",
+            ClientCommand::Ping => "ping",
+        }
     }
+}
+
+/// A frame from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First frame on a connection, once the token is accepted.
+    Welcome {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The authenticated user.
+        user_id: String,
+        /// The role the token grants.
+        role: Role,
+    },
+    /// A command succeeded.
+    Ack {
+        /// The client request id.
+        id: u64,
+        /// The room, for room commands.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        /// Room version after the command.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+        /// Id of the application or invitation the command created, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<u64>,
+    },
+    /// A command failed and changed nothing, or a frame could not be read (`id` absent).
+    Error {
+        /// The client request id, when the frame could be read that far.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// Stable numeric code (see [`ErrorCode`]).
+        code: i32,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The whole room as this user sees it.
+    Snapshot {
+        /// The room.
+        room: String,
+        /// The views.
+        state: CoGuestState,
+    },
+    /// A listener event addressed to this user.
+    Event {
+        /// The room.
+        room: String,
+        /// Room version that produced it.
+        version: u64,
+        /// The event.
+        event: Event,
+    },
+    /// A change to this user's views.
+    Change {
+        /// The room.
+        room: String,
+        /// Room version that produced it.
+        version: u64,
+        /// The change.
+        change: Change,
+    },
+    /// Sent after replaying what a resuming client missed: it is now up to date.
+    Resumed {
+        /// The room.
+        room: String,
+        /// Current room version.
+        version: u64,
+    },
+    /// The room was closed; the client is no longer a member.
+    RoomClosed {
+        /// The room.
+        room: String,
+    },
+}
+
+/// A member's role, from its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The room owner (a host).
+    Owner,
+    /// An admin (a host).
+    Admin,
+    /// An audience member (`GeneralUser` in the reference).
+    Audience,
+}
+
+/// The reference `LiveUserInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct LiveUserInfo {
+    /// User id.
+    pub user_id: String,
+    /// Display name.
+    pub user_name: String,
+    /// Avatar URL.
+    pub avatar_url: String,
+}
+
+/// The reference `SeatUserInfo`: a seated user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SeatUserInfo {
+    /// Seat index.
+    pub seat_index: i32,
+    /// User id.
+    pub user_id: String,
+    /// Display name.
+    pub user_name: String,
+    /// Avatar URL.
+    pub avatar_url: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// An entry of `applicants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ApplicantInfo {
+    /// The applicant.
+    pub user: LiveUserInfo,
+    /// The application's id.
+    pub request_id: u64,
+    /// Seat asked for; `-1` for any.
+    pub seat_index: i32,
+    /// When it times out (Unix ms).
+    pub deadline_ms: u64,
+    /// The applicant's free-form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_info: Option<String>,
+}
+
+/// An entry of `invitees`: one invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InviteeInfo {
+    /// The invitee.
+    pub user: LiveUserInfo,
+    /// The inviting host's id.
+    pub inviter_id: String,
+    /// The invitation's id.
+    pub request_id: u64,
+    /// Seat offered; `-1` for any.
+    pub seat_index: i32,
+    /// When it times out (Unix ms).
+    pub deadline_ms: u64,
+}
+
+/// The reference `CoGuestState` at one room version, as one user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CoGuestState {
+    /// Room version.
+    pub version: u64,
+    /// Seated users.
+    pub connected: Vec<SeatUserInfo>,
+    /// Pending invitations (hosts: all; others: their own).
+    pub invitees: Vec<InviteeInfo>,
+    /// Pending applications (hosts: all; others: their own).
+    pub applicants: Vec<ApplicantInfo>,
+    /// Members who could be invited (hosts: capped list; others: themselves if listed).
+    pub candidates: Vec<LiveUserInfo>,
+}
+
+/// Reason a request closed unanswered: `timeout` (0) or `already_seated` (1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoResponseReason {
+    /// The request timed out (reference value 0).
+    Timeout,
+    /// The user got a seat by another path (reference value 1).
+    AlreadySeated,
+}
+
+/// Listener events, named after the reference callbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Host: `onGuestApplicationReceived`.
+    GuestApplicationReceived {
+        /// The applicant.
+        guest_user: LiveUserInfo,
+        /// The application's id.
+        request_id: u64,
+        /// Seat asked for; `-1` for any.
+        seat_index: i32,
+        /// The applicant's free-form data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_info: Option<String>,
+    },
+    /// Host: `onGuestApplicationCancelled`.
+    GuestApplicationCancelled {
+        /// The applicant.
+        guest_user: LiveUserInfo,
+    },
+    /// Host: `onGuestApplicationProcessedByOtherHost`.
+    GuestApplicationProcessedByOtherHost {
+        /// The applicant.
+        guest_user: LiveUserInfo,
+        /// The host who answered.
+        host_user: LiveUserInfo,
+    },
+    /// Host: `onHostInvitationResponded`.
+    HostInvitationResponded {
+        /// Whether the invitee accepted.
+        is_accept: bool,
+        /// The invitee.
+        guest_user: LiveUserInfo,
+    },
+    /// Host: `onHostInvitationNoResponse`.
+    HostInvitationNoResponse {
+        /// The invitee.
+        guest_user: LiveUserInfo,
+        /// Why.
+        reason: NoResponseReason,
+    },
+    /// Guest: `onHostInvitationReceived`.
+    HostInvitationReceived {
+        /// The inviting host.
+        host_user: LiveUserInfo,
+        /// The invitation's id.
+        request_id: u64,
+        /// Seat offered; `-1` for any.
+        seat_index: i32,
+        /// The host's free-form data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extra_info: Option<String>,
+    },
+    /// Guest: `onHostInvitationCancelled`.
+    HostInvitationCancelled {
+        /// The inviting host.
+        host_user: LiveUserInfo,
+    },
+    /// Guest: `onGuestApplicationResponded`.
+    GuestApplicationResponded {
+        /// Whether the host accepted.
+        is_accept: bool,
+        /// The host who answered.
+        host_user: LiveUserInfo,
+    },
+    /// Guest: `onGuestApplicationNoResponse`.
+    GuestApplicationNoResponse {
+        /// Why.
+        reason: NoResponseReason,
+    },
+    /// Guest: `onKickedOffSeat`.
+    KickedOffSeat {
+        /// The seat the user was on.
+        seat_index: i32,
+        /// The host who did it.
+        host_user: LiveUserInfo,
+    },
+}
+
+/// A change to the `CoGuestState` views.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// The whole new `connected` list.
+    Connected {
+        /// Seated users in seat order.
+        connected: Vec<SeatUserInfo>,
+    },
+    /// An entry joined `applicants`.
+    ApplicantAdded {
+        /// The entry.
+        applicant: ApplicantInfo,
+    },
+    /// An entry left `applicants`.
+    ApplicantRemoved {
+        /// The applicant.
+        user_id: String,
+    },
+    /// An entry joined `invitees`.
+    InviteeAdded {
+        /// The entry.
+        invitee: InviteeInfo,
+    },
+    /// An entry left `invitees`.
+    InviteeRemoved {
+        /// The invitee.
+        user_id: String,
+        /// The inviting host.
+        inviter_id: String,
+    },
+    /// An entry joined `candidates`.
+    CandidateAdded {
+        /// The member.
+        user: LiveUserInfo,
+    },
+    /// An entry left `candidates`.
+    CandidateRemoved {
+        /// The member.
+        user_id: String,
+    },
+}
+
+impl CoGuestState {
+    /// Applies one change, as a client keeps its views current.
+    pub fn apply(&mut self, version: u64, change: &Change) {
+        self.version = self.version.max(version);
+        match change {
+            Change::Connected { connected } => self.connected = connected.clone(),
+            Change::ApplicantAdded { applicant } => {
+                self.applicants
+                    .retain(|a| a.user.user_id != applicant.user.user_id);
+                self.applicants.push(applicant.clone());
+            }
+            Change::ApplicantRemoved { user_id } => {
+                self.applicants.retain(|a| &a.user.user_id != user_id);
+            }
+            Change::InviteeAdded { invitee } => {
+                self.invitees.retain(|i| {
+                    !(i.user.user_id == invitee.user.user_id && i.inviter_id == invitee.inviter_id)
+                });
+                self.invitees.push(invitee.clone());
+            }
+            Change::InviteeRemoved {
+                user_id,
+                inviter_id,
+            } => {
+                self.invitees
+                    .retain(|i| !(&i.user.user_id == user_id && &i.inviter_id == inviter_id));
+            }
+            Change::CandidateAdded { user } => {
+                self.candidates.retain(|c| c.user_id != user.user_id);
+                self.candidates.push(user.clone());
+            }
+            Change::CandidateRemoved { user_id } => {
+                self.candidates.retain(|c| &c.user_id != user_id);
+            }
+        }
+    }
+}
+
+/// The JSON Schema of every message, generated from these types.
+pub fn json_schema() -> serde_json::Value {
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    /// Every message of the coguest protocol.
+    struct Protocol {
+        client: ClientFrame,
+        server: ServerMsg,
+    }
+    serde_json::to_value(schemars::schema_for!(Protocol)).unwrap_or_default()
+}
+
+/// Errors turning a wire value into a core value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WireError {
+    /// The code to answer with.
+    pub code: ErrorCode,
+    /// What was wrong.
+    pub message: String,
 }

@@ -1,0 +1,233 @@
+//! What a room tells the outside world: listener events and view changes, each addressed.
+
+use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
+use crate::member::{Role, UserInfo};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Why a request closed without an answer (the reference's `NoResponseReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoResponseReason {
+    /// The request reached its deadline (reference value 0).
+    Timeout,
+    /// The user got a seat by another path (reference value 1).
+    AlreadySeated,
+}
+
+impl NoResponseReason {
+    /// The reference API's numeric value.
+    pub fn code(self) -> i32 {
+        match self {
+            NoResponseReason::Timeout => 0,
+            NoResponseReason::AlreadySeated => 1,
+        }
+    }
+}
+
+/// Listener events, named after the reference `HostListener` / `GuestListener` callbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// To every host: a member applied for a seat (`onGuestApplicationReceived`).
+    GuestApplicationReceived {
+        /// The applicant.
+        guest: UserInfo,
+        /// The request.
+        request_id: RequestId,
+        /// The seat asked for.
+        seat: SeatChoice,
+        /// The applicant's free-form data.
+        extra_info: Option<String>,
+    },
+    /// To every host: the applicant withdrew, or left the room (`onGuestApplicationCancelled`).
+    GuestApplicationCancelled {
+        /// The applicant.
+        guest: UserInfo,
+    },
+    /// To every host but the one who answered: another host accepted or rejected the
+    /// application (`onGuestApplicationProcessedByOtherHost`).
+    GuestApplicationProcessedByOtherHost {
+        /// The applicant.
+        guest: UserInfo,
+        /// The host who answered.
+        host: UserInfo,
+    },
+    /// To the applicant: a host answered (`onGuestApplicationResponded`).
+    GuestApplicationResponded {
+        /// Whether the host accepted (and the applicant is now seated).
+        accepted: bool,
+        /// The host who answered.
+        host: UserInfo,
+    },
+    /// To the applicant: the application closed unanswered (`onGuestApplicationNoResponse`).
+    GuestApplicationNoResponse {
+        /// Why.
+        reason: NoResponseReason,
+    },
+    /// To the invitee: a host invited it (`onHostInvitationReceived`).
+    HostInvitationReceived {
+        /// The inviting host.
+        host: UserInfo,
+        /// The request.
+        request_id: RequestId,
+        /// The seat offered.
+        seat: SeatChoice,
+        /// The host's free-form data.
+        extra_info: Option<String>,
+    },
+    /// To the invitee: the host withdrew the invitation, or left the room
+    /// (`onHostInvitationCancelled`).
+    HostInvitationCancelled {
+        /// The inviting host.
+        host: UserInfo,
+    },
+    /// To the inviting host: the invitee answered (`onHostInvitationResponded`). An invitee who
+    /// leaves the room counts as a refusal.
+    HostInvitationResponded {
+        /// Whether the invitee accepted (and is now seated).
+        accepted: bool,
+        /// The invitee.
+        guest: UserInfo,
+    },
+    /// To the inviting host: the invitation closed unanswered (`onHostInvitationNoResponse`).
+    HostInvitationNoResponse {
+        /// The invitee.
+        guest: UserInfo,
+        /// Why.
+        reason: NoResponseReason,
+    },
+    /// To a user removed from its seat by a host, or by the seat being locked
+    /// (`onKickedOffSeat`).
+    KickedOffSeat {
+        /// The seat it was on.
+        seat: SeatIndex,
+        /// The host who did it.
+        host: UserInfo,
+    },
+}
+
+/// A seated user (the reference's `SeatUserInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatUser {
+    /// The seat.
+    pub seat_index: SeatIndex,
+    /// Who sits there.
+    pub user: UserInfo,
+    /// Its role.
+    pub role: Role,
+}
+
+/// An entry of the `applicants` view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    /// The applicant.
+    pub user: UserInfo,
+    /// The request.
+    pub request_id: RequestId,
+    /// The seat asked for.
+    pub seat: SeatChoice,
+    /// When it times out.
+    pub deadline: Timestamp,
+    /// The applicant's free-form data.
+    pub extra_info: Option<String>,
+}
+
+/// An entry of the `invitees` view: one invitation (a user invited by two hosts has two).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitee {
+    /// The invitee.
+    pub user: UserInfo,
+    /// The inviting host.
+    pub host: UserId,
+    /// The request.
+    pub request_id: RequestId,
+    /// The seat offered.
+    pub seat: SeatChoice,
+    /// When it times out.
+    pub deadline: Timestamp,
+}
+
+/// A change to the views (`connected`, `applicants`, `invitees`, `candidates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ViewChange {
+    /// The whole `connected` list after the change (it is at most `max_seat_count` long).
+    Connected {
+        /// Seated users in seat order.
+        seats: Vec<SeatUser>,
+    },
+    /// An application entered `applicants`.
+    ApplicantAdded(Applicant),
+    /// An application left `applicants`.
+    ApplicantRemoved {
+        /// The applicant.
+        user: UserId,
+    },
+    /// An invitation entered `invitees`.
+    InviteeAdded(Invitee),
+    /// An invitation left `invitees`.
+    InviteeRemoved {
+        /// The invitee.
+        user: UserId,
+        /// The inviting host.
+        host: UserId,
+    },
+    /// A member entered the (capped) `candidates` view.
+    CandidateAdded(UserInfo),
+    /// A member left the `candidates` view.
+    CandidateRemoved {
+        /// The member.
+        user: UserId,
+    },
+}
+
+/// Who an output is for. The caller resolves hosts from the room's members at delivery time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "user", rename_all = "snake_case")]
+pub enum Audience {
+    /// Every member of the room.
+    Room,
+    /// Every host.
+    Hosts,
+    /// Every host except this one.
+    HostsExcept(UserId),
+    /// Every host, and this user (the subject of the change) whatever its role.
+    HostsAnd(UserId),
+    /// This user only.
+    User(UserId),
+}
+
+impl Audience {
+    /// Whether a member with this id and role receives the output.
+    pub fn includes(&self, user: &UserId, is_host: bool) -> bool {
+        match self {
+            Audience::Room => true,
+            Audience::Hosts => is_host,
+            Audience::HostsExcept(u) => is_host && u != user,
+            Audience::HostsAnd(u) => is_host || u == user,
+            Audience::User(u) => u == user,
+        }
+    }
+}
+
+/// What an output carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "body", rename_all = "snake_case")]
+pub enum OutputBody {
+    /// A listener event.
+    Event(Event),
+    /// A change to the views.
+    Change(ViewChange),
+}
+
+/// One addressed output of a mutation, stamped with the room version that mutation produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    /// Room version after the mutation that produced this output.
+    pub version: u64,
+    /// Who receives it.
+    pub to: Audience,
+    /// What it says.
+    pub body: OutputBody,
+}

@@ -1,0 +1,1174 @@
+//! The room state machine: every co-guest rule, applied to one room.
+
+use crate::command::Command;
+use crate::config::RoomConfig;
+use crate::error::{CommandError, ConfigError, RestoreError};
+use crate::event::{
+    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatUser, ViewChange,
+};
+use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
+use crate::member::{Application, GuestState, Invitation, Member, Profile, Role, UserInfo};
+use crate::snapshot::{RoomSnapshot, SeatSnapshot};
+use crate::time::Timestamp;
+use crate::view::RoomView;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// One seat. Its occupant is mirrored in the occupant's [`GuestState::Seated`]; both change
+/// together in [`Room::set_state`] only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Seat {
+    occupant: Option<UserId>,
+    locked: bool,
+}
+
+/// Where a pending request lives, so a timer or a lookup by id finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RequestRef {
+    Application { applicant: UserId },
+    Invitation { host: UserId, invitee: UserId },
+}
+
+/// A live room's seats, members and pending requests, and every rule that changes them.
+///
+/// The room does no IO and never reads a clock: each input carries `now`. After every
+/// mutation ([`Room::handle_command`], [`Room::handle_timeout`]) the caller drains
+/// [`Room::poll_output`] until it returns `None`, then sleeps until [`Room::poll_timeout`].
+#[derive(Debug, Clone)]
+pub struct Room {
+    config: RoomConfig,
+    version: u64,
+    last_now: Timestamp,
+    next_request_id: u64,
+    next_join_seq: u64,
+    members: BTreeMap<UserId, Member>,
+    seats: Vec<Seat>,
+    // Indexes derived from `members`, rebuilt on restore.
+    requests: BTreeMap<RequestId, RequestRef>,
+    timers: BTreeSet<(Timestamp, RequestId)>,
+    candidates: BTreeSet<(u64, UserId)>,
+    // The candidates view as last announced, to emit it as additions and removals.
+    shown_candidates: Vec<UserId>,
+    // Per-mutation bookkeeping.
+    outbox: VecDeque<Output>,
+    dirty: bool,
+    connected_dirty: bool,
+}
+
+impl Room {
+    /// An empty room with these settings.
+    pub fn new(config: RoomConfig, now: Timestamp) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let seats = vec![Seat::default(); usize::from(config.max_seat_count)];
+        Ok(Room {
+            config,
+            version: 0,
+            last_now: now,
+            next_request_id: 1,
+            next_join_seq: 1,
+            members: BTreeMap::new(),
+            seats,
+            requests: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            candidates: BTreeSet::new(),
+            shown_candidates: Vec::new(),
+            outbox: VecDeque::new(),
+            dirty: false,
+            connected_dirty: false,
+        })
+    }
+
+    /// The room's settings.
+    pub fn config(&self) -> &RoomConfig {
+        &self.config
+    }
+
+    /// The room version: bumped once by every mutation that changed something.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// A member, if present.
+    pub fn member(&self, user: &UserId) -> Option<&Member> {
+        self.members.get(user)
+    }
+
+    /// All members, by id.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether `user` is a member with a host role.
+    pub fn is_host(&self, user: &UserId) -> bool {
+        self.members.get(user).is_some_and(|m| m.role.is_host())
+    }
+
+    /// Number of pending requests (each has exactly one deadline).
+    pub fn pending_request_count(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Applies one command on behalf of `actor`.
+    ///
+    /// Requests whose deadline is at or before `now` expire first, so a late caller never
+    /// accepts an expired request. On `Ok` the command took effect (with the id of the request
+    /// it created, if any); on `Err` nothing changed and nothing was emitted for the command.
+    pub fn handle_command(
+        &mut self,
+        now: Timestamp,
+        actor: &UserId,
+        command: Command,
+    ) -> Result<Option<RequestId>, CommandError> {
+        let now = self.observe(now);
+        self.expire_due(now);
+        let before = self.outbox.len();
+        let result = self.apply(now, actor, command);
+        match &result {
+            Ok(_) => self.finish_mutation(),
+            Err(_) => debug_assert_eq!(self.outbox.len(), before, "a refused command emitted"),
+        }
+        result
+    }
+
+    /// Expires every request whose deadline is at or before `now`, in deadline order.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.observe(now);
+        self.expire_due(now);
+    }
+
+    /// The earliest pending deadline: call [`Room::handle_timeout`] then.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// The next output of the last mutations, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outbox.pop_front()
+    }
+
+    /// The views as `viewer` sees them: hosts see every entry, others only entries about
+    /// themselves (and `connected`, which everyone sees).
+    pub fn view_for(&self, viewer: &UserId) -> RoomView {
+        let is_host = self.is_host(viewer);
+        let about_viewer = |u: &UserId| is_host || u == viewer;
+        RoomView {
+            version: self.version,
+            connected: self.connected(),
+            applicants: self
+                .applicants()
+                .filter(|a| about_viewer(&a.user.user_id))
+                .collect(),
+            invitees: self
+                .invitees()
+                .filter(|i| about_viewer(&i.user.user_id))
+                .collect(),
+            candidates: self
+                .shown_candidates
+                .iter()
+                .filter(|u| about_viewer(u))
+                .filter_map(|u| self.members.get(u).map(Member::info))
+                .collect(),
+        }
+    }
+
+    /// Seated users in seat order.
+    pub fn connected(&self) -> Vec<SeatUser> {
+        self.seats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, seat)| {
+                let member = self.members.get(seat.occupant.as_ref()?)?;
+                Some(SeatUser {
+                    seat_index: SeatIndex(i as u16),
+                    user: member.info(),
+                    role: member.role,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether seat `seat` is locked (`None` if it does not exist).
+    pub fn seat_locked(&self, seat: SeatIndex) -> Option<bool> {
+        self.seats.get(usize::from(seat.0)).map(|s| s.locked)
+    }
+
+    fn applicants(&self) -> impl Iterator<Item = Applicant> + '_ {
+        self.requests.values().filter_map(|r| match r {
+            RequestRef::Application { applicant } => {
+                let member = self.members.get(applicant)?;
+                let app = member.state.application()?;
+                Some(Applicant {
+                    user: member.info(),
+                    request_id: app.id,
+                    seat: app.seat,
+                    deadline: app.deadline,
+                    extra_info: app.extra_info.clone(),
+                })
+            }
+            RequestRef::Invitation { .. } => None,
+        })
+    }
+
+    fn invitees(&self) -> impl Iterator<Item = Invitee> + '_ {
+        self.requests.values().filter_map(|r| match r {
+            RequestRef::Invitation { host, invitee } => {
+                let member = self.members.get(invitee)?;
+                let inv = member.state.invitation_from(host)?;
+                Some(invitee_entry(member, host, inv))
+            }
+            RequestRef::Application { .. } => None,
+        })
+    }
+
+    /// The state to persist, from which [`Room::restore`] rebuilds an identical room.
+    pub fn snapshot(&self) -> RoomSnapshot {
+        RoomSnapshot {
+            config: self.config.clone(),
+            version: self.version,
+            last_now: self.last_now,
+            next_request_id: self.next_request_id,
+            next_join_seq: self.next_join_seq,
+            seats: self
+                .seats
+                .iter()
+                .map(|s| SeatSnapshot { locked: s.locked })
+                .collect(),
+            members: self.members.values().cloned().collect(),
+        }
+    }
+
+    /// Rebuilds a room from a snapshot, checking that it describes a valid room (it comes
+    /// from storage). Outputs not drained before the snapshot are not part of it.
+    pub fn restore(snapshot: RoomSnapshot) -> Result<Self, RestoreError> {
+        let err = |m: String| Err(RestoreError(m));
+        let mut room = Room::new(snapshot.config, snapshot.last_now)
+            .map_err(|e| RestoreError(e.to_string()))?;
+        if snapshot.seats.len() != room.seats.len() {
+            return err(format!(
+                "{} seats for max_seat_count {}",
+                snapshot.seats.len(),
+                room.seats.len()
+            ));
+        }
+        room.version = snapshot.version;
+        room.next_request_id = snapshot.next_request_id;
+        room.next_join_seq = snapshot.next_join_seq;
+        for (seat, s) in room.seats.iter_mut().zip(&snapshot.seats) {
+            seat.locked = s.locked;
+        }
+        for member in snapshot.members {
+            let user = member.user_id.clone();
+            if member.join_seq >= room.next_join_seq {
+                return err(format!("{user} joined after next_join_seq"));
+            }
+            if room.members.insert(user.clone(), member).is_some() {
+                return err(format!("{user} appears twice"));
+            }
+        }
+        room.rebuild_indexes()?;
+        room.shown_candidates = room.candidate_head();
+        if let Err(e) = room.check_invariants() {
+            return err(e);
+        }
+        Ok(room)
+    }
+
+    fn rebuild_indexes(&mut self) -> Result<(), RestoreError> {
+        let err = |m: String| Err(RestoreError(m));
+        for member in self.members.values() {
+            let user = &member.user_id;
+            match &member.state {
+                GuestState::Audience => {
+                    self.candidates.insert((member.join_seq, user.clone()));
+                }
+                GuestState::Seated(seat) => {
+                    let Some(slot) = self.seats.get_mut(usize::from(seat.0)) else {
+                        return err(format!("{user} sits on missing seat {seat}"));
+                    };
+                    if slot.occupant.is_some() {
+                        return err(format!("seat {seat} holds two users"));
+                    }
+                    slot.occupant = Some(user.clone());
+                }
+                GuestState::Pending(_) => {
+                    let state = &member.state;
+                    let app = state.application().map(|a| {
+                        (
+                            a.id,
+                            a.deadline,
+                            RequestRef::Application {
+                                applicant: user.clone(),
+                            },
+                        )
+                    });
+                    let invs = state.invitations().map(|(host, i)| {
+                        (
+                            i.id,
+                            i.deadline,
+                            RequestRef::Invitation {
+                                host: host.clone(),
+                                invitee: user.clone(),
+                            },
+                        )
+                    });
+                    for (id, deadline, r) in app.into_iter().chain(invs) {
+                        if id.0 >= self.next_request_id {
+                            return err(format!("request {id} is newer than next_request_id"));
+                        }
+                        if self.requests.insert(id, r).is_some() {
+                            return err(format!("request id {id} used twice"));
+                        }
+                        self.timers.insert((deadline, id));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every structural invariant; `Err` names the first one broken. Used by restore
+    /// and by tests after every step.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut occupied = 0usize;
+        for (i, seat) in self.seats.iter().enumerate() {
+            if let Some(u) = &seat.occupant {
+                occupied += 1;
+                let state = self.members.get(u).map(|m| &m.state);
+                if state != Some(&GuestState::Seated(SeatIndex(i as u16))) {
+                    return Err(format!("seat {i} names {u}, who is not seated there"));
+                }
+                if seat.locked {
+                    return Err(format!("locked seat {i} is occupied"));
+                }
+            }
+        }
+        if occupied > usize::from(self.config.max_seat_count) {
+            return Err("more seated users than seats".into());
+        }
+        let mut owners = 0;
+        let mut request_count = 0;
+        for m in self.members.values() {
+            if m.role == Role::Owner {
+                owners += 1;
+                if self.config.keep_owner_on_seat && m.state != GuestState::Seated(SeatIndex(0)) {
+                    return Err("the owner is not on seat 0".into());
+                }
+            }
+            if let GuestState::Seated(s) = m.state {
+                let seat = self.seats.get(usize::from(s.0));
+                if seat.and_then(|s| s.occupant.as_ref()) != Some(&m.user_id) {
+                    return Err(format!("{} thinks it sits on {s}", m.user_id));
+                }
+                if self.config.keep_owner_on_seat && s.0 == 0 && m.role != Role::Owner {
+                    return Err("a guest sits on the owner's seat".into());
+                }
+            }
+            if let GuestState::Pending(p) = &m.state {
+                if p.application().is_none() && p.invitations().is_empty() {
+                    return Err(format!("{} is pending with nothing pending", m.user_id));
+                }
+            }
+            let is_candidate = self.candidates.contains(&(m.join_seq, m.user_id.clone()));
+            if is_candidate != (m.state == GuestState::Audience) {
+                return Err(format!("{} candidate index is stale", m.user_id));
+            }
+            let app = m.state.application().map(|a| (a.id, a.deadline));
+            let invs = m.state.invitations().map(|(_, i)| (i.id, i.deadline));
+            for (id, deadline) in app.into_iter().chain(invs) {
+                request_count += 1;
+                if !self.timers.contains(&(deadline, id)) || !self.requests.contains_key(&id) {
+                    return Err(format!("request {id} has no timer or index entry"));
+                }
+            }
+            for (host, _) in m.state.invitations() {
+                if !self.members.get(host).is_some_and(|h| h.role.is_host()) {
+                    return Err(format!("invitation from {host}, who is not a host here"));
+                }
+            }
+        }
+        if owners > 1 {
+            return Err("two owners".into());
+        }
+        if self.timers.len() != request_count || self.requests.len() != request_count {
+            return Err("timers or request index hold closed requests".into());
+        }
+        if self.candidates.len() + occupied + self.count_pending_members() != self.members.len() {
+            return Err("candidate index size is wrong".into());
+        }
+        Ok(())
+    }
+
+    fn count_pending_members(&self) -> usize {
+        self.members
+            .values()
+            .filter(|m| matches!(m.state, GuestState::Pending(_)))
+            .count()
+    }
+
+    // ---- mutation plumbing ----
+
+    /// Ignores time going backwards.
+    fn observe(&mut self, now: Timestamp) -> Timestamp {
+        self.last_now = self.last_now.max(now);
+        self.last_now
+    }
+
+    fn emit(&mut self, to: Audience, body: OutputBody) {
+        self.dirty = true;
+        self.outbox.push_back(Output {
+            version: self.version + 1,
+            to,
+            body,
+        });
+    }
+
+    fn event(&mut self, to: Audience, event: Event) {
+        self.emit(to, OutputBody::Event(event));
+    }
+
+    fn change(&mut self, to: Audience, change: ViewChange) {
+        self.emit(to, OutputBody::Change(change));
+    }
+
+    /// Ends a mutation: emits derived view changes, then bumps the version if anything changed.
+    fn finish_mutation(&mut self) {
+        if self.connected_dirty {
+            self.connected_dirty = false;
+            let seats = self.connected();
+            self.change(Audience::Room, ViewChange::Connected { seats });
+        }
+        let head = self.candidate_head();
+        if head != self.shown_candidates {
+            let old = std::mem::take(&mut self.shown_candidates);
+            for user in old.iter().filter(|u| !head.contains(u)) {
+                self.change(
+                    Audience::HostsAnd(user.clone()),
+                    ViewChange::CandidateRemoved { user: user.clone() },
+                );
+            }
+            for user in head.iter().filter(|u| !old.contains(u)) {
+                if let Some(info) = self.members.get(user).map(Member::info) {
+                    self.change(
+                        Audience::HostsAnd(user.clone()),
+                        ViewChange::CandidateAdded(info),
+                    );
+                }
+            }
+            self.shown_candidates = head;
+        }
+        if std::mem::take(&mut self.dirty) {
+            self.version += 1;
+        }
+    }
+
+    fn candidate_head(&self) -> Vec<UserId> {
+        self.candidates
+            .iter()
+            .take(self.config.max_candidates as usize)
+            .map(|(_, u)| u.clone())
+            .collect()
+    }
+
+    fn expire_due(&mut self, now: Timestamp) {
+        while let Some(&(deadline, id)) = self.timers.first() {
+            if deadline > now {
+                break;
+            }
+            match self.requests.get(&id).cloned() {
+                Some(RequestRef::Application { applicant }) => {
+                    self.close_application(&applicant);
+                    self.event(
+                        Audience::User(applicant),
+                        Event::GuestApplicationNoResponse {
+                            reason: NoResponseReason::Timeout,
+                        },
+                    );
+                }
+                Some(RequestRef::Invitation { host, invitee }) => {
+                    self.close_invitation(&host, &invitee);
+                    let guest = self.info(&invitee);
+                    self.event(
+                        Audience::User(host),
+                        Event::HostInvitationNoResponse {
+                            guest,
+                            reason: NoResponseReason::Timeout,
+                        },
+                    );
+                }
+                None => {
+                    // Unreachable while the invariants hold; drop the stray timer.
+                    self.timers.remove(&(deadline, id));
+                }
+            }
+            self.finish_mutation();
+        }
+    }
+
+    /// The one place a user's [`GuestState`] changes. Keeps seats, timers, the request index
+    /// and the candidate index in step, and emits the matching view changes.
+    fn set_state(&mut self, user: &UserId, new: GuestState) {
+        let Some(member) = self.members.get_mut(user) else {
+            return;
+        };
+        let join_seq = member.join_seq;
+        let old = std::mem::replace(&mut member.state, new.clone());
+        if old == new {
+            return;
+        }
+        self.dirty = true;
+        // Seat.
+        if let Some(seat) = old.seat() {
+            if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
+                s.occupant = None;
+            }
+            self.connected_dirty = true;
+        }
+        if let Some(seat) = new.seat() {
+            if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
+                s.occupant = Some(user.clone());
+            }
+            self.connected_dirty = true;
+        }
+        // Candidates.
+        match (old == GuestState::Audience, new == GuestState::Audience) {
+            (true, false) => {
+                self.candidates.remove(&(join_seq, user.clone()));
+            }
+            (false, true) => {
+                self.candidates.insert((join_seq, user.clone()));
+            }
+            _ => {}
+        }
+        // Application.
+        let old_app = old.application().map(|a| a.id);
+        let new_app = new.application();
+        if let Some(id) = old_app.filter(|id| new_app.map(|a| a.id) != Some(*id)) {
+            self.drop_request(id, old.application().map(|a| a.deadline));
+            self.change(
+                Audience::HostsAnd(user.clone()),
+                ViewChange::ApplicantRemoved { user: user.clone() },
+            );
+        }
+        if let Some(app) = new_app.filter(|a| Some(a.id) != old_app) {
+            self.requests.insert(
+                app.id,
+                RequestRef::Application {
+                    applicant: user.clone(),
+                },
+            );
+            self.timers.insert((app.deadline, app.id));
+            let entry = Applicant {
+                user: self.info(user),
+                request_id: app.id,
+                seat: app.seat,
+                deadline: app.deadline,
+                extra_info: app.extra_info.clone(),
+            };
+            self.change(
+                Audience::HostsAnd(user.clone()),
+                ViewChange::ApplicantAdded(entry),
+            );
+        }
+        // Invitations.
+        for (host, inv) in old.invitations() {
+            if new.invitation_from(host).map(|i| i.id) != Some(inv.id) {
+                self.drop_request(inv.id, Some(inv.deadline));
+                self.change(
+                    Audience::HostsAnd(user.clone()),
+                    ViewChange::InviteeRemoved {
+                        user: user.clone(),
+                        host: host.clone(),
+                    },
+                );
+            }
+        }
+        for (host, inv) in new.invitations() {
+            if old.invitation_from(host).map(|i| i.id) != Some(inv.id) {
+                self.requests.insert(
+                    inv.id,
+                    RequestRef::Invitation {
+                        host: host.clone(),
+                        invitee: user.clone(),
+                    },
+                );
+                self.timers.insert((inv.deadline, inv.id));
+                let entry = match self.members.get(user) {
+                    Some(m) => invitee_entry(m, host, inv),
+                    None => continue,
+                };
+                self.change(
+                    Audience::HostsAnd(user.clone()),
+                    ViewChange::InviteeAdded(entry),
+                );
+            }
+        }
+    }
+
+    fn drop_request(&mut self, id: RequestId, deadline: Option<Timestamp>) {
+        self.requests.remove(&id);
+        if let Some(d) = deadline {
+            self.timers.remove(&(d, id));
+        }
+    }
+
+    fn state(&self, user: &UserId) -> GuestState {
+        self.members
+            .get(user)
+            .map(|m| m.state.clone())
+            .unwrap_or_default()
+    }
+
+    fn info(&self, user: &UserId) -> UserInfo {
+        match self.members.get(user) {
+            Some(m) => m.info(),
+            None => UserInfo {
+                user_id: user.clone(),
+                user_name: String::new(),
+                avatar_url: String::new(),
+            },
+        }
+    }
+
+    fn close_application(&mut self, user: &UserId) {
+        let (_, invitations) = self.state(user).into_requests();
+        self.set_state(user, GuestState::from_requests(None, invitations));
+    }
+
+    fn close_invitation(&mut self, host: &UserId, invitee: &UserId) {
+        let (app, mut invitations) = self.state(invitee).into_requests();
+        invitations.remove(host);
+        self.set_state(invitee, GuestState::from_requests(app, invitations));
+    }
+
+    fn next_request(&mut self) -> RequestId {
+        let id = RequestId(self.next_request_id);
+        self.next_request_id += 1;
+        id
+    }
+
+    // ---- validation helpers (no mutation) ----
+
+    fn require_member(&self, user: &UserId) -> Result<&Member, CommandError> {
+        self.members.get(user).ok_or(CommandError::NotMember)
+    }
+
+    fn require_host(&self, user: &UserId) -> Result<(), CommandError> {
+        if self.require_member(user)?.role.is_host() {
+            Ok(())
+        } else {
+            Err(CommandError::NotHost)
+        }
+    }
+
+    fn require_target(&self, user: &UserId) -> Result<&Member, CommandError> {
+        self.members
+            .get(user)
+            .ok_or_else(|| CommandError::UserNotInRoom(user.clone()))
+    }
+
+    fn check_timeout(&self, timeout_s: u32) -> Result<(), CommandError> {
+        let (min, max) = (
+            self.config.min_request_timeout_s,
+            self.config.max_request_timeout_s,
+        );
+        if (min..=max).contains(&timeout_s) {
+            Ok(())
+        } else {
+            Err(CommandError::TimeoutOutOfRange {
+                got: timeout_s,
+                max,
+                min,
+            })
+        }
+    }
+
+    fn check_extra_info(&self, extra: &Option<String>) -> Result<(), CommandError> {
+        let got = extra.as_ref().map_or(0, String::len);
+        let max = self.config.max_extra_info_bytes;
+        if got > max as usize {
+            Err(CommandError::ExtraInfoTooLarge { got, max })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn is_reserved(&self, seat: SeatIndex) -> bool {
+        self.config.keep_owner_on_seat && seat.0 == 0
+    }
+
+    /// Checks a seat asked for in a new request: it must exist, not be locked and not be the
+    /// owner's. Whether it is free is checked when the request is accepted.
+    fn check_requested_seat(&self, choice: SeatChoice) -> Result<(), CommandError> {
+        match choice {
+            SeatChoice::Any => Ok(()),
+            SeatChoice::Exact(seat) => {
+                let s = self
+                    .seats
+                    .get(usize::from(seat.0))
+                    .ok_or(CommandError::NoSuchSeat(seat))?;
+                if self.is_reserved(seat) {
+                    Err(CommandError::SeatReservedForOwner)
+                } else if s.locked {
+                    Err(CommandError::SeatLocked(seat))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// The seat an accepted request takes now.
+    fn resolve_seat(&self, choice: SeatChoice) -> Result<SeatIndex, CommandError> {
+        match choice {
+            SeatChoice::Exact(seat) => {
+                self.check_requested_seat(choice)?;
+                match self.seats.get(usize::from(seat.0)) {
+                    Some(s) if s.occupant.is_none() => Ok(seat),
+                    Some(_) => Err(CommandError::SeatOccupied(seat)),
+                    None => Err(CommandError::NoSuchSeat(seat)),
+                }
+            }
+            SeatChoice::Any => self
+                .seats
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (SeatIndex(i as u16), s))
+                .find(|(i, s)| !self.is_reserved(*i) && !s.locked && s.occupant.is_none())
+                .map(|(i, _)| i)
+                .ok_or(CommandError::AllSeatsOccupied),
+        }
+    }
+
+    // ---- commands ----
+
+    fn apply(
+        &mut self,
+        now: Timestamp,
+        actor: &UserId,
+        command: Command,
+    ) -> Result<Option<RequestId>, CommandError> {
+        match command {
+            Command::Join { profile, role } => self.join(actor, profile, role).map(|()| None),
+            Command::Leave => self.leave(actor).map(|()| None),
+            Command::ApplyForSeat {
+                seat,
+                timeout_s,
+                extra_info,
+            } => self
+                .apply_for_seat(now, actor, seat, timeout_s, extra_info)
+                .map(Some),
+            Command::CancelApplication => self.cancel_application(actor).map(|()| None),
+            Command::AcceptApplication { user } => {
+                self.answer_application(actor, &user, true).map(|()| None)
+            }
+            Command::RejectApplication { user } => {
+                self.answer_application(actor, &user, false).map(|()| None)
+            }
+            Command::InviteToSeat {
+                user,
+                seat,
+                timeout_s,
+                extra_info,
+            } => self.invite_to_seat(now, actor, &user, seat, timeout_s, extra_info),
+            Command::CancelInvitation { user } => {
+                self.cancel_invitation(actor, &user).map(|()| None)
+            }
+            Command::AcceptInvitation { from } => {
+                self.answer_invitation(actor, &from, true).map(|()| None)
+            }
+            Command::RejectInvitation { from } => {
+                self.answer_invitation(actor, &from, false).map(|()| None)
+            }
+            Command::Disconnect => self.disconnect(actor).map(|()| None),
+            Command::KickOffSeat { user } => self.kick_off_seat(actor, &user).map(|()| None),
+            Command::LockSeat { seat } => self.set_seat_lock(actor, seat, true).map(|()| None),
+            Command::UnlockSeat { seat } => self.set_seat_lock(actor, seat, false).map(|()| None),
+        }
+    }
+
+    fn join(&mut self, actor: &UserId, profile: Profile, role: Role) -> Result<(), CommandError> {
+        if self.members.contains_key(actor) {
+            // Profile and role are fixed for a membership; a repeated join is a no-op.
+            return Ok(());
+        }
+        if self.members.len() >= self.config.max_members as usize {
+            return Err(CommandError::RoomFull(self.config.max_members));
+        }
+        if role == Role::Owner {
+            if let Some(owner) = self.members.values().find(|m| m.role == Role::Owner) {
+                return Err(CommandError::OwnerAlreadyPresent(owner.user_id.clone()));
+            }
+        }
+        let join_seq = self.next_join_seq;
+        self.next_join_seq += 1;
+        self.members.insert(
+            actor.clone(),
+            Member {
+                user_id: actor.clone(),
+                profile,
+                role,
+                join_seq,
+                state: GuestState::Audience,
+            },
+        );
+        self.candidates.insert((join_seq, actor.clone()));
+        self.dirty = true;
+        if role == Role::Owner && self.config.keep_owner_on_seat {
+            self.set_state(actor, GuestState::Seated(SeatIndex(0)));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self, actor: &UserId) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        let guest = member.info();
+        let state = member.state.clone();
+        if state.application().is_some() {
+            self.event(
+                Audience::HostsExcept(actor.clone()),
+                Event::GuestApplicationCancelled {
+                    guest: guest.clone(),
+                },
+            );
+        }
+        for (host, _) in state.invitations() {
+            self.event(
+                Audience::User(host.clone()),
+                Event::HostInvitationResponded {
+                    accepted: false,
+                    guest: guest.clone(),
+                },
+            );
+        }
+        let sent: Vec<UserId> = self
+            .requests
+            .values()
+            .filter_map(|r| match r {
+                RequestRef::Invitation { host, invitee } if host == actor => Some(invitee.clone()),
+                _ => None,
+            })
+            .collect();
+        for invitee in sent {
+            self.close_invitation(actor, &invitee);
+            self.event(
+                Audience::User(invitee),
+                Event::HostInvitationCancelled {
+                    host: guest.clone(),
+                },
+            );
+        }
+        self.set_state(actor, GuestState::Audience);
+        if let Some(m) = self.members.remove(actor) {
+            self.candidates.remove(&(m.join_seq, actor.clone()));
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn apply_for_seat(
+        &mut self,
+        now: Timestamp,
+        actor: &UserId,
+        seat: SeatChoice,
+        timeout_s: u32,
+        extra_info: Option<String>,
+    ) -> Result<RequestId, CommandError> {
+        let member = self.require_member(actor)?;
+        match &member.state {
+            GuestState::Seated(s) => return Err(CommandError::AlreadySeated(*s)),
+            s if s.application().is_some() => {
+                return Err(CommandError::ApplicationAlreadyPending);
+            }
+            _ => {}
+        }
+        self.check_timeout(timeout_s)?;
+        self.check_extra_info(&extra_info)?;
+        self.check_requested_seat(seat)?;
+        let guest = member.info();
+        let id = self.next_request();
+        let application = Application {
+            id,
+            seat,
+            deadline: now.plus_secs(timeout_s),
+            extra_info: extra_info.clone(),
+        };
+        let (_, invitations) = self.state(actor).into_requests();
+        self.set_state(
+            actor,
+            GuestState::from_requests(Some(application), invitations),
+        );
+        self.event(
+            Audience::HostsExcept(actor.clone()),
+            Event::GuestApplicationReceived {
+                guest,
+                request_id: id,
+                seat,
+                extra_info,
+            },
+        );
+        Ok(id)
+    }
+
+    fn cancel_application(&mut self, actor: &UserId) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if member.state.application().is_none() {
+            return Err(CommandError::NoSuchApplication(actor.clone()));
+        }
+        let guest = member.info();
+        self.close_application(actor);
+        self.event(
+            Audience::HostsExcept(actor.clone()),
+            Event::GuestApplicationCancelled { guest },
+        );
+        Ok(())
+    }
+
+    fn answer_application(
+        &mut self,
+        host: &UserId,
+        applicant: &UserId,
+        accept: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let member = self.require_target(applicant)?;
+        let Some(app) = member.state.application() else {
+            return Err(CommandError::NoSuchApplication(applicant.clone()));
+        };
+        let guest = member.info();
+        let host_info = self.info(host);
+        if accept {
+            let seat = self.resolve_seat(app.seat)?;
+            self.close_application(applicant);
+            self.seat_user(applicant, seat);
+        } else {
+            self.close_application(applicant);
+        }
+        self.event(
+            Audience::User(applicant.clone()),
+            Event::GuestApplicationResponded {
+                accepted: accept,
+                host: host_info.clone(),
+            },
+        );
+        self.event(
+            Audience::HostsExcept(host.clone()),
+            Event::GuestApplicationProcessedByOtherHost {
+                guest,
+                host: host_info,
+            },
+        );
+        Ok(())
+    }
+
+    /// Seats `user` on `seat` (already checked free) and closes its other pending requests
+    /// with [`NoResponseReason::AlreadySeated`] to their senders.
+    fn seat_user(&mut self, user: &UserId, seat: SeatIndex) {
+        let state = self.state(user);
+        let guest = self.info(user);
+        self.set_state(user, GuestState::Seated(seat));
+        // The caller reports on the request that seated the user; every other one closes here.
+        for (host, _) in state.invitations() {
+            self.event(
+                Audience::User(host.clone()),
+                Event::HostInvitationNoResponse {
+                    guest: guest.clone(),
+                    reason: NoResponseReason::AlreadySeated,
+                },
+            );
+        }
+        if state.application().is_some() {
+            self.event(
+                Audience::User(user.clone()),
+                Event::GuestApplicationNoResponse {
+                    reason: NoResponseReason::AlreadySeated,
+                },
+            );
+        }
+    }
+
+    fn invite_to_seat(
+        &mut self,
+        now: Timestamp,
+        host: &UserId,
+        invitee: &UserId,
+        seat: SeatChoice,
+        timeout_s: u32,
+        extra_info: Option<String>,
+    ) -> Result<Option<RequestId>, CommandError> {
+        self.require_host(host)?;
+        if host == invitee {
+            return Err(CommandError::CannotInviteSelf);
+        }
+        let target = self.require_target(invitee)?;
+        self.check_timeout(timeout_s)?;
+        self.check_extra_info(&extra_info)?;
+        self.check_requested_seat(seat)?;
+        if target.state.invitation_from(host).is_some() {
+            return Err(CommandError::InvitationAlreadyPending(invitee.clone()));
+        }
+        let guest = target.info();
+        if target.state.seat().is_some() {
+            self.event(
+                Audience::User(host.clone()),
+                Event::HostInvitationNoResponse {
+                    guest,
+                    reason: NoResponseReason::AlreadySeated,
+                },
+            );
+            return Ok(None);
+        }
+        let id = self.next_request();
+        let invitation = Invitation {
+            id,
+            seat,
+            deadline: now.plus_secs(timeout_s),
+            extra_info: extra_info.clone(),
+        };
+        let (app, mut invitations) = self.state(invitee).into_requests();
+        invitations.insert(host.clone(), invitation);
+        self.set_state(invitee, GuestState::from_requests(app, invitations));
+        let host_info = self.info(host);
+        self.event(
+            Audience::User(invitee.clone()),
+            Event::HostInvitationReceived {
+                host: host_info,
+                request_id: id,
+                seat,
+                extra_info,
+            },
+        );
+        Ok(Some(id))
+    }
+
+    fn cancel_invitation(&mut self, host: &UserId, invitee: &UserId) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(invitee)?;
+        if target.state.invitation_from(host).is_none() {
+            return Err(CommandError::NoSuchInvitation {
+                host: host.clone(),
+                invitee: invitee.clone(),
+            });
+        }
+        self.close_invitation(host, invitee);
+        let host_info = self.info(host);
+        self.event(
+            Audience::User(invitee.clone()),
+            Event::HostInvitationCancelled { host: host_info },
+        );
+        Ok(())
+    }
+
+    fn answer_invitation(
+        &mut self,
+        invitee: &UserId,
+        host: &UserId,
+        accept: bool,
+    ) -> Result<(), CommandError> {
+        let member = self.require_member(invitee)?;
+        let Some(invitation) = member.state.invitation_from(host) else {
+            return Err(CommandError::NoSuchInvitation {
+                host: host.clone(),
+                invitee: invitee.clone(),
+            });
+        };
+        let guest = member.info();
+        if accept {
+            let seat = self.resolve_seat(invitation.seat)?;
+            self.close_invitation(host, invitee);
+            self.seat_user(invitee, seat);
+        } else {
+            self.close_invitation(host, invitee);
+        }
+        self.event(
+            Audience::User(host.clone()),
+            Event::HostInvitationResponded {
+                accepted: accept,
+                guest,
+            },
+        );
+        Ok(())
+    }
+
+    fn disconnect(&mut self, actor: &UserId) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if member.state.seat().is_none() {
+            return Err(CommandError::NotSeated(actor.clone()));
+        }
+        if member.role == Role::Owner && self.config.keep_owner_on_seat {
+            return Err(CommandError::OwnerMustStayOnSeat);
+        }
+        self.set_state(actor, GuestState::Audience);
+        Ok(())
+    }
+
+    fn kick_off_seat(&mut self, host: &UserId, user: &UserId) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(user)?;
+        let Some(seat) = target.state.seat() else {
+            return Err(CommandError::NotSeated(user.clone()));
+        };
+        if target.role == Role::Owner && self.config.keep_owner_on_seat {
+            return Err(CommandError::CannotKickOwner);
+        }
+        self.set_state(user, GuestState::Audience);
+        let host_info = self.info(host);
+        self.event(
+            Audience::User(user.clone()),
+            Event::KickedOffSeat {
+                seat,
+                host: host_info,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_seat_lock(
+        &mut self,
+        host: &UserId,
+        seat: SeatIndex,
+        lock: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let s = self
+            .seats
+            .get(usize::from(seat.0))
+            .ok_or(CommandError::NoSuchSeat(seat))?;
+        if s.locked == lock {
+            let what = if lock { "locked" } else { "unlocked" };
+            return Err(CommandError::SeatLockUnchanged(seat, what));
+        }
+        if lock && self.is_reserved(seat) {
+            return Err(CommandError::SeatReservedForOwner);
+        }
+        if let Some(occupant) = s.occupant.clone() {
+            self.set_state(&occupant, GuestState::Audience);
+            let host_info = self.info(host);
+            self.event(
+                Audience::User(occupant),
+                Event::KickedOffSeat {
+                    seat,
+                    host: host_info,
+                },
+            );
+        }
+        if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
+            s.locked = lock;
+        }
+        self.dirty = true;
+        Ok(())
+    }
+}
+
+fn invitee_entry(member: &Member, host: &UserId, inv: &Invitation) -> Invitee {
+    Invitee {
+        user: member.info(),
+        host: host.clone(),
+        request_id: inv.id,
+        seat: inv.seat,
+        deadline: inv.deadline,
+    }
+}
