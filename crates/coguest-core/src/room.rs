@@ -939,14 +939,13 @@ impl Room {
             return Err(CommandError::NoSuchApplication(applicant.clone()));
         };
         let guest = member.info();
-        let host_info = self.info(host);
-        if accept {
-            let seat = self.resolve_seat(app.seat)?;
-            self.close_application(applicant);
-            self.seat_user(applicant, seat);
+        let seat = if accept {
+            Some(self.resolve_seat(app.seat)?)
         } else {
-            self.close_application(applicant);
-        }
+            None
+        };
+        // Checks are done: from here on the command succeeds. The answer goes out first.
+        let host_info = self.info(host);
         self.event(
             Audience::User(applicant.clone()),
             Event::GuestApplicationResponded {
@@ -961,6 +960,10 @@ impl Room {
                 host: host_info,
             },
         );
+        self.close_application(applicant);
+        if let Some(seat) = seat {
+            self.seat_user(applicant, seat);
+        }
         Ok(())
     }
 
@@ -970,7 +973,7 @@ impl Room {
         let state = self.state(user);
         let guest = self.info(user);
         self.set_state(user, GuestState::Seated(seat));
-        // The caller reports on the request that seated the user; every other one closes here.
+        // The caller closed and reported the request that seated the user; the rest close here.
         for (host, _) in state.invitations() {
             self.event(
                 Audience::User(host.clone()),
@@ -1076,13 +1079,12 @@ impl Room {
             });
         };
         let guest = member.info();
-        if accept {
-            let seat = self.resolve_seat(invitation.seat)?;
-            self.close_invitation(host, invitee);
-            self.seat_user(invitee, seat);
+        let seat = if accept {
+            Some(self.resolve_seat(invitation.seat)?)
         } else {
-            self.close_invitation(host, invitee);
-        }
+            None
+        };
+        // Checks are done: from here on the command succeeds. The answer goes out first.
         self.event(
             Audience::User(host.clone()),
             Event::HostInvitationResponded {
@@ -1090,6 +1092,10 @@ impl Room {
                 guest,
             },
         );
+        self.close_invitation(host, invitee);
+        if let Some(seat) = seat {
+            self.seat_user(invitee, seat);
+        }
         Ok(())
     }
 

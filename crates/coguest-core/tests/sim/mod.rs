@@ -1,0 +1,323 @@
+//! A virtual-clock driver for scenario tests: a text script in, a rendered log out.
+//!
+//! Script lines (one step each; `#` starts a comment):
+//!
+//! ```text
+//! join <user> <owner|admin|audience>     leave <user>
+//! <user> apply <seat|any> <timeout_s> [extra_info]
+//! <user> cancel-application
+//! <user> accept-application <applicant>  <user> reject-application <applicant>
+//! <user> invite <invitee> <seat|any> <timeout_s> [extra_info]
+//! <user> cancel-invitation <invitee>
+//! <user> accept-invitation <host>        <user> reject-invitation <host>
+//! <user> disconnect                      <user> kick <seated user>
+//! <user> lock <seat>                     <user> unlock <seat>
+//! advance <secs>                         view <user>
+//! wait <secs>                            (moves the clock without firing timers)
+//! config <field>=<value> ...             (first line only)
+//! ```
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use coguest_core::{
+    Audience, Command, Event, OutputBody, Profile, Role, Room, RoomConfig, SeatChoice, SeatIndex,
+    Timestamp, UserId, UserInfo, ViewChange,
+};
+use std::fmt::Write;
+
+/// Start of virtual time in every scenario.
+pub const T0: u64 = 1_700_000_000_000;
+
+pub struct Sim {
+    pub room: Room,
+    pub now: Timestamp,
+    pub log: String,
+}
+
+impl Sim {
+    pub fn new(config: RoomConfig) -> Self {
+        let now = Timestamp::from_millis(T0);
+        Sim {
+            room: Room::new(config, now).unwrap(),
+            now,
+            log: String::new(),
+        }
+    }
+
+    /// Runs a command and logs its result and outputs.
+    pub fn cmd(&mut self, user: &str, command: Command) {
+        let result = self
+            .room
+            .handle_command(self.now, &UserId::from(user), command);
+        match result {
+            Ok(Some(id)) => writeln!(self.log, "  ok request={id}").unwrap(),
+            Ok(None) => writeln!(self.log, "  ok").unwrap(),
+            Err(e) => writeln!(self.log, "  error: {e}").unwrap(),
+        }
+        self.drain();
+    }
+
+    /// Moves virtual time forward, firing due deadlines in order.
+    pub fn advance(&mut self, secs: u64) {
+        let target = self.now.plus_millis(secs * 1000);
+        while let Some(deadline) = self.room.poll_timeout().filter(|d| *d <= target) {
+            self.now = self.now.max(deadline);
+            self.room.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = target;
+    }
+
+    pub fn drain(&mut self) {
+        while let Some(out) = self.room.poll_output() {
+            let line = format!(
+                "  v{} {} {}",
+                out.version,
+                render_audience(&out.to),
+                render_body(&out.body)
+            );
+            writeln!(self.log, "{}", line.trim_end()).unwrap();
+        }
+        self.room.check_invariants().unwrap();
+    }
+
+    pub fn view(&mut self, user: &str) {
+        let v = self.room.view_for(&UserId::from(user));
+        let connected: Vec<_> = v
+            .connected
+            .iter()
+            .map(|s| format!("{}:{}", s.seat_index, s.user.user_id))
+            .collect();
+        let applicants: Vec<_> = v
+            .applicants
+            .iter()
+            .map(|a| a.user.user_id.to_string())
+            .collect();
+        let invitees: Vec<_> = v
+            .invitees
+            .iter()
+            .map(|i| format!("{}<-{}", i.user.user_id, i.host))
+            .collect();
+        let candidates: Vec<_> = v.candidates.iter().map(|c| c.user_id.to_string()).collect();
+        writeln!(
+            self.log,
+            "  view v{} connected=[{}] applicants=[{}] invitees=[{}] candidates=[{}]",
+            v.version,
+            connected.join(" "),
+            applicants.join(" "),
+            invitees.join(" "),
+            candidates.join(" ")
+        )
+        .unwrap();
+    }
+
+    /// Runs a whole script and returns the log.
+    pub fn run(script: &str) -> String {
+        let mut lines = script
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+            .peekable();
+        let mut config = RoomConfig::default();
+        if let Some(first) = lines.peek().filter(|l| l.starts_with("config ")) {
+            for kv in first.split_whitespace().skip(1) {
+                let (k, v) = kv.split_once('=').unwrap();
+                match k {
+                    "seats" => config.max_seat_count = v.parse().unwrap(),
+                    "keep_owner" => config.keep_owner_on_seat = v.parse().unwrap(),
+                    "candidates" => config.max_candidates = v.parse().unwrap(),
+                    "members" => config.max_members = v.parse().unwrap(),
+                    "max_timeout" => config.max_request_timeout_s = v.parse().unwrap(),
+                    "extra" => config.max_extra_info_bytes = v.parse().unwrap(),
+                    _ => panic!("unknown config key {k}"),
+                }
+            }
+            lines.next();
+        }
+        let mut sim = Sim::new(config);
+        for line in lines {
+            writeln!(sim.log, "> {line}").unwrap();
+            sim.step(line);
+        }
+        sim.log
+    }
+
+    fn step(&mut self, line: &str) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["join", user, role] => {
+                let role = match *role {
+                    "owner" => Role::Owner,
+                    "admin" => Role::Admin,
+                    "audience" => Role::Audience,
+                    r => panic!("unknown role {r}"),
+                };
+                let profile = Profile {
+                    user_name: user.to_uppercase(),
+                    avatar_url: String::new(),
+                };
+                self.cmd(user, Command::Join { profile, role });
+            }
+            ["leave", user] => self.cmd(user, Command::Leave),
+            ["advance", secs] => self.advance(secs.parse().unwrap()),
+            ["wait", secs] => self.now = self.now.plus_secs(secs.parse().unwrap()),
+            ["view", user] => self.view(user),
+            [user, rest @ ..] => {
+                let command = parse_command(rest);
+                self.cmd(user, command);
+            }
+            [] => {}
+        }
+    }
+}
+
+fn seat_choice(s: &str) -> SeatChoice {
+    match s {
+        "any" => SeatChoice::Any,
+        n => SeatChoice::Exact(SeatIndex(n.parse().unwrap())),
+    }
+}
+
+fn parse_command(w: &[&str]) -> Command {
+    let u = |s: &str| UserId::from(s);
+    let extra = |rest: &[&str]| rest.first().map(|s| s.to_string());
+    match w {
+        ["apply", seat, timeout, rest @ ..] => Command::ApplyForSeat {
+            seat: seat_choice(seat),
+            timeout_s: timeout.parse().unwrap(),
+            extra_info: extra(rest),
+        },
+        ["cancel-application"] => Command::CancelApplication,
+        ["accept-application", user] => Command::AcceptApplication { user: u(user) },
+        ["reject-application", user] => Command::RejectApplication { user: u(user) },
+        ["invite", user, seat, timeout, rest @ ..] => Command::InviteToSeat {
+            user: u(user),
+            seat: seat_choice(seat),
+            timeout_s: timeout.parse().unwrap(),
+            extra_info: extra(rest),
+        },
+        ["cancel-invitation", user] => Command::CancelInvitation { user: u(user) },
+        ["accept-invitation", host] => Command::AcceptInvitation { from: u(host) },
+        ["reject-invitation", host] => Command::RejectInvitation { from: u(host) },
+        ["disconnect"] => Command::Disconnect,
+        ["kick", user] => Command::KickOffSeat { user: u(user) },
+        ["lock", seat] => Command::LockSeat {
+            seat: SeatIndex(seat.parse().unwrap()),
+        },
+        ["unlock", seat] => Command::UnlockSeat {
+            seat: SeatIndex(seat.parse().unwrap()),
+        },
+        other => panic!("unknown step {other:?}"),
+    }
+}
+
+fn render_audience(a: &Audience) -> String {
+    match a {
+        Audience::Room => "@room".into(),
+        Audience::Hosts => "@hosts".into(),
+        Audience::HostsExcept(u) => format!("@hosts-but-{u}"),
+        Audience::HostsAnd(u) => format!("@hosts+{u}"),
+        Audience::User(u) => format!("@{u}"),
+    }
+}
+
+fn who(u: &UserInfo) -> &str {
+    u.user_id.as_str()
+}
+
+fn seat(s: &SeatChoice) -> String {
+    match s {
+        SeatChoice::Any => "any".into(),
+        SeatChoice::Exact(i) => i.to_string(),
+    }
+}
+
+fn render_body(body: &OutputBody) -> String {
+    match body {
+        OutputBody::Event(e) => match e {
+            Event::GuestApplicationReceived {
+                guest,
+                request_id,
+                seat: s,
+                extra_info,
+            } => format!(
+                "guest_application_received guest={} request={request_id} seat={} extra={}",
+                who(guest),
+                seat(s),
+                extra_info.as_deref().unwrap_or("-")
+            ),
+            Event::GuestApplicationCancelled { guest } => {
+                format!("guest_application_cancelled guest={}", who(guest))
+            }
+            Event::GuestApplicationProcessedByOtherHost { guest, host } => format!(
+                "guest_application_processed_by_other_host guest={} host={}",
+                who(guest),
+                who(host)
+            ),
+            Event::GuestApplicationResponded { accepted, host } => format!(
+                "guest_application_responded accepted={accepted} host={}",
+                who(host)
+            ),
+            Event::GuestApplicationNoResponse { reason } => {
+                format!("guest_application_no_response reason={reason:?}")
+            }
+            Event::HostInvitationReceived {
+                host,
+                request_id,
+                seat: s,
+                extra_info,
+            } => format!(
+                "host_invitation_received host={} request={request_id} seat={} extra={}",
+                who(host),
+                seat(s),
+                extra_info.as_deref().unwrap_or("-")
+            ),
+            Event::HostInvitationCancelled { host } => {
+                format!("host_invitation_cancelled host={}", who(host))
+            }
+            Event::HostInvitationResponded { accepted, guest } => format!(
+                "host_invitation_responded accepted={accepted} guest={}",
+                who(guest)
+            ),
+            Event::HostInvitationNoResponse { guest, reason } => format!(
+                "host_invitation_no_response guest={} reason={reason:?}",
+                who(guest)
+            ),
+            Event::KickedOffSeat { seat: s, host } => {
+                format!("kicked_off_seat seat={s} host={}", who(host))
+            }
+        },
+        OutputBody::Change(c) => match c {
+            ViewChange::Connected { seats } => {
+                let s: Vec<_> = seats
+                    .iter()
+                    .map(|s| format!("{}:{}", s.seat_index, who(&s.user)))
+                    .collect();
+                format!("connected=[{}]", s.join(" "))
+            }
+            ViewChange::ApplicantAdded(a) => format!(
+                "applicants+{} (request={} seat={} deadline=+{}s)",
+                who(&a.user),
+                a.request_id,
+                seat(&a.seat),
+                (a.deadline.as_millis() - T0) / 1000
+            ),
+            ViewChange::ApplicantRemoved { user } => format!("applicants-{user}"),
+            ViewChange::InviteeAdded(i) => format!(
+                "invitees+{}<-{} (request={} seat={} deadline=+{}s)",
+                who(&i.user),
+                i.host,
+                i.request_id,
+                seat(&i.seat),
+                (i.deadline.as_millis() - T0) / 1000
+            ),
+            ViewChange::InviteeRemoved { user, host } => format!("invitees-{user}<-{host}"),
+            ViewChange::CandidateAdded(u) => format!("candidates+{}", who(u)),
+            ViewChange::CandidateRemoved { user } => format!("candidates-{user}"),
+        },
+    }
+}
+
+/// Runs `script` and compares its log with `expect`.
+pub fn check(script: &str, expect: expect_test::Expect) {
+    expect.assert_eq(&Sim::run(script));
+}
