@@ -1,3 +1,250 @@
-fn main() {
-    println!("Hello, world!");
+//! `coguest`: run the server and mint tokens.
+//!
+//! ```text
+//! coguest serve                      # 127.0.0.1:7700, data in ./coguest-data
+//! coguest token --data-dir ./coguest-data --user alice --role owner
+//! ```
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use coguest_core::{Role, RoomConfig, Timestamp};
+use coguest_server::auth::{Auth, Claims, load_or_create_secret};
+use coguest_server::{Limits, ServerConfig};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "coguest",
+    version,
+    about = "Co-guest seats for live rooms: server and tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the server.
+    Serve(Box<ServeArgs>),
+    /// Print a token signed with the data directory's secret (or COGUEST_SECRET).
+    Token(TokenArgs),
+}
+
+#[derive(Parser, Debug)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COGUEST_LISTEN", default_value = "127.0.0.1:7700")]
+    listen: SocketAddr,
+    /// Directory for the SQLite database and the signing secret (created if missing).
+    #[arg(long, env = "COGUEST_DATA_DIR", default_value = "./coguest-data")]
+    data_dir: PathBuf,
+    /// Token signing secret. When unset, a random one is created in the data directory.
+    #[arg(long, env = "COGUEST_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Log format.
+    #[arg(long, env = "COGUEST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Seconds a member keeps its seat after its last connection drops.
+    #[arg(long, env = "COGUEST_GRACE_PERIOD_SECS", default_value_t = 30)]
+    grace_period_secs: u64,
+    /// Largest frame accepted, in bytes (larger: error -3003).
+    #[arg(long, env = "COGUEST_MAX_FRAME_BYTES", default_value_t = 65536)]
+    max_frame_bytes: usize,
+    /// Largest extra_info in new rooms, in bytes (larger: error -3004; at most 65536).
+    #[arg(long, env = "COGUEST_MAX_EXTRA_INFO_BYTES", default_value_t = 2048)]
+    max_extra_info_bytes: u32,
+    /// Sustained commands per second per connection (more: error -2).
+    #[arg(long, env = "COGUEST_COMMANDS_PER_SEC", default_value_t = 20)]
+    commands_per_sec: u32,
+    /// Commands a connection may send in a burst.
+    #[arg(long, env = "COGUEST_COMMAND_BURST", default_value_t = 40)]
+    command_burst: u32,
+    /// Open connections per user (more: error -3013, close 1008).
+    #[arg(long, env = "COGUEST_MAX_CONNECTIONS_PER_USER", default_value_t = 8)]
+    max_connections_per_user: u32,
+    /// Members per room in new rooms (more: error -3020).
+    #[arg(long, env = "COGUEST_MAX_MEMBERS", default_value_t = 20000)]
+    max_members: u32,
+    /// Frames queued per connection before it is closed as too slow (close 4008).
+    #[arg(long, env = "COGUEST_OUTGOING_QUEUE", default_value_t = 1024)]
+    outgoing_queue: usize,
+}
+
+#[derive(Parser, Debug)]
+struct TokenArgs {
+    /// Data directory holding the secret (ignored when COGUEST_SECRET is set).
+    #[arg(long, env = "COGUEST_DATA_DIR", default_value = "./coguest-data")]
+    data_dir: PathBuf,
+    /// Signing secret (defaults to the data directory's).
+    #[arg(long, env = "COGUEST_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// User id.
+    #[arg(long)]
+    user: String,
+    /// Role.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Limit the token to this room.
+    #[arg(long)]
+    room: Option<String>,
+    /// Display name.
+    #[arg(long, default_value = "")]
+    name: String,
+    /// Avatar URL.
+    #[arg(long, default_value = "")]
+    avatar: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    ttl: u64,
+    /// Grant service-admin rights (HTTP admin endpoints).
+    #[arg(long)]
+    admin: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Admin,
+    Audience,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Owner => Role::Owner,
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Audience => Role::Audience,
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Serve(args) => serve(*args),
+        Cmd::Token(args) => {
+            println!("{}", token(&args)?);
+            Ok(())
+        }
+    }
+}
+
+fn secret(given: Option<&str>, data_dir: &Path) -> Result<Vec<u8>> {
+    match given {
+        Some(s) if !s.is_empty() => Ok(s.as_bytes().to_vec()),
+        _ => load_or_create_secret(data_dir)
+            .with_context(|| format!("reading the secret in {}", data_dir.display())),
+    }
+}
+
+fn token(args: &TokenArgs) -> Result<String> {
+    if args.secret.is_none()
+        && !args
+            .data_dir
+            .join(coguest_server::auth::SECRET_FILE)
+            .exists()
+    {
+        bail!(
+            "no secret in {} (start `coguest serve --data-dir {}` once, or set COGUEST_SECRET)",
+            args.data_dir.display(),
+            args.data_dir.display()
+        );
+    }
+    let secret = secret(args.secret.as_deref(), &args.data_dir)?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut claims = Claims::new(
+        args.user.clone(),
+        args.role.into(),
+        Timestamp::from_millis(now_ms),
+        args.ttl,
+    );
+    claims.room = args.room.clone();
+    claims.name = args.name.clone();
+    claims.avatar = args.avatar.clone();
+    claims.adm = args.admin;
+    Ok(Auth::new(&secret).mint(&claims)?)
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    init_logs(args.log_format);
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let secret = secret(args.secret.as_deref(), &args.data_dir)?;
+    let mut config = ServerConfig::new(args.data_dir.clone(), secret);
+    config.grace_period = Duration::from_secs(args.grace_period_secs);
+    config.limits = Limits {
+        max_frame_bytes: args.max_frame_bytes,
+        commands_per_sec: args.commands_per_sec,
+        command_burst: args.command_burst,
+        max_connections_per_user: args.max_connections_per_user,
+        outgoing_queue: args.outgoing_queue,
+    };
+    config.default_room = RoomConfig {
+        max_extra_info_bytes: args.max_extra_info_bytes,
+        max_members: args.max_members,
+        ..RoomConfig::default()
+    };
+    config
+        .default_room
+        .validate()
+        .context("invalid room limits")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let data = args.data_dir.display();
+        println!("coguest listening on ws://{addr}/v1/ws (health: http://{addr}/healthz)");
+        println!("data: {data}");
+        println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
+        coguest_server::run(listener, config, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("signal received");
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

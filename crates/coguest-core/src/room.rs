@@ -153,8 +153,17 @@ impl Room {
     /// The views as `viewer` sees them: hosts see every entry, others only entries about
     /// themselves (and `connected`, which everyone sees).
     pub fn view_for(&self, viewer: &UserId) -> RoomView {
-        let is_host = self.is_host(viewer);
-        let about_viewer = |u: &UserId| is_host || u == viewer;
+        self.view(Some(viewer), self.is_host(viewer))
+    }
+
+    /// The views as a host sees them (every entry), for operators and admin APIs that are
+    /// not members themselves.
+    pub fn host_view(&self) -> RoomView {
+        self.view(None, true)
+    }
+
+    fn view(&self, viewer: Option<&UserId>, is_host: bool) -> RoomView {
+        let about_viewer = |u: &UserId| is_host || Some(u) == viewer;
         RoomView {
             version: self.version,
             connected: self.connected(),

@@ -1,14 +1,307 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! `coguest-server`: one actor per room over the pure core, WebSocket clients, SQLite
+//! persistence.
+//!
+//! # Shape
+//!
+//! - [`run`] serves a bound listener until a shutdown future completes (mini-redis shape);
+//!   [`Server`] does the same in the background for tests and embedders, with an injected
+//!   [`Clock`] and [`RoomStore`].
+//! - A routing table maps each room id to its room actor, the only owner of that room's
+//!   `coguest_core::Room`. There is no lock around a room.
+//! - **Every core mutation is followed by draining `poll_output` before the next mutation**,
+//!   then by committing the input to storage, and only then by sending the outputs and the
+//!   command's answer. Nothing acknowledged is lost.
+//! - Storage is event-sourced: a snapshot plus the log of inputs since (see [`store`]).
+//!   Restarting replays the log through the deterministic core, which rebuilds the room, the
+//!   outputs a reconnecting client may have missed, and the answers to retried requests.
+//!
+//! # Endpoints
+//!
+//! - `GET /v1/ws?token=…` (or `Authorization: Bearer …`): the WebSocket protocol of
+//!   `coguest-proto`.
+//! - `GET /healthz`, `GET /metrics` (Prometheus text).
+//! - `PUT /v1/rooms/{room}` (create with settings), `GET /v1/rooms/{room}` (settings, host
+//!   view, member count); both need an admin token (`adm: true`) as `Authorization: Bearer`.
+//!
+//! # Defaults
+//!
+//! | Setting | Default | Answer when exceeded |
+//! |---|---|---|
+//! | Reconnect grace period | 30 s | the member leaves the room |
+//! | Frame size | 64 KiB | `FRAME_TOO_LARGE` (-3003); over 2×+4 KiB: close 1009 |
+//! | `extra_info` | 2048 bytes (room setting) | `EXTRA_INFO_TOO_LARGE` (-3004) |
+//! | Commands per connection | 20/s, burst 40 | `FREQ_LIMIT` (-2) |
+//! | Connections per user | 8 | `TOO_MANY_CONNECTIONS` (-3013), close 1008 |
+//! | Members per room | 20 000 (room setting) | `ROOM_FULL` (-3020) |
+//! | Outgoing queue per connection | 1024 frames | close 4008 (`CLOSE_TOO_SLOW`) |
+//! | Resume ring per room | 4096 outputs | older `since` gets a snapshot |
+//! | Log entries between snapshots | 1000 | — |
+//! | Retried request ids remembered | 256 per user per room | — |
+//!
+//! Each refusal changes nothing.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod actor;
+pub mod auth;
+mod clock;
+mod config;
+mod conn;
+mod http;
+mod metrics;
+mod registry;
+pub mod store;
+
+pub use actor::{RETRY_CACHE, RoomInfo};
+pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
+pub use config::{Limits, ServerConfig};
+pub use conn::CLOSE_POLICY;
+pub use metrics::Metrics;
+pub use store::sqlite::SqliteStore;
+pub use store::{RoomStore, StoreError};
+
+use auth::Auth;
+use axum::extract::ws::Utf8Bytes;
+use coguest_core::UserId;
+use coguest_proto::ServerMsg;
+use registry::Registry;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "coguest.db";
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Network or file IO failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What every room actor shares.
+pub(crate) struct Shared {
+    pub store: Arc<dyn RoomStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// The application state behind every route.
+pub(crate) struct App {
+    pub config: Arc<ServerConfig>,
+    pub auth: Auth,
+    pub clock: Arc<dyn Clock>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub conns_per_user: Mutex<HashMap<UserId, u32>>,
+    pub next_conn: AtomicU64,
+    pub open_conns: AtomicUsize,
+    pub conns_idle: Notify,
+    pub conns_shutdown: watch::Receiver<bool>,
+}
+
+/// Serializes a server message once; the bytes are shared by every recipient.
+pub(crate) fn encode(msg: &ServerMsg) -> Utf8Bytes {
+    match serde_json::to_string(msg) {
+        Ok(s) => Utf8Bytes::from(s),
+        Err(_) => Utf8Bytes::from_static(r#"{"t":"error","code":-1,"message":"encoding failed"}"#),
+    }
+}
+
+/// Room ids are 1 to 48 printable ASCII bytes.
+pub fn valid_room_id(room: &str) -> bool {
+    (1..=48).contains(&room.len()) && room.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// Serves `listener` until `shutdown` completes, then shuts down gracefully: stop accepting,
+/// let every room actor finish its turn (everything acknowledged is already stored), close
+/// every WebSocket with `CLOSE_RECONNECT` (1012).
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    ServerBuilder::new(config).serve(listener, shutdown).await
+}
+
+/// Configures a server: clock and storage can be injected (tests use a [`ManualClock`]).
+pub struct ServerBuilder {
+    config: ServerConfig,
+    clock: Option<Arc<dyn Clock>>,
+    store: Option<Arc<dyn RoomStore>>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl ServerBuilder {
+    /// A builder with this configuration, the system clock and SQLite in `config.data_dir`.
+    pub fn new(config: ServerConfig) -> Self {
+        ServerBuilder {
+            config,
+            clock: None,
+            store: None,
+            metrics: None,
+        }
+    }
+
+    /// Uses this clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses this store instead of SQLite in the data directory.
+    pub fn store(mut self, store: Arc<dyn RoomStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Starts serving `listener` in the background.
+    pub async fn start(self, listener: TcpListener) -> Result<Server, ServerError> {
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = tokio::spawn(self.serve_inner(
+            listener,
+            async {
+                let _ = stop_rx.await;
+            },
+            Some(ready_tx),
+        ));
+        match ready_rx.await {
+            Ok(()) => Ok(Server {
+                addr,
+                stop: Some(stop_tx),
+                task,
+            }),
+            // Start-up failed: the task holds the error.
+            Err(_) => match task.await {
+                Ok(Err(e)) => Err(e),
+                _ => Err(ServerError::Io(std::io::Error::other(
+                    "server failed to start",
+                ))),
+            },
+        }
+    }
+
+    /// Serves `listener` until `shutdown` completes.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        self.serve_inner(listener, shutdown, None).await
+    }
+
+    async fn serve_inner(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        ready: Option<oneshot::Sender<()>>,
+    ) -> Result<(), ServerError> {
+        let config = Arc::new(self.config);
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let store: Arc<dyn RoomStore> = match self.store {
+            Some(s) => s,
+            None => {
+                std::fs::create_dir_all(&config.data_dir)?;
+                Arc::new(SqliteStore::open(&config.data_dir.join(DB_FILE))?)
+            }
+        };
+        let metrics = self.metrics.unwrap_or_default();
+        let (actors_tx, actors_rx) = watch::channel(false);
+        let (conns_tx, conns_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            store: store.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            metrics: metrics.clone(),
+        });
+        let registry = Registry::new(shared, actors_rx);
+        let rooms = registry.load_all().await?;
+        let app = Arc::new(App {
+            config: config.clone(),
+            auth: Auth::new(&config.secret),
+            clock,
+            registry: registry.clone(),
+            metrics,
+            conns_per_user: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            open_conns: AtomicUsize::new(0),
+            conns_idle: Notify::new(),
+            conns_shutdown: conns_rx,
+        });
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            rooms,
+            "coguest server listening"
+        );
+        if let Some(ready) = ready {
+            let _ = ready.send(());
+        }
+        let router = http::router(app.clone());
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tracing::info!("shutting down: finishing room turns");
+        // Actors finish their current turn (already stored) and answer what is queued.
+        let _ = actors_tx.send(true);
+        registry.join_all().await;
+        // Then sockets close, telling clients to reconnect.
+        let _ = conns_tx.send(true);
+        let drained = async {
+            loop {
+                let idle = app.conns_idle.notified();
+                if app.open_conns.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                idle.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
+        store.close().await;
+        tracing::info!("shut down");
+        served.map_err(ServerError::Io)
+    }
+}
+
+/// A server running in the background (see [`ServerBuilder::start`]).
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Server {
+    /// A builder.
+    pub fn builder(config: ServerConfig) -> ServerBuilder {
+        ServerBuilder::new(config)
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts down gracefully and waits until everything is stored and closed.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(ServerError::Io(std::io::Error::other(e.to_string()))),
+        }
     }
 }

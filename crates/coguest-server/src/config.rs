@@ -1,0 +1,83 @@
+//! Server settings and limits, each with its documented default.
+
+use coguest_core::RoomConfig;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the server needs to run. [`ServerConfig::new`] gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Directory holding the SQLite database (`coguest.db`). Default `./coguest-data`.
+    pub data_dir: PathBuf,
+    /// HS256 signing secret for tokens.
+    pub secret: Vec<u8>,
+    /// How long a member keeps its seat and requests after its last connection to a room
+    /// drops. Default 30 s.
+    pub grace_period: Duration,
+    /// Settings of rooms created implicitly by a first join, and the defaults for fields
+    /// missing from `PUT /v1/rooms/{room}`. `max_extra_info_bytes` (default 2048) and
+    /// `max_members` (default 20 000) are the per-room limits.
+    pub default_room: RoomConfig,
+    /// Limits applied to every connection.
+    pub limits: Limits,
+    /// Outputs kept per room so a reconnecting client can resume by version instead of
+    /// receiving a snapshot. Default 4096.
+    pub resume_ring: usize,
+    /// Log entries between two snapshots of a room in storage. Default 1000.
+    pub compact_every: u64,
+}
+
+/// Per-connection limits. Each is answered with its own error code and changes nothing.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest text frame read, in bytes (default 64 KiB): larger frames are answered with
+    /// `FRAME_TOO_LARGE` (-3003). Frames over twice this plus 4 KiB close the connection
+    /// with close code 1009.
+    pub max_frame_bytes: usize,
+    /// Sustained commands per second per connection (default 20), token bucket.
+    pub commands_per_sec: u32,
+    /// Token bucket size: commands a connection may send in a burst (default 40). A command
+    /// over the limit is answered with `FREQ_LIMIT` (-2).
+    pub command_burst: u32,
+    /// Open connections per user (default 8). One more is answered with
+    /// `TOO_MANY_CONNECTIONS` (-3013) and closed with code 1008.
+    pub max_connections_per_user: u32,
+    /// Frames queued for one connection (default 1024). A connection whose queue is full is
+    /// closed with `CLOSE_TOO_SLOW` (4008) so it never slows its rooms down.
+    pub outgoing_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            commands_per_sec: 20,
+            command_burst: 40,
+            max_connections_per_user: 8,
+            outgoing_queue: 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The documented defaults, with this data directory and secret.
+    pub fn new(data_dir: impl Into<PathBuf>, secret: impl Into<Vec<u8>>) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            secret: secret.into(),
+            grace_period: Duration::from_secs(30),
+            default_room: RoomConfig::default(),
+            limits: Limits::default(),
+            resume_ring: 4096,
+            compact_every: 1000,
+        }
+    }
+
+    /// The largest WebSocket message the transport accepts before closing the connection.
+    pub(crate) fn transport_max_message(&self) -> usize {
+        self.limits
+            .max_frame_bytes
+            .saturating_mul(2)
+            .saturating_add(4096)
+    }
+}

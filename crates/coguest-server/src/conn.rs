@@ -1,0 +1,430 @@
+//! One WebSocket connection: authenticate, then a writer task (queue → socket) and a reader
+//! loop (socket → checks → room actors). The first to finish ends the other.
+
+use crate::App;
+use crate::actor::{CommandMsg, ConnHandle, RoomMsg};
+use crate::auth::{AuthError, Identity};
+use crate::registry::RouteError;
+use crate::{encode, valid_room_id};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use coguest_core::{RoomId, Timestamp};
+use coguest_proto::{
+    CLOSE_FRAME_TOO_LARGE, CLOSE_RECONNECT, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED, ClientCommand,
+    ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerMsg,
+};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Close code for a connection over the per-user connection limit (policy violation).
+pub const CLOSE_POLICY: u16 = 1008;
+/// Close code after the client closed normally.
+const CLOSE_NORMAL: u16 = 1000;
+
+/// Every `cmd` the protocol knows, to tell an unknown command from a malformed one.
+const KNOWN_COMMANDS: &[&str] = &[
+    "join",
+    "leave",
+    "apply_for_seat",
+    "cancel_application",
+    "accept_application",
+    "reject_application",
+    "invite_to_seat",
+    "cancel_invitation",
+    "accept_invitation",
+    "reject_invitation",
+    "disconnect",
+    "kick_off_seat",
+    "lock_seat",
+    "unlock_seat",
+    "snapshot",
+    "ping",
+];
+
+/// A token bucket on the server clock.
+struct Bucket {
+    capacity: f64,
+    per_ms: f64,
+    tokens: f64,
+    last: Timestamp,
+}
+
+impl Bucket {
+    fn new(per_sec: u32, burst: u32, now: Timestamp) -> Self {
+        let capacity = f64::from(burst.max(1));
+        Bucket {
+            capacity,
+            per_ms: f64::from(per_sec) / 1000.0,
+            tokens: capacity,
+            last: now,
+        }
+    }
+
+    fn take(&mut self, now: Timestamp) -> bool {
+        let elapsed = now.as_millis().saturating_sub(self.last.as_millis());
+        self.last = self.last.max(now);
+        self.tokens = (self.tokens + elapsed as f64 * self.per_ms).min(self.capacity);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Releases a user's connection slot when the connection ends.
+struct Slot {
+    app: Arc<App>,
+    user: coguest_core::UserId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.app.conns_per_user.lock() {
+            if let Some(n) = counts.get_mut(&self.user) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&self.user);
+                }
+            }
+        }
+        self.app.metrics.connections.dec();
+        if self.app.open_conns.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.app.conns_idle.notify_waiters();
+        }
+    }
+}
+
+fn close_msg(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+fn error_msg(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Message {
+    Message::Text(encode(&ServerMsg::Error {
+        id,
+        code: code.code(),
+        message: message.into(),
+    }))
+}
+
+/// Sends an error then closes: used before the connection is set up.
+async fn refuse(mut socket: WebSocket, code: ErrorCode, message: String, close: u16) {
+    let _ = socket.send(error_msg(None, code, message)).await;
+    let _ = socket.send(close_msg(close, "refused")).await;
+    // Give the client a moment to read the close frame before the socket drops.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(m)) = socket.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+pub(crate) async fn handle(socket: WebSocket, app: Arc<App>, token: Option<String>) {
+    let now = app.clock.now();
+    let identity = match app.auth.verify(token.as_deref(), now) {
+        Ok(id) => Arc::new(id),
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket refused");
+            refuse(socket, e.code(), e.to_string(), CLOSE_UNAUTHORIZED).await;
+            return;
+        }
+    };
+    // Count the connection against its user's limit.
+    let allowed = match app.conns_per_user.lock() {
+        Ok(mut counts) => {
+            let n = counts.entry(identity.user.clone()).or_insert(0);
+            if *n >= app.config.limits.max_connections_per_user {
+                false
+            } else {
+                *n += 1;
+                true
+            }
+        }
+        Err(_) => false,
+    };
+    if !allowed {
+        let max = app.config.limits.max_connections_per_user;
+        let message = format!("at most {max} connections per user");
+        refuse(socket, ErrorCode::TooManyConnections, message, CLOSE_POLICY).await;
+        return;
+    }
+    app.open_conns.fetch_add(1, Ordering::SeqCst);
+    app.metrics.connections.inc();
+    let _slot = Slot {
+        app: app.clone(),
+        user: identity.user.clone(),
+    };
+    let conn_id = app.next_conn.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(conn = conn_id, user = %identity.user, "connected");
+    run(socket, app, identity, conn_id).await;
+    tracing::debug!(conn = conn_id, "disconnected");
+}
+
+async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id: u64) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Message>(app.config.limits.outgoing_queue.max(1));
+    let kill = Arc::new(watch::Sender::new(None::<u16>));
+    let conn = ConnHandle::new(conn_id, identity.clone(), tx, kill.clone());
+    conn.send_msg(&ServerMsg::Welcome {
+        protocol: PROTOCOL_VERSION,
+        user_id: identity.user.to_string(),
+        role: identity.role.into(),
+    });
+
+    let mut kill_rx = kill.subscribe();
+    let mut writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                changed = kill_rx.changed() => {
+                    let code = if changed.is_ok() { *kill_rx.borrow() } else { None };
+                    let code = code.unwrap_or(CLOSE_NORMAL);
+                    // Flush what was queued before the close (an error explaining it, say),
+                    // unless the queue is what was too slow.
+                    if code != CLOSE_TOO_SLOW {
+                        let flush = async {
+                            while let Ok(m) = rx.try_recv() {
+                                if sink.send(m).await.is_err() {
+                                    return;
+                                }
+                            }
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+                    }
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        sink.send(close_msg(code, "closing")),
+                    )
+                    .await;
+                    return;
+                }
+                m = rx.recv() => match m {
+                    Some(m) => {
+                        if sink.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+            }
+        }
+    });
+
+    let mut shutdown = app.conns_shutdown.clone();
+    let mut reader = Reader {
+        app: app.clone(),
+        conn: conn.clone(),
+        bucket: Bucket::new(
+            app.config.limits.commands_per_sec,
+            app.config.limits.command_burst,
+            app.clock.now(),
+        ),
+        rooms: HashSet::new(),
+    };
+    let mut writer_done = false;
+    if *shutdown.borrow() {
+        conn.close(CLOSE_RECONNECT);
+    }
+    loop {
+        tokio::select! {
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    conn.close(CLOSE_RECONNECT);
+                }
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) => reader.on_text(text).await,
+                Some(Ok(Message::Binary(_))) => {
+                    conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
+                    if e.to_string().to_ascii_lowercase().contains("too long")
+                        || e.to_string().to_ascii_lowercase().contains("capacity")
+                    {
+                        conn.close(CLOSE_FRAME_TOO_LARGE);
+                    }
+                    break;
+                }
+            },
+        }
+    }
+    for room in reader.rooms.drain() {
+        let _ = app
+            .registry
+            .route(&room, RoomMsg::Detach { conn: conn.id }, None)
+            .await;
+    }
+    if !writer_done {
+        conn.close(CLOSE_NORMAL);
+        if tokio::time::timeout(Duration::from_secs(3), &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
+    }
+}
+
+struct Reader {
+    app: Arc<App>,
+    conn: ConnHandle,
+    bucket: Bucket,
+    rooms: HashSet<RoomId>,
+}
+
+impl Reader {
+    async fn on_text(&mut self, text: Utf8Bytes) {
+        let received = Instant::now();
+        let limits = &self.app.config.limits;
+        let value: Result<serde_json::Value, _> = serde_json::from_str(text.as_str());
+        let id = value
+            .as_ref()
+            .ok()
+            .and_then(|v| v.get("id"))
+            .and_then(serde_json::Value::as_u64);
+        if text.len() > limits.max_frame_bytes {
+            let message = format!(
+                "frame is {} bytes, more than the {} allowed",
+                text.len(),
+                limits.max_frame_bytes
+            );
+            self.conn.error(id, ErrorCode::FrameTooLarge, message);
+            return;
+        }
+        let now = self.app.clock.now();
+        if !self.bucket.take(now) {
+            let message = format!(
+                "more than {} commands per second (burst {})",
+                limits.commands_per_sec, limits.command_burst
+            );
+            self.conn.error(id, ErrorCode::FreqLimit, message);
+            return;
+        }
+        if self.conn.identity.expired(now) {
+            let e = AuthError::Expired;
+            self.conn.error(id, e.code(), e.to_string());
+            self.conn.close(CLOSE_UNAUTHORIZED);
+            return;
+        }
+        let value = match value {
+            Ok(v) => v,
+            Err(e) => {
+                self.conn
+                    .error(None, ErrorCode::MalformedFrame, format!("not JSON: {e}"));
+                return;
+            }
+        };
+        let cmd_name = value.get("cmd").and_then(serde_json::Value::as_str);
+        if let Some(name) = cmd_name {
+            if !KNOWN_COMMANDS.contains(&name) {
+                let message = format!("unknown command {name:?}");
+                self.conn.error(id, ErrorCode::UnknownCommand, message);
+                return;
+            }
+        }
+        let frame: ClientFrame = match serde_json::from_value(value) {
+            Ok(f) => f,
+            Err(e) => {
+                self.conn
+                    .error(id, ErrorCode::MalformedFrame, format!("invalid frame: {e}"));
+                return;
+            }
+        };
+        self.on_frame(frame, received).await;
+    }
+
+    async fn on_frame(&mut self, frame: ClientFrame, received: Instant) {
+        let ClientFrame { id, room, command } = frame;
+        let kind = command.kind();
+        let fail = |code: ErrorCode, message: String| {
+            self.conn.error(Some(id), code, message);
+            self.app
+                .metrics
+                .command(kind, &format!("{code:?}"), received.elapsed());
+        };
+        let Some(room) = room else {
+            if matches!(command, ClientCommand::Ping) {
+                self.conn.send_msg(&ServerMsg::Ack {
+                    id,
+                    room: None,
+                    version: None,
+                    request_id: None,
+                });
+                self.app.metrics.command(kind, "ok", received.elapsed());
+            } else {
+                fail(
+                    ErrorCode::RoomIdInvalid,
+                    "this command needs a `room`".into(),
+                );
+            }
+            return;
+        };
+        if !valid_room_id(&room) {
+            fail(
+                ErrorCode::RoomIdInvalid,
+                "room ids are 1 to 48 printable ASCII bytes".into(),
+            );
+            return;
+        }
+        if let Some(only) = &self.conn.identity.room {
+            if only != &room {
+                let e = AuthError::WrongRoom(only.clone());
+                fail(e.code(), e.to_string());
+                self.conn.close(CLOSE_UNAUTHORIZED);
+                return;
+            }
+        }
+        let core = match command.to_core() {
+            Ok(c) => c,
+            Err(e) => {
+                fail(e.code, e.message);
+                return;
+            }
+        };
+        let room_id = RoomId::from(room);
+        let is_join = matches!(command, ClientCommand::Join { .. });
+        let create = is_join.then(|| self.app.config.default_room.clone());
+        if is_join {
+            self.rooms.insert(room_id.clone());
+        }
+        let msg = RoomMsg::Command(Box::new(CommandMsg {
+            conn: self.conn.clone(),
+            id,
+            cmd: command,
+            core,
+            received,
+        }));
+        match self.app.registry.route(&room_id, msg, create).await {
+            Ok(()) => {}
+            Err(RouteError::NoRoom) => fail(
+                ErrorCode::NotEnteredRoom,
+                format!("room {room_id} does not exist; join it first"),
+            ),
+            Err(RouteError::ShuttingDown) => fail(
+                ErrorCode::ShuttingDown,
+                "the server is shutting down; reconnect".into(),
+            ),
+            Err(RouteError::Store(e)) => {
+                tracing::error!(room = %room_id, error = %e, "opening a room failed");
+                fail(ErrorCode::Failed, format!("storage failed: {e}"));
+            }
+        }
+    }
+}

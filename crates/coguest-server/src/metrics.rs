@@ -1,0 +1,101 @@
+//! Prometheus metrics, served as text at `GET /metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+/// Labels of `coguest_commands_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    /// Command kind (`apply_for_seat`, ...).
+    pub kind: String,
+    /// `ok`, or the error code's name.
+    pub result: String,
+}
+
+/// Every metric the server exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Open WebSocket connections.
+    pub connections: Gauge,
+    /// Rooms with a running actor.
+    pub rooms: Gauge,
+    /// Commands answered, by kind and result.
+    pub commands: Family<CommandLabels, Counter>,
+    /// Seconds from reading a command to answering it.
+    pub command_latency: Histogram,
+    /// Pending deadlines: request timeouts plus reconnect grace periods.
+    pub timers_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("coguest");
+        let connections = Gauge::default();
+        let rooms = Gauge::default();
+        let commands = Family::<CommandLabels, Counter>::default();
+        let command_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        let timers_pending = Gauge::default();
+        registry.register(
+            "connections",
+            "Open WebSocket connections",
+            connections.clone(),
+        );
+        registry.register("rooms", "Rooms with a running actor", rooms.clone());
+        registry.register(
+            "commands",
+            "Commands answered, by kind and result",
+            commands.clone(),
+        );
+        registry.register(
+            "command_latency_seconds",
+            "Time from reading a command to answering it",
+            command_latency.clone(),
+        );
+        registry.register(
+            "timers_pending",
+            "Pending deadlines (request timeouts and reconnect grace periods)",
+            timers_pending.clone(),
+        );
+        Metrics {
+            registry,
+            connections,
+            rooms,
+            commands,
+            command_latency,
+            timers_pending,
+        }
+    }
+
+    /// Counts one answered command.
+    pub fn command(&self, kind: &str, result: &str, latency: Duration) {
+        self.commands
+            .get_or_create(&CommandLabels {
+                kind: kind.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+        self.command_latency.observe(latency.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

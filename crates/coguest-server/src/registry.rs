@@ -1,0 +1,173 @@
+//! The routing table from room id to room actor (quinn's `Endpoint` analogue).
+//!
+//! A std `Mutex` guards the table only, never a room. Opening a room that has no actor yet
+//! (loading it from storage, or creating it) is serialized by one async lock, which is rare
+//! next to routing.
+
+use crate::Shared;
+use crate::actor::{Rebuilt, RoomActor, RoomMsg};
+use crate::store::StoreError;
+use coguest_core::{Room, RoomConfig, RoomId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Messages queued per room actor before senders wait.
+const INBOX: usize = 1024;
+
+pub(crate) struct Registry {
+    table: Mutex<HashMap<RoomId, mpsc::Sender<RoomMsg>>>,
+    open_lock: tokio::sync::Mutex<()>,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Why a message could not reach a room.
+pub(crate) enum RouteError {
+    /// No such room (and the message does not create one).
+    NoRoom,
+    /// The server is stopping.
+    ShuttingDown,
+    /// Storage failed while opening the room.
+    Store(StoreError),
+}
+
+/// Result of opening a room.
+pub(crate) struct Opened {
+    pub tx: mpsc::Sender<RoomMsg>,
+    pub created: bool,
+}
+
+impl Registry {
+    pub fn new(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Arc::new(Registry {
+            table: Mutex::new(HashMap::new()),
+            open_lock: tokio::sync::Mutex::new(()),
+            shared,
+            shutdown,
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn get(&self, room: &RoomId) -> Option<mpsc::Sender<RoomMsg>> {
+        self.table.lock().ok()?.get(room).cloned()
+    }
+
+    /// Removes a stopped actor's entry (only if it is still that actor's).
+    pub fn forget(&self, room: &RoomId, tx: &mpsc::Sender<RoomMsg>) {
+        if let Ok(mut table) = self.table.lock() {
+            if table.get(room).is_some_and(|t| t.same_channel(tx)) {
+                table.remove(room);
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Loads every stored room and starts its actor, so deadlines that passed while the
+    /// server was down fire now.
+    pub async fn load_all(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let ids = self.shared.store.room_ids().await?;
+        let n = ids.len();
+        for id in ids {
+            self.open(&id, None).await?;
+        }
+        Ok(n)
+    }
+
+    /// The actor of `room`, loading it from storage if needed, or creating it with `create`
+    /// if it is not stored. `None` when it does not exist and `create` is `None`.
+    pub async fn open(
+        self: &Arc<Self>,
+        room: &RoomId,
+        create: Option<RoomConfig>,
+    ) -> Result<Option<Opened>, StoreError> {
+        if let Some(tx) = self.get(room) {
+            return Ok(Some(Opened { tx, created: false }));
+        }
+        let _guard = self.open_lock.lock().await;
+        if let Some(tx) = self.get(room) {
+            return Ok(Some(Opened { tx, created: false }));
+        }
+        let store = &self.shared.store;
+        let ring = self.shared.config.resume_ring;
+        let (rebuilt, loaded, created) = match store.load(room).await? {
+            Some(stored) => (Rebuilt::replay(room.as_str(), stored, ring)?, true, false),
+            None => {
+                let Some(config) = create else {
+                    return Ok(None);
+                };
+                let now = self.shared.clock.now();
+                let new = Room::new(config, now)
+                    .map_err(|e| StoreError::Corrupt(format!("room settings: {e}")))?;
+                store.create(room, &new.snapshot()).await?;
+                (Rebuilt::new_room(new), false, true)
+            }
+        };
+        let (tx, rx) = mpsc::channel(INBOX);
+        let actor = RoomActor::new(
+            room.clone(),
+            rebuilt,
+            self.shared.clone(),
+            self.clone(),
+            rx,
+            tx.clone(),
+            self.shutdown.clone(),
+            loaded,
+        );
+        if let Ok(mut table) = self.table.lock() {
+            table.insert(room.clone(), tx.clone());
+        }
+        let handle = tokio::spawn(actor.run());
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(handle);
+        }
+        Ok(Some(Opened { tx, created }))
+    }
+
+    /// Delivers `msg` to `room`'s actor, opening the room first if needed (and creating it
+    /// with `create` if given).
+    pub async fn route(
+        self: &Arc<Self>,
+        room: &RoomId,
+        msg: RoomMsg,
+        create: Option<RoomConfig>,
+    ) -> Result<(), RouteError> {
+        let mut msg = msg;
+        // A second attempt covers an actor that stopped between lookup and send.
+        for _ in 0..2 {
+            if self.stopping() {
+                return Err(RouteError::ShuttingDown);
+            }
+            let opened = match self.open(room, create.clone()).await {
+                Ok(Some(o)) => o,
+                Ok(None) => return Err(RouteError::NoRoom),
+                Err(e) => return Err(RouteError::Store(e)),
+            };
+            match opened.tx.send(msg).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(m)) => {
+                    self.forget(room, &opened.tx);
+                    msg = m;
+                }
+            }
+        }
+        Err(RouteError::ShuttingDown)
+    }
+
+    /// Waits until every actor has finished its turn and stopped (after the shutdown signal).
+    pub async fn join_all(&self) {
+        let tasks = match self.tasks.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => return,
+        };
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Persistence: rooms are event-sourced from the deterministic core.
+//!
+//! A room is stored as a base [`RoomSnapshot`] plus the log of every input that changed it
+//! since (a command with its actor, or a timeout), each with the time it was applied. Replaying
+//! the log through the core rebuilds the room exactly, together with what it said (the resume
+//! ring) and the answers it gave (the retry cache). Every entry is committed before its command
+//! is acknowledged or its outputs are sent.
+//!
+//! Compaction keeps two snapshots: a *checkpoint* written every `compact_every` entries, and
+//! the *base* (the previous checkpoint) that loading replays from. Log entries at or before the
+//! base are deleted. So between `compact_every` and twice that many entries stay replayable,
+//! which is what feeds the resume ring after a restart.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use coguest_core::{Command, RoomId, RoomSnapshot, Timestamp, UserId};
+
+/// One input applied to a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogInput {
+    /// A command by a member.
+    Command {
+        /// Who sent it.
+        actor: UserId,
+        /// What it was.
+        command: Command,
+    },
+    /// `handle_timeout`: due deadlines fired.
+    Timeout,
+}
+
+/// One log entry: an input, when it was applied, and the client request id that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Position in the room's log, from 1, without gaps.
+    pub seq: u64,
+    /// The `now` the input was applied with.
+    pub at: Timestamp,
+    /// The input.
+    pub input: LogInput,
+    /// The client request id, to rebuild the retry cache.
+    pub client_req_id: Option<u64>,
+}
+
+/// A room as stored: a base snapshot and the log after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRoom {
+    /// The room.
+    pub room_id: RoomId,
+    /// State after log entry `base_seq`.
+    pub base: RoomSnapshot,
+    /// Log position of `base`.
+    pub base_seq: u64,
+    /// Log position of the newest checkpoint (equal to `base_seq` when there is none).
+    pub checkpoint_seq: u64,
+    /// Entries after `base_seq`, in order.
+    pub log: Vec<LogEntry>,
+}
+
+/// A storage failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (IO, SQL, ...).
+    #[error("storage failed: {0}")]
+    Backend(String),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The storage worker has stopped.
+    #[error("storage is closed")]
+    Closed,
+}
+
+/// Where rooms are kept. Implementations must make a write durable before returning `Ok`.
+#[async_trait]
+pub trait RoomStore: Send + Sync + 'static {
+    /// Every stored room id.
+    async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError>;
+    /// A room with its log, if stored.
+    async fn load(&self, room: &RoomId) -> Result<Option<StoredRoom>, StoreError>;
+    /// Stores a new room; `Ok(false)` if it already exists (nothing is written then).
+    async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError>;
+    /// Appends one log entry.
+    async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError>;
+    /// Makes the previous checkpoint the base (dropping log entries up to it) and records
+    /// `snapshot` as the state after entry `seq`.
+    async fn compact(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        snapshot: &RoomSnapshot,
+    ) -> Result<(), StoreError>;
+    /// Flushes and stops; later calls fail with [`StoreError::Closed`].
+    async fn close(&self) {}
+}
+
+/// How a timeout is written in the log's `command` column.
+pub(crate) const TIMEOUT_MARKER: &str = "timeout";

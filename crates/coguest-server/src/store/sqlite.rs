@@ -1,0 +1,459 @@
+//! The SQLite backend: one storage thread owns the connection and commits in groups.
+//!
+//! Requests from every room actor arrive on one channel. The thread takes whatever is queued
+//! (up to [`MAX_BATCH`]), applies each in its own savepoint inside one transaction, commits
+//! once, then answers each request. Many rooms so share one fsync-bounded writer.
+//!
+//! The database runs in WAL mode with `synchronous=NORMAL`: a commit is durable against a
+//! crash of the process (`kill -9`), which is what "acknowledged means stored" promises here.
+//! A power loss may lose the last transactions; use `synchronous=FULL` (not exposed yet) if
+//! that matters more than write latency.
+
+use super::{LogEntry, LogInput, RoomStore, StoreError, StoredRoom, TIMEOUT_MARKER};
+use async_trait::async_trait;
+use coguest_core::{Command, RoomId, RoomSnapshot, Timestamp, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// Most requests committed in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// `(seq, at_ms, actor, command, client_req_id)` as stored.
+type RawEntry = (i64, i64, Option<String>, String, Option<i64>);
+
+/// Sends one request's answer once its transaction's fate is known.
+type Deferred = Box<dyn FnOnce(Option<&StoreError>)>;
+
+struct RawRoom {
+    base: String,
+    base_seq: i64,
+    checkpoint_seq: Option<i64>,
+    log: Vec<RawEntry>,
+}
+
+enum Req {
+    RoomIds(Reply<Vec<String>>),
+    Load(String, Reply<Option<RawRoom>>),
+    Create(String, String, Reply<bool>),
+    Append {
+        room: String,
+        seq: i64,
+        at: i64,
+        actor: Option<String>,
+        command: String,
+        client_req_id: Option<i64>,
+        reply: Reply<()>,
+    },
+    Compact(String, i64, String, Reply<()>),
+    Close(oneshot::Sender<()>),
+}
+
+/// A [`RoomStore`] over one SQLite file.
+pub struct SqliteStore {
+    tx: Mutex<Option<mpsc::Sender<Req>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore { .. }")
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY NOT NULL,
+    base_snapshot TEXT NOT NULL,
+    base_seq INTEGER NOT NULL,
+    checkpoint_snapshot TEXT,
+    checkpoint_seq INTEGER,
+    log_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room_log (
+    room_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    actor TEXT,
+    command TEXT NOT NULL,
+    client_req_id INTEGER,
+    PRIMARY KEY (room_id, seq)
+) WITHOUT ROWID;
+";
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and starts the storage thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("coguest-sqlite".into())
+            .spawn(move || worker(conn, rx))
+            .map_err(backend)?;
+        Ok(SqliteStore {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        {
+            let guard = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            let tx = guard.as_ref().ok_or(StoreError::Closed)?;
+            tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError> {
+        let ids = self.call(Req::RoomIds).await?;
+        Ok(ids.into_iter().map(RoomId::from).collect())
+    }
+
+    async fn load(&self, room: &RoomId) -> Result<Option<StoredRoom>, StoreError> {
+        let raw = self
+            .call(|r| Req::Load(room.as_str().to_owned(), r))
+            .await?;
+        raw.map(|raw| decode(room, raw)).transpose()
+    }
+
+    async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        self.call(|r| Req::Create(room.as_str().to_owned(), json, r))
+            .await
+    }
+
+    async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError> {
+        let (actor, command) = match &entry.input {
+            LogInput::Command { actor, command } => (
+                Some(actor.as_str().to_owned()),
+                serde_json::to_string(command).map_err(backend)?,
+            ),
+            LogInput::Timeout => (None, TIMEOUT_MARKER.to_owned()),
+        };
+        self.call(|reply| Req::Append {
+            room: room.as_str().to_owned(),
+            seq: to_i64(entry.seq),
+            at: to_i64(entry.at.as_millis()),
+            actor,
+            command,
+            client_req_id: entry.client_req_id.map(to_i64),
+            reply,
+        })
+        .await
+    }
+
+    async fn compact(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        snapshot: &RoomSnapshot,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        self.call(|r| Req::Compact(room.as_str().to_owned(), to_i64(seq), json, r))
+            .await
+    }
+
+    async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        let sent = match self.tx.lock() {
+            Ok(mut guard) => guard
+                .take()
+                .is_some_and(|tx| tx.send(Req::Close(done)).is_ok()),
+            Err(_) => false,
+        };
+        if sent {
+            let _ = rx.await;
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn decode(room: &RoomId, raw: RawRoom) -> Result<StoredRoom, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("room {room}: {what}"));
+    let base: RoomSnapshot =
+        serde_json::from_str(&raw.base).map_err(|e| corrupt(format!("snapshot: {e}")))?;
+    let mut log = Vec::with_capacity(raw.log.len());
+    for (seq, at, actor, command, client_req_id) in raw.log {
+        let input = match actor {
+            None if command == TIMEOUT_MARKER => LogInput::Timeout,
+            Some(actor) => LogInput::Command {
+                actor: UserId::from(actor),
+                command: serde_json::from_str::<Command>(&command)
+                    .map_err(|e| corrupt(format!("log entry {seq}: {e}")))?,
+            },
+            None => return Err(corrupt(format!("log entry {seq} has no actor"))),
+        };
+        log.push(LogEntry {
+            seq: to_u64(seq),
+            at: Timestamp::from_millis(to_u64(at)),
+            input,
+            client_req_id: client_req_id.map(to_u64),
+        });
+    }
+    Ok(StoredRoom {
+        room_id: room.clone(),
+        base,
+        base_seq: to_u64(raw.base_seq),
+        checkpoint_seq: to_u64(raw.checkpoint_seq.unwrap_or(raw.base_seq)),
+        log,
+    })
+}
+
+fn worker(conn: Connection, rx: mpsc::Receiver<Req>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        if !run_batch(&conn, &mut batch) {
+            return;
+        }
+    }
+}
+
+/// Runs one batch in one transaction. Returns false when asked to stop.
+fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
+    let mut answers: Vec<Deferred> = Vec::new();
+    let mut close = None;
+    let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(backend);
+    for req in batch.drain(..) {
+        if let Req::Close(done) = req {
+            close = Some(done);
+            continue;
+        }
+        if let Err(e) = &began {
+            fail(req, e.clone());
+            continue;
+        }
+        let sp = conn.execute_batch("SAVEPOINT req").map_err(backend);
+        let answer = match sp {
+            Ok(()) => apply(conn, req),
+            Err(e) => {
+                fail(req, e);
+                continue;
+            }
+        };
+        let ok = answer.0;
+        let release = if ok {
+            conn.execute_batch("RELEASE req")
+        } else {
+            conn.execute_batch("ROLLBACK TO req; RELEASE req")
+        };
+        if let Err(e) = release {
+            tracing::error!(error = %e, "sqlite savepoint failed");
+        }
+        answers.push(answer.1);
+    }
+    let commit = match began {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(backend),
+        Err(e) => Err(e),
+    };
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for answer in answers {
+        answer(commit.as_ref().err());
+    }
+    match close {
+        Some(done) => {
+            let _ = done.send(());
+            false
+        }
+        None => true,
+    }
+}
+
+type Answer = (bool, Deferred);
+
+/// Sends `result` now if the transaction cannot commit, else after the commit.
+fn answer_after_commit<T: Send + 'static>(
+    reply: Reply<T>,
+    result: Result<T, StoreError>,
+) -> Answer {
+    let ok = result.is_ok();
+    (
+        ok,
+        Box::new(move |commit_err: Option<&StoreError>| {
+            let result = match (result, commit_err) {
+                (Ok(_), Some(e)) => Err(e.clone()),
+                (r, _) => r,
+            };
+            let _ = reply.send(result);
+        }),
+    )
+}
+
+fn fail(req: Req, e: StoreError) {
+    match req {
+        Req::RoomIds(r) => drop(r.send(Err(e))),
+        Req::Load(_, r) => drop(r.send(Err(e))),
+        Req::Create(_, _, r) => drop(r.send(Err(e))),
+        Req::Append { reply, .. } => drop(reply.send(Err(e))),
+        Req::Compact(_, _, _, r) => drop(r.send(Err(e))),
+        Req::Close(done) => drop(done.send(())),
+    }
+}
+
+fn apply(conn: &Connection, req: Req) -> Answer {
+    match req {
+        Req::RoomIds(r) => answer_after_commit(r, room_ids(conn)),
+        Req::Load(room, r) => answer_after_commit(r, load(conn, &room)),
+        Req::Create(room, snapshot, r) => {
+            let res = conn
+                .execute(
+                    "INSERT OR IGNORE INTO rooms (room_id, base_snapshot, base_seq, log_seq) \
+                     VALUES (?1, ?2, 0, 0)",
+                    params![room, snapshot],
+                )
+                .map(|n| n == 1)
+                .map_err(backend);
+            answer_after_commit(r, res)
+        }
+        Req::Append {
+            room,
+            seq,
+            at,
+            actor,
+            command,
+            client_req_id,
+            reply,
+        } => {
+            let res = conn
+                .execute(
+                    "INSERT INTO room_log (room_id, seq, at_ms, actor, command, client_req_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![room, seq, at, actor, command, client_req_id],
+                )
+                .and_then(|_| {
+                    conn.execute(
+                        "UPDATE rooms SET log_seq = ?2 WHERE room_id = ?1",
+                        params![room, seq],
+                    )
+                })
+                .map_err(backend)
+                .and_then(|n| {
+                    if n == 1 {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Backend(format!("room {room} is not stored")))
+                    }
+                });
+            answer_after_commit(reply, res)
+        }
+        Req::Compact(room, seq, snapshot, r) => {
+            let res = conn
+                .execute(
+                    "UPDATE rooms SET \
+                       base_snapshot = COALESCE(checkpoint_snapshot, base_snapshot), \
+                       base_seq = COALESCE(checkpoint_seq, base_seq), \
+                       checkpoint_snapshot = ?2, checkpoint_seq = ?3 \
+                     WHERE room_id = ?1",
+                    params![room, snapshot, seq],
+                )
+                .and_then(|_| {
+                    conn.execute(
+                        "DELETE FROM room_log WHERE room_id = ?1 AND seq <= \
+                         (SELECT base_seq FROM rooms WHERE room_id = ?1)",
+                        params![room],
+                    )
+                })
+                .map(|_| ())
+                .map_err(backend);
+            answer_after_commit(r, res)
+        }
+        Req::Close(done) => {
+            let _ = done.send(());
+            (true, Box::new(|_| {}))
+        }
+    }
+}
+
+fn room_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT room_id FROM rooms ORDER BY room_id")
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+fn load(conn: &Connection, room: &str) -> Result<Option<RawRoom>, StoreError> {
+    let head = conn
+        .query_row(
+            "SELECT base_snapshot, base_seq, checkpoint_seq FROM rooms WHERE room_id = ?1",
+            params![room],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<i64>>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((base, base_seq, checkpoint_seq)) = head else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, at_ms, actor, command, client_req_id FROM room_log \
+             WHERE room_id = ?1 AND seq > ?2 ORDER BY seq",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![room, base_seq], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .map_err(backend)?;
+    let log = rows.collect::<Result<Vec<_>, _>>().map_err(backend)?;
+    Ok(Some(RawRoom {
+        base,
+        base_seq,
+        checkpoint_seq,
+        log,
+    }))
+}
