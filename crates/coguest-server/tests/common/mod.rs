@@ -1,0 +1,453 @@
+//! Test harness: a real server on 127.0.0.1:0 with a manual clock and a SQLite file in a
+//! temporary directory, and a WebSocket test client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use coguest_core::{Role, Timestamp};
+use coguest_proto::{ClientCommand, ClientFrame, ServerMsg};
+use coguest_server::auth::{Auth, Claims};
+use coguest_server::{ManualClock, Server, ServerConfig};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The manual clock's start: 2023-11-14.
+pub const T0: u64 = 1_700_000_000_000;
+pub const SECRET: &[u8] = b"test-secret";
+/// How long a test waits for a frame before failing (never reached when things work).
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub addr: SocketAddr,
+    pub clock: ManualClock,
+    pub dir: Arc<tempfile::TempDir>,
+    pub config: ServerConfig,
+    pub auth: Auth,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
+        // Generous by default; limit tests tighten them.
+        config.limits.commands_per_sec = 10_000;
+        config.limits.command_burst = 10_000;
+        f(&mut config);
+        let clock = ManualClock::new(Timestamp::from_millis(T0));
+        Self::start_on(dir, config, clock).await
+    }
+
+    pub async fn start_on(
+        dir: Arc<tempfile::TempDir>,
+        config: ServerConfig,
+        clock: ManualClock,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::builder(config.clone())
+            .clock(Arc::new(clock.clone()))
+            .start(listener)
+            .await
+            .unwrap();
+        TestServer {
+            server: Some(server),
+            addr,
+            clock,
+            dir,
+            config,
+            auth: Auth::new(SECRET),
+        }
+    }
+
+    /// Graceful shutdown, then a new server on the same data directory and clock.
+    pub async fn restart(self) -> Self {
+        let TestServer {
+            server,
+            dir,
+            config,
+            clock,
+            ..
+        } = self;
+        server.unwrap().shutdown().await.unwrap();
+        Self::start_on(dir, config, clock).await
+    }
+
+    pub async fn stop(mut self) {
+        self.server.take().unwrap().shutdown().await.unwrap();
+    }
+
+    pub fn now(&self) -> Timestamp {
+        use coguest_server::Clock;
+        self.clock.now()
+    }
+
+    pub fn claims(&self, user: &str, role: Role) -> Claims {
+        let mut c = Claims::new(user, role, self.now(), 3600);
+        c.name = format!("{user} name");
+        c.avatar = format!("https://a.example/{user}.png");
+        c
+    }
+
+    pub fn token(&self, user: &str, role: Role) -> String {
+        self.auth.mint(&self.claims(user, role)).unwrap()
+    }
+
+    pub fn admin_token(&self) -> String {
+        let mut c = self.claims("ops", Role::Audience);
+        c.adm = true;
+        self.auth.mint(&c).unwrap()
+    }
+
+    pub fn ws_url(&self, token: Option<&str>) -> String {
+        match token {
+            Some(t) => format!("ws://{}/v1/ws?token={t}", self.addr),
+            None => format!("ws://{}/v1/ws", self.addr),
+        }
+    }
+
+    /// Connects with a fresh token and waits for the welcome.
+    pub async fn connect(&self, user: &str, role: Role) -> TestClient {
+        let mut c = TestClient::connect(&self.ws_url(Some(&self.token(user, role))), user).await;
+        match c.next().await {
+            ServerMsg::Welcome { user_id, .. } => assert_eq!(user_id, user),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        c
+    }
+
+    /// Connects and joins `room`, discarding the snapshot.
+    pub async fn member(&self, room: &str, user: &str, role: Role) -> TestClient {
+        let mut c = self.connect(user, role).await;
+        c.join(room, None).await.unwrap();
+        c.take_snapshot(room);
+        c
+    }
+
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        http(self.addr, method, path, token, body).await
+    }
+}
+
+/// A minimal HTTP/1.1 client (`Connection: close`).
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The answer to one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub version: Option<u64>,
+    pub request_id: Option<u64>,
+}
+
+/// A refused command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: i32,
+    pub message: String,
+}
+
+pub struct TestClient {
+    pub user: String,
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Frames read but not yet consumed by an expectation.
+    pub buf: VecDeque<ServerMsg>,
+    pub close_code: Option<u16>,
+}
+
+impl TestClient {
+    pub async fn connect(url: &str, user: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        TestClient {
+            user: user.to_owned(),
+            ws,
+            next_id: 1,
+            buf: VecDeque::new(),
+            close_code: None,
+        }
+    }
+
+    /// Reads one frame from the socket (not the buffer). `None` once closed.
+    pub async fn read(&mut self) -> Option<ServerMsg> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("{}: no frame within {WAIT:?}", self.user));
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(
+                        serde_json::from_str(t.as_str())
+                            .unwrap_or_else(|e| panic!("{}: unreadable frame {t}: {e}", self.user)),
+                    );
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    self.close_code = frame.map(|f| u16::from(f.code));
+                    return None;
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// The next frame, buffered first.
+    pub async fn next(&mut self) -> ServerMsg {
+        if let Some(m) = self.buf.pop_front() {
+            return m;
+        }
+        match self.read().await {
+            Some(m) => m,
+            None => panic!("{}: closed ({:?})", self.user, self.close_code),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text.to_owned())).await.unwrap();
+    }
+
+    pub fn id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub async fn send(&mut self, room: Option<&str>, cmd: ClientCommand) -> u64 {
+        let id = self.id();
+        self.send_with_id(id, room, cmd).await;
+        id
+    }
+
+    pub async fn send_with_id(&mut self, id: u64, room: Option<&str>, cmd: ClientCommand) {
+        let frame = ClientFrame {
+            id,
+            room: room.map(str::to_owned),
+            command: cmd,
+        };
+        self.send_text(&serde_json::to_string(&frame).unwrap())
+            .await;
+    }
+
+    /// Waits for the answer to `id`, buffering everything else.
+    pub async fn answer(&mut self, id: u64) -> Result<Ack, Refused> {
+        if let Some(pos) = self.buf.iter().position(|m| answers(m, id)) {
+            let m = self.buf.remove(pos).unwrap();
+            return to_result(m);
+        }
+        loop {
+            let Some(m) = self.read().await else {
+                panic!(
+                    "{}: closed ({:?}) waiting for answer {id}",
+                    self.user, self.close_code
+                );
+            };
+            if answers(&m, id) {
+                return to_result(m);
+            }
+            self.buf.push_back(m);
+        }
+    }
+
+    /// Sends a command to `room` and waits for its answer.
+    pub async fn call(&mut self, room: &str, cmd: ClientCommand) -> Result<Ack, Refused> {
+        let id = self.send(Some(room), cmd).await;
+        self.answer(id).await
+    }
+
+    pub async fn join(&mut self, room: &str, since: Option<u64>) -> Result<Ack, Refused> {
+        self.call(room, ClientCommand::Join { since }).await
+    }
+
+    /// Removes and returns the buffered snapshot of `room`.
+    pub fn take_snapshot(&mut self, room: &str) -> coguest_proto::CoGuestState {
+        let pos = self
+            .buf
+            .iter()
+            .position(|m| matches!(m, ServerMsg::Snapshot { room: r, .. } if r == room))
+            .unwrap_or_else(|| panic!("{}: no snapshot buffered: {:?}", self.user, self.buf));
+        match self.buf.remove(pos) {
+            Some(ServerMsg::Snapshot { state, .. }) => state,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for the first frame matching `pred` (buffered first), removing it.
+    pub async fn expect(&mut self, what: &str, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        if let Some(pos) = self.buf.iter().position(&pred) {
+            return self.buf.remove(pos).unwrap();
+        }
+        loop {
+            let Some(m) = self.read().await else {
+                panic!(
+                    "{}: closed ({:?}) waiting for {what}; had {:?}",
+                    self.user, self.close_code, self.buf
+                );
+            };
+            if pred(&m) {
+                return m;
+            }
+            self.buf.push_back(m);
+        }
+    }
+
+    /// Waits for an event matching `pred`.
+    pub async fn event(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&coguest_proto::Event) -> bool,
+    ) -> coguest_proto::Event {
+        match self
+            .expect(
+                what,
+                |m| matches!(m, ServerMsg::Event { event, .. } if pred(event)),
+            )
+            .await
+        {
+            ServerMsg::Event { event, .. } => event,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Round-trips a ping: everything sent to this client before it is then buffered.
+    pub async fn barrier(&mut self) {
+        let id = self.send(None, ClientCommand::Ping).await;
+        self.answer(id).await.unwrap();
+    }
+
+    /// Events buffered so far (after a barrier), removing every frame from the buffer.
+    pub fn drain_events(&mut self) -> Vec<coguest_proto::Event> {
+        self.buf
+            .drain(..)
+            .filter_map(|m| match m {
+                ServerMsg::Event { event, .. } => Some(event),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Reads until the server closes; the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        while let Some(m) = self.read().await {
+            self.buf.push_back(m);
+        }
+        self.close_code
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        // Drain until the server's close arrives.
+        let _ = tokio::time::timeout(WAIT, async { while self.ws.next().await.is_some() {} }).await;
+    }
+}
+
+fn answers(m: &ServerMsg, id: u64) -> bool {
+    match m {
+        ServerMsg::Ack { id: i, .. } => *i == id,
+        ServerMsg::Error { id: Some(i), .. } => *i == id,
+        _ => false,
+    }
+}
+
+fn to_result(m: ServerMsg) -> Result<Ack, Refused> {
+    match m {
+        ServerMsg::Ack {
+            version,
+            request_id,
+            ..
+        } => Ok(Ack {
+            version,
+            request_id,
+        }),
+        ServerMsg::Error { code, message, .. } => Err(Refused { code, message }),
+        _ => unreachable!(),
+    }
+}
+
+// Command shorthands.
+pub fn apply(seat: i32, timeout: u32) -> ClientCommand {
+    ClientCommand::ApplyForSeat {
+        seat_index: seat,
+        timeout,
+        extra_info: None,
+    }
+}
+
+pub fn invite(user: &str, seat: i32, timeout: u32) -> ClientCommand {
+    ClientCommand::InviteToSeat {
+        invitee_id: user.into(),
+        seat_index: seat,
+        timeout,
+        extra_info: None,
+    }
+}
+
+pub fn accept_app(user: &str) -> ClientCommand {
+    ClientCommand::AcceptApplication {
+        user_id: user.into(),
+    }
+}
+
+pub fn reject_app(user: &str) -> ClientCommand {
+    ClientCommand::RejectApplication {
+        user_id: user.into(),
+    }
+}
+
+pub fn accept_inv(from: &str) -> ClientCommand {
+    ClientCommand::AcceptInvitation {
+        inviter_id: from.into(),
+    }
+}
+
+pub fn reject_inv(from: &str) -> ClientCommand {
+    ClientCommand::RejectInvitation {
+        inviter_id: from.into(),
+    }
+}
+
+pub fn code(c: coguest_proto::ErrorCode) -> i32 {
+    c.code()
+}

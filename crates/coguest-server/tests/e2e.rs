@@ -1,0 +1,13 @@
+//! End-to-end tests: a real server in-process, real WebSockets, a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+mod e2e {
+    pub mod auth;
+    pub mod flows;
+    pub mod lifecycle;
+    pub mod limits;
+    pub mod persistence;
+}
