@@ -1,1 +1,268 @@
-//! placeholder
+//! Bad input and limits: each gets its documented error and changes nothing.
+
+use crate::common::*;
+use coguest_core::Role;
+use coguest_proto::{CLOSE_TOO_SLOW, ClientCommand, ErrorCode, ServerMsg};
+use coguest_server::CLOSE_POLICY;
+
+const ROOM: &str = "limits";
+
+async fn room_state(s: &TestServer) -> String {
+    s.http("GET", &format!("/v1/rooms/{ROOM}"), Some(&s.admin_token()), "")
+        .await
+        .1
+}
+
+async fn error_for(c: &mut TestClient, text: &str) -> (Option<u64>, i32) {
+    c.send_text(text).await;
+    match c
+        .expect("error", |m| matches!(m, ServerMsg::Error { .. }))
+        .await
+    {
+        ServerMsg::Error { id, code, .. } => (id, code),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn malformed_unknown_and_mistyped_frames() {
+    let s = TestServer::start().await;
+    let mut c = s.member(ROOM, "g", Role::Audience).await;
+    let before = room_state(&s).await;
+
+    assert_eq!(
+        error_for(&mut c, "{not json").await,
+        (None, code(ErrorCode::MalformedFrame))
+    );
+    assert_eq!(
+        error_for(&mut c, r#"{"id":7,"room":"limits","cmd":"fly_to_moon"}"#).await,
+        (Some(7), code(ErrorCode::UnknownCommand))
+    );
+    assert_eq!(
+        error_for(
+            &mut c,
+            r#"{"id":8,"room":"limits","cmd":"apply_for_seat","seat_index":"one","timeout":30}"#
+        )
+        .await,
+        (Some(8), code(ErrorCode::MalformedFrame))
+    );
+    assert_eq!(
+        error_for(&mut c, r#"{"id":9,"room":"limits","cmd":"apply_for_seat"}"#).await,
+        (Some(9), code(ErrorCode::MalformedFrame))
+    );
+    assert_eq!(
+        error_for(&mut c, r#"{"room":"limits","cmd":"ping"}"#).await,
+        (None, code(ErrorCode::MalformedFrame))
+    );
+    assert_eq!(
+        error_for(
+            &mut c,
+            r#"{"id":10,"room":"limits","cmd":"apply_for_seat","seat_index":-5,"timeout":30}"#
+        )
+        .await,
+        (Some(10), code(ErrorCode::InvalidParameter))
+    );
+    let long_room = "r".repeat(49);
+    assert_eq!(
+        error_for(&mut c, &format!(r#"{{"id":11,"room":"{long_room}","cmd":"join"}}"#)).await,
+        (Some(11), code(ErrorCode::RoomIdInvalid))
+    );
+    let err = c.call(ROOM, apply(-1, 100_000)).await.unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::TimeoutOutOfRange));
+    // Still connected, nothing changed.
+    c.barrier().await;
+    assert_eq!(room_state(&s).await, before);
+}
+
+#[tokio::test]
+async fn oversized_frame_and_extra_info() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_frame_bytes = 4096;
+        c.default_room.max_extra_info_bytes = 100;
+    })
+    .await;
+    let mut c = s.member(ROOM, "g", Role::Audience).await;
+    let before = room_state(&s).await;
+    let big = "x".repeat(5000);
+    let frame = format!(
+        r#"{{"id":3,"room":"limits","cmd":"apply_for_seat","seat_index":-1,"timeout":30,"extra_info":"{big}"}}"#
+    );
+    assert_eq!(
+        error_for(&mut c, &frame).await,
+        (Some(3), code(ErrorCode::FrameTooLarge))
+    );
+    let err = c
+        .call(
+            ROOM,
+            ClientCommand::ApplyForSeat {
+                seat_index: -1,
+                timeout: 30,
+                extra_info: Some("y".repeat(101)),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::ExtraInfoTooLarge));
+    c.barrier().await;
+    assert_eq!(room_state(&s).await, before);
+    // At the limit it is accepted.
+    c.call(
+        ROOM,
+        ClientCommand::ApplyForSeat {
+            seat_index: -1,
+            timeout: 30,
+            extra_info: Some("y".repeat(100)),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn flood_past_the_rate_limit() {
+    let s = TestServer::start_with(|c| {
+        c.limits.commands_per_sec = 5;
+        c.limits.command_burst = 10;
+    })
+    .await;
+    let mut c = s.member(ROOM, "g", Role::Audience).await; // 1 token used by join
+    let before = room_state(&s).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(c.send(Some(ROOM), ClientCommand::CancelApplication).await);
+    }
+    let mut limited = 0;
+    for id in ids {
+        match c.answer(id).await {
+            Err(e) if e.code == code(ErrorCode::FreqLimit) => limited += 1,
+            Err(e) => assert_eq!(e.code, code(ErrorCode::RequestIdInvalid)),
+            Ok(a) => panic!("nothing to cancel: {a:?}"),
+        }
+    }
+    assert_eq!(limited, 11, "burst of 10, one used by the join");
+    assert_eq!(room_state(&s).await, before);
+    // Tokens come back with time (manual clock): 5 per second.
+    s.clock.advance_secs(1);
+    for _ in 0..5 {
+        let e = c
+            .call(ROOM, ClientCommand::CancelApplication)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, code(ErrorCode::RequestIdInvalid));
+    }
+    let e = c
+        .call(ROOM, ClientCommand::CancelApplication)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, code(ErrorCode::FreqLimit));
+}
+
+#[tokio::test]
+async fn connections_per_user() {
+    let s = TestServer::start_with(|c| c.limits.max_connections_per_user = 2).await;
+    let _a = s.connect("u", Role::Audience).await;
+    let b = s.connect("u", Role::Audience).await;
+    let mut third = TestClient::connect(&s.ws_url(Some(&s.token("u", Role::Audience))), "u").await;
+    match third.next().await {
+        ServerMsg::Error { code: c, .. } => assert_eq!(c, code(ErrorCode::TooManyConnections)),
+        m => panic!("{m:?}"),
+    }
+    assert_eq!(third.closed().await, Some(CLOSE_POLICY));
+    // A slot frees when a connection closes.
+    b.close().await;
+    let mut again = None;
+    for _ in 0..50 {
+        let mut c = TestClient::connect(&s.ws_url(Some(&s.token("u", Role::Audience))), "u").await;
+        if let ServerMsg::Welcome { .. } = c.next().await {
+            again = Some(c);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(again.is_some(), "the closed connection's slot was released");
+}
+
+#[tokio::test]
+async fn members_per_room() {
+    let s = TestServer::start_with(|c| c.default_room.max_members = 2).await;
+    let _a = s.member(ROOM, "a", Role::Owner).await;
+    let _b = s.member(ROOM, "b", Role::Audience).await;
+    let mut c = s.connect("c", Role::Audience).await;
+    let err = c.join(ROOM, None).await.unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::RoomFull));
+}
+
+#[tokio::test]
+async fn idempotent_retry_of_a_request_id() {
+    let s = TestServer::start().await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut g = s.member(ROOM, "g", Role::Audience).await;
+    let id = g.id();
+    g.send_with_id(id, Some(ROOM), apply(-1, 30)).await;
+    let first = g.answer(id).await.unwrap();
+    g.send_with_id(id, Some(ROOM), apply(-1, 30)).await;
+    let second = g.answer(id).await.unwrap();
+    assert_eq!(first, second, "a retry gets the first answer");
+    owner.barrier().await;
+    let received = owner
+        .drain_events()
+        .into_iter()
+        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
+        .count();
+    assert_eq!(received, 1, "the retry did not act again");
+    // A refused command's retry gets the same refusal.
+    let id = g.id();
+    g.send_with_id(id, Some(ROOM), accept_inv("owner")).await;
+    let e1 = g.answer(id).await.unwrap_err();
+    g.send_with_id(id, Some(ROOM), accept_inv("owner")).await;
+    assert_eq!(g.answer(id).await.unwrap_err(), e1);
+}
+
+#[tokio::test]
+async fn slow_consumer_is_closed_without_slowing_the_room() {
+    let s = TestServer::start_with(|c| {
+        c.limits.outgoing_queue = 8;
+        c.default_room.max_extra_info_bytes = 65_536;
+    })
+    .await;
+    let mut slow = s.member(ROOM, "slow", Role::Admin).await;
+    let mut fast = s.member(ROOM, "fast", Role::Owner).await;
+    let mut g = s.member(ROOM, "g", Role::Audience).await;
+    let info = "z".repeat(60_000);
+    // `slow` never reads: its socket buffers fill, then its queue, and it is cut off. The
+    // guest's commands keep being answered and the fast host keeps receiving.
+    let rounds = 200;
+    for _ in 0..rounds {
+        g.call(
+            ROOM,
+            ClientCommand::ApplyForSeat {
+                seat_index: -1,
+                timeout: 30,
+                extra_info: Some(info.clone()),
+            },
+        )
+        .await
+        .unwrap();
+        g.call(ROOM, ClientCommand::CancelApplication).await.unwrap();
+        fast.event("received", |e| {
+            matches!(e, coguest_proto::Event::GuestApplicationReceived { .. })
+        })
+        .await;
+        fast.buf.clear();
+    }
+    assert_eq!(slow.closed().await, Some(CLOSE_TOO_SLOW));
+    let received = slow
+        .buf
+        .iter()
+        .filter(|m| {
+            matches!(
+                m,
+                ServerMsg::Event {
+                    event: coguest_proto::Event::GuestApplicationReceived { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(received < rounds, "slow got {received} of {rounds}");
+}
