@@ -1,0 +1,913 @@
+//! The connection actor: one tokio task per [`Client`](crate::Client) that owns the
+//! WebSocket, every room's reducer and every request in flight.
+//!
+//! Handles talk to it through an unbounded channel of [`ActorCmd`]s, so no handle ever waits
+//! on the network or holds a lock across an `.await`. The actor's loop does one thing per turn:
+//! handle a command, handle a frame from the server, expire deadlines, or (while disconnected)
+//! finish a connection attempt. Writing goes through a per-connection writer task, so a slow
+//! socket never stops the actor from reading.
+//!
+//! Reconnecting: when the connection drops (anything but close code 4001) the actor waits an
+//! exponential backoff with jitter, tries every URL in turn starting with the last good one,
+//! then re-joins every room with `since` = the reducer's resume point, and re-sends every
+//! request still waiting for its answer *with the same request id*, which the server answers at
+//! most once. A request whose deadline passes fails with [`CoGuestError::TIMEOUT`] if it was
+//! never written (so it cannot have been applied), or [`CoGuestError::OUTCOME_UNKNOWN`] if it
+//! was.
+
+use crate::error::CoGuestError;
+use crate::state::{ClientState, StoreEvent};
+use crate::store::StoreShared;
+use crate::types::Role;
+use coguest_proto::{CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame, PROTOCOL_VERSION, ServerMsg};
+use futures_util::SinkExt;
+use futures_util::stream::{SplitStream, StreamExt};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The state of a client's connection, observed with
+/// [`Client::status`](crate::Client::status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionStatus {
+    /// Connected and authenticated; rooms are (being) re-joined.
+    Connected,
+    /// The connection dropped; the client is waiting or trying to reconnect. Calls made now
+    /// are queued and sent once connected (or fail at their deadline).
+    Reconnecting {
+        /// Failed attempts since the connection dropped.
+        attempt: u32,
+    },
+    /// The client stopped for good: closed by the application, or the token was refused
+    /// (then `error` says why). Every call fails with this error.
+    Closed {
+        /// Why, when it was not a normal close.
+        error: Option<CoGuestError>,
+    },
+}
+
+/// What a successful command returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Acked {
+    /// Id of the application or invitation created, if any.
+    #[allow(dead_code)]
+    pub(crate) request_id: Option<u64>,
+}
+
+/// A message from a handle to the actor.
+pub(crate) enum ActorCmd {
+    /// Send a command and answer `reply` with its ack or error.
+    Request {
+        room: Option<String>,
+        command: ClientCommand,
+        reply: oneshot::Sender<Result<Acked, CoGuestError>>,
+    },
+    /// Join a room, feeding `shared` and `dispatch`; `reply` once the snapshot and ack arrived.
+    Join {
+        room: String,
+        shared: Arc<StoreShared>,
+        dispatch: mpsc::UnboundedSender<StoreEvent>,
+        reply: oneshot::Sender<Result<(), CoGuestError>>,
+    },
+    /// The last handle of a store was dropped: leave the room.
+    Leave { room: String },
+    /// Close the connection and stop.
+    Close,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) urls: Vec<String>,
+    pub(crate) token: String,
+    pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) keepalive: Duration,
+}
+
+/// Who the server says we are.
+#[derive(Debug, Clone)]
+pub(crate) struct Welcome {
+    pub(crate) user_id: String,
+    pub(crate) role: Role,
+}
+
+/// A live connection.
+struct Conn {
+    out: mpsc::UnboundedSender<Message>,
+    writer: Option<JoinHandle<()>>,
+    stream: SplitStream<Ws>,
+    last_heard: Instant,
+    /// When to send the next keep-alive ping.
+    ping_at: Instant,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.abort();
+        }
+    }
+}
+
+struct Room {
+    state: ClientState,
+    shared: Arc<StoreShared>,
+    dispatch: mpsc::UnboundedSender<StoreEvent>,
+    /// The `create` call waiting for the first join, with its deadline.
+    first_join: Option<(oneshot::Sender<Result<(), CoGuestError>>, Instant)>,
+    /// A join frame went out for the current first join.
+    join_sent: bool,
+}
+
+struct Pending {
+    frame: ClientFrame,
+    reply: Option<oneshot::Sender<Result<Acked, CoGuestError>>>,
+    deadline: Instant,
+    /// Written to a connection at least once: the server may have applied it.
+    sent: bool,
+}
+
+/// Why a connection attempt failed.
+enum ConnectError {
+    /// Token refused: stop.
+    Unauthorized(CoGuestError),
+    /// Anything else: try again later.
+    Other(CoGuestError),
+}
+
+pub(crate) struct Actor {
+    cfg: Config,
+    rx: mpsc::UnboundedReceiver<ActorCmd>,
+    status: watch::Sender<ConnectionStatus>,
+    next_id: u64,
+    rooms: HashMap<String, Room>,
+    pending: BTreeMap<u64, Pending>,
+    /// Join frames in flight on this connection: request id → room.
+    joins: HashMap<u64, String>,
+    conn: Option<Conn>,
+    stopped: Option<CoGuestError>,
+    attempt: u32,
+    url_idx: usize,
+}
+
+/// One turn's input.
+enum Turn {
+    Cmd(Option<ActorCmd>),
+    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Deadline,
+    Keepalive,
+    Connected(Result<(Conn, usize), ConnectError>),
+}
+
+impl Actor {
+    /// Connects once (every URL in turn). On success returns the actor, ready to
+    /// [`run`](Actor::run), and who we are.
+    pub(crate) async fn connect(
+        cfg: Config,
+        rx: mpsc::UnboundedReceiver<ActorCmd>,
+        status: watch::Sender<ConnectionStatus>,
+    ) -> Result<(Actor, Welcome), CoGuestError> {
+        let (conn, welcome, url_idx) = match connect_any(&cfg, 0).await {
+            Ok(c) => c,
+            Err(ConnectError::Unauthorized(e) | ConnectError::Other(e)) => return Err(e),
+        };
+        let actor = Actor {
+            cfg,
+            rx,
+            status,
+            next_id: first_request_id(),
+            rooms: HashMap::new(),
+            pending: BTreeMap::new(),
+            joins: HashMap::new(),
+            conn: Some(conn),
+            stopped: None,
+            attempt: 0,
+            url_idx,
+        };
+        Ok((actor, welcome))
+    }
+
+    /// The actor's loop; returns when the client is closed or every handle is gone.
+    pub(crate) async fn run(mut self) {
+        let mut connecting: Option<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
+            None;
+        loop {
+            if self.conn.is_none() && self.stopped.is_none() && connecting.is_none() {
+                let delay = backoff(&self.cfg, self.attempt);
+                let cfg = self.cfg.clone();
+                let start = self.url_idx;
+                connecting = Some(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    connect_any(&cfg, start)
+                        .await
+                        .map(|(conn, _welcome, idx)| (conn, idx))
+                }));
+            }
+            let deadline = self.next_deadline();
+            let keepalive_at = self.conn.as_ref().map(|c| c.ping_at);
+            let turn = tokio::select! {
+                cmd = self.rx.recv() => Turn::Cmd(cmd),
+                frame = next_frame(&mut self.conn) => Turn::Frame(frame),
+                () = sleep_until_opt(deadline) => Turn::Deadline,
+                () = sleep_until_opt(keepalive_at) => Turn::Keepalive,
+                res = poll_opt(&mut connecting) => Turn::Connected(res),
+            };
+            match turn {
+                Turn::Cmd(None) | Turn::Cmd(Some(ActorCmd::Close)) => {
+                    self.shutdown();
+                    return;
+                }
+                Turn::Cmd(Some(cmd)) => self.handle_cmd(cmd),
+                Turn::Frame(Some(Ok(msg))) => self.handle_message(msg),
+                Turn::Frame(Some(Err(e))) => {
+                    tracing::debug!(error = %e, "connection failed");
+                    self.disconnected();
+                }
+                Turn::Frame(None) => self.disconnected(),
+                Turn::Deadline => self.expire(),
+                Turn::Keepalive => self.keepalive(),
+                Turn::Connected(res) => {
+                    connecting = None;
+                    match res {
+                        Ok((conn, idx)) => {
+                            self.url_idx = idx;
+                            self.connected(conn);
+                        }
+                        Err(ConnectError::Unauthorized(e)) => self.stop(e),
+                        Err(ConnectError::Other(e)) => {
+                            tracing::debug!(error = %e, "reconnect attempt failed");
+                            self.attempt = self.attempt.saturating_add(1);
+                            self.status.send_replace(ConnectionStatus::Reconnecting {
+                                attempt: self.attempt,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn send(&mut self, frame: &ClientFrame) -> bool {
+        let Some(conn) = &self.conn else {
+            return false;
+        };
+        match serde_json::to_string(frame) {
+            Ok(text) => conn.out.send(Message::text(text)).is_ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not encode a frame");
+                false
+            }
+        }
+    }
+
+    fn handle_cmd(&mut self, cmd: ActorCmd) {
+        match cmd {
+            ActorCmd::Request {
+                room,
+                command,
+                reply,
+            } => {
+                if let Some(e) = &self.stopped {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                let id = self.fresh_id();
+                let frame = ClientFrame { id, room, command };
+                let sent = self.send(&frame);
+                self.pending.insert(
+                    id,
+                    Pending {
+                        frame,
+                        reply: Some(reply),
+                        deadline: Instant::now() + self.cfg.request_timeout,
+                        sent,
+                    },
+                );
+            }
+            ActorCmd::Join {
+                room,
+                shared,
+                dispatch,
+                reply,
+            } => {
+                if let Some(e) = &self.stopped {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                if self.rooms.contains_key(&room) {
+                    let _ = reply.send(Err(CoGuestError::new(
+                        coguest_proto::ErrorCode::RequestIdRepeat.code(),
+                        format!("room {room:?} is already joined by this client"),
+                    )));
+                    return;
+                }
+                let deadline = Instant::now() + self.cfg.request_timeout;
+                self.rooms.insert(
+                    room.clone(),
+                    Room {
+                        state: ClientState::new(room.clone()),
+                        shared,
+                        dispatch,
+                        first_join: Some((reply, deadline)),
+                        join_sent: false,
+                    },
+                );
+                if self.conn.is_some() {
+                    self.send_join(&room);
+                }
+            }
+            ActorCmd::Leave { room } => {
+                let Some(r) = self.rooms.remove(&room) else {
+                    return;
+                };
+                r.shared.end_streams();
+                self.joins.retain(|_, j| *j != room);
+                self.queue_leave(room);
+            }
+            ActorCmd::Close => {}
+        }
+    }
+
+    /// Sends `leave` like any request (re-sent after a reconnect), with nobody waiting.
+    fn queue_leave(&mut self, room: String) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let id = self.fresh_id();
+        let frame = ClientFrame {
+            id,
+            room: Some(room),
+            command: ClientCommand::Leave,
+        };
+        let sent = self.send(&frame);
+        self.pending.insert(
+            id,
+            Pending {
+                frame,
+                reply: None,
+                deadline: Instant::now() + self.cfg.request_timeout,
+                sent,
+            },
+        );
+    }
+
+    /// Sends a join for `room`, resuming from its reducer's position.
+    fn send_join(&mut self, room: &str) {
+        let id = self.fresh_id();
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        let since = r.state.resume_from();
+        if r.first_join.is_some() {
+            r.join_sent = true;
+        }
+        let frame = ClientFrame {
+            id,
+            room: Some(room.to_owned()),
+            command: ClientCommand::Join { since },
+        };
+        if self.send(&frame) {
+            self.joins.insert(id, room.to_owned());
+        }
+    }
+
+    fn connected(&mut self, conn: Conn) {
+        self.conn = Some(conn);
+        self.attempt = 0;
+        self.status.send_replace(ConnectionStatus::Connected);
+        let rooms: Vec<String> = self.rooms.keys().cloned().collect();
+        for room in rooms {
+            self.send_join(&room);
+        }
+        // Re-send what is still unanswered, in the original order and with the same ids.
+        let frames: Vec<ClientFrame> = self.pending.values().map(|p| p.frame.clone()).collect();
+        for frame in frames {
+            if self.send(&frame) {
+                if let Some(p) = self.pending.get_mut(&frame.id) {
+                    p.sent = true;
+                }
+            }
+        }
+    }
+
+    fn disconnected(&mut self) {
+        if self.conn.take().is_none() {
+            return;
+        }
+        self.joins.clear();
+        if self.stopped.is_none() {
+            tracing::info!("connection lost; reconnecting");
+            self.status
+                .send_replace(ConnectionStatus::Reconnecting { attempt: 0 });
+        }
+    }
+
+    /// The token was refused: fail everything, stop reconnecting.
+    fn stop(&mut self, err: CoGuestError) {
+        tracing::warn!(error = %err, "token refused; the client stops");
+        self.conn = None;
+        self.joins.clear();
+        for (_, p) in std::mem::take(&mut self.pending) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+        for r in self.rooms.values_mut() {
+            if let Some((reply, _)) = r.first_join.take() {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+        self.stopped = Some(err.clone());
+        self.status
+            .send_replace(ConnectionStatus::Closed { error: Some(err) });
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.out.send(Message::Close(None));
+            // Let the writer flush the close frame (it stops after it) instead of aborting it.
+            if let Some(writer) = conn.writer.take() {
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+                });
+            }
+        }
+        for (_, p) in std::mem::take(&mut self.pending) {
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(CoGuestError::closed()));
+            }
+        }
+        for (_, mut r) in self.rooms.drain() {
+            if let Some((reply, _)) = r.first_join.take() {
+                let _ = reply.send(Err(CoGuestError::closed()));
+            }
+            r.shared.end_streams();
+        }
+        if self.stopped.is_none() {
+            self.status
+                .send_replace(ConnectionStatus::Closed { error: None });
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let p = self.pending.values().map(|p| p.deadline).min();
+        let j = self
+            .rooms
+            .values()
+            .filter_map(|r| r.first_join.as_ref().map(|(_, d)| *d))
+            .min();
+        match (p, j) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(p) = self.pending.remove(&id) else {
+                continue;
+            };
+            let kind = p.frame.command.kind();
+            let err = if p.sent {
+                CoGuestError::new(
+                    CoGuestError::OUTCOME_UNKNOWN,
+                    format!("`{kind}` was sent but not answered in time; it may have been applied"),
+                )
+            } else {
+                CoGuestError::new(
+                    CoGuestError::TIMEOUT,
+                    format!(
+                        "`{kind}` could not be sent in time (not connected); it was not applied"
+                    ),
+                )
+            };
+            if let Some(reply) = p.reply {
+                let _ = reply.send(Err(err));
+            }
+        }
+        let rooms: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.first_join.as_ref().is_some_and(|(_, d)| *d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for room in rooms {
+            let Some(mut r) = self.rooms.remove(&room) else {
+                continue;
+            };
+            self.joins.retain(|_, j| *j != room);
+            if let Some((reply, _)) = r.first_join.take() {
+                let _ = reply.send(Err(CoGuestError::new(
+                    CoGuestError::TIMEOUT,
+                    format!("joining room {room:?} timed out"),
+                )));
+            }
+            if r.join_sent {
+                // The server may have let us in: leave, so we do not linger as a member.
+                self.queue_leave(room);
+            }
+        }
+    }
+
+    fn keepalive(&mut self) {
+        let Some(conn) = &mut self.conn else {
+            return;
+        };
+        if conn.last_heard.elapsed() >= self.cfg.keepalive * 3 {
+            tracing::info!("no traffic from the server; reconnecting");
+            self.disconnected();
+            return;
+        }
+        // A WebSocket ping; the answering pong counts as traffic.
+        let _ = conn.out.send(Message::Ping(Default::default()));
+        conn.ping_at = Instant::now() + self.cfg.keepalive;
+    }
+
+    fn handle_message(&mut self, msg: Message) {
+        if let Some(conn) = &mut self.conn {
+            conn.last_heard = Instant::now();
+        }
+        match msg {
+            Message::Text(text) => match serde_json::from_str::<ServerMsg>(text.as_str()) {
+                Ok(m) => self.handle_server(m),
+                Err(e) => tracing::warn!(error = %e, "unreadable frame from the server"),
+            },
+            Message::Close(frame) => {
+                let code = frame.as_ref().map(|f| u16::from(f.code));
+                if code == Some(CLOSE_UNAUTHORIZED) {
+                    let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                    self.stop(CoGuestError::new(
+                        CoGuestError::UNAUTHORIZED,
+                        format!("the server refused the token: {reason}"),
+                    ));
+                } else {
+                    tracing::debug!(?code, "the server closed the connection");
+                    self.disconnected();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_server(&mut self, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Ack { id, .. } => {
+                if let Some(room) = self.joins.remove(&id) {
+                    let abandoned = match self.rooms.get_mut(&room) {
+                        Some(r) => match r.first_join.take() {
+                            Some((reply, _)) => reply.send(Ok(())).is_err(),
+                            None => false,
+                        },
+                        None => false,
+                    };
+                    if abandoned {
+                        // `create` was cancelled while joining: nobody holds this store.
+                        if let Some(r) = self.rooms.remove(&room) {
+                            r.shared.end_streams();
+                        }
+                        self.queue_leave(room);
+                    }
+                } else if let Some(p) = self.pending.remove(&id) {
+                    if let Some(reply) = p.reply {
+                        let _ = reply.send(Ok(Acked {
+                            request_id: match msg {
+                                ServerMsg::Ack { request_id, .. } => request_id,
+                                _ => None,
+                            },
+                        }));
+                    }
+                }
+            }
+            ServerMsg::Error {
+                id: Some(id),
+                code,
+                message,
+            } => {
+                let err = CoGuestError::new(code, message);
+                if let Some(room) = self.joins.remove(&id) {
+                    self.join_failed(&room, err);
+                } else if let Some(p) = self.pending.remove(&id) {
+                    if let Some(reply) = p.reply {
+                        let _ = reply.send(Err(err));
+                    }
+                }
+            }
+            ServerMsg::Error {
+                id: None,
+                code,
+                message,
+            } => {
+                tracing::warn!(code, %message, "error from the server");
+            }
+            ServerMsg::Welcome { .. } => {}
+            ServerMsg::RoomClosed { room } => {
+                if let Some(r) = self.rooms.remove(&room) {
+                    r.shared.mark_closed();
+                    self.joins.retain(|_, j| *j != room);
+                }
+            }
+            ServerMsg::Snapshot { ref room, .. }
+            | ServerMsg::Event { ref room, .. }
+            | ServerMsg::Change { ref room, .. }
+            | ServerMsg::Resumed { ref room, .. } => {
+                let Some(r) = self.rooms.get_mut(room) else {
+                    return;
+                };
+                let events = r.state.apply(&msg);
+                if matches!(msg, ServerMsg::Snapshot { .. } | ServerMsg::Change { .. }) {
+                    // Views first: a callback always sees lists at least as new as its event.
+                    r.shared.set_views(r.state.views());
+                }
+                for e in events {
+                    r.shared.publish(&e);
+                    let _ = r.dispatch.send(e);
+                }
+            }
+        }
+    }
+
+    fn join_failed(&mut self, room: &str, err: CoGuestError) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if let Some((reply, _)) = r.first_join.take() {
+            let _ = reply.send(Err(err));
+            self.rooms.remove(room);
+        } else {
+            // A re-join after a reconnect was refused (room closed, ...): the store is out.
+            tracing::warn!(room, error = %err, "re-joining the room failed");
+            r.shared.mark_closed();
+            self.rooms.remove(room);
+        }
+    }
+}
+
+/// Request ids must be unique per user and room across processes too (the server remembers
+/// answered ids), so they start at the current time in microseconds and count up.
+fn first_request_id() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn backoff(cfg: &Config, attempt: u32) -> Duration {
+    let exp = cfg
+        .backoff_initial
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    let cap = exp.min(cfg.backoff_max);
+    // Equal jitter: between half and all of the capped delay.
+    let jitter: f64 = rand::random();
+    cap.mul_f64(0.5 + jitter / 2.0)
+}
+
+async fn next_frame(
+    conn: &mut Option<Conn>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match conn {
+        Some(c) => c.stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn poll_opt<T>(
+    f: &mut Option<std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>>,
+) -> T {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Tries every URL once, starting at `start`; returns the connection and the index of the URL.
+async fn connect_any(cfg: &Config, start: usize) -> Result<(Conn, Welcome, usize), ConnectError> {
+    let n = cfg.urls.len().max(1);
+    let mut last = CoGuestError::new(CoGuestError::CONNECT_FAILED, "no server URL given");
+    for k in 0..cfg.urls.len() {
+        let idx = (start + k) % n;
+        let Some(url) = cfg.urls.get(idx) else {
+            continue;
+        };
+        match tokio::time::timeout(
+            cfg.connect_timeout,
+            connect_one(url, &cfg.token, cfg.keepalive),
+        )
+        .await
+        {
+            Ok(Ok((conn, welcome))) => return Ok((conn, welcome, idx)),
+            Ok(Err(ConnectError::Unauthorized(e))) => return Err(ConnectError::Unauthorized(e)),
+            Ok(Err(ConnectError::Other(e))) => last = e,
+            Err(_) => {
+                last = CoGuestError::new(
+                    CoGuestError::CONNECT_FAILED,
+                    format!("connecting to {url} timed out"),
+                )
+            }
+        }
+    }
+    Err(ConnectError::Other(last))
+}
+
+/// The WebSocket URL for a server base URL.
+pub(crate) fn ws_url(base: &str, token: &str) -> Result<String, CoGuestError> {
+    let base = base.trim().trim_end_matches('/');
+    if !(base.starts_with("ws://") || base.starts_with("wss://")) {
+        return Err(CoGuestError::new(
+            CoGuestError::INVALID_URL,
+            format!("{base:?} is not a ws:// or wss:// URL"),
+        ));
+    }
+    let mut encoded = String::with_capacity(token.len());
+    for b in token.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(format!("{base}/v1/ws?token={encoded}"))
+}
+
+async fn connect_one(
+    base: &str,
+    token: &str,
+    keepalive: Duration,
+) -> Result<(Conn, Welcome), ConnectError> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let url = ws_url(base, token).map_err(ConnectError::Other)?;
+    let other = |m: String| ConnectError::Other(CoGuestError::new(CoGuestError::CONNECT_FAILED, m));
+    let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+        Ok((ws, _)) => ws,
+        Err(WsError::Http(resp)) if resp.status().as_u16() == 401 => {
+            return Err(ConnectError::Unauthorized(CoGuestError::new(
+                CoGuestError::UNAUTHORIZED,
+                "the server refused the token (HTTP 401)",
+            )));
+        }
+        Err(e) => return Err(other(format!("could not connect to {base}: {e}"))),
+    };
+    let (mut sink, mut stream) = ws.split();
+    // The first frame is `welcome`, or an `error` followed by close 4001.
+    let mut refusal: Option<CoGuestError> = None;
+    let welcome = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMsg>(text.as_str())
+            {
+                Ok(ServerMsg::Welcome {
+                    protocol,
+                    user_id,
+                    role,
+                }) => {
+                    if protocol != PROTOCOL_VERSION {
+                        return Err(ConnectError::Unauthorized(CoGuestError::new(
+                            CoGuestError::PROTOCOL,
+                            format!(
+                                "the server speaks protocol {protocol}, this SDK speaks {PROTOCOL_VERSION}"
+                            ),
+                        )));
+                    }
+                    break Welcome {
+                        user_id,
+                        role: role.into(),
+                    };
+                }
+                Ok(ServerMsg::Error { code, message, .. }) => {
+                    refusal = Some(CoGuestError::new(code, message));
+                }
+                Ok(_) | Err(_) => {
+                    return Err(ConnectError::Other(CoGuestError::new(
+                        CoGuestError::PROTOCOL,
+                        "the server did not start with `welcome`",
+                    )));
+                }
+            },
+            Some(Ok(Message::Close(frame))) => {
+                if frame.as_ref().map(|f| u16::from(f.code)) == Some(CLOSE_UNAUTHORIZED) {
+                    return Err(ConnectError::Unauthorized(refusal.unwrap_or_else(|| {
+                        CoGuestError::new(
+                            CoGuestError::UNAUTHORIZED,
+                            "the server refused the token",
+                        )
+                    })));
+                }
+                return Err(match refusal {
+                    Some(e) => ConnectError::Other(e),
+                    None => other(format!("{base} closed the connection before `welcome`")),
+                });
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(other(format!("connection to {base} failed: {e}"))),
+            None => {
+                return Err(match refusal {
+                    // A refusal followed by the socket ending: treat as the refusal it is.
+                    Some(e) if is_auth_code(e.code()) => ConnectError::Unauthorized(e),
+                    Some(e) => ConnectError::Other(e),
+                    None => other(format!("{base} closed the connection before `welcome`")),
+                });
+            }
+        }
+    };
+    let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    Ok((
+        Conn {
+            out,
+            writer: Some(writer),
+            stream,
+            last_heard: Instant::now(),
+            ping_at: Instant::now() + keepalive,
+        },
+        welcome,
+    ))
+}
+
+fn is_auth_code(code: i32) -> bool {
+    use coguest_proto::ErrorCode as E;
+    [E::Unauthenticated, E::TokenExpired, E::WrongRoom]
+        .iter()
+        .any(|c| c.code() == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config {
+            urls: vec![],
+            token: String::new(),
+            request_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(2),
+            keepalive: Duration::from_secs(15),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let c = cfg();
+        for attempt in 0..40 {
+            let d = backoff(&c, attempt);
+            let cap = (c.backoff_initial * 2u32.saturating_pow(attempt.min(16))).min(c.backoff_max);
+            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn ws_urls() {
+        assert_eq!(
+            ws_url("ws://127.0.0.1:7700/", "a.b-c_d").ok().as_deref(),
+            Some("ws://127.0.0.1:7700/v1/ws?token=a.b-c_d")
+        );
+        assert_eq!(
+            ws_url("ws://h", "a+b/c=").ok().as_deref(),
+            Some("ws://h/v1/ws?token=a%2Bb%2Fc%3D")
+        );
+        assert_eq!(
+            ws_url("http://h", "t").map_err(|e| e.code()),
+            Err(CoGuestError::INVALID_URL)
+        );
+    }
+}

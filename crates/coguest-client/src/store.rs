@@ -1,0 +1,469 @@
+//! [`CoGuestStore`]: one joined room, with the reference API.
+
+use crate::actor::ActorCmd;
+use crate::client::Client;
+use crate::error::CoGuestError;
+use crate::listener::{GuestListener, HostListener, dispatch_guest, dispatch_host};
+use crate::state::{StoreEvent, Views};
+use crate::types::{CoGuestState, GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
+use coguest_proto::ClientCommand;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot, watch};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the connection actor, the dispatch task and the handles share about one room.
+pub(crate) struct StoreShared {
+    room: String,
+    host_listeners: Mutex<Vec<Arc<dyn HostListener>>>,
+    guest_listeners: Mutex<Vec<Arc<dyn GuestListener>>>,
+    host_subs: Mutex<Vec<mpsc::UnboundedSender<HostEvent>>>,
+    guest_subs: Mutex<Vec<mpsc::UnboundedSender<GuestEvent>>>,
+    connected: watch::Sender<Vec<SeatUserInfo>>,
+    invitees: watch::Sender<Vec<LiveUserInfo>>,
+    applicants: watch::Sender<Vec<LiveUserInfo>>,
+    candidates: watch::Sender<Vec<LiveUserInfo>>,
+    closed: AtomicBool,
+}
+
+impl StoreShared {
+    fn new(room: &str) -> Self {
+        StoreShared {
+            room: room.to_owned(),
+            host_listeners: Mutex::new(Vec::new()),
+            guest_listeners: Mutex::new(Vec::new()),
+            host_subs: Mutex::new(Vec::new()),
+            guest_subs: Mutex::new(Vec::new()),
+            connected: watch::Sender::new(Vec::new()),
+            invitees: watch::Sender::new(Vec::new()),
+            applicants: watch::Sender::new(Vec::new()),
+            candidates: watch::Sender::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Publishes new lists; receivers wake only for lists that changed.
+    pub(crate) fn set_views(&self, v: Views) {
+        fn set<T: PartialEq>(tx: &watch::Sender<T>, new: T) {
+            tx.send_if_modified(|cur| {
+                if *cur == new {
+                    false
+                } else {
+                    *cur = new;
+                    true
+                }
+            });
+        }
+        set(&self.connected, v.connected);
+        set(&self.invitees, v.invitees);
+        set(&self.applicants, v.applicants);
+        set(&self.candidates, v.candidates);
+    }
+
+    /// Hands an event to the stream subscribers, dropping those that went away.
+    pub(crate) fn publish(&self, e: &StoreEvent) {
+        match e {
+            StoreEvent::Host(h) => lock(&self.host_subs).retain(|s| s.send(h.clone()).is_ok()),
+            StoreEvent::Guest(g) => lock(&self.guest_subs).retain(|s| s.send(g.clone()).is_ok()),
+        }
+    }
+
+    /// Ends every event stream (the store left the room).
+    pub(crate) fn end_streams(&self) {
+        lock(&self.host_subs).clear();
+        lock(&self.guest_subs).clear();
+    }
+
+    /// The room was closed by the server, or re-joining it failed: calls fail from now on.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.end_streams();
+    }
+}
+
+/// Runs a store's listener callbacks, one at a time, in order, never under a lock.
+async fn dispatch_loop(shared: Arc<StoreShared>, mut rx: mpsc::UnboundedReceiver<StoreEvent>) {
+    while let Some(event) = rx.recv().await {
+        match &event {
+            StoreEvent::Host(e) => {
+                let listeners = lock(&shared.host_listeners).clone();
+                for l in listeners {
+                    // Skip a listener removed by an earlier callback of this same event.
+                    if !lock(&shared.host_listeners)
+                        .iter()
+                        .any(|x| Arc::ptr_eq(x, &l))
+                    {
+                        continue;
+                    }
+                    guarded(|| dispatch_host(&*l, e));
+                }
+            }
+            StoreEvent::Guest(e) => {
+                let listeners = lock(&shared.guest_listeners).clone();
+                for l in listeners {
+                    if !lock(&shared.guest_listeners)
+                        .iter()
+                        .any(|x| Arc::ptr_eq(x, &l))
+                    {
+                        continue;
+                    }
+                    guarded(|| dispatch_guest(&*l, e));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a callback; a panicking callback is logged and does not stop later events.
+fn guarded(f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        tracing::error!("a coguest listener callback panicked");
+    }
+}
+
+/// The owner of a store's membership: dropping it leaves the room.
+pub(crate) struct StoreInner {
+    shared: Arc<StoreShared>,
+    client: Client,
+}
+
+impl Drop for StoreInner {
+    fn drop(&mut self) {
+        let room = self.shared.room.clone();
+        {
+            let mut stores = lock(&self.client.inner.stores);
+            if stores.get(&room).is_some_and(|w| w.strong_count() == 0) {
+                stores.remove(&room);
+            }
+        }
+        let _ = self.client.inner.tx.send(ActorCmd::Leave { room });
+    }
+}
+
+/// One live room joined by one [`Client`]: the reference `CoGuestStore`.
+///
+/// Cheap to clone; clones share the membership. When the last clone is dropped, the SDK leaves
+/// the room cleanly (a `leave` is sent in the background, and the event streams end).
+///
+/// Every call sends one command and waits for the server's answer: `Ok(())` once the server
+/// applied it, or a [`CoGuestError`] (which changed nothing when it carries a server code).
+/// Outcomes that come later (an application answered or timed out, ...) arrive as listener
+/// callbacks and stream events; the lists of [`CoGuestStore::co_guest_state`] are updated
+/// before the callback that corresponds to the same server message runs.
+#[derive(Clone)]
+pub struct CoGuestStore {
+    inner: Arc<StoreInner>,
+}
+
+impl std::fmt::Debug for CoGuestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoGuestStore")
+            .field("room", &self.inner.shared.room)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CoGuestStore {
+    /// Joins `room_id` and returns its store once the room's state has arrived (the reference
+    /// `CoGuestStore.create`). The room is created with the server's defaults if new.
+    ///
+    /// One store per room per client: if this client already has a live store for the room,
+    /// that store is returned (a clone sharing listeners and state) and nothing is sent.
+    ///
+    /// Fails with the server's code when the join is refused (`-3020` `ROOM_FULL`, `-3021`
+    /// `OWNER_ALREADY_PRESENT`, `-3012` `WRONG_ROOM`, ...).
+    pub async fn create(client: &Client, room_id: &str) -> Result<CoGuestStore, CoGuestError> {
+        let _serial = client.inner.create_lock.lock().await;
+        if let Some(inner) = lock(&client.inner.stores)
+            .get(room_id)
+            .and_then(std::sync::Weak::upgrade)
+        {
+            return Ok(CoGuestStore { inner });
+        }
+        let shared = Arc::new(StoreShared::new(room_id));
+        let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
+        tokio::spawn(dispatch_loop(shared.clone(), dispatch_rx));
+        let (reply, rx) = oneshot::channel();
+        client
+            .inner
+            .tx
+            .send(ActorCmd::Join {
+                room: room_id.to_owned(),
+                shared: shared.clone(),
+                dispatch,
+                reply,
+            })
+            .map_err(|_| CoGuestError::closed())?;
+        rx.await.map_err(|_| CoGuestError::closed())??;
+        let inner = Arc::new(StoreInner {
+            shared,
+            client: client.clone(),
+        });
+        lock(&client.inner.stores).insert(room_id.to_owned(), Arc::downgrade(&inner));
+        Ok(CoGuestStore { inner })
+    }
+
+    /// The live room id.
+    pub fn room_id(&self) -> &str {
+        &self.inner.shared.room
+    }
+
+    /// The client this store belongs to.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The observable lists (the reference `coGuestState`): `connected`, `invitees`,
+    /// `applicants`, `candidates`, each a `watch::Receiver` holding the current value.
+    pub fn co_guest_state(&self) -> CoGuestState {
+        let s = &self.inner.shared;
+        CoGuestState {
+            connected: s.connected.subscribe(),
+            invitees: s.invitees.subscribe(),
+            applicants: s.applicants.subscribe(),
+            candidates: s.candidates.subscribe(),
+        }
+    }
+
+    /// Adds host-side callbacks (the reference `addHostListener`). Adding the same `Arc`
+    /// twice calls it twice.
+    pub fn add_host_listener(&self, listener: Arc<dyn HostListener>) {
+        lock(&self.inner.shared.host_listeners).push(listener);
+    }
+
+    /// Removes host-side callbacks added with [`add_host_listener`](Self::add_host_listener)
+    /// (compared by pointer, one registration per call). No callback of it starts after this
+    /// returns; one already running on the dispatch task finishes.
+    pub fn remove_host_listener(&self, listener: &Arc<dyn HostListener>) {
+        let mut ls = lock(&self.inner.shared.host_listeners);
+        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
+            ls.remove(i);
+        }
+    }
+
+    /// Adds guest-side callbacks (the reference `addGuestListener`).
+    pub fn add_guest_listener(&self, listener: Arc<dyn GuestListener>) {
+        lock(&self.inner.shared.guest_listeners).push(listener);
+    }
+
+    /// Removes guest-side callbacks (see [`remove_host_listener`](Self::remove_host_listener)).
+    pub fn remove_guest_listener(&self, listener: &Arc<dyn GuestListener>) {
+        let mut ls = lock(&self.inner.shared.guest_listeners);
+        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
+            ls.remove(i);
+        }
+    }
+
+    /// Host events as a stream, from now on, in server order.
+    ///
+    /// Each stream has its own unbounded buffer: a slow reader never loses an event nor slows
+    /// the connection, but an unread stream grows; drop it when done. It ends when the store
+    /// leaves the room (last handle dropped, room closed, client closed).
+    pub fn host_events(&self) -> HostEvents {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.inner.shared.host_subs).push(tx);
+        HostEvents { rx }
+    }
+
+    /// Guest events as a stream (see [`host_events`](Self::host_events)).
+    pub fn guest_events(&self) -> GuestEvents {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.inner.shared.guest_subs).push(tx);
+        GuestEvents { rx }
+    }
+
+    async fn call(&self, command: ClientCommand) -> Result<(), CoGuestError> {
+        if self.inner.shared.closed.load(Ordering::SeqCst) {
+            return Err(CoGuestError::new(
+                CoGuestError::ROOM_CLOSED,
+                format!("room {:?} was closed", self.inner.shared.room),
+            ));
+        }
+        self.inner
+            .client
+            .request(Some(self.inner.shared.room.clone()), command)
+            .await
+            .map(|_| ())
+    }
+
+    /// Audience: applies for a seat (the reference `applyForSeat`). `seat_index` `-1` asks
+    /// for any seat; `timeout` is in seconds; `extra_info` is shown to hosts.
+    ///
+    /// Returns once the server has validated and registered the application and told the
+    /// hosts; the outcome arrives later as
+    /// [`GuestListener::on_guest_application_responded`] or
+    /// [`GuestListener::on_guest_application_no_response`].
+    pub async fn apply_for_seat(
+        &self,
+        seat_index: i32,
+        timeout: u32,
+        extra_info: Option<&str>,
+    ) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::ApplyForSeat {
+            seat_index,
+            timeout,
+            extra_info: extra_info.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// Audience: withdraws this user's pending application (the reference
+    /// `cancelApplication`); hosts get
+    /// [`HostListener::on_guest_application_cancelled`]. Fails with `-2311`
+    /// (`REQUEST_ID_INVALID`) if it was already answered or timed out.
+    pub async fn cancel_application(&self) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::CancelApplication).await
+    }
+
+    /// Host: accepts `user_id`'s application, seating it (the reference `acceptApplication`).
+    /// The applicant gets [`GuestListener::on_guest_application_responded`] and the other
+    /// hosts [`HostListener::on_guest_application_processed_by_other_host`]. If another host
+    /// answered first, fails with `-2311` (`REQUEST_ID_INVALID`). If the seat is taken, fails
+    /// with `-2342`/`-2343`/`-2346` and the application stays pending.
+    pub async fn accept_application(&self, user_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::AcceptApplication {
+            user_id: user_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Host: rejects `user_id`'s application (the reference `rejectApplication`); same rules
+    /// as [`accept_application`](Self::accept_application).
+    pub async fn reject_application(&self, user_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::RejectApplication {
+            user_id: user_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Host: invites `invitee_id` to a seat (the reference `inviteToSeat`); `seat_index` `-1`
+    /// offers any seat, `timeout` is in seconds, `extra_info` is shown to the invitee.
+    ///
+    /// Returns once the server has validated and registered the invitation and told the
+    /// invitee; the outcome arrives later as
+    /// [`HostListener::on_host_invitation_responded`] or
+    /// [`HostListener::on_host_invitation_no_response`] (at once, with
+    /// [`NoResponseReason::AlreadySeated`](crate::NoResponseReason::AlreadySeated), if the
+    /// invitee is already seated).
+    pub async fn invite_to_seat(
+        &self,
+        invitee_id: &str,
+        seat_index: i32,
+        timeout: u32,
+        extra_info: Option<&str>,
+    ) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::InviteToSeat {
+            invitee_id: invitee_id.to_owned(),
+            seat_index,
+            timeout,
+            extra_info: extra_info.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// Host: withdraws this host's pending invitation of `invitee_id` (the reference
+    /// `cancelInvitation`); the invitee gets [`GuestListener::on_host_invitation_cancelled`].
+    pub async fn cancel_invitation(&self, invitee_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::CancelInvitation {
+            invitee_id: invitee_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Invitee: accepts `inviter_id`'s invitation and takes the offered seat (the reference
+    /// `acceptInvitation`); the host gets [`HostListener::on_host_invitation_responded`].
+    pub async fn accept_invitation(&self, inviter_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::AcceptInvitation {
+            inviter_id: inviter_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Invitee: declines `inviter_id`'s invitation (the reference `rejectInvitation`).
+    pub async fn reject_invitation(&self, inviter_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::RejectInvitation {
+            inviter_id: inviter_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Leaves this user's seat and stays in the room (the reference `disconnect`, "end the
+    /// co-guest session"). Fails with `-2345` (`USER_NOT_IN_SEAT`) when not seated.
+    pub async fn disconnect(&self) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::Disconnect).await
+    }
+
+    /// Host: removes `user_id` from its seat (seat layer, not in the reference store); the
+    /// user gets [`GuestListener::on_kicked_off_seat`].
+    pub async fn kick_off_seat(&self, user_id: &str) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::KickOffSeat {
+            user_id: user_id.to_owned(),
+        })
+        .await
+    }
+
+    /// Host: locks a seat (seat layer); its occupant, if any, is removed and told.
+    pub async fn lock_seat(&self, seat_index: i32) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::LockSeat { seat_index }).await
+    }
+
+    /// Host: unlocks a seat (seat layer).
+    pub async fn unlock_seat(&self, seat_index: i32) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::UnlockSeat { seat_index }).await
+    }
+}
+
+/// A stream of [`HostEvent`]s from [`CoGuestStore::host_events`].
+#[derive(Debug)]
+pub struct HostEvents {
+    rx: mpsc::UnboundedReceiver<HostEvent>,
+}
+
+impl HostEvents {
+    /// The next event; `None` once the store left the room.
+    pub async fn recv(&mut self) -> Option<HostEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is buffered.
+    pub fn try_recv(&mut self) -> Option<HostEvent> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for HostEvents {
+    type Item = HostEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<HostEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A stream of [`GuestEvent`]s from [`CoGuestStore::guest_events`].
+#[derive(Debug)]
+pub struct GuestEvents {
+    rx: mpsc::UnboundedReceiver<GuestEvent>,
+}
+
+impl GuestEvents {
+    /// The next event; `None` once the store left the room.
+    pub async fn recv(&mut self) -> Option<GuestEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is buffered.
+    pub fn try_recv(&mut self) -> Option<GuestEvent> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for GuestEvents {
+    type Item = GuestEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<GuestEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
