@@ -250,6 +250,10 @@ impl ServerBuilder {
             let _ = ready.send(());
         }
         let router = http::router(app.clone());
+        // Frames are small and latency matters: no Nagle delays.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -201,7 +201,9 @@ pub struct TestClient {
 
 impl TestClient {
     pub async fn connect(url: &str, user: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .unwrap();
         TestClient {
             user: user.to_owned(),
             ws,
@@ -355,6 +357,14 @@ impl TestClient {
     pub async fn barrier(&mut self) {
         let id = self.send(None, ClientCommand::Ping).await;
         self.answer(id).await.unwrap();
+    }
+
+    /// Round-trips a command through `room`'s actor: everything queued to that room before
+    /// (a closed connection's detach, say) has then been processed. Drops the snapshot.
+    pub async fn room_barrier(&mut self, room: &str) {
+        let id = self.send(Some(room), ClientCommand::Snapshot).await;
+        self.answer(id).await.unwrap();
+        self.take_snapshot(room);
     }
 
     /// Events buffered so far (after a barrier), removing every frame from the buffer.

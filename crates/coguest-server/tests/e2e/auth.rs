@@ -31,7 +31,12 @@ async fn every_host_command_needs_a_host_role() {
     let mut other = s.member(ROOM, "other", Role::Audience).await;
     g.call(ROOM, apply(-1, 60)).await.unwrap();
     let before = s
-        .http("GET", &format!("/v1/rooms/{ROOM}"), Some(&s.admin_token()), "")
+        .http(
+            "GET",
+            &format!("/v1/rooms/{ROOM}"),
+            Some(&s.admin_token()),
+            "",
+        )
         .await;
 
     for cmd in host_commands() {
@@ -45,7 +50,12 @@ async fn every_host_command_needs_a_host_role() {
     }
     // Nothing changed.
     let after = s
-        .http("GET", &format!("/v1/rooms/{ROOM}"), Some(&s.admin_token()), "")
+        .http(
+            "GET",
+            &format!("/v1/rooms/{ROOM}"),
+            Some(&s.admin_token()),
+            "",
+        )
         .await;
     assert_eq!(before, after);
 

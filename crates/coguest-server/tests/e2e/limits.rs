@@ -8,9 +8,14 @@ use coguest_server::CLOSE_POLICY;
 const ROOM: &str = "limits";
 
 async fn room_state(s: &TestServer) -> String {
-    s.http("GET", &format!("/v1/rooms/{ROOM}"), Some(&s.admin_token()), "")
-        .await
-        .1
+    s.http(
+        "GET",
+        &format!("/v1/rooms/{ROOM}"),
+        Some(&s.admin_token()),
+        "",
+    )
+    .await
+    .1
 }
 
 async fn error_for(c: &mut TestClient, text: &str) -> (Option<u64>, i32) {
@@ -64,7 +69,11 @@ async fn malformed_unknown_and_mistyped_frames() {
     );
     let long_room = "r".repeat(49);
     assert_eq!(
-        error_for(&mut c, &format!(r#"{{"id":11,"room":"{long_room}","cmd":"join"}}"#)).await,
+        error_for(
+            &mut c,
+            &format!(r#"{{"id":11,"room":"{long_room}","cmd":"join"}}"#)
+        )
+        .await,
         (Some(11), code(ErrorCode::RoomIdInvalid))
     );
     let err = c.call(ROOM, apply(-1, 100_000)).await.unwrap_err();
@@ -243,7 +252,9 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
         )
         .await
         .unwrap();
-        g.call(ROOM, ClientCommand::CancelApplication).await.unwrap();
+        g.call(ROOM, ClientCommand::CancelApplication)
+            .await
+            .unwrap();
         fast.event("received", |e| {
             matches!(e, coguest_proto::Event::GuestApplicationReceived { .. })
         })

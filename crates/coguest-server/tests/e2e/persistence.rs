@@ -1,1 +1,169 @@
-//! placeholder
+//! Restart on the same data directory: state, deadlines, resume and retries survive.
+
+use crate::common::*;
+use coguest_core::Role;
+use coguest_proto::{Change, ClientCommand, Event, NoResponseReason, ServerMsg};
+use std::time::Duration;
+
+const ROOM: &str = "persist";
+
+fn long_grace(c: &mut coguest_server::ServerConfig) {
+    c.grace_period = Duration::from_secs(3600);
+}
+
+async fn room_json(s: &TestServer) -> serde_json::Value {
+    let (status, body) = s
+        .http(
+            "GET",
+            &format!("/v1/rooms/{ROOM}"),
+            Some(&s.admin_token()),
+            "",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn state_and_deadlines_survive_a_restart() {
+    let s = TestServer::start_with(long_grace).await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut a = s.member(ROOM, "a", Role::Audience).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let _c = s.member(ROOM, "c", Role::Audience).await;
+    owner.call(ROOM, invite("a", 2, 60)).await.unwrap();
+    a.call(ROOM, accept_inv("owner")).await.unwrap();
+    b.call(ROOM, apply(-1, 60)).await.unwrap();
+    let last = owner.call(ROOM, invite("c", -1, 120)).await.unwrap();
+    let before = room_json(&s).await;
+    assert_eq!(before["state"]["connected"].as_array().unwrap().len(), 2);
+    assert_eq!(before["state"]["applicants"].as_array().unwrap().len(), 1);
+    assert_eq!(before["state"]["invitees"].as_array().unwrap().len(), 1);
+
+    let s = s.restart().await;
+    assert_eq!(owner.closed().await, Some(coguest_proto::CLOSE_RECONNECT));
+    assert_eq!(room_json(&s).await, before, "same state after restart");
+
+    // The owner resumes from its version: nothing was missed.
+    let mut owner = s.connect("owner", Role::Owner).await;
+    owner.join(ROOM, last.version).await.unwrap();
+    let m = owner
+        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    assert!(matches!(m, ServerMsg::Resumed { version, .. } if Some(version) == last.version));
+
+    // Deadlines are intact: the application times out 60 s after it was made.
+    s.clock.advance_secs(59);
+    owner.barrier().await;
+    assert!(owner.drain_events().is_empty());
+    s.clock.advance_secs(1);
+    owner
+        .expect("applicant removed", |m| {
+            matches!(m, ServerMsg::Change { change: Change::ApplicantRemoved { user_id }, .. } if user_id == "b")
+        })
+        .await;
+    s.clock.advance_secs(60);
+    owner
+        .event("invitation timed out", |e| {
+            matches!(e, Event::HostInvitationNoResponse { reason: NoResponseReason::Timeout, guest_user } if guest_user.user_id == "c")
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_deadline_that_passed_while_down_reaches_its_user_on_resume() {
+    let s = TestServer::start_with(long_grace).await;
+    let _owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let ack = b.call(ROOM, apply(-1, 30)).await.unwrap();
+    let since = ack.version.unwrap();
+    let TestServer {
+        server,
+        dir,
+        config,
+        clock,
+        ..
+    } = s;
+    server.unwrap().shutdown().await.unwrap();
+    clock.advance_secs(45); // while down
+    let s = TestServer::start_on(dir, config, clock).await;
+
+    let mut b = s.connect("b", Role::Audience).await;
+    b.join(ROOM, Some(since)).await.unwrap();
+    b.event("timed out while down", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationNoResponse {
+                reason: NoResponseReason::Timeout
+            }
+        )
+    })
+    .await;
+    let m = b
+        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    assert!(matches!(m, ServerMsg::Resumed { version, .. } if version > since));
+    let v = room_json(&s).await;
+    assert!(v["state"]["applicants"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_retried_request_id_is_answered_from_the_log_after_restart() {
+    let s = TestServer::start_with(long_grace).await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let id = 42;
+    b.send_with_id(id, Some(ROOM), apply(-1, 300)).await;
+    let first = b.answer(id).await.unwrap();
+    owner.barrier().await;
+    let s = s.restart().await;
+    let mut b = s.connect("b", Role::Audience).await;
+    b.join(ROOM, first.version).await.unwrap();
+    b.send_with_id(id, Some(ROOM), apply(-1, 300)).await;
+    assert_eq!(b.answer(id).await.unwrap(), first);
+    let v = room_json(&s).await;
+    assert_eq!(v["state"]["applicants"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["state"]["applicants"][0]["request_id"],
+        first.request_id.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn too_far_behind_gets_a_snapshot_and_compaction_keeps_state() {
+    let s = TestServer::start_with(|c| {
+        long_grace(c);
+        c.resume_ring = 4;
+        c.compact_every = 3;
+    })
+    .await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let first = b.call(ROOM, apply(-1, 300)).await.unwrap();
+    for _ in 0..10 {
+        b.call(ROOM, ClientCommand::CancelApplication)
+            .await
+            .unwrap();
+        b.call(ROOM, apply(-1, 300)).await.unwrap();
+    }
+    owner.call(ROOM, invite("b", 4, 300)).await.unwrap();
+    let before = room_json(&s).await;
+    let s = s.restart().await;
+    assert_eq!(room_json(&s).await, before);
+    let mut b = s.connect("b", Role::Audience).await;
+    b.join(ROOM, first.version).await.unwrap();
+    let state = b.take_snapshot(ROOM);
+    assert_eq!(state.applicants.len(), 1);
+    assert_eq!(state.invitees.len(), 1);
+    // Still works after compaction and restart.
+    b.call(ROOM, accept_inv("owner")).await.unwrap();
+    b.event("already seated", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationNoResponse {
+                reason: NoResponseReason::AlreadySeated
+            }
+        )
+    })
+    .await;
+}
