@@ -1,0 +1,275 @@
+//! Test harness: a real coguest server in-process (127.0.0.1, SQLite in a temporary
+//! directory, a manual clock), SDK clients connected to it, and recording listeners.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use coguest_client::{
+    Client, CoGuestState, CoGuestStore, GuestListener, HostListener, LiveUserInfo, NoResponseReason,
+};
+use coguest_core::{Role, Timestamp};
+use coguest_server::auth::{Auth, Claims};
+use coguest_server::{Clock, ManualClock, Server, ServerConfig};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The manual clock's start.
+pub const T0: u64 = 1_700_000_000_000;
+pub const SECRET: &[u8] = b"client-test-secret";
+/// How long a test waits for something that should happen (never reached when things work).
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const ROOM: &str = "live_room_123";
+
+pub struct Harness {
+    server: Option<Server>,
+    pub addr: SocketAddr,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+    pub config: ServerConfig,
+    pub auth: Auth,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
+        config.limits.commands_per_sec = 10_000;
+        config.limits.command_burst = 10_000;
+        let clock = ManualClock::new(Timestamp::from_millis(T0));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::builder(config.clone())
+            .clock(Arc::new(clock.clone()))
+            .start(listener)
+            .await
+            .unwrap();
+        Harness {
+            server: Some(server),
+            addr,
+            clock,
+            dir,
+            config,
+            auth: Auth::new(SECRET),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    pub fn token(&self, user: &str, role: Role) -> String {
+        let mut c = Claims::new(user, role, self.clock.now(), 3600);
+        c.name = format!("{user} name");
+        self.auth.mint(&c).unwrap()
+    }
+
+    /// A client with a fast reconnect backoff.
+    pub async fn client(&self, user: &str, role: Role) -> Client {
+        self.client_with_backoff(user, role, Duration::from_millis(20))
+            .await
+    }
+
+    pub async fn client_with_backoff(&self, user: &str, role: Role, backoff: Duration) -> Client {
+        Client::builder(&self.token(user, role))
+            .url(&self.url())
+            .reconnect_backoff(backoff, backoff * 4)
+            .request_timeout(WAIT)
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// A client and its store in [`ROOM`].
+    pub async fn member(&self, user: &str, role: Role) -> (Client, CoGuestStore) {
+        let client = self.client(user, role).await;
+        let store = CoGuestStore::create(&client, ROOM).await.unwrap();
+        (client, store)
+    }
+
+    /// Stops the server gracefully (clients see close 1012 and start reconnecting).
+    pub async fn stop(&mut self) {
+        self.server.take().unwrap().shutdown().await.unwrap();
+    }
+
+    /// Starts a server again on the same address, data directory and clock.
+    pub async fn start_again(&mut self) {
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("rebinding {}: {e}", self.addr),
+            }
+        };
+        let server = Server::builder(self.config.clone())
+            .clock(Arc::new(self.clock.clone()))
+            .start(listener)
+            .await
+            .unwrap();
+        self.server = Some(server);
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance_secs(&self, secs: u32) {
+        self.clock.advance_secs(secs);
+    }
+}
+
+/// A listener that records every callback as a line of text, and the lists it saw at the
+/// time of the callback.
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<String>,
+    state: Mutex<Option<CoGuestState>>,
+    /// `applicants` / `invitees` / `connected` user ids seen inside each callback.
+    pub seen: Mutex<Vec<Seen>>,
+}
+
+/// A callback line with the `applicants`, `invitees` and `connected` user ids at that time.
+pub type Seen = (String, Vec<String>, Vec<String>, Vec<String>);
+
+pub struct Log {
+    rx: mpsc::UnboundedReceiver<String>,
+}
+
+pub fn recorder() -> (Arc<Recorder>, Log) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (
+        Arc::new(Recorder {
+            tx,
+            state: Mutex::new(None),
+            seen: Mutex::new(Vec::new()),
+        }),
+        Log { rx },
+    )
+}
+
+impl Recorder {
+    /// Also record the lists of `state` at each callback.
+    pub fn watch(&self, state: CoGuestState) {
+        *self.state.lock().unwrap() = Some(state);
+    }
+
+    fn record(&self, line: String) {
+        if let Some(s) = &*self.state.lock().unwrap() {
+            let ids = |v: &[LiveUserInfo]| v.iter().map(|u| u.user_id.clone()).collect();
+            let applicants = ids(&s.applicants.borrow());
+            let invitees = ids(&s.invitees.borrow());
+            let connected = s
+                .connected
+                .borrow()
+                .iter()
+                .map(|u| u.user_id.clone())
+                .collect();
+            self.seen
+                .lock()
+                .unwrap()
+                .push((line.clone(), applicants, invitees, connected));
+        }
+        let _ = self.tx.send(line);
+    }
+}
+
+fn reason(r: NoResponseReason) -> &'static str {
+    match r {
+        NoResponseReason::Timeout => "timeout",
+        NoResponseReason::AlreadySeated => "already_seated",
+    }
+}
+
+impl HostListener for Recorder {
+    fn on_guest_application_received(&self, g: &LiveUserInfo) {
+        self.record(format!("application_received {}", g.user_id));
+    }
+    fn on_guest_application_cancelled(&self, g: &LiveUserInfo) {
+        self.record(format!("application_cancelled {}", g.user_id));
+    }
+    fn on_guest_application_processed_by_other_host(&self, g: &LiveUserInfo, h: &LiveUserInfo) {
+        self.record(format!(
+            "processed_by_other_host {} by {}",
+            g.user_id, h.user_id
+        ));
+    }
+    fn on_host_invitation_responded(&self, is_accept: bool, g: &LiveUserInfo) {
+        self.record(format!("invitation_responded {is_accept} {}", g.user_id));
+    }
+    fn on_host_invitation_no_response(&self, g: &LiveUserInfo, r: NoResponseReason) {
+        self.record(format!(
+            "invitation_no_response {} {}",
+            g.user_id,
+            reason(r)
+        ));
+    }
+}
+
+impl GuestListener for Recorder {
+    fn on_host_invitation_received(&self, h: &LiveUserInfo) {
+        self.record(format!("invitation_received from {}", h.user_id));
+    }
+    fn on_host_invitation_cancelled(&self, h: &LiveUserInfo) {
+        self.record(format!("invitation_cancelled by {}", h.user_id));
+    }
+    fn on_guest_application_responded(&self, is_accept: bool, h: &LiveUserInfo) {
+        self.record(format!(
+            "application_responded {is_accept} by {}",
+            h.user_id
+        ));
+    }
+    fn on_guest_application_no_response(&self, r: NoResponseReason) {
+        self.record(format!("application_no_response {}", reason(r)));
+    }
+    fn on_kicked_off_seat(&self, seat_index: i32, h: &LiveUserInfo) {
+        self.record(format!("kicked_off_seat {seat_index} by {}", h.user_id));
+    }
+}
+
+impl Log {
+    /// Waits for the next callback and checks it.
+    pub async fn expect(&mut self, line: &str) {
+        let got = tokio::time::timeout(WAIT, self.rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no callback within {WAIT:?}; expected {line:?}"))
+            .expect("recorder gone");
+        assert_eq!(got, line);
+    }
+
+    /// Callbacks received so far, without waiting.
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(l) = self.rx.try_recv() {
+            out.push(l);
+        }
+        out
+    }
+}
+
+/// Waits until `rx`'s value satisfies `pred`.
+pub async fn wait_for<T>(
+    rx: &tokio::sync::watch::Receiver<T>,
+    what: &str,
+    pred: impl Fn(&T) -> bool,
+) {
+    let mut rx = rx.clone();
+    tokio::time::timeout(WAIT, rx.wait_for(|v| pred(v)))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .unwrap();
+}
+
+pub fn ids(users: &[LiveUserInfo]) -> Vec<String> {
+    users.iter().map(|u| u.user_id.clone()).collect()
+}
+
+/// Seat index and user id of each seated user.
+pub fn seats(state: &CoGuestState) -> Vec<(i32, String)> {
+    state
+        .connected
+        .borrow()
+        .iter()
+        .map(|s| (s.seat_index, s.user_id.clone()))
+        .collect()
+}

@@ -1,0 +1,502 @@
+//! End-to-end tests: the SDK against the real server, in-process, over real WebSockets, with
+//! SQLite in a temporary directory and the server's manual clock for timeouts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use coguest_client::{
+    Client, CoGuestError, CoGuestStore, ConnectionStatus, GuestEvent, GuestListener, HostEvent,
+    HostListener, NoResponseReason, Role as SdkRole,
+};
+use coguest_core::Role;
+use common::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Lets the dispatch tasks run what the actor already handed them.
+async fn settle(clients: &[&Client]) {
+    for c in clients {
+        c.ping().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[tokio::test]
+async fn application_accept_reject_cancel_and_disconnect() {
+    let h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    assert_eq!(owner_c.role(), SdkRole::Owner);
+    assert_eq!(bob_c.user_id(), "bob");
+
+    let (host_rec, mut host_log) = recorder();
+    host_rec.watch(owner.co_guest_state());
+    owner.add_host_listener(host_rec.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    bob_rec.watch(bob.co_guest_state());
+    bob.add_guest_listener(bob_rec.clone());
+    let mut host_events = owner.host_events();
+    let mut bob_events = bob.guest_events();
+
+    let owner_state = owner.co_guest_state();
+    let bob_state = bob.co_guest_state();
+    assert_eq!(seats(&owner_state), [(0, "host_1".to_owned())]);
+    let s = owner_state.connected.borrow()[0].clone();
+    assert_eq!((s.role, s.live_id.as_str()), (SdkRole::Owner, ROOM));
+    wait_for(&owner_state.candidates, "bob as a candidate", |c| {
+        ids(c) == ["bob"]
+    })
+    .await;
+
+    // Apply, then accept.
+    bob.apply_for_seat(-1, 30, Some("{\"msg\":\"hi\"}"))
+        .await
+        .unwrap();
+    host_log.expect("application_received bob").await;
+    assert_eq!(
+        host_events.recv().await.unwrap(),
+        HostEvent::GuestApplicationReceived {
+            guest_user: coguest_client::LiveUserInfo {
+                user_id: "bob".into(),
+                user_name: "bob name".into(),
+                avatar_url: String::new()
+            },
+            seat_index: -1,
+            extra_info: Some("{\"msg\":\"hi\"}".into()),
+        }
+    );
+    // The list was updated before the callback ran.
+    assert_eq!(host_rec.seen.lock().unwrap()[0].1, ["bob"]);
+    assert_eq!(ids(&owner_state.applicants.borrow()), ["bob"]);
+    assert_eq!(ids(&bob_state.applicants.borrow()), ["bob"]);
+    assert!(owner_state.candidates.borrow().is_empty());
+
+    owner.accept_application("bob").await.unwrap();
+    bob_log.expect("application_responded true by host_1").await;
+    assert!(matches!(
+        bob_events.recv().await.unwrap(),
+        GuestEvent::GuestApplicationResponded {
+            is_accept: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        bob_rec.seen.lock().unwrap()[0].3,
+        ["host_1".to_owned(), "bob".to_owned()]
+    );
+    wait_for(&owner_state.connected, "bob seated", |c| c.len() == 2).await;
+    assert_eq!(seats(&bob_state)[1], (1, "bob".to_owned()));
+    assert_eq!(bob_state.connected.borrow()[1].role, SdkRole::GeneralUser);
+    assert!(owner_state.applicants.borrow().is_empty());
+
+    // Leave the seat.
+    bob.disconnect().await.unwrap();
+    wait_for(&owner_state.connected, "bob unseated", |c| c.len() == 1).await;
+    wait_for(&bob_state.connected, "bob unseated (bob)", |c| c.len() == 1).await;
+    let err = bob.disconnect().await.unwrap_err();
+    assert_eq!(err.code(), -2345, "{err}");
+
+    // Apply, then reject.
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+    owner.reject_application("bob").await.unwrap();
+    bob_log
+        .expect("application_responded false by host_1")
+        .await;
+    wait_for(&owner_state.applicants, "no applicants", |a| a.is_empty()).await;
+
+    // Apply, then cancel.
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+    bob.cancel_application().await.unwrap();
+    host_log.expect("application_cancelled bob").await;
+    wait_for(&owner_state.applicants, "no applicants", |a| a.is_empty()).await;
+    assert!(bob_state.applicants.borrow().is_empty());
+
+    // Errors carry the server's codes.
+    let err = bob.cancel_application().await.unwrap_err();
+    assert_eq!(err.code(), -2311, "{err}");
+    let err = bob.accept_application("host_1").await.unwrap_err();
+    assert_eq!(err.code(), -2301, "{err}");
+    assert!(!err.message().is_empty());
+
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_accept_reject_cancel_kick_and_already_seated() {
+    let h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    bob_rec.watch(bob.co_guest_state());
+    bob.add_guest_listener(bob_rec.clone());
+    let owner_state = owner.co_guest_state();
+    let bob_state = bob.co_guest_state();
+    let mut bob_events = bob.guest_events();
+
+    // Invite, reject.
+    owner
+        .invite_to_seat("bob", 2, 30, Some("{\"msg\":\"join me\"}"))
+        .await
+        .unwrap();
+    bob_log.expect("invitation_received from host_1").await;
+    assert_eq!(
+        bob_events.recv().await.unwrap(),
+        GuestEvent::HostInvitationReceived {
+            host_user: coguest_client::LiveUserInfo {
+                user_id: "host_1".into(),
+                user_name: "host_1 name".into(),
+                avatar_url: String::new()
+            },
+            seat_index: 2,
+            extra_info: Some("{\"msg\":\"join me\"}".into()),
+        }
+    );
+    assert_eq!(bob_rec.seen.lock().unwrap()[0].2, ["bob"]);
+    assert_eq!(ids(&owner_state.invitees.borrow()), ["bob"]);
+    bob.reject_invitation("host_1").await.unwrap();
+    host_log.expect("invitation_responded false bob").await;
+    wait_for(&owner_state.invitees, "no invitees", |i| i.is_empty()).await;
+
+    // Invite, cancel.
+    owner.invite_to_seat("bob", 2, 30, None).await.unwrap();
+    bob_log.expect("invitation_received from host_1").await;
+    owner.cancel_invitation("bob").await.unwrap();
+    bob_log.expect("invitation_cancelled by host_1").await;
+    wait_for(&bob_state.invitees, "no invitation", |i| i.is_empty()).await;
+
+    // Invite, accept: bob is on seat 2.
+    owner.invite_to_seat("bob", 2, 30, None).await.unwrap();
+    bob_log.expect("invitation_received from host_1").await;
+    bob.accept_invitation("host_1").await.unwrap();
+    host_log.expect("invitation_responded true bob").await;
+    wait_for(&owner_state.connected, "bob on seat 2", |c| {
+        c.iter().any(|s| s.user_id == "bob" && s.seat_index == 2)
+    })
+    .await;
+
+    // Inviting a seated user: acknowledged, then "already seated".
+    owner.invite_to_seat("bob", -1, 30, None).await.unwrap();
+    host_log
+        .expect("invitation_no_response bob already_seated")
+        .await;
+
+    // Kick.
+    owner.kick_off_seat("bob").await.unwrap();
+    bob_log.expect("kicked_off_seat 2 by host_1").await;
+    wait_for(&bob_state.connected, "bob off seat", |c| c.len() == 1).await;
+
+    // Seat lock errors come back with their codes.
+    owner.lock_seat(3).await.unwrap();
+    let err = owner.lock_seat(3).await.unwrap_err();
+    assert_eq!(err.code(), -3023);
+    owner.unlock_seat(3).await.unwrap();
+
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+}
+
+#[tokio::test]
+async fn timeouts_on_the_server_clock() {
+    let h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let (_carol_c, carol) = h.member("carol", Role::Audience).await;
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+    let (carol_rec, mut carol_log) = recorder();
+    carol.add_guest_listener(carol_rec.clone());
+    let owner_state = owner.co_guest_state();
+    wait_for(&owner_state.candidates, "two candidates", |c| {
+        ids(c) == ["bob", "carol"]
+    })
+    .await;
+
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+    owner.invite_to_seat("carol", -1, 10, None).await.unwrap();
+    carol_log.expect("invitation_received from host_1").await;
+    assert_eq!(ids(&owner_state.invitees.borrow()), ["carol"]);
+
+    h.advance_secs(11);
+    host_log
+        .expect("invitation_no_response carol timeout")
+        .await;
+    wait_for(&owner_state.invitees, "invitation gone", |i| i.is_empty()).await;
+    wait_for(&carol.co_guest_state().invitees, "carol's gone", |i| {
+        i.is_empty()
+    })
+    .await;
+
+    h.advance_secs(20);
+    bob_log.expect("application_no_response timeout").await;
+    wait_for(&owner_state.applicants, "application gone", |a| {
+        a.is_empty()
+    })
+    .await;
+    wait_for(&owner_state.candidates, "both candidates again", |c| {
+        c.len() == 2
+    })
+    .await;
+
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+    assert!(carol_log.drain().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_race_to_accept_one_application() {
+    let h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (admin_c, admin) = h.member("admin_1", Role::Admin).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let (owner_rec, mut owner_log) = recorder();
+    owner.add_host_listener(owner_rec.clone());
+    let (admin_rec, mut admin_log) = recorder();
+    admin.add_host_listener(admin_rec.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    owner_log.expect("application_received bob").await;
+    admin_log.expect("application_received bob").await;
+
+    let (a, b) = tokio::join!(
+        owner.accept_application("bob"),
+        admin.accept_application("bob")
+    );
+    let (winner, loser_log) = match (&a, &b) {
+        (Ok(()), Err(e)) => {
+            assert_eq!(e.code(), -2311, "{e}");
+            ("host_1", &mut admin_log)
+        }
+        (Err(e), Ok(())) => {
+            assert_eq!(e.code(), -2311, "{e}");
+            ("admin_1", &mut owner_log)
+        }
+        other => panic!("exactly one accept must win: {other:?}"),
+    };
+    loser_log
+        .expect(&format!("processed_by_other_host bob by {winner}"))
+        .await;
+    bob_log
+        .expect(&format!("application_responded true by {winner}"))
+        .await;
+    wait_for(&admin.co_guest_state().connected, "bob seated", |c| {
+        c.iter().any(|s| s.user_id == "bob")
+    })
+    .await;
+
+    settle(&[&owner_c, &admin_c, &bob_c]).await;
+    assert!(owner_log.drain().is_empty());
+    assert!(admin_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+}
+
+#[tokio::test]
+async fn callbacks_stop_after_remove_listener() {
+    let h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let (host_rec, mut host_log) = recorder();
+    let host_l: Arc<dyn HostListener> = host_rec.clone();
+    owner.add_host_listener(host_l.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    let bob_l: Arc<dyn GuestListener> = bob_rec.clone();
+    bob.add_guest_listener(bob_l.clone());
+
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+    owner.reject_application("bob").await.unwrap();
+    bob_log
+        .expect("application_responded false by host_1")
+        .await;
+
+    owner.remove_host_listener(&host_l);
+    bob.remove_guest_listener(&bob_l);
+    // The streams still see what the listeners no longer do.
+    let mut host_events = owner.host_events();
+    let mut bob_events = bob.guest_events();
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+    assert!(matches!(
+        host_events.recv().await.unwrap(),
+        HostEvent::GuestApplicationReceived { .. }
+    ));
+    owner.reject_application("bob").await.unwrap();
+    assert!(matches!(
+        bob_events.recv().await.unwrap(),
+        GuestEvent::GuestApplicationResponded {
+            is_accept: false,
+            ..
+        }
+    ));
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+}
+
+#[tokio::test]
+async fn one_store_per_room_and_dropping_it_leaves() {
+    let h = Harness::start().await;
+    let (_owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let bob_c = h.client("bob", Role::Audience).await;
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (rec, mut log) = recorder();
+    bob.add_guest_listener(rec.clone());
+    let owner_state = owner.co_guest_state();
+    wait_for(&owner_state.candidates, "bob present", |c| {
+        ids(c) == ["bob"]
+    })
+    .await;
+
+    // `again` shares bob's listeners: an invitation reaches the recorder once.
+    owner.invite_to_seat("bob", -1, 30, None).await.unwrap();
+    log.expect("invitation_received from host_1").await;
+    drop(bob);
+    assert!(log.drain().is_empty());
+    // Still a member while a clone lives.
+    owner.cancel_invitation("bob").await.unwrap();
+    log.expect("invitation_cancelled by host_1").await;
+    let mut events = again.guest_events();
+    drop(again);
+    // The last handle is gone: bob leaves, and the stream ends.
+    wait_for(&owner_state.candidates, "bob gone", |c| c.is_empty()).await;
+    assert_eq!(
+        tokio::time::timeout(WAIT, events.recv()).await.unwrap(),
+        None
+    );
+    let err = owner.invite_to_seat("bob", -1, 30, None).await.unwrap_err();
+    assert_eq!(err.code(), -2201, "{err}");
+}
+
+#[tokio::test]
+async fn refused_tokens_and_bad_urls() {
+    let h = Harness::start().await;
+    let err = Client::connect(&h.url(), "not-a-token").await.unwrap_err();
+    assert_eq!(err.code(), -3010, "{err}");
+    let mut claims = coguest_server::auth::Claims::new(
+        "bob",
+        Role::Audience,
+        coguest_core::Timestamp::from_millis(T0),
+        10,
+    );
+    claims.exp = T0 / 1000 - 1;
+    let expired = h.auth.mint(&claims).unwrap();
+    let err = Client::connect(&h.url(), &expired).await.unwrap_err();
+    assert_eq!(err.code(), -3011, "{err}");
+    let err = Client::connect("http://127.0.0.1:1", "t")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), CoGuestError::INVALID_URL);
+    let err = Client::connect("ws://127.0.0.1:1", "t").await.unwrap_err();
+    assert_eq!(err.code(), CoGuestError::CONNECT_FAILED);
+    // A cluster list: the dead first address is skipped.
+    let token = h.token("bob", Role::Audience);
+    let c = Client::connect_any(&["ws://127.0.0.1:1", &h.url()], &token)
+        .await
+        .unwrap();
+    c.ping().await.unwrap();
+    c.close();
+    let err = c.ping().await.unwrap_err();
+    assert_eq!(err.code(), CoGuestError::CLOSED);
+}
+
+/// The server restarts (same data directory). A host's call made while it is down is sent
+/// once it is back; the guest, reconnecting later, gets what it missed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_across_restart_keeps_state_and_loses_no_event() {
+    let mut h = Harness::start().await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    // Bob reconnects slowly (backoff about 1 s), so the owner acts while bob is away.
+    let bob_c = h
+        .client_with_backoff("bob", Role::Audience, Duration::from_millis(1500))
+        .await;
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+    let mut bob_events = bob.guest_events();
+
+    bob.apply_for_seat(-1, 300, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+
+    h.stop().await;
+    wait_for(&owner_c.status(), "owner reconnecting", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    // Made while the server is down: queued, sent after the reconnect.
+    let owner2 = owner.clone();
+    let accept = tokio::spawn(async move { owner2.accept_application("bob").await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    h.start_again().await;
+    accept.await.unwrap().unwrap();
+    wait_for(
+        &owner.co_guest_state().connected,
+        "bob seated (owner)",
+        |c| c.len() == 2,
+    )
+    .await;
+
+    // Bob comes back and catches up.
+    bob_log.expect("application_responded true by host_1").await;
+    wait_for(&bob.co_guest_state().connected, "bob seated (bob)", |c| {
+        c.len() == 2
+    })
+    .await;
+    assert!(matches!(
+        bob_events.recv().await.unwrap(),
+        GuestEvent::GuestApplicationResponded {
+            is_accept: true,
+            ..
+        }
+    ));
+    assert_eq!(*bob_c.status().borrow(), ConnectionStatus::Connected);
+
+    // Life goes on after the resume, and nothing was delivered twice.
+    bob.disconnect().await.unwrap();
+    wait_for(&owner.co_guest_state().connected, "bob off", |c| {
+        c.len() == 1
+    })
+    .await;
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+    assert!(bob_events.try_recv().is_none());
+}
+
+#[test]
+fn works_on_a_current_thread_runtime_too() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let h = Harness::start().await;
+        let (_o, owner) = h.member("host_1", Role::Owner).await;
+        let (_b, bob) = h.member("bob", Role::Audience).await;
+        let mut events = bob.guest_events();
+        owner.invite_to_seat("bob", -1, 30, None).await.unwrap();
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            GuestEvent::HostInvitationReceived { .. }
+        ));
+        bob.accept_invitation("host_1").await.unwrap();
+        wait_for(&owner.co_guest_state().connected, "bob seated", |c| {
+            c.len() == 2
+        })
+        .await;
+        let _ = NoResponseReason::Timeout;
+    });
+}
