@@ -158,6 +158,9 @@ pub(crate) struct Actor {
     joins: HashMap<u64, String>,
     conn: Option<Conn>,
     stopped: Option<CoGuestError>,
+    /// The last token refusal the server explained (`-3011` `TOKEN_EXPIRED`, ...), reported
+    /// when it then closes with 4001.
+    auth_error: Option<CoGuestError>,
     attempt: u32,
     url_idx: usize,
 }
@@ -193,6 +196,7 @@ impl Actor {
             joins: HashMap::new(),
             conn: Some(conn),
             stopped: None,
+            auth_error: None,
             attempt: 0,
             url_idx,
         };
@@ -561,10 +565,13 @@ impl Actor {
                 let code = frame.as_ref().map(|f| u16::from(f.code));
                 if code == Some(CLOSE_UNAUTHORIZED) {
                     let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
-                    self.stop(CoGuestError::new(
-                        CoGuestError::UNAUTHORIZED,
-                        format!("the server refused the token: {reason}"),
-                    ));
+                    let err = self.auth_error.take().unwrap_or_else(|| {
+                        CoGuestError::new(
+                            CoGuestError::UNAUTHORIZED,
+                            format!("the server refused the token: {reason}"),
+                        )
+                    });
+                    self.stop(err);
                 } else {
                     tracing::debug!(?code, "the server closed the connection");
                     self.disconnected();
@@ -609,6 +616,9 @@ impl Actor {
                 message,
             } => {
                 let err = CoGuestError::new(code, message);
+                if is_auth_code(code) {
+                    self.auth_error = Some(err.clone());
+                }
                 if let Some(room) = self.joins.remove(&id) {
                     self.join_failed(&room, err);
                 } else if let Some(p) = self.pending.remove(&id) {
@@ -623,6 +633,9 @@ impl Actor {
                 message,
             } => {
                 tracing::warn!(code, %message, "error from the server");
+                if is_auth_code(code) {
+                    self.auth_error = Some(CoGuestError::new(code, message));
+                }
             }
             ServerMsg::Welcome { .. } => {}
             ServerMsg::RoomClosed { room } => {

@@ -500,3 +500,81 @@ fn works_on_a_current_thread_runtime_too() {
         let _ = NoResponseReason::Timeout;
     });
 }
+
+/// The answer to a call is lost with the connection: the SDK re-sends the call with the same
+/// request id after reconnecting, the server answers it again without applying it twice, and
+/// the outputs lost with the connection are replayed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_answer_is_lost_is_retried_with_the_same_id() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+    let owner_c = Client::builder(&h.token("host_1", Role::Owner))
+        .url(&proxy.url())
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
+        .request_timeout(WAIT)
+        .connect()
+        .await
+        .unwrap();
+    let owner = CoGuestStore::create(&owner_c, ROOM).await.unwrap();
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+
+    bob.apply_for_seat(-1, 300, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+
+    // The accept reaches the server and is applied; its answer never comes back.
+    proxy.swallow_answers(true);
+    let owner2 = owner.clone();
+    let accept = tokio::spawn(async move { owner2.accept_application("bob").await });
+    bob_log.expect("application_responded true by host_1").await;
+    // Meanwhile bob cancels nothing and leaves the seat: an event for the owner, also lost.
+    bob.disconnect().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!accept.is_finished());
+    proxy.swallow_answers(false);
+    proxy.cut();
+
+    // Re-sent with the same id: the first answer (success), not `REQUEST_ID_INVALID`.
+    accept.await.unwrap().unwrap();
+    let state = owner.co_guest_state();
+    wait_for(&state.connected, "owner alone on seat", |c| c.len() == 1).await;
+    assert!(state.applicants.borrow().is_empty());
+    wait_for(&state.candidates, "bob a candidate again", |c| {
+        ids(c) == ["bob"]
+    })
+    .await;
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
+}
+
+/// A token that expires while connected: the server refuses the next command and closes
+/// with 4001; the client reports the server's code and stops reconnecting.
+#[tokio::test]
+async fn expired_token_stops_the_client() {
+    let h = Harness::start().await;
+    let mut claims = coguest_server::auth::Claims::new(
+        "bob",
+        Role::Audience,
+        coguest_core::Timestamp::from_millis(T0),
+        60,
+    );
+    claims.name = "Bob".into();
+    let token = h.auth.mint(&claims).unwrap();
+    let bob_c = Client::connect(&h.url(), &token).await.unwrap();
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    h.advance_secs(120);
+    let err = bob.apply_for_seat(-1, 30, None).await.unwrap_err();
+    assert_eq!(err.code(), -3011, "{err}");
+    wait_for(
+        &bob_c.status(),
+        "closed",
+        |s| matches!(s, ConnectionStatus::Closed { error: Some(e) } if e.code() == -3011),
+    )
+    .await;
+    let err = bob.cancel_application().await.unwrap_err();
+    assert_eq!(err.code(), -3011, "{err}");
+}

@@ -273,3 +273,84 @@ pub fn seats(state: &CoGuestState) -> Vec<(i32, String)> {
         .map(|s| (s.seat_index, s.user_id.clone()))
         .collect()
 }
+
+/// A TCP proxy in front of the server that can swallow the server's bytes and cut every
+/// connection, to lose answers in flight the way a real network does.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    blackhole: Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let blackhole = Arc::new(AtomicBool::new(false));
+        let (cut, cut_rx) = tokio::sync::watch::channel(0u64);
+        let bh = blackhole.clone();
+        tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                let Ok(up) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (mut dr, mut dw) = down.into_split();
+                let (mut ur, mut uw) = up.into_split();
+                let bh = bh.clone();
+                let mut cut_rx = cut_rx.clone();
+                cut_rx.mark_unchanged();
+                tokio::spawn(async move {
+                    let upstream = async {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n) = dr.read(&mut buf).await {
+                            if n == 0 || uw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let downstream = async {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n) = ur.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                            if bh.load(Ordering::SeqCst) {
+                                continue;
+                            }
+                            if dw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        () = upstream => {}
+                        () = downstream => {}
+                        _ = cut_rx.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            addr,
+            blackhole,
+            cut,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// From now on, drop everything the server sends.
+    pub fn swallow_answers(&self, on: bool) {
+        self.blackhole
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Cuts every open connection (new ones are accepted).
+    pub fn cut(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
