@@ -52,13 +52,30 @@ impl TestServer {
         config: ServerConfig,
         clock: ManualClock,
     ) -> Self {
+        Self::start_full(dir, config, clock, None).await
+    }
+
+    /// A server over an injected store.
+    pub async fn start_with_store(store: Arc<dyn coguest_server::RoomStore>) -> Self {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let config = ServerConfig::new(dir.path().join("data"), SECRET);
+        let clock = ManualClock::new(Timestamp::from_millis(T0));
+        Self::start_full(dir, config, clock, Some(store)).await
+    }
+
+    pub async fn start_full(
+        dir: Arc<tempfile::TempDir>,
+        config: ServerConfig,
+        clock: ManualClock,
+        store: Option<Arc<dyn coguest_server::RoomStore>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = Server::builder(config.clone())
-            .clock(Arc::new(clock.clone()))
-            .start(listener)
-            .await
-            .unwrap();
+        let mut builder = Server::builder(config.clone()).clock(Arc::new(clock.clone()));
+        if let Some(store) = store {
+            builder = builder.store(store);
+        }
+        let server = builder.start(listener).await.unwrap();
         TestServer {
             server: Some(server),
             addr,

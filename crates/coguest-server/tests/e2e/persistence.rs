@@ -167,3 +167,78 @@ async fn too_far_behind_gets_a_snapshot_and_compaction_keeps_state() {
     })
     .await;
 }
+
+/// A SQLite store whose appends can be made to fail.
+struct Flaky {
+    inner: coguest_server::SqliteStore,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl coguest_server::RoomStore for Flaky {
+    async fn room_ids(&self) -> Result<Vec<coguest_core::RoomId>, coguest_server::StoreError> {
+        self.inner.room_ids().await
+    }
+    async fn load(
+        &self,
+        room: &coguest_core::RoomId,
+    ) -> Result<Option<coguest_server::store::StoredRoom>, coguest_server::StoreError> {
+        self.inner.load(room).await
+    }
+    async fn create(
+        &self,
+        room: &coguest_core::RoomId,
+        snapshot: &coguest_core::RoomSnapshot,
+    ) -> Result<bool, coguest_server::StoreError> {
+        self.inner.create(room, snapshot).await
+    }
+    async fn append(
+        &self,
+        room: &coguest_core::RoomId,
+        entry: &coguest_server::store::LogEntry,
+    ) -> Result<(), coguest_server::StoreError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(coguest_server::StoreError::Backend("injected".into()));
+        }
+        self.inner.append(room, entry).await
+    }
+    async fn compact(
+        &self,
+        room: &coguest_core::RoomId,
+        seq: u64,
+        snapshot: &coguest_core::RoomSnapshot,
+    ) -> Result<(), coguest_server::StoreError> {
+        self.inner.compact(room, seq, snapshot).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_is_answered_failed_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Flaky {
+        inner: coguest_server::SqliteStore::open(&dir.path().join("db")).unwrap(),
+        fail: false.into(),
+    });
+    let s = TestServer::start_with_store(store.clone()).await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let before = room_json(&s).await;
+    store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = b.call(ROOM, apply(-1, 30)).await.unwrap_err();
+    assert_eq!(err.code, code(coguest_proto::ErrorCode::Failed));
+    owner.barrier().await;
+    assert!(owner.drain_events().is_empty(), "nothing unstored was sent");
+    assert_eq!(
+        room_json(&s).await,
+        before,
+        "memory did not run ahead of disk"
+    );
+    store.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Once storage recovers, commands go through again.
+    b.call(ROOM, apply(-1, 30)).await.unwrap();
+    owner
+        .event("received", |e| {
+            matches!(e, Event::GuestApplicationReceived { .. })
+        })
+        .await;
+}
