@@ -5,6 +5,8 @@
 //! coguest token --data-dir ./coguest-data --user alice --role owner
 //! ```
 
+mod demo;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use coguest_core::{Role, RoomConfig, Timestamp};
@@ -31,6 +33,8 @@ enum Cmd {
     Serve(Box<ServeArgs>),
     /// Print a token signed with the data directory's secret (or COGUEST_SECRET).
     Token(TokenArgs),
+    /// Play a short co-guest session through the SDK against an in-process server.
+    Demo,
 }
 
 #[derive(Parser, Debug)]
@@ -135,6 +139,7 @@ fn main() -> Result<()> {
             println!("{}", token(&args)?);
             Ok(())
         }
+        Cmd::Demo => demo::run(),
     }
 }
 
