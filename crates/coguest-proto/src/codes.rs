@@ -46,6 +46,8 @@ error_codes! {
     NotEnteredRoom = -2101,
     /// The room id is not valid (1 to 48 printable ASCII bytes). TUIError `ERR_ROOM_ID_INVALID`.
     RoomIdInvalid = -2105,
+    /// A room with this id already exists with other settings. TUIError `ERR_ROOM_ID_OCCUPIED`.
+    RoomIdOccupied = -2106,
     /// The target user is not in the room. TUIError `ERR_USER_NOT_ENTERED`.
     UserNotEntered = -2201,
     /// The owner's permission is needed. TUIError `ERR_NEED_OWNER_PERMISSION`.

@@ -32,6 +32,8 @@ pub const CLOSE_RECONNECT: u16 = 1012;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// WebSocket close code for a refused or expired token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// WebSocket close code for a connection refused by policy (the user has too many open).
+pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for a frame larger than the server accepts.
 pub const CLOSE_FRAME_TOO_LARGE: u16 = 1009;
 

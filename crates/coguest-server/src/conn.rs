@@ -19,8 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// Close code for a connection over the per-user connection limit (policy violation).
-pub const CLOSE_POLICY: u16 = 1008;
+pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
 const CLOSE_NORMAL: u16 = 1000;
 

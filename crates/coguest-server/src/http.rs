@@ -202,7 +202,7 @@ async fn put_room(
     if info.settings != config {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            ErrorCode::InvalidRoomSettings,
+            ErrorCode::RoomIdOccupied,
             format!("room {room} already exists with different settings"),
         ));
     }

@@ -120,6 +120,7 @@ async fn admin_creates_and_reads_rooms() {
         .http("PUT", path, Some(&t), r#"{"max_seat_count":5}"#)
         .await;
     assert_eq!(status, 409, "{body}");
+    assert!(body.contains(&code(ErrorCode::RoomIdOccupied).to_string()));
     let (status, body) = s
         .http("PUT", "/v1/rooms/bad", Some(&t), r#"{"max_seat_count":0}"#)
         .await;
