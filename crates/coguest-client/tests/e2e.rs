@@ -578,3 +578,51 @@ async fn expired_token_stops_the_client() {
     let err = bob.cancel_application().await.unwrap_err();
     assert_eq!(err.code(), -3011, "{err}");
 }
+
+/// Away for longer than the server's resume history: the server sends a fresh snapshot, the
+/// lists are replaced, and no callback fires twice (nor for what happened meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_beyond_the_history_falls_back_to_a_snapshot() {
+    let h = Harness::start_with(|c| c.resume_ring = 4).await;
+    let proxy = Proxy::start(h.addr).await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (_carol_c, carol) = h.member("carol", Role::Audience).await;
+    let bob_c = Client::builder(&h.token("bob", Role::Audience))
+        .url(&proxy.url())
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
+        .request_timeout(WAIT)
+        .connect()
+        .await
+        .unwrap();
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+    owner.invite_to_seat("bob", -1, 300, None).await.unwrap();
+    bob_log.expect("invitation_received from host_1").await;
+
+    // Bob hears nothing while the room moves on well past the resume history.
+    proxy.swallow_answers(true);
+    owner.cancel_invitation("bob").await.unwrap();
+    for _ in 0..4 {
+        carol.apply_for_seat(-1, 300, None).await.unwrap();
+        carol.cancel_application().await.unwrap();
+    }
+    owner.invite_to_seat("carol", -1, 300, None).await.unwrap();
+    carol.accept_invitation("host_1").await.unwrap();
+    proxy.swallow_answers(false);
+    proxy.cut();
+
+    let state = bob.co_guest_state();
+    wait_for(&state.connected, "carol seated (bob's view)", |c| {
+        c.iter().any(|s| s.user_id == "carol")
+    })
+    .await;
+    wait_for(&state.invitees, "bob's invitation gone", |i| i.is_empty()).await;
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(bob_log.drain().is_empty());
+
+    // And the store keeps working from the snapshot's version on.
+    owner.invite_to_seat("bob", -1, 300, None).await.unwrap();
+    bob_log.expect("invitation_received from host_1").await;
+    assert_eq!(ids(&state.invitees.borrow()), ["bob"]);
+}

@@ -32,10 +32,15 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
         config.limits.commands_per_sec = 10_000;
         config.limits.command_burst = 10_000;
+        f(&mut config);
         let clock = ManualClock::new(Timestamp::from_millis(T0));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
