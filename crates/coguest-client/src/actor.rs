@@ -680,14 +680,13 @@ impl Actor {
     }
 }
 
-/// Request ids must be unique per user and room across processes too (the server remembers
-/// answered ids), so they start at the current time in microseconds and count up.
+/// Request ids must be unique per user and room across clients and processes too: the server
+/// remembers the answers to a user's recent ids, so a second client of the same user reusing
+/// one would get the first client's answer. Each client therefore starts its counter at a
+/// random point below 2^52 (exact in JSON everywhere); two clients' ranges overlap only if they
+/// send billions of requests.
 fn first_request_id() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(1))
-        .unwrap_or(1)
-        .max(1)
+    rand::random_range(1..(1u64 << 52))
 }
 
 fn backoff(cfg: &Config, attempt: u32) -> Duration {
