@@ -138,7 +138,28 @@ pub enum ClientCommand {
 }
 
 impl ClientCommand {
-    /// A short, stable name for logs and metrics.
+    /// Every `cmd` name the protocol knows, in declaration order (each is some variant's
+    /// [`ClientCommand::kind`]).
+    pub const NAMES: &'static [&'static str] = &[
+        "join",
+        "leave",
+        "apply_for_seat",
+        "cancel_application",
+        "accept_application",
+        "reject_application",
+        "invite_to_seat",
+        "cancel_invitation",
+        "accept_invitation",
+        "reject_invitation",
+        "disconnect",
+        "kick_off_seat",
+        "lock_seat",
+        "unlock_seat",
+        "snapshot",
+        "ping",
+    ];
+
+    /// The `cmd` name of this command, also used in logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
             ClientCommand::Join { .. } => "join",
@@ -512,4 +533,59 @@ pub struct WireError {
     pub code: ErrorCode,
     /// What was wrong.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `kind()`, the serialized `cmd` tag and [`ClientCommand::NAMES`] agree for every variant.
+    #[test]
+    fn command_names_match_the_wire_tags() {
+        let all = [
+            ClientCommand::Join { since: None },
+            ClientCommand::Leave,
+            ClientCommand::ApplyForSeat {
+                seat_index: -1,
+                timeout: 1,
+                extra_info: None,
+            },
+            ClientCommand::CancelApplication,
+            ClientCommand::AcceptApplication {
+                user_id: "u".into(),
+            },
+            ClientCommand::RejectApplication {
+                user_id: "u".into(),
+            },
+            ClientCommand::InviteToSeat {
+                invitee_id: "u".into(),
+                seat_index: 1,
+                timeout: 1,
+                extra_info: None,
+            },
+            ClientCommand::CancelInvitation {
+                invitee_id: "u".into(),
+            },
+            ClientCommand::AcceptInvitation {
+                inviter_id: "u".into(),
+            },
+            ClientCommand::RejectInvitation {
+                inviter_id: "u".into(),
+            },
+            ClientCommand::Disconnect,
+            ClientCommand::KickOffSeat {
+                user_id: "u".into(),
+            },
+            ClientCommand::LockSeat { seat_index: 1 },
+            ClientCommand::UnlockSeat { seat_index: 1 },
+            ClientCommand::Snapshot,
+            ClientCommand::Ping,
+        ];
+        let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
+        assert_eq!(names, ClientCommand::NAMES);
+        for cmd in all {
+            let v = serde_json::to_value(&cmd).unwrap_or_default();
+            assert_eq!(v["cmd"], cmd.kind());
+        }
+    }
 }

@@ -68,25 +68,7 @@ fn every_example_parses_and_every_message_is_shown() {
             );
         }
     }
-    let expected_cmds = [
-        "join",
-        "leave",
-        "apply_for_seat",
-        "cancel_application",
-        "accept_application",
-        "reject_application",
-        "invite_to_seat",
-        "cancel_invitation",
-        "accept_invitation",
-        "reject_invitation",
-        "disconnect",
-        "kick_off_seat",
-        "lock_seat",
-        "unlock_seat",
-        "snapshot",
-        "ping",
-    ];
-    for c in expected_cmds {
+    for &c in coguest_proto::ClientCommand::NAMES {
         assert!(
             client_cmds.contains(c),
             "PROTOCOL.md has no example of command {c}"

@@ -23,26 +23,6 @@ pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
 const CLOSE_NORMAL: u16 = 1000;
 
-/// Every `cmd` the protocol knows, to tell an unknown command from a malformed one.
-const KNOWN_COMMANDS: &[&str] = &[
-    "join",
-    "leave",
-    "apply_for_seat",
-    "cancel_application",
-    "accept_application",
-    "reject_application",
-    "invite_to_seat",
-    "cancel_invitation",
-    "accept_invitation",
-    "reject_invitation",
-    "disconnect",
-    "kick_off_seat",
-    "lock_seat",
-    "unlock_seat",
-    "snapshot",
-    "ping",
-];
-
 /// A token bucket on the server clock.
 struct Bucket {
     capacity: f64,
@@ -332,7 +312,7 @@ impl Reader {
         };
         let cmd_name = value.get("cmd").and_then(serde_json::Value::as_str);
         if let Some(name) = cmd_name {
-            if !KNOWN_COMMANDS.contains(&name) {
+            if !ClientCommand::NAMES.contains(&name) {
                 let message = format!("unknown command {name:?}");
                 self.conn.error(id, ErrorCode::UnknownCommand, message);
                 return;
