@@ -1,0 +1,360 @@
+//! One load connection: connect, authenticate, join, then a single task that writes queued
+//! commands and reads answers, timing each answer from the command's *scheduled* time.
+
+use super::server::SECRET;
+use super::wire::{self, Head, Incoming, Target};
+use anyhow::{Context, Result, anyhow, bail};
+use coguest_core::{Role, Timestamp};
+use coguest_proto::ClientCommand;
+use coguest_server::auth::{Auth, Claims};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A WebSocket to a server under test.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A fresh latency histogram: 1 µs to 100 s, 3 significant figures.
+pub fn histogram() -> Histogram<u64> {
+    match Histogram::new_with_bounds(1, 100_000_000, 3) {
+        Ok(h) => h,
+        // The bounds are constants that hdrhistogram accepts.
+        Err(_) => Histogram::new(3).unwrap_or_else(|_| unreachable!()),
+    }
+}
+
+/// Counters every connection of a run adds to.
+pub struct Stats {
+    /// Answer latency from the scheduled time, in µs (only while `recording`).
+    pub hist: Mutex<Histogram<u64>>,
+    /// Whether answers are recorded (off during warm-up).
+    pub recording: AtomicBool,
+    /// Commands written.
+    pub sent: AtomicU64,
+    /// Commands answered with an ack.
+    pub acked: AtomicU64,
+    /// Commands answered with an error, by code.
+    pub refused: Mutex<BTreeMap<i32, u64>>,
+    /// Frames received (every delivery).
+    pub received: AtomicU64,
+    /// Room versions that went backwards for a member.
+    pub backwards: AtomicU64,
+    /// Connections that closed or failed while the run was on.
+    pub dropped: AtomicU64,
+}
+
+impl Stats {
+    /// Empty counters.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Stats {
+            hist: Mutex::new(histogram()),
+            recording: AtomicBool::new(true),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            refused: Mutex::new(BTreeMap::new()),
+            received: AtomicU64::new(0),
+            backwards: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Commands answered either way.
+    pub fn answered(&self) -> u64 {
+        self.acked.load(Ordering::Relaxed) + self.refused_total()
+    }
+
+    /// Commands answered with an error.
+    pub fn refused_total(&self) -> u64 {
+        self.refused
+            .lock()
+            .map(|m| m.values().sum())
+            .unwrap_or(0)
+    }
+}
+
+/// Where the room-wide seat changes a member receives are reported (fan-out scenario).
+#[derive(Default)]
+pub struct SeatSink {
+    seen: Mutex<HashMap<u64, (u64, Instant)>>,
+}
+
+impl SeatSink {
+    /// A member received the seat change of `key` (a room version or an iteration) at `at`.
+    pub fn seen(&self, key: u64, at: Instant) {
+        if let Ok(mut m) = self.seen.lock() {
+            let e = m.entry(key).or_insert((0, at));
+            e.0 += 1;
+            e.1 = e.1.max(at);
+        }
+    }
+
+    /// How many members received `key`, and when the last one did.
+    pub fn get(&self, key: u64) -> Option<(u64, Instant)> {
+        self.seen.lock().ok()?.get(&key).copied()
+    }
+}
+
+/// The answer to one command, for whoever scheduled it.
+#[derive(Debug)]
+pub struct Done {
+    /// The scheduler's tag.
+    pub tag: u64,
+    /// `None` when acknowledged, the error code otherwise.
+    pub code: Option<i32>,
+}
+
+/// A command to write.
+pub struct Out {
+    /// The frame (already encoded, with its id).
+    pub text: String,
+    /// Its request id.
+    pub id: u64,
+    /// When the open-loop schedule said it was due.
+    pub scheduled: Instant,
+    /// The scheduler's tag, returned in [`Done`].
+    pub tag: u64,
+}
+
+/// A running connection: queue commands with [`ConnHandle::send`].
+#[derive(Clone)]
+pub struct ConnHandle {
+    tx: mpsc::UnboundedSender<Out>,
+    target: Target,
+    room: Arc<str>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl ConnHandle {
+    /// Queues `cmd`, due at `scheduled`.
+    pub fn send(&self, cmd: ClientCommand, scheduled: Instant, tag: u64) -> bool {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let text = wire::encode(self.target, id, &self.room, cmd);
+        self.tx
+            .send(Out {
+                text,
+                id,
+                scheduled,
+                tag,
+            })
+            .is_ok()
+    }
+}
+
+/// Mints a coguest token for `user`.
+pub fn token(auth: &Auth, user: &str, role: Role) -> Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut claims = Claims::new(user.to_owned(), role, Timestamp::from_millis(now), 86_400);
+    claims.name = user.to_owned();
+    Ok(auth.mint(&claims)?)
+}
+
+/// The signer for spawned coguest servers.
+pub fn bench_auth() -> Auth {
+    Auth::new(SECRET.as_bytes())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        _ => "audience",
+    }
+}
+
+async fn next_text(ws: &mut Ws) -> Result<String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
+            Some(Ok(Message::Close(c))) => bail!("closed: {c:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("closed"),
+        }
+    }
+}
+
+/// Connects `user` to `base`, authenticates and joins `room`; returns the socket ready for
+/// [`spawn`] and the room version after the join.
+pub async fn connect(
+    target: Target,
+    base: &str,
+    auth: &Auth,
+    user: &str,
+    role: Role,
+    room: &str,
+) -> Result<(Ws, u64)> {
+    let url = match target {
+        Target::Coguest => format!("{base}/v1/ws?token={}", token(auth, user, role)?),
+        Target::Socketio => format!("{base}/socket.io/?EIO=4&transport=websocket"),
+        Target::Nats => bail!("NATS connections are not room members"),
+    };
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio_tungstenite::connect_async(url.as_str()),
+    )
+    .await
+    .context("connect timed out")?
+    .context("connect")?;
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        let _ = s.set_nodelay(true);
+    }
+    if target == Target::Socketio {
+        // engine.io open packet, then the socket.io namespace connect with our identity.
+        let open = next_text(&mut ws).await?;
+        if !open.starts_with('0') {
+            bail!("unexpected engine.io open packet {open:?}");
+        }
+        let auth = serde_json::json!({"user": user, "role": role_name(role)});
+        ws.send(Message::text(format!("40{auth}"))).await?;
+        let connected = next_text(&mut ws).await?;
+        if !connected.starts_with("40") {
+            bail!("socket.io connect refused: {connected:?}");
+        }
+    }
+    let join = wire::encode(target, 1, room, ClientCommand::Join { since: None });
+    ws.send(Message::text(join)).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = tokio::time::timeout_at(deadline.into(), next_text(&mut ws))
+            .await
+            .map_err(|_| anyhow!("join of {user} not answered in 30 s"))??;
+        match wire::decode(target, &text) {
+            Incoming::Msg(Head {
+                ref t,
+                id: Some(1),
+                version,
+                code,
+                ..
+            }) => {
+                if t == "ack" {
+                    return Ok((ws, version.unwrap_or(0)));
+                }
+                bail!("join of {user} refused: {code:?}");
+            }
+            Incoming::Reply(r) => ws.send(Message::text(r)).await?,
+            _ => {}
+        }
+    }
+}
+
+/// What a connection task reports to.
+#[derive(Clone)]
+pub struct Sinks {
+    /// Run-wide counters.
+    pub stats: Arc<Stats>,
+    /// Answers go back to the scheduler here.
+    pub done: Option<mpsc::UnboundedSender<Done>>,
+    /// Seat changes (fan-out), keyed by room version.
+    pub seats: Option<Arc<SeatSink>>,
+}
+
+/// Runs a joined connection until `stop` is set or the socket closes.
+pub fn spawn(
+    mut ws: Ws,
+    target: Target,
+    room: &str,
+    version: u64,
+    sinks: Sinks,
+    stop: Arc<AtomicBool>,
+) -> ConnHandle {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
+    let handle = ConnHandle {
+        tx,
+        target,
+        room: Arc::from(room),
+        next_id: Arc::new(AtomicU64::new(2)),
+    };
+    tokio::spawn(async move {
+        let mut pending: HashMap<u64, (Instant, u64)> = HashMap::new();
+        let mut last_version = version;
+        let stats = &sinks.stats;
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                out = rx.recv() => {
+                    let Some(out) = out else { break };
+                    pending.insert(out.id, (out.scheduled, out.tag));
+                    stats.sent.fetch_add(1, Ordering::Relaxed);
+                    if ws.send(Message::text(out.text)).await.is_err() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                msg = ws.next() => {
+                    let text = match msg {
+                        Some(Ok(Message::Text(t))) => t,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            if !stop.load(Ordering::Relaxed) {
+                                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            break;
+                        }
+                        Some(Ok(_)) => continue,
+                    };
+                    let now = Instant::now();
+                    stats.received.fetch_add(1, Ordering::Relaxed);
+                    let head = match wire::decode(target, text.as_str()) {
+                        Incoming::Msg(h) => h,
+                        Incoming::Reply(r) => {
+                            let _ = ws.send(Message::text(r)).await;
+                            continue;
+                        }
+                        Incoming::Other => continue,
+                    };
+                    if let Some(v) = head.version {
+                        if v < last_version {
+                            stats.backwards.fetch_add(1, Ordering::Relaxed);
+                        }
+                        last_version = last_version.max(v);
+                        if head.is_seat_change() {
+                            if let Some(seats) = &sinks.seats {
+                                seats.seen(v, now);
+                            }
+                        }
+                    }
+                    if head.t == "ack" || head.t == "error" {
+                        let Some((scheduled, tag)) = head.id.and_then(|id| pending.remove(&id)) else {
+                            continue;
+                        };
+                        if stats.recording.load(Ordering::Relaxed) {
+                            let us = now.saturating_duration_since(scheduled).as_micros() as u64;
+                            if let Ok(mut h) = stats.hist.lock() {
+                                h.saturating_record(us.max(1));
+                            }
+                        }
+                        let code = if head.t == "ack" {
+                            stats.acked.fetch_add(1, Ordering::Relaxed);
+                            None
+                        } else {
+                            let code = head.code.unwrap_or(0);
+                            if let Ok(mut m) = stats.refused.lock() {
+                                *m.entry(code).or_default() += 1;
+                            }
+                            Some(code)
+                        };
+                        if let Some(done) = &sinks.done {
+                            let _ = done.send(Done { tag, code });
+                        }
+                    }
+                }
+                _ = tick.tick() => {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = ws.close(None).await;
+    });
+    handle
+}
