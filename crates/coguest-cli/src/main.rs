@@ -5,6 +5,7 @@
 //! coguest token --data-dir ./coguest-data --user alice --role owner
 //! ```
 
+mod bench;
 mod demo;
 
 use anyhow::{Context, Result, bail};
@@ -35,6 +36,8 @@ enum Cmd {
     Token(TokenArgs),
     /// Play a short co-guest session through the SDK against an in-process server.
     Demo,
+    /// Load-test a server (coguest or a baseline) it spawns: latency, fan-out, memory, knee.
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Parser, Debug)]
@@ -140,6 +143,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Demo => demo::run(),
+        Cmd::Bench(args) => bench::run(*args),
     }
 }
 

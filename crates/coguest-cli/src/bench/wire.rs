@@ -29,8 +29,6 @@ pub struct Head {
     pub version: Option<u64>,
     /// The error code (`error`).
     pub code: Option<i32>,
-    /// The request id an `apply`/`invite` ack carries.
-    pub request_id: Option<u64>,
     /// The change's type (`change`).
     pub change: Option<ChangeHead>,
 }
@@ -73,11 +71,12 @@ pub fn encode(target: Target, id: u64, room: &str, cmd: ClientCommand) -> String
         Target::Socketio => {
             // `socket.emit(cmd, {room, ...fields}, ack)`: packet 42<ack id>["cmd",{...}].
             let mut value = serde_json::to_value(&frame).unwrap_or_default();
-            let name = value
-                .get("cmd")
-                .and_then(|c| c.as_str())
-                .unwrap_or("ping")
-                .to_owned();
+            let name = match value.get("cmd").and_then(|c| c.as_str()) {
+                // `disconnect` is a reserved socket.io event name.
+                Some("disconnect") => "leave_seat".to_owned(),
+                Some(name) => name.to_owned(),
+                None => "ping".to_owned(),
+            };
             if let Some(obj) = value.as_object_mut() {
                 obj.remove("cmd");
                 obj.remove("id");
@@ -105,9 +104,10 @@ fn decode_socketio(text: &str) -> Incoming {
     if let Some(rest) = text.strip_prefix("43") {
         // Ack: 43<id>[{...}]: the payload is a coguest `ack` or `error` with the id.
         let start = rest.find('[').unwrap_or(rest.len());
+        let id = rest[..start].parse::<u64>().ok();
         let body = rest[start..].trim_start_matches('[').trim_end_matches(']');
         return match serde_json::from_str::<Head>(body) {
-            Ok(h) => Incoming::Msg(h),
+            Ok(h) => Incoming::Msg(Head { id, ..h }),
             Err(_) => Incoming::Other,
         };
     }
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(text, r#"427["cancel_application",{"room":"r1"}]"#);
         let Incoming::Msg(ack) = decode(
             Target::Socketio,
-            r#"437[{"t":"ack","id":7,"room":"r1","version":3}]"#,
+            r#"437[{"t":"ack","room":"r1","version":3}]"#,
         ) else {
             panic!("not an ack");
         };

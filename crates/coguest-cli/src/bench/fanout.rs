@@ -1,0 +1,340 @@
+//! The `fanout` scenario: one room of N audience members; a host changes the seats on a fixed
+//! schedule and the time from the change's command to the LAST member receiving it is
+//! recorded. For NATS the same shape: N WebSocket subscribers, one publish.
+
+use super::client::{self, Sinks, SeatSink, Stats, Ws, histogram};
+use super::wire::{self, Head, Incoming, Target};
+use anyhow::{Context, Result, bail};
+use coguest_core::Role;
+use coguest_proto::ClientCommand;
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What a fan-out run measured.
+pub struct FanoutResult {
+    /// Command (or publish) to the last member's receipt, µs.
+    pub last: Histogram<u64>,
+    /// Deliveries expected and missing.
+    pub missing: u64,
+    /// Changes made.
+    pub changes: u64,
+    /// Members.
+    pub members: usize,
+    /// Run-wide counters of the member connections.
+    pub stats: Arc<Stats>,
+    /// Server CPU seconds spent during the changes.
+    pub cpu_secs: f64,
+}
+
+/// Runs the scenario against a server at `base`, measuring its CPU with `cpu`.
+pub async fn run(
+    target: Target,
+    base: &str,
+    members: usize,
+    changes: u64,
+    interval: Duration,
+    progress: &indicatif::ProgressBar,
+    cpu: &dyn Fn() -> f64,
+) -> Result<FanoutResult> {
+    match target {
+        Target::Nats => run_nats(base, members, changes, interval, progress, cpu).await,
+        _ => run_room(target, base, members, changes, interval, progress, cpu).await,
+    }
+}
+
+async fn run_room(
+    target: Target,
+    base: &str,
+    members: usize,
+    changes: u64,
+    interval: Duration,
+    progress: &indicatif::ProgressBar,
+    cpu: &dyn Fn() -> f64,
+) -> Result<FanoutResult> {
+    let auth = Arc::new(client::bench_auth());
+    let room = format!("fan-{}", std::process::id());
+    let stats = Stats::new();
+    let seats = Arc::new(SeatSink::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    progress.set_length(members as u64);
+    progress.set_message("connecting");
+    let joined: Vec<Result<()>> = futures_util::stream::iter(0..members)
+        .map(|i| {
+            let (auth, room, stats, seats, stop) =
+                (auth.clone(), room.clone(), stats.clone(), seats.clone(), stop.clone());
+            let base = base.to_owned();
+            async move {
+                let user = format!("a{i}");
+                let (ws, v) = client::connect(target, &base, &auth, &user, Role::Audience, &room)
+                    .await
+                    .with_context(|| format!("connecting {user}"))?;
+                let sinks = Sinks {
+                    stats,
+                    done: None,
+                    seats: Some(seats),
+                };
+                client::spawn(ws, target, &room, v, sinks, stop);
+                Ok(())
+            }
+        })
+        .buffer_unordered(128)
+        .inspect(|_| progress.inc(1))
+        .collect()
+        .await;
+    for j in joined {
+        j?;
+    }
+    let (mut host, _) = client::connect(target, base, &auth, "host", Role::Owner, &room).await?;
+    let (mut guest, _) =
+        client::connect(target, base, &auth, "guest", Role::Audience, &room).await?;
+    let mut next_id = 2u64;
+    // Seat the guest first: invite, accept.
+    let mut send = async |ws: &mut Ws, cmd: ClientCommand| -> Result<(u64, Instant)> {
+        let id = next_id;
+        next_id += 1;
+        let sent = Instant::now();
+        ws.send(Message::text(wire::encode(target, id, &room, cmd)))
+            .await?;
+        let version = answer(target, ws, id).await?;
+        Ok((version, sent))
+    };
+    let invite = || ClientCommand::InviteToSeat {
+        invitee_id: "guest".into(),
+        seat_index: -1,
+        timeout: 600,
+        extra_info: None,
+    };
+    let accept = || ClientCommand::AcceptInvitation {
+        inviter_id: "host".into(),
+    };
+    send(&mut host, invite()).await?;
+    send(&mut guest, accept()).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stats.received.store(0, Ordering::Relaxed);
+    let mut last = histogram();
+    let mut missing = 0;
+    progress.set_length(changes);
+    progress.set_position(0);
+    progress.set_message("changing seats");
+    let cpu0 = cpu();
+    let start = Instant::now();
+    for k in 0..changes {
+        tokio::time::sleep_until((start + interval.mul_f64(k as f64)).into()).await;
+        // Odd: kick the guest off its seat; even: invite it back and it accepts.
+        let (version, sent) = if k % 2 == 0 {
+            send(
+                &mut host,
+                ClientCommand::KickOffSeat {
+                    user_id: "guest".into(),
+                },
+            )
+            .await?
+        } else {
+            send(&mut host, invite()).await?;
+            send(&mut guest, accept()).await?
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // Drain the host's and guest's own sockets so they never fill.
+            drain(target, &mut host).await;
+            drain(target, &mut guest).await;
+            match seats.get(version) {
+                Some((n, at)) if n as usize >= members => {
+                    last.saturating_record(at.saturating_duration_since(sent).as_micros() as u64);
+                    break;
+                }
+                got => {
+                    if Instant::now() > deadline {
+                        missing += members as u64 - got.map_or(0, |g| g.0);
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        progress.inc(1);
+    }
+    let cpu_secs = cpu() - cpu0;
+    stop.store(true, Ordering::Relaxed);
+    Ok(FanoutResult {
+        last,
+        missing,
+        changes,
+        members,
+        stats,
+        cpu_secs,
+    })
+}
+
+/// Reads until the answer to `id` arrives; returns the room version it carries.
+async fn answer(target: Target, ws: &mut Ws, id: u64) -> Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let msg = tokio::time::timeout_at(deadline.into(), ws.next())
+            .await
+            .context("no answer in 30 s")?;
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("closed"),
+        };
+        match wire::decode(target, text.as_str()) {
+            Incoming::Msg(Head {
+                t, id: Some(i), version, code, ..
+            }) if i == id => {
+                if t == "ack" {
+                    return Ok(version.unwrap_or(0));
+                }
+                bail!("command {id} refused: {code:?}");
+            }
+            Incoming::Reply(r) => ws.send(Message::text(r)).await?,
+            _ => {}
+        }
+    }
+}
+
+/// Reads whatever is already waiting on `ws`.
+async fn drain(target: Target, ws: &mut Ws) {
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
+        if let Message::Text(t) = m {
+            if let Incoming::Reply(r) = wire::decode(target, t.as_str()) {
+                let _ = ws.send(Message::text(r)).await;
+            }
+        }
+    }
+}
+
+/// Opens a NATS WebSocket connection and subscribes it (confirmed by a PONG).
+async fn nats_connect(base: &str, subscribe: bool) -> Result<Ws> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(base).await?;
+    let mut hello = String::from("CONNECT {\"verbose\":false,\"pedantic\":false}\r\n");
+    if subscribe {
+        hello.push_str("SUB fan 1\r\n");
+    }
+    hello.push_str("PING\r\n");
+    ws.send(Message::binary(hello.into_bytes())).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = tokio::time::timeout_at(deadline.into(), ws.next())
+            .await
+            .context("nats handshake timed out")?;
+        let data = match m {
+            Some(Ok(Message::Binary(b))) => b.to_vec(),
+            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("nats closed"),
+        };
+        if wire::decode_nats(&data).pongs > 0 {
+            return Ok(ws);
+        }
+    }
+}
+
+/// Holds `n` idle NATS subscribers (connections scenario).
+pub async fn nats_idle(base: &str, n: usize, progress: &indicatif::ProgressBar) -> Result<Vec<Ws>> {
+    progress.set_length(n as u64);
+    let conns: Vec<Result<Ws>> = futures_util::stream::iter(0..n)
+        .map(|_| nats_connect(base, true))
+        .buffer_unordered(128)
+        .inspect(|_| progress.inc(1))
+        .collect()
+        .await;
+    conns.into_iter().collect()
+}
+
+async fn run_nats(
+    base: &str,
+    members: usize,
+    changes: u64,
+    interval: Duration,
+    progress: &indicatif::ProgressBar,
+    cpu: &dyn Fn() -> f64,
+) -> Result<FanoutResult> {
+    let stats = Stats::new();
+    let seats = Arc::new(SeatSink::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    progress.set_length(members as u64);
+    progress.set_message("connecting");
+    let subs = nats_idle(base, members, progress).await?;
+    for mut ws in subs {
+        let (seats, stats, stop) = (seats.clone(), stats.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                tokio::select! {
+                    m = ws.next() => {
+                        let data = match m {
+                            Some(Ok(Message::Binary(b))) => b,
+                            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec().into(),
+                            Some(Ok(_)) => continue,
+                            _ => break,
+                        };
+                        let now = Instant::now();
+                        stats.received.fetch_add(1, Ordering::Relaxed);
+                        let f = wire::decode_nats(&data);
+                        for k in f.msgs {
+                            seats.seen(k, now);
+                        }
+                        for _ in 0..f.pings {
+                            let _ = ws.send(Message::binary(b"PONG\r\n".to_vec())).await;
+                        }
+                    }
+                    _ = tick.tick() => if stop.load(Ordering::Relaxed) { break },
+                }
+            }
+        });
+    }
+    let mut publisher = nats_connect(base, false).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A payload the size of a coguest seat change with two seated users.
+    let filler = "x".repeat(300);
+    let mut last = histogram();
+    let mut missing = 0;
+    progress.set_length(changes);
+    progress.set_position(0);
+    progress.set_message("publishing");
+    let cpu0 = cpu();
+    let start = Instant::now();
+    let published = AtomicU64::new(0);
+    for k in 0..changes {
+        tokio::time::sleep_until((start + interval.mul_f64(k as f64)).into()).await;
+        let payload = format!("{k} {filler}");
+        let frame = format!("PUB fan {}\r\n{payload}\r\n", payload.len());
+        let sent = Instant::now();
+        publisher.send(Message::binary(frame.into_bytes())).await?;
+        published.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match seats.get(k) {
+                Some((n, at)) if n as usize >= members => {
+                    last.saturating_record(at.saturating_duration_since(sent).as_micros() as u64);
+                    break;
+                }
+                got => {
+                    if Instant::now() > deadline {
+                        missing += members as u64 - got.map_or(0, |g| g.0);
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        progress.inc(1);
+    }
+    let cpu_secs = cpu() - cpu0;
+    stop.store(true, Ordering::Relaxed);
+    Ok(FanoutResult {
+        last,
+        missing,
+        changes,
+        members,
+        stats,
+        cpu_secs,
+    })
+}

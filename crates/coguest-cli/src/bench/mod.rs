@@ -1,0 +1,539 @@
+//! `coguest bench`: an open-loop load generator for coguest and its baselines.
+//!
+//! Every scenario spawns its own server processes (coguest, the socket.io baseline or
+//! nats-server), optionally pinned with `taskset`, drives them over loopback WebSockets, and
+//! measures latency from each command's *scheduled* time (so a slow server cannot hide its
+//! queueing: no coordinated omission) into an HdrHistogram. Server CPU and memory come from
+//! `/proc` of the server processes. The run prints a table, writes a JSON file, and fails when
+//! a command went unanswered, a member saw a room version go backwards, or a member missed a
+//! seat change.
+
+mod client;
+mod fanout;
+mod ops;
+mod server;
+mod wire;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use server::{ServerProc, Spawn};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+pub use wire::Target;
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// 1,000 connections, 10 rooms, 100 ops/s: op round trip.
+    Latency,
+    /// 10,000 connections, 500 rooms of 20, 2,000 ops/s of the realistic mix.
+    Heavy,
+    /// One room of N audience members: seat change to the last member.
+    Fanout,
+    /// N idle joined connections: server RSS per connection and idle CPU.
+    Connections,
+    /// Raise the rate until p99 > 50 ms: the knee and ops per server core-second.
+    Saturate,
+}
+
+/// `coguest bench` flags. Sizes default per scenario (see `--help`); small values make smoke
+/// tests of a few seconds.
+#[derive(Parser, Debug, Clone)]
+pub struct BenchArgs {
+    /// The scenario.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// The server under test.
+    #[arg(long, value_enum, default_value_t = Target::Coguest)]
+    pub target: Target,
+    /// Connections (latency 1000, heavy 10000, saturate 2000, connections 10000).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Rooms (latency 10, heavy 500, saturate 100; connections: rooms of 1000).
+    #[arg(long)]
+    pub rooms: Option<usize>,
+    /// Operations per second (latency 100, heavy 2000; saturate: the first step, 500).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Seconds of load (per step for saturate; idle time for connections).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Seconds of load before recording starts.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Fan-out: audience members in the room.
+    #[arg(long, default_value_t = 10_000)]
+    pub members: usize,
+    /// Fan-out: seat changes made.
+    #[arg(long, default_value_t = 40)]
+    pub changes: u64,
+    /// Fan-out: milliseconds between seat changes.
+    #[arg(long, default_value_t = 250)]
+    pub interval_ms: u64,
+    /// Saturate: rate multiplier per step.
+    #[arg(long, default_value_t = 1.5)]
+    pub step_factor: f64,
+    /// Saturate: the p99 (ms) that ends the ramp.
+    #[arg(long, default_value_t = 50.0)]
+    pub p99_limit_ms: f64,
+    /// Saturate: highest rate tried.
+    #[arg(long, default_value_t = 100_000.0)]
+    pub max_rate: f64,
+    /// Server processes (rooms are spread over them; at most 20,000 open files each).
+    #[arg(long, default_value_t = 1)]
+    pub servers: usize,
+    /// Pin the servers to these CPUs (`taskset -c` list); pin the load generator itself by
+    /// running it under `taskset`.
+    #[arg(long)]
+    pub server_cpus: Option<String>,
+    /// The coguest binary to serve with (default: this one).
+    #[arg(long)]
+    pub coguest_bin: Option<PathBuf>,
+    /// The socket.io baseline server.
+    #[arg(long, default_value = "bench/baselines/socketio/server.js")]
+    pub socketio_js: PathBuf,
+    /// The nats-server binary.
+    #[arg(long, default_value = "nats-server")]
+    pub nats_bin: PathBuf,
+    /// Write the JSON result here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A free-form label stored in the result (conditions: pinned, noisy, ...).
+    #[arg(long, default_value = "")]
+    pub label: String,
+}
+
+/// One run's result: table rows for people, JSON for scripts.
+struct Report {
+    rows: Vec<(String, String)>,
+    json: serde_json::Map<String, Value>,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn new() -> Self {
+        Report {
+            rows: Vec::new(),
+            json: serde_json::Map::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn put(&mut self, key: &str, human: String, value: Value) {
+        self.rows.push((key.to_owned(), human));
+        self.json.insert(key.to_owned(), value);
+    }
+
+    fn latency(&mut self, key: &str, h: &Histogram<u64>) {
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        let human = format!(
+            "p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms  (n={})",
+            ms(0.5),
+            ms(0.9),
+            ms(0.99),
+            ms(0.999),
+            h.max() as f64 / 1000.0,
+            h.len()
+        );
+        let value = json!({
+            "count": h.len(),
+            "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99),
+            "p999_ms": ms(0.999), "max_ms": h.max() as f64 / 1000.0,
+        });
+        self.put(key, human, value);
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    let pb = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+struct Servers {
+    procs: Vec<ServerProc>,
+}
+
+impl Servers {
+    fn urls(&self) -> Vec<String> {
+        self.procs.iter().map(|p| p.ws.clone()).collect()
+    }
+    fn cpu(&self) -> f64 {
+        self.procs.iter().map(ServerProc::cpu_secs).sum()
+    }
+    fn rss(&self) -> u64 {
+        self.procs.iter().map(ServerProc::rss).sum()
+    }
+}
+
+/// Runs `coguest bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let spawn = Spawn {
+        target: args.target,
+        cpus: args.server_cpus.clone(),
+        coguest_bin: match &args.coguest_bin {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("locating this executable")?,
+        },
+        socketio_js: args.socketio_js.clone(),
+        nats_bin: args.nats_bin.clone(),
+        // The load's own pace is the limit under test, not the per-connection quotas.
+        extra: [
+            "--commands-per-sec",
+            "1000000",
+            "--command-burst",
+            "1000000",
+            "--outgoing-queue",
+            "4096",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    };
+    if args.target == Target::Nats && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
+    {
+        bail!("the NATS baseline runs the fanout and connections scenarios only");
+    }
+    let servers = Servers {
+        procs: (0..args.servers.max(1))
+            .map(|i| spawn.start(i))
+            .collect::<Result<_>>()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let started = Instant::now();
+    let mut report = runtime.block_on(async {
+        match args.scenario {
+            Scenario::Latency => ops_run(&args, &servers, 1000, 10, 100.0).await,
+            Scenario::Heavy => ops_run(&args, &servers, 10_000, 500, 2000.0).await,
+            Scenario::Saturate => saturate(&args, &servers).await,
+            Scenario::Fanout => fanout_run(&args, &servers).await,
+            Scenario::Connections => connections(&args, &servers).await,
+        }
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    drop(servers);
+    let mut head = serde_json::Map::new();
+    head.insert("scenario".into(), json!(args.scenario));
+    head.insert("target".into(), json!(args.target));
+    head.insert("label".into(), json!(args.label));
+    head.insert("servers".into(), json!(args.servers.max(1)));
+    head.insert("server_cpus".into(), json!(args.server_cpus));
+    head.insert("cores".into(), json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)));
+    head.insert(
+        "unix_time".into(),
+        json!(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)),
+    );
+    head.insert("wall_secs".into(), json!(started.elapsed().as_secs_f64()));
+    head.insert("passed".into(), json!(report.failures.is_empty()));
+    head.insert("failures".into(), json!(report.failures));
+    head.append(&mut report.json);
+    println!(
+        "\ncoguest bench {:?} against {:?} ({} server process(es){})",
+        args.scenario,
+        args.target,
+        args.servers.max(1),
+        args.server_cpus
+            .as_ref()
+            .map(|c| format!(", pinned to CPU {c}"))
+            .unwrap_or_default()
+    );
+    let width = report.rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in &report.rows {
+        println!("  {k:<width$}  {v}");
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&Value::Object(head))?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("  result written to {}", out.display());
+    }
+    if report.failures.is_empty() {
+        println!("  PASSED: every command answered, no version went backwards, nothing missing");
+        Ok(())
+    } else {
+        for f in &report.failures {
+            println!("  FAILED: {f}");
+        }
+        bail!("the run lost or reordered something")
+    }
+}
+
+fn secs(args: &BenchArgs, default: f64) -> Duration {
+    Duration::from_secs_f64(args.duration.unwrap_or(default).max(0.1))
+}
+
+async fn ops_run(
+    args: &BenchArgs,
+    servers: &Servers,
+    conns: usize,
+    rooms: usize,
+    rate: f64,
+) -> Result<Report> {
+    let conns = args.connections.unwrap_or(conns);
+    let rooms = args.rooms.unwrap_or(rooms);
+    let rate = args.rate.unwrap_or(rate);
+    let duration = secs(args, 20.0);
+    let pb = progress_bar();
+    let fleet = ops::connect_fleet(args.target, &servers.urls(), conns, rooms, &pb).await?;
+    let rss = servers.rss();
+    pb.set_message("warm-up");
+    fleet.stats.recording.store(false, Ordering::Relaxed);
+    if args.warmup > 0.0 {
+        fleet
+            .schedule(rate, Duration::from_secs_f64(args.warmup), &pb)
+            .await;
+        fleet.drain(Duration::from_secs(5)).await;
+    }
+    if let Ok(mut h) = fleet.stats.hist.lock() {
+        h.reset();
+    }
+    fleet.stats.recording.store(true, Ordering::Relaxed);
+    let answered0 = fleet.stats.answered();
+    let received0 = fleet.stats.received.load(Ordering::Relaxed);
+    let skipped0 = fleet.skipped.load(Ordering::Relaxed);
+    let cpu0 = servers.cpu();
+    let load_cpu0 = server::self_cpu();
+    pb.set_message("measuring");
+    let t0 = Instant::now();
+    fleet.schedule(rate, duration, &pb).await;
+    let lost = fleet.drain(Duration::from_secs(10)).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = servers.cpu() - cpu0;
+    let load_cpu = server::self_cpu() - load_cpu0;
+    pb.finish_and_clear();
+    let mut r = Report::new();
+    let answered = fleet.stats.answered() - answered0;
+    let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
+    r.put("connections", fleet.connections.to_string(), json!(fleet.connections));
+    r.put("rooms", rooms.to_string(), json!(rooms));
+    r.put("rate", format!("{rate} ops/s for {:.1} s", duration.as_secs_f64()), json!(rate));
+    r.latency("latency", &fleet.stats.hist.lock().map(|h| h.clone()).unwrap_or_else(|_| client::histogram()));
+    ops_counts(&mut r, &fleet, answered, received, lost, fleet.skipped.load(Ordering::Relaxed) - skipped0);
+    r.put("elapsed", format!("{elapsed:.2} s"), json!(elapsed));
+    per_core(&mut r, answered, received, cpu, load_cpu);
+    r.put("server_rss", format!("{:.1} MiB", rss as f64 / 1048576.0), json!(rss));
+    fleet.close().await;
+    Ok(r)
+}
+
+fn ops_counts(r: &mut Report, fleet: &ops::Fleet, answered: u64, received: u64, lost: u64, skipped: u64) {
+    let s = &fleet.stats;
+    let refused = s.refused.lock().map(|m| m.clone()).unwrap_or_default();
+    r.put(
+        "commands",
+        format!(
+            "{answered} answered ({} acked in total, refused by code {refused:?}), {skipped} ticks skipped (no member free)",
+            s.acked.load(Ordering::Relaxed)
+        ),
+        json!({"answered": answered, "acked_total": s.acked.load(Ordering::Relaxed), "refused": refused, "skipped": skipped}),
+    );
+    r.put("deliveries", format!("{received} frames received"), json!(received));
+    let backwards = s.backwards.load(Ordering::Relaxed);
+    let dropped = s.dropped.load(Ordering::Relaxed);
+    r.put(
+        "correctness",
+        format!("{lost} lost, {backwards} versions backwards, {dropped} connections dropped"),
+        json!({"lost": lost, "backwards": backwards, "dropped": dropped}),
+    );
+    if lost > 0 {
+        r.failures.push(format!("{lost} commands never answered"));
+    }
+    if backwards > 0 {
+        r.failures.push(format!("{backwards} room versions went backwards for a member"));
+    }
+    if dropped > 0 {
+        r.failures.push(format!("{dropped} connections dropped during the run"));
+    }
+}
+
+fn per_core(r: &mut Report, answered: u64, received: u64, cpu: f64, load_cpu: f64) {
+    let cpu = cpu.max(0.01);
+    r.put(
+        "server_cpu",
+        format!(
+            "{cpu:.2} core-s: {:.0} commands and {:.0} deliveries per core-second (load generator used {load_cpu:.2} core-s)",
+            answered as f64 / cpu,
+            received as f64 / cpu
+        ),
+        json!({"cpu_secs": cpu, "commands_per_core_sec": answered as f64 / cpu,
+               "deliveries_per_core_sec": received as f64 / cpu, "load_cpu_secs": load_cpu}),
+    );
+}
+
+async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
+    let conns = args.connections.unwrap_or(2000);
+    let rooms = args.rooms.unwrap_or(100);
+    let step = secs(args, 5.0);
+    let pb = progress_bar();
+    let fleet = ops::connect_fleet(args.target, &servers.urls(), conns, rooms, &pb).await?;
+    let mut rate = args.rate.unwrap_or(500.0);
+    let mut steps = Vec::new();
+    let mut knee: Option<Value> = None;
+    let mut r = Report::new();
+    let mut lost_total = 0;
+    while rate <= args.max_rate {
+        if let Ok(mut h) = fleet.stats.hist.lock() {
+            h.reset();
+        }
+        let answered0 = fleet.stats.answered();
+        let received0 = fleet.stats.received.load(Ordering::Relaxed);
+        let cpu0 = servers.cpu();
+        pb.set_message(format!("{rate:.0} ops/s"));
+        let t0 = Instant::now();
+        fleet.schedule(rate, step, &pb).await;
+        let lost = fleet.drain(Duration::from_secs(10)).await;
+        let elapsed = t0.elapsed().as_secs_f64();
+        let cpu = (servers.cpu() - cpu0).max(0.01);
+        let answered = fleet.stats.answered() - answered0;
+        let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
+        let h = fleet.stats.hist.lock().map(|h| h.clone()).unwrap_or_else(|_| client::histogram());
+        let p99 = h.value_at_quantile(0.99) as f64 / 1000.0;
+        let entry = json!({
+            "rate": rate, "achieved_ops_s": answered as f64 / step.as_secs_f64(),
+            "p50_ms": h.value_at_quantile(0.5) as f64 / 1000.0, "p99_ms": p99,
+            "server_cpu_secs": cpu, "server_cores_busy": cpu / elapsed,
+            "commands_per_core_sec": answered as f64 / cpu,
+            "deliveries_per_core_sec": received as f64 / cpu, "lost": lost,
+        });
+        r.rows.push((
+            format!("step {rate:.0}/s"),
+            format!(
+                "achieved {:.0}/s  p50 {:.2} ms  p99 {p99:.2} ms  server {:.2} cores  {:.0} cmd/core-s  {:.0} deliveries/core-s  lost {lost}",
+                answered as f64 / step.as_secs_f64(),
+                h.value_at_quantile(0.5) as f64 / 1000.0,
+                cpu / elapsed,
+                answered as f64 / cpu,
+                received as f64 / cpu
+            ),
+        ));
+        steps.push(entry.clone());
+        lost_total += lost;
+        if p99 > args.p99_limit_ms || lost > 0 {
+            break;
+        }
+        knee = Some(entry);
+        rate *= args.step_factor.max(1.05);
+    }
+    pb.finish_and_clear();
+    r.json.insert("steps".into(), json!(steps));
+    match &knee {
+        Some(k) => r.put(
+            "knee",
+            format!(
+                "{:.0} ops/s with p99 {:.2} ms: {:.0} commands and {:.0} deliveries per server core-second",
+                k["rate"].as_f64().unwrap_or(0.0),
+                k["p99_ms"].as_f64().unwrap_or(0.0),
+                k["commands_per_core_sec"].as_f64().unwrap_or(0.0),
+                k["deliveries_per_core_sec"].as_f64().unwrap_or(0.0)
+            ),
+            k.clone(),
+        ),
+        None => r.put("knee", "below the first step".into(), Value::Null),
+    }
+    ops_counts(&mut r, &fleet, fleet.stats.answered(), fleet.stats.received.load(Ordering::Relaxed), lost_total, fleet.skipped.load(Ordering::Relaxed));
+    fleet.close().await;
+    Ok(r)
+}
+
+async fn fanout_run(args: &BenchArgs, servers: &Servers) -> Result<Report> {
+    let pb = progress_bar();
+    let base = &servers.procs[0].ws;
+    let rss0 = servers.rss();
+    let cpu = || servers.cpu();
+    let res = fanout::run(
+        args.target,
+        base,
+        args.members,
+        args.changes,
+        Duration::from_millis(args.interval_ms),
+        &pb,
+        &cpu,
+    )
+    .await?;
+    pb.finish_and_clear();
+    let mut r = Report::new();
+    r.put("members", res.members.to_string(), json!(res.members));
+    r.put("changes", res.changes.to_string(), json!(res.changes));
+    r.latency("last_member", &res.last);
+    let deliveries = res.changes * res.members as u64;
+    let cpu = res.cpu_secs.max(0.001);
+    r.put(
+        "server_cpu",
+        format!("{cpu:.2} core-s for {deliveries} deliveries: {:.0} deliveries per core-second", deliveries as f64 / cpu),
+        json!({"cpu_secs": cpu, "deliveries_per_core_sec": deliveries as f64 / cpu}),
+    );
+    let rss = servers.rss();
+    r.put("server_rss", format!("{:.1} MiB ({:.2} KiB per member over the idle server)", rss as f64 / 1048576.0, (rss.saturating_sub(rss0)) as f64 / 1024.0 / res.members.max(1) as f64), json!(rss));
+    let backwards = res.stats.backwards.load(Ordering::Relaxed);
+    let dropped = res.stats.dropped.load(Ordering::Relaxed);
+    r.put(
+        "correctness",
+        format!("{} deliveries missing, {backwards} versions backwards, {dropped} connections dropped", res.missing),
+        json!({"missing": res.missing, "backwards": backwards, "dropped": dropped}),
+    );
+    if res.missing > 0 {
+        r.failures.push(format!("{} seat-change deliveries missing", res.missing));
+    }
+    if backwards > 0 || dropped > 0 {
+        r.failures.push(format!("{backwards} versions backwards, {dropped} connections dropped"));
+    }
+    Ok(r)
+}
+
+async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
+    let n = args.connections.unwrap_or(10_000);
+    let idle = secs(args, 10.0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss0 = servers.rss();
+    let pb = progress_bar();
+    let mut r = Report::new();
+    let mut nats = Vec::new();
+    let mut fleet = None;
+    if args.target == Target::Nats {
+        nats = fanout::nats_idle(&servers.procs[0].ws, n, &pb).await?;
+    } else {
+        let rooms = args.rooms.unwrap_or(n.div_ceil(1000)).max(1);
+        fleet = Some(ops::connect_fleet(args.target, &servers.urls(), n, rooms, &pb).await?);
+    }
+    pb.finish_and_clear();
+    // Let allocators settle, then measure memory and an idle window of CPU.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss1 = servers.rss();
+    let cpu0 = servers.cpu();
+    tokio::time::sleep(idle).await;
+    let cpu = servers.cpu() - cpu0;
+    let held = fleet.as_ref().map_or(nats.len(), |f| f.connections);
+    let per = (rss1.saturating_sub(rss0)) as f64 / held.max(1) as f64;
+    r.put("connections", held.to_string(), json!(held));
+    r.put("server_rss_idle", format!("{:.1} MiB before connecting", rss0 as f64 / 1048576.0), json!(rss0));
+    r.put("server_rss_held", format!("{:.1} MiB with every connection joined", rss1 as f64 / 1048576.0), json!(rss1));
+    r.put("rss_per_connection", format!("{:.2} KiB", per / 1024.0), json!(per));
+    r.put(
+        "idle_cpu",
+        format!("{:.3} % of a core over {:.0} s", cpu / idle.as_secs_f64() * 100.0, idle.as_secs_f64()),
+        json!(cpu / idle.as_secs_f64()),
+    );
+    if let Some(f) = fleet {
+        let dropped = f.stats.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            r.failures.push(format!("{dropped} connections dropped while idle"));
+        }
+        f.close().await;
+    }
+    drop(nats);
+    Ok(r)
+}
