@@ -279,10 +279,15 @@ pub fn spawn(
         let mut last_version = version;
         let stats = &sinks.stats;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
+        // A member nobody sends commands through (fan-out audience) keeps reading.
+        let mut commands_open = true;
         loop {
             tokio::select! {
-                out = rx.recv() => {
-                    let Some(out) = out else { break };
+                out = rx.recv(), if commands_open => {
+                    let Some(out) = out else {
+                        commands_open = false;
+                        continue;
+                    };
                     pending.insert(out.id, (out.scheduled, out.tag));
                     stats.sent.fetch_add(1, Ordering::Relaxed);
                     if ws.send(Message::text(out.text)).await.is_err() {
