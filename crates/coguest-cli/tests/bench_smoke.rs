@@ -1,0 +1,81 @@
+//! Smoke test of `coguest bench`: every coguest scenario at a tiny size, a few seconds each,
+//! against servers the tool spawns itself. The real measurements are `bench/run.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("result.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_coguest"))
+        .arg("bench")
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "coguest bench {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("PASSED"), "{stdout}");
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+#[test]
+fn latency_scenario_answers_every_command() {
+    let r = bench(&[
+        "latency",
+        "--connections",
+        "12",
+        "--rooms",
+        "2",
+        "--rate",
+        "40",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ]);
+    assert_eq!(r["passed"], true);
+    assert_eq!(r["correctness"]["lost"], 0);
+    assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
+    assert!(r["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn fanout_scenario_reaches_every_member() {
+    let r = bench(&[
+        "fanout",
+        "--members",
+        "20",
+        "--changes",
+        "4",
+        "--interval-ms",
+        "50",
+    ]);
+    assert_eq!(r["correctness"]["missing"], 0);
+    assert_eq!(r["last_member"]["count"], 4);
+}
+
+#[test]
+fn connections_and_saturate_scenarios_report() {
+    let r = bench(&["connections", "--connections", "20", "--duration", "0.5"]);
+    assert!(r["rss_per_connection"].as_f64().is_some(), "{r}");
+    let r = bench(&[
+        "saturate",
+        "--connections",
+        "8",
+        "--rooms",
+        "2",
+        "--rate",
+        "20",
+        "--duration",
+        "0.5",
+        "--max-rate",
+        "40",
+    ]);
+    assert!(!r["steps"].as_array().unwrap().is_empty(), "{r}");
+}
