@@ -149,6 +149,26 @@ pub(crate) async fn handle(socket: WebSocket, app: Arc<App>, token: Option<Strin
     tracing::debug!(conn = conn_id, "disconnected");
 }
 
+/// Flushes what was queued before the close (an error explaining it, say), unless the queue
+/// is what was too slow, then sends the close frame.
+async fn close_writer(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    rx: &mut mpsc::Receiver<Message>,
+    code: u16,
+) {
+    if code != CLOSE_TOO_SLOW {
+        let flush = async {
+            while let Ok(m) = rx.try_recv() {
+                if sink.send(m).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(close_msg(code, "closing"))).await;
+}
+
 async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id: u64) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Message>(app.config.limits.outgoing_queue.max(1));
@@ -168,23 +188,8 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
                 changed = kill_rx.changed() => {
                     let code = if changed.is_ok() { *kill_rx.borrow() } else { None };
                     let code = code.unwrap_or(CLOSE_NORMAL);
-                    // Flush what was queued before the close (an error explaining it, say),
-                    // unless the queue is what was too slow.
-                    if code != CLOSE_TOO_SLOW {
-                        let flush = async {
-                            while let Ok(m) = rx.try_recv() {
-                                if sink.send(m).await.is_err() {
-                                    return;
-                                }
-                            }
-                        };
-                        let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
-                    }
-                    let _ = tokio::time::timeout(
-                        Duration::from_secs(2),
-                        sink.send(close_msg(code, "closing")),
-                    )
-                    .await;
+                    // Boxed: the closing state exists only while closing.
+                    Box::pin(close_writer(&mut sink, &mut rx, code)).await;
                     return;
                 }
                 m = rx.recv() => match m {
@@ -226,7 +231,9 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
                 }
             }
             msg = stream.next() => match msg {
-                Some(Ok(Message::Text(text))) => reader.on_text(text).await,
+                // Boxed: the idle connection's future stays small; the parsing and routing state
+                // exists only while a frame is handled.
+                Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
                 Some(Ok(Message::Binary(_))) => {
                     conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
                 }
@@ -244,7 +251,19 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
             },
         }
     }
-    for room in reader.rooms.drain() {
+    // Boxed: what runs after the loop takes no room in the idle connection's future.
+    Box::pin(finish(app, conn, reader.rooms, writer, writer_done)).await;
+}
+
+/// Detaches the connection from its rooms and lets the writer close the socket.
+async fn finish(
+    app: Arc<App>,
+    conn: ConnHandle,
+    rooms: HashSet<RoomId>,
+    mut writer: tokio::task::JoinHandle<()>,
+    writer_done: bool,
+) {
+    for room in rooms {
         let _ = app
             .registry
             .route(&room, RoomMsg::Detach { conn: conn.id }, None)

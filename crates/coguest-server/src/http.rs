@@ -82,6 +82,9 @@ struct WsQuery {
     token: Option<String>,
 }
 
+/// Bytes a WebSocket reads at a time (tungstenite's default is 128 KiB).
+const WS_READ_BUFFER: usize = 512;
+
 async fn ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
@@ -90,8 +93,14 @@ async fn ws(
 ) -> Response {
     let token = q.token.or_else(|| bearer(&headers));
     let max = app.config.transport_max_message();
+    // tungstenite's defaults (a 128 KiB read buffer allocated per connection, writes batched
+    // up to 128 KiB) suit a few busy sockets, not tens of thousands of quiet ones: read in
+    // small chunks (a larger frame still grows the buffer as needed) and write each message
+    // as it is sent, so one message is one write. The per-connection queue bounds memory.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| crate::conn::handle(socket, app, token))
 }
 
