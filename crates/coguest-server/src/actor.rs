@@ -581,7 +581,7 @@ impl RoomActor {
                 actor: user.clone(),
                 command,
             };
-            match self.mutate(now, input, Some(c.id)).await {
+            match self.mutate(now, input, Some((c.id, c.conn.id))).await {
                 Ok(_) => {}
                 Err(MutateError::Refused(e)) => return Err(refused(&e)),
                 Err(MutateError::Store(e)) => return Err(store_failed(&e)),
@@ -624,7 +624,7 @@ impl RoomActor {
             actor: user.clone(),
             command,
         };
-        let answer = match self.mutate(now, input, Some(c.id)).await {
+        let answer = match self.mutate(now, input, Some((c.id, c.conn.id))).await {
             Ok(request_id) => {
                 let text = self.ack_now(c.id, request_id);
                 remember(&mut self.answers, &user, c.id, text.clone());
@@ -650,12 +650,13 @@ impl RoomActor {
         answer
     }
 
-    /// Applies one input, drains its outputs, stores it, then delivers the outputs.
+    /// Applies one input, drains its outputs, stores it, then delivers the outputs. `origin`
+    /// is the command's client request id and connection, when a client sent it.
     async fn mutate(
         &mut self,
         now: Timestamp,
         input: LogInput,
-        client_req_id: Option<u64>,
+        origin: Option<(u64, u64)>,
     ) -> Result<Option<RequestId>, MutateError> {
         let before = self.room.version();
         let result = match &input {
@@ -678,6 +679,7 @@ impl RoomActor {
         if self.room.version() == before && outputs.is_empty() {
             return Ok(request_id);
         }
+        let client_req_id = origin.map(|(id, _)| id);
         let entry = LogEntry {
             seq: self.log_seq + 1,
             at: now,
@@ -698,7 +700,7 @@ impl RoomActor {
             .into_iter()
             .map(|o| output_entry(&name, o))
             .collect();
-        self.deliver(&entries);
+        self.deliver(&entries, origin.map(|(_, conn)| conn));
         let cap = self.shared.config.resume_ring;
         for e in entries {
             push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
@@ -744,14 +746,27 @@ impl RoomActor {
         }
     }
 
-    /// Sends each output to the connected peers its audience includes. A peer whose queue is
-    /// full is closed and detached; the room never waits for it.
-    fn deliver(&mut self, entries: &[RingEntry]) {
+    /// Sends each output to the connected peers its audience includes, the connection whose
+    /// command caused them first (its writer is woken first, so its answer is not queued
+    /// behind the whole room's). A peer whose queue is full is closed and detached; the room
+    /// never waits for it.
+    fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
         let mut gone = Vec::new();
-        for (id, peer) in &self.peers {
-            let is_host = self.room.is_host(peer.user());
+        let origin = first.and_then(|id| self.peers.get_key_value(&id));
+        let rest = self.peers.iter().filter(|(id, _)| Some(**id) != first);
+        for (id, peer) in origin.into_iter().chain(rest) {
+            // Looked up only when an output is not for the whole room (seat changes, the bulk
+            // of deliveries, need no lookup).
+            let mut is_host = None;
             for e in entries {
-                if e.to.includes(peer.user(), is_host) && !peer.send(e.text.clone()) {
+                let included = match &e.to {
+                    Audience::Room => true,
+                    to => {
+                        let h = *is_host.get_or_insert_with(|| self.room.is_host(peer.user()));
+                        to.includes(peer.user(), h)
+                    }
+                };
+                if included && !peer.send(e.text.clone()) {
                     gone.push(*id);
                     break;
                 }

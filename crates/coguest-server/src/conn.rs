@@ -166,7 +166,11 @@ async fn close_writer(
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(close_msg(code, "closing"))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        sink.send(close_msg(code, "closing")),
+    )
+    .await;
 }
 
 async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id: u64) {

@@ -72,10 +72,7 @@ impl Stats {
 
     /// Commands answered with an error.
     pub fn refused_total(&self) -> u64 {
-        self.refused
-            .lock()
-            .map(|m| m.values().sum())
-            .unwrap_or(0)
+        self.refused.lock().map(|m| m.values().sum()).unwrap_or(0)
     }
 }
 

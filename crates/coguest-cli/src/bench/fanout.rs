@@ -2,7 +2,7 @@
 //! schedule and the time from the change's command to the LAST member receiving it is
 //! recorded. For NATS the same shape: N WebSocket subscribers, one publish.
 
-use super::client::{self, Sinks, SeatSink, Stats, Ws, histogram};
+use super::client::{self, SeatSink, Sinks, Stats, Ws, histogram};
 use super::wire::{self, Head, Incoming, Target};
 use anyhow::{Context, Result, bail};
 use coguest_core::Role;
@@ -64,8 +64,13 @@ async fn run_room(
     progress.set_message("connecting");
     let joined: Vec<Result<()>> = futures_util::stream::iter(0..members)
         .map(|i| {
-            let (auth, room, stats, seats, stop) =
-                (auth.clone(), room.clone(), stats.clone(), seats.clone(), stop.clone());
+            let (auth, room, stats, seats, stop) = (
+                auth.clone(),
+                room.clone(),
+                stats.clone(),
+                seats.clone(),
+                stop.clone(),
+            );
             let base = base.to_owned();
             async move {
                 let user = format!("a{i}");
@@ -185,7 +190,11 @@ async fn answer(target: Target, ws: &mut Ws, id: u64) -> Result<u64> {
         };
         match wire::decode(target, text.as_str()) {
             Incoming::Msg(Head {
-                t, id: Some(i), version, code, ..
+                t,
+                id: Some(i),
+                version,
+                code,
+                ..
             }) if i == id => {
                 if t == "ack" {
                     return Ok(version.unwrap_or(0));

@@ -199,7 +199,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .map(|s| (*s).to_owned())
         .collect(),
     };
-    if args.target == Target::Nats && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
+    if args.target == Target::Nats
+        && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
     {
         bail!("the NATS baseline runs the fanout and connections scenarios only");
     }
@@ -230,13 +231,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
     head.insert("label".into(), json!(args.label));
     head.insert("servers".into(), json!(args.servers.max(1)));
     head.insert("server_cpus".into(), json!(args.server_cpus));
-    head.insert("cores".into(), json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)));
+    head.insert(
+        "cores".into(),
+        json!(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0)
+        ),
+    );
     head.insert(
         "unix_time".into(),
-        json!(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)),
+        json!(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        ),
     );
     head.insert("wall_secs".into(), json!(started.elapsed().as_secs_f64()));
     head.insert("passed".into(), json!(report.failures.is_empty()));
@@ -318,19 +328,53 @@ async fn ops_run(
     let mut r = Report::new();
     let answered = fleet.stats.answered() - answered0;
     let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
-    r.put("connections", fleet.connections.to_string(), json!(fleet.connections));
+    r.put(
+        "connections",
+        fleet.connections.to_string(),
+        json!(fleet.connections),
+    );
     r.put("rooms", rooms.to_string(), json!(rooms));
-    r.put("rate", format!("{rate} ops/s for {:.1} s", duration.as_secs_f64()), json!(rate));
-    r.latency("latency", &fleet.stats.hist.lock().map(|h| h.clone()).unwrap_or_else(|_| client::histogram()));
-    ops_counts(&mut r, &fleet, answered, received, lost, fleet.skipped.load(Ordering::Relaxed) - skipped0);
+    r.put(
+        "rate",
+        format!("{rate} ops/s for {:.1} s", duration.as_secs_f64()),
+        json!(rate),
+    );
+    r.latency(
+        "latency",
+        &fleet
+            .stats
+            .hist
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| client::histogram()),
+    );
+    ops_counts(
+        &mut r,
+        &fleet,
+        answered,
+        received,
+        lost,
+        fleet.skipped.load(Ordering::Relaxed) - skipped0,
+    );
     r.put("elapsed", format!("{elapsed:.2} s"), json!(elapsed));
     per_core(&mut r, answered, received, cpu, load_cpu);
-    r.put("server_rss", format!("{:.1} MiB", rss as f64 / 1048576.0), json!(rss));
+    r.put(
+        "server_rss",
+        format!("{:.1} MiB", rss as f64 / 1048576.0),
+        json!(rss),
+    );
     fleet.close().await;
     Ok(r)
 }
 
-fn ops_counts(r: &mut Report, fleet: &ops::Fleet, answered: u64, received: u64, lost: u64, skipped: u64) {
+fn ops_counts(
+    r: &mut Report,
+    fleet: &ops::Fleet,
+    answered: u64,
+    received: u64,
+    lost: u64,
+    skipped: u64,
+) {
     let s = &fleet.stats;
     let refused = s.refused.lock().map(|m| m.clone()).unwrap_or_default();
     r.put(
@@ -341,7 +385,11 @@ fn ops_counts(r: &mut Report, fleet: &ops::Fleet, answered: u64, received: u64, 
         ),
         json!({"answered": answered, "acked_total": s.acked.load(Ordering::Relaxed), "refused": refused, "skipped": skipped}),
     );
-    r.put("deliveries", format!("{received} frames received"), json!(received));
+    r.put(
+        "deliveries",
+        format!("{received} frames received"),
+        json!(received),
+    );
     let backwards = s.backwards.load(Ordering::Relaxed);
     let dropped = s.dropped.load(Ordering::Relaxed);
     r.put(
@@ -353,10 +401,13 @@ fn ops_counts(r: &mut Report, fleet: &ops::Fleet, answered: u64, received: u64, 
         r.failures.push(format!("{lost} commands never answered"));
     }
     if backwards > 0 {
-        r.failures.push(format!("{backwards} room versions went backwards for a member"));
+        r.failures.push(format!(
+            "{backwards} room versions went backwards for a member"
+        ));
     }
     if dropped > 0 {
-        r.failures.push(format!("{dropped} connections dropped during the run"));
+        r.failures
+            .push(format!("{dropped} connections dropped during the run"));
     }
 }
 
@@ -400,7 +451,12 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         let cpu = (servers.cpu() - cpu0).max(0.01);
         let answered = fleet.stats.answered() - answered0;
         let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
-        let h = fleet.stats.hist.lock().map(|h| h.clone()).unwrap_or_else(|_| client::histogram());
+        let h = fleet
+            .stats
+            .hist
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| client::histogram());
         let p99 = h.value_at_quantile(0.99) as f64 / 1000.0;
         let entry = json!({
             "rate": rate, "achieved_ops_s": answered as f64 / step.as_secs_f64(),
@@ -444,7 +500,14 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         ),
         None => r.put("knee", "below the first step".into(), Value::Null),
     }
-    ops_counts(&mut r, &fleet, fleet.stats.answered(), fleet.stats.received.load(Ordering::Relaxed), lost_total, fleet.skipped.load(Ordering::Relaxed));
+    ops_counts(
+        &mut r,
+        &fleet,
+        fleet.stats.answered(),
+        fleet.stats.received.load(Ordering::Relaxed),
+        lost_total,
+        fleet.skipped.load(Ordering::Relaxed),
+    );
     fleet.close().await;
     Ok(r)
 }
@@ -473,23 +536,40 @@ async fn fanout_run(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let cpu = res.cpu_secs.max(0.001);
     r.put(
         "server_cpu",
-        format!("{cpu:.2} core-s for {deliveries} deliveries: {:.0} deliveries per core-second", deliveries as f64 / cpu),
+        format!(
+            "{cpu:.2} core-s for {deliveries} deliveries: {:.0} deliveries per core-second",
+            deliveries as f64 / cpu
+        ),
         json!({"cpu_secs": cpu, "deliveries_per_core_sec": deliveries as f64 / cpu}),
     );
     let rss = servers.rss();
-    r.put("server_rss", format!("{:.1} MiB ({:.2} KiB per member over the idle server)", rss as f64 / 1048576.0, (rss.saturating_sub(rss0)) as f64 / 1024.0 / res.members.max(1) as f64), json!(rss));
+    r.put(
+        "server_rss",
+        format!(
+            "{:.1} MiB ({:.2} KiB per member over the idle server)",
+            rss as f64 / 1048576.0,
+            (rss.saturating_sub(rss0)) as f64 / 1024.0 / res.members.max(1) as f64
+        ),
+        json!(rss),
+    );
     let backwards = res.stats.backwards.load(Ordering::Relaxed);
     let dropped = res.stats.dropped.load(Ordering::Relaxed);
     r.put(
         "correctness",
-        format!("{} deliveries missing, {backwards} versions backwards, {dropped} connections dropped", res.missing),
+        format!(
+            "{} deliveries missing, {backwards} versions backwards, {dropped} connections dropped",
+            res.missing
+        ),
         json!({"missing": res.missing, "backwards": backwards, "dropped": dropped}),
     );
     if res.missing > 0 {
-        r.failures.push(format!("{} seat-change deliveries missing", res.missing));
+        r.failures
+            .push(format!("{} seat-change deliveries missing", res.missing));
     }
     if backwards > 0 || dropped > 0 {
-        r.failures.push(format!("{backwards} versions backwards, {dropped} connections dropped"));
+        r.failures.push(format!(
+            "{backwards} versions backwards, {dropped} connections dropped"
+        ));
     }
     Ok(r)
 }
@@ -519,18 +599,38 @@ async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let held = fleet.as_ref().map_or(nats.len(), |f| f.connections);
     let per = (rss1.saturating_sub(rss0)) as f64 / held.max(1) as f64;
     r.put("connections", held.to_string(), json!(held));
-    r.put("server_rss_idle", format!("{:.1} MiB before connecting", rss0 as f64 / 1048576.0), json!(rss0));
-    r.put("server_rss_held", format!("{:.1} MiB with every connection joined", rss1 as f64 / 1048576.0), json!(rss1));
-    r.put("rss_per_connection", format!("{:.2} KiB", per / 1024.0), json!(per));
+    r.put(
+        "server_rss_idle",
+        format!("{:.1} MiB before connecting", rss0 as f64 / 1048576.0),
+        json!(rss0),
+    );
+    r.put(
+        "server_rss_held",
+        format!(
+            "{:.1} MiB with every connection joined",
+            rss1 as f64 / 1048576.0
+        ),
+        json!(rss1),
+    );
+    r.put(
+        "rss_per_connection",
+        format!("{:.2} KiB", per / 1024.0),
+        json!(per),
+    );
     r.put(
         "idle_cpu",
-        format!("{:.3} % of a core over {:.0} s", cpu / idle.as_secs_f64() * 100.0, idle.as_secs_f64()),
+        format!(
+            "{:.3} % of a core over {:.0} s",
+            cpu / idle.as_secs_f64() * 100.0,
+            idle.as_secs_f64()
+        ),
         json!(cpu / idle.as_secs_f64()),
     );
     if let Some(f) = fleet {
         let dropped = f.stats.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
-            r.failures.push(format!("{dropped} connections dropped while idle"));
+            r.failures
+                .push(format!("{dropped} connections dropped while idle"));
         }
         f.close().await;
     }

@@ -185,8 +185,14 @@ impl Fleet {
             if due >= end {
                 break;
             }
-            if due > Instant::now() {
-                tokio::time::sleep_until(due.into()).await;
+            // The timer wheel has 1 ms granularity and latency counts from `due`: sleep to
+            // just before it, then yield until it comes, so the schedule itself adds no delay.
+            let early = due.checked_sub(Duration::from_millis(1)).unwrap_or(due);
+            if early > Instant::now() {
+                tokio::time::sleep_until(early.into()).await;
+            }
+            while Instant::now() < due {
+                tokio::task::yield_now().await;
             }
             // Send every tick that is due now (the timer has ~1 ms granularity).
             let now = Instant::now();

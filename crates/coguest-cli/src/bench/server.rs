@@ -58,7 +58,10 @@ impl Spawn {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("coguest-bench-{}-{index}-{stamp}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "coguest-bench-{}-{index}-{stamp}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir)?;
         let (program, args): (PathBuf, Vec<String>) = match self.target {
             Target::Coguest => {
@@ -113,9 +116,7 @@ impl Spawn {
             .with_context(|| format!("starting {}", program.display()))?;
         // Drain stdout in the background so the server never blocks on it.
         if let Some(out) = child.stdout.take() {
-            std::thread::spawn(move || {
-                for _ in BufReader::new(out).lines() {}
-            });
+            std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
         }
         let proc = ServerProc {
             child,
@@ -125,7 +126,10 @@ impl Spawn {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
-                bail!("{} did not listen on port {port} within 20 s", program.display());
+                bail!(
+                    "{} did not listen on port {port} within 20 s",
+                    program.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -172,7 +172,10 @@ mod tests {
         ) else {
             panic!("not an ack");
         };
-        assert_eq!((ack.t.as_str(), ack.id, ack.version), ("ack", Some(7), Some(3)));
+        assert_eq!(
+            (ack.t.as_str(), ack.id, ack.version),
+            ("ack", Some(7), Some(3))
+        );
         let Incoming::Msg(change) = decode(
             Target::Socketio,
             r#"42["msg",{"t":"change","room":"r1","version":4,"change":{"type":"connected","connected":[]}}]"#,
@@ -180,7 +183,10 @@ mod tests {
             panic!("not a change");
         };
         assert!(change.is_seat_change());
-        assert!(matches!(decode(Target::Socketio, "2"), Incoming::Reply("3")));
+        assert!(matches!(
+            decode(Target::Socketio, "2"),
+            Incoming::Reply("3")
+        ));
     }
 
     #[test]

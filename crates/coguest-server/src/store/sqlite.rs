@@ -247,11 +247,17 @@ fn worker(conn: Connection, rx: mpsc::Receiver<Req>) {
     }
 }
 
+/// Runs one statement without parameters through the statement cache (no SQL parsing after
+/// the first time).
+fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs one batch in one transaction. Returns false when asked to stop.
 fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
     let mut answers: Vec<Deferred> = Vec::new();
     let mut close = None;
-    let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(backend);
+    let began = exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend);
     for req in batch.drain(..) {
         if let Req::Close(done) = req {
             close = Some(done);
@@ -261,7 +267,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
             fail(req, e.clone());
             continue;
         }
-        let sp = conn.execute_batch("SAVEPOINT req").map_err(backend);
+        let sp = exec_cached(conn, "SAVEPOINT req").map_err(backend);
         let answer = match sp {
             Ok(()) => apply(conn, req),
             Err(e) => {
@@ -271,7 +277,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
         };
         let ok = answer.0;
         let release = if ok {
-            conn.execute_batch("RELEASE req")
+            exec_cached(conn, "RELEASE req")
         } else {
             conn.execute_batch("ROLLBACK TO req; RELEASE req")
         };
@@ -281,7 +287,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
         answers.push(answer.1);
     }
     let commit = match began {
-        Ok(()) => conn.execute_batch("COMMIT").map_err(backend),
+        Ok(()) => exec_cached(conn, "COMMIT").map_err(backend),
         Err(e) => Err(e),
     };
     if commit.is_err() {
@@ -354,17 +360,16 @@ fn apply(conn: &Connection, req: Req) -> Answer {
             client_req_id,
             reply,
         } => {
+            // Cached statements: the hot path parses no SQL.
             let res = conn
-                .execute(
+                .prepare_cached(
                     "INSERT INTO room_log (room_id, seq, at_ms, actor, command, client_req_id) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![room, seq, at, actor, command, client_req_id],
                 )
+                .and_then(|mut s| s.execute(params![room, seq, at, actor, command, client_req_id]))
                 .and_then(|_| {
-                    conn.execute(
-                        "UPDATE rooms SET log_seq = ?2 WHERE room_id = ?1",
-                        params![room, seq],
-                    )
+                    conn.prepare_cached("UPDATE rooms SET log_seq = ?2 WHERE room_id = ?1")
+                        .and_then(|mut s| s.execute(params![room, seq]))
                 })
                 .map_err(backend)
                 .and_then(|n| {
