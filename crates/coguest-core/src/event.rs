@@ -1,8 +1,10 @@
 //! What a room tells the outside world: listener events and view changes, each addressed.
 
+use crate::config::SeatMode;
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
-use crate::member::{Role, UserInfo};
+use crate::member::{Device, DeviceFlags, Role, UserInfo};
 use crate::time::Timestamp;
+use crate::view::RoomView;
 use serde::{Deserialize, Serialize};
 
 /// Why a request closed without an answer (the reference's `NoResponseReason`).
@@ -105,6 +107,52 @@ pub enum Event {
         /// The host who did it.
         host: UserInfo,
     },
+    /// To a user a host moved to another seat (by a move or as the other side of a swap).
+    MovedToSeat {
+        /// The seat it was on.
+        from: SeatIndex,
+        /// The seat it is on now.
+        to: SeatIndex,
+        /// The host who did it.
+        host: UserInfo,
+    },
+    /// To the user concerned: a host allowed or disallowed a device for it (`seat` is `None`)
+    /// or for the seat it sits on. A disallowed device that was open is now closed.
+    DevicePermissionChanged {
+        /// Which device.
+        device: Device,
+        /// Whether it may be opened now (taking both user and seat permissions into account).
+        allowed: bool,
+        /// The seat, for a per-seat change.
+        seat: Option<SeatIndex>,
+        /// The host who did it.
+        host: UserInfo,
+    },
+    /// To the user concerned: the owner granted or revoked admin. Its permissions change at
+    /// once, and a `Reset` of its views follows.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The owner.
+        by: UserInfo,
+    },
+}
+
+/// One seat as everyone sees it (the reference `LiveSeatStore`'s `SeatInfo`), empty or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatInfo {
+    /// The seat.
+    pub seat_index: SeatIndex,
+    /// Who sits there, with its role.
+    pub user: Option<SeatUser>,
+    /// Whether the seat is locked.
+    pub locked: bool,
+    /// The occupant's open devices (all off when empty).
+    pub devices_on: DeviceFlags,
+    /// Devices a host disallowed on this seat.
+    pub seat_disallowed: DeviceFlags,
+    /// Devices a host disallowed for the occupant (all off when empty).
+    pub user_disallowed: DeviceFlags,
 }
 
 /// A seated user (the reference's `SeatUserInfo`).
@@ -180,6 +228,20 @@ pub enum ViewChange {
         /// The member.
         user: UserId,
     },
+    /// The whole seat list after the change: every seat, empty ones included.
+    Seats {
+        /// Seats in index order.
+        seats: Vec<SeatInfo>,
+    },
+    /// Room settings after a host changed them.
+    Settings {
+        /// Seat mode.
+        seat_mode: SeatMode,
+        /// Number of seats.
+        max_seat_count: u16,
+    },
+    /// The viewer's whole view, replacing what it had (its role changed).
+    Reset(Box<RoomView>),
 }
 
 /// Who an output is for. The caller resolves hosts from the room's members at delivery time.

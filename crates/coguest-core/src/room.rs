@@ -1,13 +1,16 @@
 //! The room state machine: every co-guest rule, applied to one room.
 
-use crate::command::Command;
-use crate::config::RoomConfig;
+use crate::command::{Command, MovePolicy};
+use crate::config::{RoomConfig, SeatMode};
 use crate::error::{CommandError, ConfigError, RestoreError};
 use crate::event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatUser, ViewChange,
+    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatInfo, SeatUser,
+    ViewChange,
 };
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
-use crate::member::{Application, GuestState, Invitation, Member, Profile, Role, UserInfo};
+use crate::member::{
+    Application, Device, DeviceFlags, GuestState, Invitation, Member, Profile, Role, UserInfo,
+};
 use crate::snapshot::{RoomSnapshot, SeatSnapshot};
 use crate::time::Timestamp;
 use crate::view::RoomView;
@@ -19,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 struct Seat {
     occupant: Option<UserId>,
     locked: bool,
+    disallowed: DeviceFlags,
 }
 
 /// Where a pending request lives, so a timer or a lookup by id finds it.
@@ -42,6 +46,7 @@ pub struct Room {
     next_join_seq: u64,
     members: BTreeMap<UserId, Member>,
     seats: Vec<Seat>,
+    role_grants: BTreeMap<UserId, Role>,
     // Indexes derived from `members`, rebuilt on restore.
     requests: BTreeMap<RequestId, RequestRef>,
     timers: BTreeSet<(Timestamp, RequestId)>,
@@ -52,6 +57,8 @@ pub struct Room {
     outbox: VecDeque<Output>,
     dirty: bool,
     connected_dirty: bool,
+    seats_dirty: bool,
+    resets: BTreeSet<UserId>,
 }
 
 impl Room {
@@ -67,6 +74,7 @@ impl Room {
             next_join_seq: 1,
             members: BTreeMap::new(),
             seats,
+            role_grants: BTreeMap::new(),
             requests: BTreeMap::new(),
             timers: BTreeSet::new(),
             candidates: BTreeSet::new(),
@@ -74,6 +82,8 @@ impl Room {
             outbox: VecDeque::new(),
             dirty: false,
             connected_dirty: false,
+            seats_dirty: false,
+            resets: BTreeSet::new(),
         })
     }
 
@@ -181,7 +191,32 @@ impl Room {
                 .filter(|u| about_viewer(u))
                 .filter_map(|u| self.members.get(u).map(Member::info))
                 .collect(),
+            seats: self.seat_list(),
+            seat_mode: self.config.seat_mode,
         }
+    }
+
+    /// Every seat in index order, empty ones included, with lock and device flags.
+    pub fn seat_list(&self) -> Vec<SeatInfo> {
+        self.seats
+            .iter()
+            .enumerate()
+            .map(|(i, seat)| {
+                let member = seat.occupant.as_ref().and_then(|u| self.members.get(u));
+                SeatInfo {
+                    seat_index: SeatIndex(i as u16),
+                    user: member.map(|m| SeatUser {
+                        seat_index: SeatIndex(i as u16),
+                        user: m.info(),
+                        role: m.role,
+                    }),
+                    locked: seat.locked,
+                    devices_on: member.map(|m| m.devices_on).unwrap_or_default(),
+                    seat_disallowed: seat.disallowed,
+                    user_disallowed: member.map(|m| m.devices_disallowed).unwrap_or_default(),
+                }
+            })
+            .collect()
     }
 
     /// Seated users in seat order.
@@ -244,9 +279,13 @@ impl Room {
             seats: self
                 .seats
                 .iter()
-                .map(|s| SeatSnapshot { locked: s.locked })
+                .map(|s| SeatSnapshot {
+                    locked: s.locked,
+                    devices_disallowed: s.disallowed,
+                })
                 .collect(),
             members: self.members.values().cloned().collect(),
+            role_grants: self.role_grants.clone(),
         }
     }
 
@@ -268,7 +307,9 @@ impl Room {
         room.next_join_seq = snapshot.next_join_seq;
         for (seat, s) in room.seats.iter_mut().zip(&snapshot.seats) {
             seat.locked = s.locked;
+            seat.disallowed = s.devices_disallowed;
         }
+        room.role_grants = snapshot.role_grants;
         for member in snapshot.members {
             let user = member.user_id.clone();
             if member.join_seq >= room.next_join_seq {
@@ -367,7 +408,15 @@ impl Room {
                     return Err("the owner is not on seat 0".into());
                 }
             }
+            if m.state.seat().is_none() && m.devices_on != DeviceFlags::default() {
+                return Err(format!("{} has a device open off seat", m.user_id));
+            }
             if let GuestState::Seated(s) = m.state {
+                for device in [Device::Microphone, Device::Camera] {
+                    if m.devices_on.get(device) && !self.device_allowed(m, device) {
+                        return Err(format!("{} has a disallowed {device:?} open", m.user_id));
+                    }
+                }
                 let seat = self.seats.get(usize::from(s.0));
                 if seat.and_then(|s| s.occupant.as_ref()) != Some(&m.user_id) {
                     return Err(format!("{} thinks it sits on {s}", m.user_id));
@@ -450,6 +499,10 @@ impl Room {
             let seats = self.connected();
             self.change(Audience::Room, ViewChange::Connected { seats });
         }
+        if std::mem::take(&mut self.seats_dirty) {
+            let seats = self.seat_list();
+            self.change(Audience::Room, ViewChange::Seats { seats });
+        }
         let head = self.candidate_head();
         if head != self.shown_candidates {
             let old = std::mem::take(&mut self.shown_candidates);
@@ -468,6 +521,13 @@ impl Room {
                 }
             }
             self.shown_candidates = head;
+        }
+        for user in std::mem::take(&mut self.resets) {
+            if self.members.contains_key(&user) {
+                let mut view = self.view_for(&user);
+                view.version = self.version + 1;
+                self.change(Audience::User(user), ViewChange::Reset(Box::new(view)));
+            }
         }
         if std::mem::take(&mut self.dirty) {
             self.version += 1;
@@ -530,17 +590,22 @@ impl Room {
         }
         self.dirty = true;
         // Seat.
+        if new.seat().is_none() {
+            member.devices_on = DeviceFlags::default();
+        }
         if let Some(seat) = old.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = None;
             }
             self.connected_dirty = true;
+            self.seats_dirty = true;
         }
         if let Some(seat) = new.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = Some(user.clone());
             }
             self.connected_dirty = true;
+            self.seats_dirty = true;
         }
         // Candidates.
         match (old == GuestState::Audience, new == GuestState::Audience) {
@@ -796,6 +861,33 @@ impl Room {
             Command::KickOffSeat { user } => self.kick_off_seat(actor, &user).map(|()| None),
             Command::LockSeat { seat } => self.set_seat_lock(actor, seat, true).map(|()| None),
             Command::UnlockSeat { seat } => self.set_seat_lock(actor, seat, false).map(|()| None),
+            Command::TakeSeat { seat } => self.take_seat(actor, seat).map(|()| None),
+            Command::LeaveSeat => self.disconnect(actor).map(|()| None),
+            Command::MoveToSeat { user, seat, policy } => {
+                self.move_to_seat(actor, &user, seat, policy).map(|()| None)
+            }
+            Command::SetDevice { device, on } => self.set_device(actor, device, on).map(|()| None),
+            Command::SetUserDevicePermission {
+                user,
+                device,
+                allowed,
+            } => self
+                .set_user_device_permission(actor, &user, device, allowed)
+                .map(|()| None),
+            Command::SetSeatDevicePermission {
+                seat,
+                device,
+                allowed,
+            } => self
+                .set_seat_device_permission(actor, seat, device, allowed)
+                .map(|()| None),
+            Command::ChangeSettings {
+                seat_mode,
+                max_seat_count,
+            } => self
+                .change_settings(actor, seat_mode, max_seat_count)
+                .map(|()| None),
+            Command::SetAdmin { user, admin } => self.set_admin(actor, &user, admin).map(|()| None),
         }
     }
 
@@ -812,6 +904,10 @@ impl Room {
                 return Err(CommandError::OwnerAlreadyPresent(owner.user_id.clone()));
             }
         }
+        let role = match (role, self.role_grants.get(actor)) {
+            (Role::Owner, _) | (_, None) => role,
+            (_, Some(granted)) => *granted,
+        };
         let join_seq = self.next_join_seq;
         self.next_join_seq += 1;
         self.members.insert(
@@ -822,6 +918,8 @@ impl Room {
                 role,
                 join_seq,
                 state: GuestState::Audience,
+                devices_on: DeviceFlags::default(),
+                devices_disallowed: DeviceFlags::default(),
             },
         );
         self.candidates.insert((join_seq, actor.clone()));
@@ -853,23 +951,7 @@ impl Room {
                 },
             );
         }
-        let sent: Vec<UserId> = self
-            .requests
-            .values()
-            .filter_map(|r| match r {
-                RequestRef::Invitation { host, invitee } if host == actor => Some(invitee.clone()),
-                _ => None,
-            })
-            .collect();
-        for invitee in sent {
-            self.close_invitation(actor, &invitee);
-            self.event(
-                Audience::User(invitee),
-                Event::HostInvitationCancelled {
-                    host: guest.clone(),
-                },
-            );
-        }
+        self.cancel_sent_invitations(actor);
         self.set_state(actor, GuestState::Audience);
         if let Some(m) = self.members.remove(actor) {
             self.candidates.remove(&(m.join_seq, actor.clone()));
@@ -1174,6 +1256,349 @@ impl Room {
             s.locked = lock;
         }
         self.dirty = true;
+        self.seats_dirty = true;
+        Ok(())
+    }
+
+    /// Closes every invitation `host` sent, telling each invitee it was cancelled.
+    fn cancel_sent_invitations(&mut self, host: &UserId) {
+        let host_info = self.info(host);
+        let sent: Vec<UserId> = self
+            .requests
+            .values()
+            .filter_map(|r| match r {
+                RequestRef::Invitation { host: h, invitee } if h == host => Some(invitee.clone()),
+                _ => None,
+            })
+            .collect();
+        for invitee in sent {
+            self.close_invitation(host, &invitee);
+            self.event(
+                Audience::User(invitee),
+                Event::HostInvitationCancelled {
+                    host: host_info.clone(),
+                },
+            );
+        }
+    }
+
+    fn take_seat(&mut self, actor: &UserId, choice: SeatChoice) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if let Some(s) = member.state.seat() {
+            return Err(CommandError::AlreadySeated(s));
+        }
+        if self.config.seat_mode != SeatMode::FreeToTake {
+            return Err(CommandError::SeatModeApplyToTake);
+        }
+        let seat = self.resolve_seat(choice)?;
+        self.seat_user(actor, seat);
+        Ok(())
+    }
+
+    /// Whether `member` may open `device` on the seat it sits on (or would sit on).
+    fn device_allowed(&self, member: &Member, device: Device) -> bool {
+        let seat_ok = member
+            .state
+            .seat()
+            .and_then(|s| self.seats.get(usize::from(s.0)))
+            .is_none_or(|s| !s.disallowed.get(device));
+        seat_ok && !member.devices_disallowed.get(device)
+    }
+
+    /// Closes the devices `user` may no longer open where it sits.
+    fn enforce_devices(&mut self, user: &UserId) {
+        let Some(member) = self.members.get(user) else {
+            return;
+        };
+        let mut on = member.devices_on;
+        for device in [Device::Microphone, Device::Camera] {
+            if on.get(device) && !self.device_allowed(member, device) {
+                on.set(device, false);
+            }
+        }
+        if let Some(m) = self.members.get_mut(user) {
+            if m.devices_on != on {
+                m.devices_on = on;
+                self.dirty = true;
+                self.seats_dirty = true;
+            }
+        }
+    }
+
+    /// Moves a seated `user` to the free `seat`, keeping the devices it may keep open there.
+    fn relocate(&mut self, user: &UserId, seat: SeatIndex) {
+        let devices = self.members.get(user).map(|m| m.devices_on);
+        self.set_state(user, GuestState::Seated(seat));
+        if let (Some(m), Some(d)) = (self.members.get_mut(user), devices) {
+            m.devices_on = d;
+        }
+        self.enforce_devices(user);
+    }
+
+    fn move_to_seat(
+        &mut self,
+        actor: &UserId,
+        user: &UserId,
+        seat: SeatIndex,
+        policy: MovePolicy,
+    ) -> Result<(), CommandError> {
+        let actor_is_host = self.require_member(actor)?.role.is_host();
+        let self_move = actor == user;
+        if !actor_is_host && !(self_move && policy == MovePolicy::AbortWhenOccupied) {
+            return Err(CommandError::NotHost);
+        }
+        let target = self.require_target(user)?;
+        let Some(from) = target.state.seat() else {
+            return Err(CommandError::NotSeated(user.clone()));
+        };
+        if target.role == Role::Owner && self.config.keep_owner_on_seat {
+            return Err(CommandError::OwnerMustStayOnSeat);
+        }
+        let s = self
+            .seats
+            .get(usize::from(seat.0))
+            .ok_or(CommandError::NoSuchSeat(seat))?;
+        if self.is_reserved(seat) {
+            return Err(CommandError::SeatReservedForOwner);
+        }
+        if s.locked {
+            return Err(CommandError::SeatLocked(seat));
+        }
+        if from == seat {
+            return Err(CommandError::AlreadyOnSeat(user.clone(), seat));
+        }
+        let occupant = s.occupant.clone();
+        if occupant.is_some() && policy == MovePolicy::AbortWhenOccupied {
+            return Err(CommandError::SeatOccupied(seat));
+        }
+        // Checks are done: from here on the command succeeds.
+        let host = self.info(actor);
+        match (occupant, policy) {
+            (None, _) => self.relocate(user, seat),
+            (Some(other), MovePolicy::Swap) => {
+                // Park the other user, move, then seat it where `user` was.
+                let devices = self.members.get(&other).map(|m| m.devices_on);
+                self.set_state(&other, GuestState::Audience);
+                self.relocate(user, seat);
+                self.set_state(&other, GuestState::Seated(from));
+                if let (Some(m), Some(d)) = (self.members.get_mut(&other), devices) {
+                    m.devices_on = d;
+                }
+                self.enforce_devices(&other);
+                self.event(
+                    Audience::User(other),
+                    Event::MovedToSeat {
+                        from: seat,
+                        to: from,
+                        host: host.clone(),
+                    },
+                );
+            }
+            (Some(other), _) => {
+                self.set_state(&other, GuestState::Audience);
+                self.event(
+                    Audience::User(other),
+                    Event::KickedOffSeat {
+                        seat,
+                        host: host.clone(),
+                    },
+                );
+                self.relocate(user, seat);
+            }
+        }
+        if !self_move {
+            self.event(
+                Audience::User(user.clone()),
+                Event::MovedToSeat {
+                    from,
+                    to: seat,
+                    host,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn set_device(&mut self, actor: &UserId, device: Device, on: bool) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if member.state.seat().is_none() {
+            return Err(CommandError::NotSeated(actor.clone()));
+        }
+        if on && !self.device_allowed(member, device) {
+            return Err(CommandError::DeviceDisallowed(device.name()));
+        }
+        if member.devices_on.get(device) == on {
+            return Ok(());
+        }
+        if let Some(m) = self.members.get_mut(actor) {
+            m.devices_on.set(device, on);
+        }
+        self.dirty = true;
+        self.seats_dirty = true;
+        Ok(())
+    }
+
+    fn set_user_device_permission(
+        &mut self,
+        host: &UserId,
+        user: &UserId,
+        device: Device,
+        allowed: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(user)?;
+        if target.devices_disallowed.get(device) != allowed {
+            return Ok(());
+        }
+        let seated = target.state.seat().is_some();
+        if let Some(m) = self.members.get_mut(user) {
+            m.devices_disallowed.set(device, !allowed);
+        }
+        self.dirty = true;
+        self.seats_dirty |= seated;
+        self.enforce_devices(user);
+        let effective = self
+            .members
+            .get(user)
+            .is_some_and(|m| self.device_allowed(m, device));
+        let host = self.info(host);
+        self.event(
+            Audience::User(user.clone()),
+            Event::DevicePermissionChanged {
+                device,
+                allowed: effective,
+                seat: None,
+                host,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_seat_device_permission(
+        &mut self,
+        host: &UserId,
+        seat: SeatIndex,
+        device: Device,
+        allowed: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let s = self
+            .seats
+            .get_mut(usize::from(seat.0))
+            .ok_or(CommandError::NoSuchSeat(seat))?;
+        if s.disallowed.get(device) != allowed {
+            return Ok(());
+        }
+        s.disallowed.set(device, !allowed);
+        let occupant = s.occupant.clone();
+        self.dirty = true;
+        self.seats_dirty = true;
+        if let Some(user) = occupant {
+            self.enforce_devices(&user);
+            let effective = self
+                .members
+                .get(&user)
+                .is_some_and(|m| self.device_allowed(m, device));
+            let host = self.info(host);
+            self.event(
+                Audience::User(user),
+                Event::DevicePermissionChanged {
+                    device,
+                    allowed: effective,
+                    seat: Some(seat),
+                    host,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn change_settings(
+        &mut self,
+        host: &UserId,
+        seat_mode: Option<SeatMode>,
+        max_seat_count: Option<u16>,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let mut config = self.config.clone();
+        if let Some(mode) = seat_mode {
+            config.seat_mode = mode;
+        }
+        if let Some(count) = max_seat_count {
+            if count == 0 || count > RoomConfig::SEAT_COUNT_LIMIT {
+                return Err(CommandError::InvalidSetting(
+                    "max_seat_count must be 1..=64",
+                ));
+            }
+            let beyond = self.seats.iter().enumerate().skip(usize::from(count));
+            if let Some((i, _)) = beyond.clone().find(|(_, s)| s.occupant.is_some()) {
+                return Err(CommandError::ShrinkBelowOccupiedSeat(
+                    SeatIndex(i as u16),
+                    count,
+                ));
+            }
+            config.max_seat_count = count;
+        }
+        if config == self.config {
+            return Ok(());
+        }
+        self.seats
+            .resize(usize::from(config.max_seat_count), Seat::default());
+        self.config = config;
+        self.dirty = true;
+        self.seats_dirty = true;
+        self.change(
+            Audience::Room,
+            ViewChange::Settings {
+                seat_mode: self.config.seat_mode,
+                max_seat_count: self.config.max_seat_count,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_admin(
+        &mut self,
+        owner: &UserId,
+        user: &UserId,
+        admin: bool,
+    ) -> Result<(), CommandError> {
+        if self.require_member(owner)?.role != Role::Owner {
+            return Err(CommandError::NotOwner);
+        }
+        let current = self.members.get(user).map(|m| m.role);
+        if owner == user || current == Some(Role::Owner) {
+            return Err(CommandError::CannotChangeOwnerRole);
+        }
+        let role = if admin { Role::Admin } else { Role::Audience };
+        if self.role_grants.get(user) != Some(&role) {
+            self.role_grants.insert(user.clone(), role);
+            self.dirty = true;
+        }
+        if current.is_none() || current == Some(role) {
+            return Ok(());
+        }
+        if !admin {
+            self.cancel_sent_invitations(user);
+        }
+        if let Some(m) = self.members.get_mut(user) {
+            m.role = role;
+        }
+        // The role shows in `connected` and `seats`.
+        if self
+            .members
+            .get(user)
+            .is_some_and(|m| m.state.seat().is_some())
+        {
+            self.connected_dirty = true;
+            self.seats_dirty = true;
+        }
+        let by = self.info(owner);
+        self.event(
+            Audience::User(user.clone()),
+            Event::RoleChanged { role, by },
+        );
+        self.resets.insert(user.clone());
         Ok(())
     }
 }

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use coguest_core::{
-    Audience, Command, Event, Output, OutputBody, Profile, Role, Room, RoomConfig, SeatChoice,
-    SeatIndex, Timestamp, UserId,
+    Audience, Command, Device, Event, MovePolicy, Output, OutputBody, Profile, Role, Room,
+    RoomConfig, SeatChoice, SeatIndex, SeatMode, Timestamp, UserId,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -33,6 +33,22 @@ fn seat() -> impl Strategy<Value = SeatChoice> {
         Just(SeatChoice::Any),
         (0u16..6).prop_map(|i| SeatChoice::Exact(SeatIndex(i))),
     ]
+}
+
+fn policy() -> impl Strategy<Value = MovePolicy> {
+    prop_oneof![
+        Just(MovePolicy::AbortWhenOccupied),
+        Just(MovePolicy::ForceReplace),
+        Just(MovePolicy::Swap),
+    ]
+}
+
+fn device() -> impl Strategy<Value = Device> {
+    prop_oneof![Just(Device::Microphone), Just(Device::Camera)]
+}
+
+fn seat_mode() -> impl Strategy<Value = SeatMode> {
+    prop_oneof![Just(SeatMode::ApplyToTake), Just(SeatMode::FreeToTake)]
 }
 
 fn command() -> impl Strategy<Value = Command> {
@@ -68,6 +84,24 @@ fn command() -> impl Strategy<Value = Command> {
         1 => guest().prop_map(|user| Command::KickOffSeat { user }),
         1 => (0u16..6).prop_map(|i| Command::LockSeat { seat: SeatIndex(i) }),
         1 => (0u16..6).prop_map(|i| Command::UnlockSeat { seat: SeatIndex(i) }),
+        2 => seat().prop_map(|seat| Command::TakeSeat { seat }),
+        1 => Just(Command::LeaveSeat),
+        3 => (u(), 0u16..6, policy()).prop_map(|(user, i, policy)| Command::MoveToSeat {
+            user,
+            seat: SeatIndex(i),
+            policy,
+        }),
+        2 => (device(), any::<bool>()).prop_map(|(device, on)| Command::SetDevice { device, on }),
+        1 => (guest(), device(), any::<bool>()).prop_map(|(user, device, allowed)| {
+            Command::SetUserDevicePermission { user, device, allowed }
+        }),
+        1 => (0u16..6, device(), any::<bool>()).prop_map(|(i, device, allowed)| {
+            Command::SetSeatDevicePermission { seat: SeatIndex(i), device, allowed }
+        }),
+        1 => (prop::option::of(seat_mode()), prop::option::of(0u16..7)).prop_map(
+            |(seat_mode, max_seat_count)| Command::ChangeSettings { seat_mode, max_seat_count }
+        ),
+        1 => (u(), any::<bool>()).prop_map(|(user, admin)| Command::SetAdmin { user, admin }),
     ]
 }
 
@@ -82,7 +116,12 @@ fn op() -> impl Strategy<Value = Op> {
                 | Command::CancelInvitation { .. }
                 | Command::KickOffSeat { .. }
                 | Command::LockSeat { .. }
-                | Command::UnlockSeat { .. } if actor % 5 != 0 => actor % 3,
+                | Command::UnlockSeat { .. }
+                | Command::MoveToSeat { .. }
+                | Command::SetUserDevicePermission { .. }
+                | Command::SetSeatDevicePermission { .. }
+                | Command::ChangeSettings { .. }
+                | Command::SetAdmin { .. } if actor % 5 != 0 => actor % 3,
                 _ => actor,
             };
             let command = match command {
@@ -97,13 +136,16 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = RoomConfig> {
-    (1u16..6, any::<bool>(), 1u32..4).prop_map(|(seats, keep_owner, candidates)| RoomConfig {
-        max_seat_count: seats,
-        keep_owner_on_seat: keep_owner,
-        max_candidates: candidates,
-        max_request_timeout_s: 600,
-        ..RoomConfig::default()
-    })
+    (1u16..6, any::<bool>(), 1u32..4, seat_mode()).prop_map(
+        |(seats, keep_owner, candidates, mode)| RoomConfig {
+            max_seat_count: seats,
+            keep_owner_on_seat: keep_owner,
+            seat_mode: mode,
+            max_candidates: candidates,
+            max_request_timeout_s: 600,
+            ..RoomConfig::default()
+        },
+    )
 }
 
 /// Runs `ops`, checking invariants after each step; returns every output and result.
@@ -252,6 +294,11 @@ impl Ledger {
                 self.open
                     .retain(|k, _| !matches!(k, Key::Inv { host, .. } if host == actor));
             }
+            // A revoked admin's invitations close; the invitees are told, not the sender.
+            Command::SetAdmin { user, admin: false } => {
+                self.open
+                    .retain(|k, _| !matches!(k, Key::Inv { host, .. } if host == user));
+            }
             _ => {}
         }
         let answered_at_once = matches!(command, Command::InviteToSeat { .. }) && created.is_none();
@@ -335,7 +382,8 @@ proptest! {
     ) {
         let run = run_all(&config, &ops);
         let occupied = run.room.connected().len();
-        prop_assert!(occupied <= usize::from(config.max_seat_count));
+        prop_assert!(occupied <= usize::from(run.room.config().max_seat_count));
+        prop_assert_eq!(run.room.seat_list().len(), usize::from(run.room.config().max_seat_count));
     }
 
     /// The same inputs give the same outputs.
@@ -417,4 +465,34 @@ fn restore_rejects_a_corrupt_snapshot() {
     let mut snap = room.snapshot();
     snap.seats.pop();
     assert!(Room::restore(snap).is_err());
+}
+
+/// Snapshots written before seat management (no device flags, no role grants) still load.
+#[test]
+fn snapshots_without_seat_management_fields_restore() {
+    let now = Timestamp::from_millis(0);
+    let mut room = Room::new(RoomConfig::default(), now).unwrap();
+    for (u, role) in [("owner", Role::Owner), ("bob", Role::Audience)] {
+        room.handle_command(
+            now,
+            &UserId::from(u),
+            Command::Join {
+                profile: Profile::default(),
+                role,
+            },
+        )
+        .unwrap();
+    }
+    let mut json = serde_json::to_value(room.snapshot()).unwrap();
+    json.as_object_mut().unwrap().remove("role_grants");
+    for seat in json["seats"].as_array_mut().unwrap() {
+        seat.as_object_mut().unwrap().remove("devices_disallowed");
+    }
+    for m in json["members"].as_array_mut().unwrap() {
+        let m = m.as_object_mut().unwrap();
+        m.remove("devices_on");
+        m.remove("devices_disallowed");
+    }
+    let restored = Room::restore(serde_json::from_value(json).unwrap()).unwrap();
+    assert_eq!(restored.snapshot(), room.snapshot());
 }
