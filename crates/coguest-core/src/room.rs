@@ -1344,7 +1344,8 @@ impl Room {
     ) -> Result<(), CommandError> {
         let actor_is_host = self.require_member(actor)?.role.is_host();
         let self_move = actor == user;
-        if !actor_is_host && !(self_move && policy == MovePolicy::AbortWhenOccupied) {
+        let self_move_allowed = self_move && policy == MovePolicy::AbortWhenOccupied;
+        if !actor_is_host && !self_move_allowed {
             return Err(CommandError::NotHost);
         }
         let target = self.require_target(user)?;
