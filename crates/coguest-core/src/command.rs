@@ -141,6 +141,14 @@ pub enum Command {
         /// New number of seats.
         max_seat_count: Option<u16>,
     },
+    /// A host seats a member directly (no request), closing its pending requests as
+    /// already-seated. The admin API's "pick a user onto a seat".
+    PickToSeat {
+        /// The member.
+        user: UserId,
+        /// The seat (or any free one).
+        seat: SeatChoice,
+    },
     /// The owner grants (`admin: true`) or revokes admin to a user, effective at once and kept
     /// for this room if the user leaves and comes back.
     SetAdmin {
@@ -189,6 +197,7 @@ impl Command {
             Command::SetSeatDevicePermission { .. } => "set_seat_device_permission",
             Command::ChangeSettings { .. } => "change_settings",
             Command::SetAdmin { .. } => "set_admin",
+            Command::PickToSeat { .. } => "pick_to_seat",
         }
     }
 }

@@ -104,6 +104,9 @@ pub enum CommandError {
     /// A setting is outside its bounds.
     #[error("invalid setting: {0}")]
     InvalidSetting(&'static str),
+    /// This user id is reserved for the server's admin API.
+    #[error("user id {} is reserved", UserId::OPERATOR)]
+    ReservedUserId,
     /// The owner's role cannot be changed.
     #[error("the owner's role cannot be changed")]
     CannotChangeOwnerRole,

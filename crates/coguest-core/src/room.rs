@@ -730,7 +730,16 @@ impl Room {
         self.members.get(user).ok_or(CommandError::NotMember)
     }
 
+    /// A host: a member with a host role, or the operator (the server's admin API).
     fn require_host(&self, user: &UserId) -> Result<(), CommandError> {
+        if user.is_operator() {
+            return Ok(());
+        }
+        self.require_member_host(user)
+    }
+
+    /// A host who is a member (requests need one: invitations come from a person).
+    fn require_member_host(&self, user: &UserId) -> Result<(), CommandError> {
         if self.require_member(user)?.role.is_host() {
             Ok(())
         } else {
@@ -888,10 +897,16 @@ impl Room {
                 .change_settings(actor, seat_mode, max_seat_count)
                 .map(|()| None),
             Command::SetAdmin { user, admin } => self.set_admin(actor, &user, admin).map(|()| None),
+            Command::PickToSeat { user, seat } => {
+                self.pick_to_seat(actor, &user, seat).map(|()| None)
+            }
         }
     }
 
     fn join(&mut self, actor: &UserId, profile: Profile, role: Role) -> Result<(), CommandError> {
+        if actor.is_operator() {
+            return Err(CommandError::ReservedUserId);
+        }
         if self.members.contains_key(actor) {
             // Profile and role are fixed for a membership; a repeated join is a no-op.
             return Ok(());
@@ -1093,7 +1108,7 @@ impl Room {
         timeout_s: u32,
         extra_info: Option<String>,
     ) -> Result<Option<RequestId>, CommandError> {
-        self.require_host(host)?;
+        self.require_member_host(host)?;
         if host == invitee {
             return Err(CommandError::CannotInviteSelf);
         }
@@ -1139,7 +1154,7 @@ impl Room {
     }
 
     fn cancel_invitation(&mut self, host: &UserId, invitee: &UserId) -> Result<(), CommandError> {
-        self.require_host(host)?;
+        self.require_member_host(host)?;
         let target = self.require_target(invitee)?;
         if target.state.invitation_from(host).is_none() {
             return Err(CommandError::NoSuchInvitation {
@@ -1282,6 +1297,22 @@ impl Room {
         }
     }
 
+    fn pick_to_seat(
+        &mut self,
+        host: &UserId,
+        user: &UserId,
+        choice: SeatChoice,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(user)?;
+        if let Some(s) = target.state.seat() {
+            return Err(CommandError::AlreadySeated(s));
+        }
+        let seat = self.resolve_seat(choice)?;
+        self.seat_user(user, seat);
+        Ok(())
+    }
+
     fn take_seat(&mut self, actor: &UserId, choice: SeatChoice) -> Result<(), CommandError> {
         let member = self.require_member(actor)?;
         if let Some(s) = member.state.seat() {
@@ -1342,7 +1373,7 @@ impl Room {
         seat: SeatIndex,
         policy: MovePolicy,
     ) -> Result<(), CommandError> {
-        let actor_is_host = self.require_member(actor)?.role.is_host();
+        let actor_is_host = actor.is_operator() || self.require_member(actor)?.role.is_host();
         let self_move = actor == user;
         let self_move_allowed = self_move && policy == MovePolicy::AbortWhenOccupied;
         if !actor_is_host && !self_move_allowed {
@@ -1564,7 +1595,7 @@ impl Room {
         user: &UserId,
         admin: bool,
     ) -> Result<(), CommandError> {
-        if self.require_member(owner)?.role != Role::Owner {
+        if !owner.is_operator() && self.require_member(owner)?.role != Role::Owner {
             return Err(CommandError::NotOwner);
         }
         let current = self.members.get(user).map(|m| m.role);

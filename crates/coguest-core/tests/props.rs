@@ -102,6 +102,7 @@ fn command() -> impl Strategy<Value = Command> {
             |(seat_mode, max_seat_count)| Command::ChangeSettings { seat_mode, max_seat_count }
         ),
         1 => (u(), any::<bool>()).prop_map(|(user, admin)| Command::SetAdmin { user, admin }),
+        1 => (guest(), seat()).prop_map(|(user, seat)| Command::PickToSeat { user, seat }),
     ]
 }
 
@@ -121,7 +122,8 @@ fn op() -> impl Strategy<Value = Op> {
                 | Command::SetUserDevicePermission { .. }
                 | Command::SetSeatDevicePermission { .. }
                 | Command::ChangeSettings { .. }
-                | Command::SetAdmin { .. } if actor % 5 != 0 => actor % 3,
+                | Command::SetAdmin { .. }
+                | Command::PickToSeat { .. } if actor % 5 != 0 => actor % 3,
                 _ => actor,
             };
             let command = match command {

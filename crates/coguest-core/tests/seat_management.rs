@@ -520,3 +520,77 @@ fn owner_grants_and_revokes_admin() {
         "#]],
     );
 }
+
+#[test]
+fn operator_acts_as_a_host_without_joining() {
+    check(
+        "
+        config seats=3
+        join owner owner
+        join bob audience
+        join @operator admin
+        bob apply 2 30
+        @operator pick bob 1
+        @operator pick bob 2
+        @operator lock 2
+        @operator move bob 2 abort
+        @operator grant-admin bob
+        @operator invite owner any 30
+        @operator kick bob
+        @operator settings mode=free
+        bob apply any 30
+        ",
+        expect![[r#"
+            > join owner owner
+              ok
+              v1 @room connected=[0:owner]
+              v1 @room seats(3)=[0:owner]
+            > join bob audience
+              ok
+              v2 @hosts+bob candidates+bob
+            > join @operator admin
+              error: user id @operator is reserved
+            > bob apply 2 30
+              ok request=1
+              v3 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
+              v3 @hosts+bob candidates-bob
+            > @operator pick bob 1
+              ok
+              v4 @hosts+bob applicants-bob
+              v4 @bob guest_application_no_response reason=AlreadySeated
+              v4 @room connected=[0:owner 1:bob]
+              v4 @room seats(3)=[0:owner 1:bob]
+            > @operator pick bob 2
+              error: you are already on seat 1
+            > @operator lock 2
+              ok
+              v5 @room seats(3)=[0:owner 1:bob 2:-{locked}]
+            > @operator move bob 2 abort
+              error: seat 2 is locked
+            > @operator grant-admin bob
+              ok
+              v6 @bob role_changed role=Admin by=@operator
+              v6 @room connected=[0:owner 1:bob]
+              v6 @room seats(3)=[0:owner 1:bob 2:-{locked}]
+              v6 @bob reset v6 applicants=0 invitees=0 candidates=0
+            > @operator invite owner any 30
+              error: you are not a member of this room
+            > @operator kick bob
+              ok
+              v7 @bob kicked_off_seat seat=1 host=@operator
+              v7 @room connected=[0:owner]
+              v7 @room seats(3)=[0:owner 2:-{locked}]
+              v7 @hosts+bob candidates+bob
+            > @operator settings mode=free
+              ok
+              v8 @room settings mode=FreeToTake seats=3
+              v8 @room seats(3)=[0:owner 2:-{locked}]
+            > bob apply any 30
+              ok request=2
+              v9 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
+              v9 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
+              v9 @hosts+bob candidates-bob
+        "#]],
+    );
+}

@@ -145,6 +145,7 @@ impl From<&CommandError> for ErrorCode {
             E::ShrinkBelowOccupiedSeat(..) => ErrorCode::SeatCountBelowOccupied,
             E::InvalidSetting(_) => ErrorCode::InvalidRoomSettings,
             E::CannotChangeOwnerRole => ErrorCode::CannotChangeOwnerRole,
+            E::ReservedUserId => ErrorCode::InvalidParameter,
             _ => ErrorCode::Failed,
         }
     }

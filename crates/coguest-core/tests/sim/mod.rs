@@ -17,6 +17,7 @@
 //! <user> mic|cam on|off                  <user> allow-user|disallow-user <user> mic|cam
 //! <user> allow-seat|disallow-seat <seat> mic|cam
 //! <user> settings [mode=free|apply] [seats=N]
+//! <user> pick <user> <seat|any>          (`@operator` acts as the admin API)
 //! <user> grant-admin <user>              <user> revoke-admin <user>
 //! advance <secs>                         view <user>
 //! wait <secs>                            (moves the clock without firing timers)
@@ -280,6 +281,10 @@ fn parse_command(w: &[&str]) -> Command {
             seat: seat_choice(seat),
         },
         ["leave-seat"] => Command::LeaveSeat,
+        ["pick", user, seat] => Command::PickToSeat {
+            user: u(user),
+            seat: seat_choice(seat),
+        },
         ["move", user, seat, policy] => Command::MoveToSeat {
             user: u(user),
             seat: SeatIndex(seat.parse().unwrap()),
