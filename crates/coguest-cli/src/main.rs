@@ -75,6 +75,9 @@ struct ServeArgs {
     /// Frames queued per connection before it is closed as too slow (close 4008).
     #[arg(long, env = "COGUEST_OUTGOING_QUEUE", default_value_t = 1024)]
     outgoing_queue: usize,
+    /// A static key for the admin HTTP API (`/v1/admin/...`), accepted besides admin tokens.
+    #[arg(long, env = "COGUEST_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
 }
 
 #[derive(Parser, Debug)]
@@ -189,6 +192,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     let secret = secret(args.secret.as_deref(), &args.data_dir)?;
     let mut config = ServerConfig::new(args.data_dir.clone(), secret);
     config.grace_period = Duration::from_secs(args.grace_period_secs);
+    config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
     config.limits = Limits {
         max_frame_bytes: args.max_frame_bytes,
         commands_per_sec: args.commands_per_sec,

@@ -108,6 +108,13 @@ pub(crate) enum RoomMsg {
         conn: u64,
     },
     Inspect(oneshot::Sender<RoomInfo>),
+    /// A command from the admin API, applied as the operator (a host that is not a member).
+    Operator {
+        command: Command,
+        reply: oneshot::Sender<Result<u64, (ErrorCode, String)>>,
+    },
+    /// Close the room: tell every member, delete it from storage, stop the actor.
+    Close(oneshot::Sender<Result<(), (ErrorCode, String)>>),
 }
 
 /// A room's settings and host view, for the admin API.
@@ -285,6 +292,7 @@ pub(crate) struct RoomActor {
     checkpoint_seq: u64,
     timers_reported: i64,
     broken: bool,
+    closed: bool,
 }
 
 impl RoomActor {
@@ -317,6 +325,7 @@ impl RoomActor {
             checkpoint_seq: rebuilt.checkpoint_seq,
             timers_reported: 0,
             broken: false,
+            closed: false,
         };
         if loaded {
             // Nobody is connected after a (re)load: every member gets a grace period.
@@ -345,7 +354,7 @@ impl RoomActor {
             version = self.room.version(),
             "room actor started"
         );
-        while !*self.shutdown.borrow() && !self.broken {
+        while !*self.shutdown.borrow() && !self.broken && !self.closed {
             self.report_timers();
             let sleep = match self.next_deadline() {
                 Some(t) => self.shared.clock.sleep_until(t),
@@ -371,7 +380,9 @@ impl RoomActor {
     fn exit(mut self) {
         self.registry.forget(&self.id, &self.me);
         self.inbox.close();
-        let (code, why) = if self.broken {
+        let (code, why) = if self.closed {
+            (ErrorCode::RoomIdNotExist, "the room was closed")
+        } else if self.broken {
             (
                 ErrorCode::Failed,
                 "the room could not be reloaded from storage",
@@ -469,7 +480,47 @@ impl RoomActor {
                     member_count: self.room.member_count(),
                 });
             }
+            RoomMsg::Operator { command, reply } => {
+                let _ = reply.send(self.operator(command).await);
+            }
+            RoomMsg::Close(reply) => {
+                let _ = reply.send(self.close().await);
+            }
         }
+    }
+
+    /// Applies an admin-API command as the operator: same core, same rules, same log.
+    async fn operator(&mut self, command: Command) -> Result<u64, (ErrorCode, String)> {
+        let now = self.shared.clock.now();
+        self.expire_due(now).await?;
+        let input = LogInput::Command {
+            actor: UserId::operator(),
+            command,
+        };
+        match self.mutate(now, input, None).await {
+            Ok(_) => Ok(self.room.version()),
+            Err(MutateError::Refused(e)) => Err(refused(&e)),
+            Err(MutateError::Store(e)) => Err(store_failed(&e)),
+        }
+    }
+
+    /// Deletes the room from storage, then tells every connected member and stops. Pending
+    /// requests end with the room.
+    async fn close(&mut self) -> Result<(), (ErrorCode, String)> {
+        if let Err(e) = self.shared.store.delete(&self.id).await {
+            return Err(store_failed(&e));
+        }
+        let msg = encode(&ServerMsg::RoomClosed {
+            room: self.name().to_owned(),
+        });
+        for peer in self.peers.values() {
+            peer.send(msg.clone());
+        }
+        self.peers.clear();
+        self.grace.clear();
+        self.grace_of.clear();
+        self.closed = true;
+        Ok(())
     }
 
     /// A connection is gone (or left): when it was the user's last one, the grace period

@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub resume_ring: usize,
     /// Log entries between two snapshots of a room in storage. Default 1000.
     pub compact_every: u64,
+    /// A static key accepted by the admin HTTP API (`Authorization: Bearer <key>` or
+    /// `X-Api-Key: <key>`), besides admin tokens. Default none.
+    pub api_key: Option<String>,
 }
 
 /// Per-connection limits. Each is answered with its own error code and changes nothing.
@@ -70,6 +73,7 @@ impl ServerConfig {
             limits: Limits::default(),
             resume_ring: 4096,
             compact_every: 1000,
+            api_key: None,
         }
     }
 

@@ -22,6 +22,8 @@
 //! - `GET /healthz`, `GET /metrics` (Prometheus text).
 //! - `PUT /v1/rooms/{room}` (create with settings), `GET /v1/rooms/{room}` (settings, host
 //!   view, member count); both need an admin token (`adm: true`) as `Authorization: Bearer`.
+//! - `/v1/admin/...`: the admin API (rooms, seats, requests, settings), with an admin token or
+//!   the configured API key; described by the OpenAPI document at `GET /v1/openapi.json`.
 //!
 //! # Defaults
 //!
@@ -43,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+mod admin;
 pub mod auth;
 mod clock;
 mod config;

@@ -70,6 +70,11 @@ impl Registry {
 
     /// Loads every stored room and starts its actor, so deadlines that passed while the
     /// server was down fire now.
+    /// Every stored room id.
+    pub async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError> {
+        self.shared.store.room_ids().await
+    }
+
     pub async fn load_all(self: &Arc<Self>) -> Result<usize, StoreError> {
         let ids = self.shared.store.room_ids().await?;
         let n = ids.len();

@@ -91,6 +91,8 @@ pub trait RoomStore: Send + Sync + 'static {
         seq: u64,
         snapshot: &RoomSnapshot,
     ) -> Result<(), StoreError>;
+    /// Removes a room and its log (the room was closed). `Ok` when it was not stored.
+    async fn delete(&self, room: &RoomId) -> Result<(), StoreError>;
     /// Flushes and stops; later calls fail with [`StoreError::Closed`].
     async fn close(&self) {}
 }

@@ -51,6 +51,7 @@ enum Req {
         reply: Reply<()>,
     },
     Compact(String, i64, String, Reply<()>),
+    Delete(String, Reply<()>),
     Close(oneshot::Sender<()>),
 }
 
@@ -179,6 +180,11 @@ impl RoomStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(snapshot).map_err(backend)?;
         self.call(|r| Req::Compact(room.as_str().to_owned(), to_i64(seq), json, r))
+            .await
+    }
+
+    async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
+        self.call(|r| Req::Delete(room.as_str().to_owned(), r))
             .await
     }
 
@@ -326,6 +332,7 @@ fn fail(req: Req, e: StoreError) {
         Req::Create(_, _, r) => drop(r.send(Err(e))),
         Req::Append { reply, .. } => drop(reply.send(Err(e))),
         Req::Compact(_, _, _, r) => drop(r.send(Err(e))),
+        Req::Delete(_, r) => drop(r.send(Err(e))),
         Req::Close(done) => drop(done.send(())),
     }
 }
@@ -393,6 +400,14 @@ fn apply(conn: &Connection, req: Req) -> Answer {
                         params![room],
                     )
                 })
+                .map(|_| ())
+                .map_err(backend);
+            answer_after_commit(r, res)
+        }
+        Req::Delete(room, r) => {
+            let res = conn
+                .execute("DELETE FROM room_log WHERE room_id = ?1", params![room])
+                .and_then(|_| conn.execute("DELETE FROM rooms WHERE room_id = ?1", params![room]))
                 .map(|_| ())
                 .map_err(backend);
             answer_after_commit(r, res)
