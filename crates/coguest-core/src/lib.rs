@@ -59,8 +59,8 @@ pub use command::{Command, MovePolicy};
 pub use config::{RoomConfig, SeatMode};
 pub use error::{CommandError, ConfigError, RestoreError};
 pub use event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatInfo, SeatUser,
-    ViewChange,
+    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
+    SeatInfo, SeatUser, ViewChange,
 };
 pub use id::{RequestId, RoomId, SeatChoice, SeatIndex, UserId};
 pub use member::{

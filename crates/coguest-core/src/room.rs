@@ -4,8 +4,8 @@ use crate::command::{Command, MovePolicy};
 use crate::config::{RoomConfig, SeatMode};
 use crate::error::{CommandError, ConfigError, RestoreError};
 use crate::event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatInfo, SeatUser,
-    ViewChange,
+    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
+    SeatInfo, SeatUser, ViewChange,
 };
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
 use crate::member::{
@@ -59,6 +59,10 @@ pub struct Room {
     connected_dirty: bool,
     seats_dirty: bool,
     resets: BTreeSet<UserId>,
+    // The actor of the command being applied (for notices); `None` for timeouts.
+    actor: Option<UserId>,
+    // Set while a swap parks a user, so the swap reports two moves instead.
+    quiet_seats: bool,
 }
 
 impl Room {
@@ -84,6 +88,8 @@ impl Room {
             connected_dirty: false,
             seats_dirty: false,
             resets: BTreeSet::new(),
+            actor: None,
+            quiet_seats: false,
         })
     }
 
@@ -136,7 +142,9 @@ impl Room {
         let now = self.observe(now);
         self.expire_due(now);
         let before = self.outbox.len();
+        self.actor = Some(actor.clone());
         let result = self.apply(now, actor, command);
+        self.actor = None;
         match &result {
             Ok(_) => self.finish_mutation(),
             Err(_) => debug_assert_eq!(self.outbox.len(), before, "a refused command emitted"),
@@ -484,6 +492,14 @@ impl Room {
         });
     }
 
+    fn notice(&mut self, kind: NoticeKind) {
+        let actor = self.actor.clone();
+        self.emit(
+            Audience::Backend,
+            OutputBody::Notice(Notice { actor, kind }),
+        );
+    }
+
     fn event(&mut self, to: Audience, event: Event) {
         self.emit(to, OutputBody::Event(event));
     }
@@ -549,6 +565,9 @@ impl Room {
             }
             match self.requests.get(&id).cloned() {
                 Some(RequestRef::Application { applicant }) => {
+                    self.notice(NoticeKind::ApplicationTimedOut {
+                        user: applicant.clone(),
+                    });
                     self.close_application(&applicant);
                     self.event(
                         Audience::User(applicant),
@@ -558,6 +577,10 @@ impl Room {
                     );
                 }
                 Some(RequestRef::Invitation { host, invitee }) => {
+                    self.notice(NoticeKind::InvitationTimedOut {
+                        user: invitee.clone(),
+                        host: host.clone(),
+                    });
                     self.close_invitation(&host, &invitee);
                     let guest = self.info(&invitee);
                     self.event(
@@ -592,6 +615,17 @@ impl Room {
         // Seat.
         if new.seat().is_none() {
             member.devices_on = DeviceFlags::default();
+        }
+        if !self.quiet_seats {
+            let u = user.clone();
+            match (old.seat(), new.seat()) {
+                (None, Some(seat)) => self.notice(NoticeKind::Seated { user: u, seat }),
+                (Some(seat), None) => self.notice(NoticeKind::LeftSeat { user: u, seat }),
+                (Some(from), Some(to)) if from != to => {
+                    self.notice(NoticeKind::Moved { user: u, from, to })
+                }
+                _ => {}
+            }
         }
         if let Some(seat) = old.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
@@ -939,6 +973,10 @@ impl Room {
         );
         self.candidates.insert((join_seq, actor.clone()));
         self.dirty = true;
+        self.notice(NoticeKind::MemberJoined {
+            user: actor.clone(),
+            role,
+        });
         if role == Role::Owner && self.config.keep_owner_on_seat {
             self.set_state(actor, GuestState::Seated(SeatIndex(0)));
         }
@@ -950,6 +988,9 @@ impl Room {
         let guest = member.info();
         let state = member.state.clone();
         if state.application().is_some() {
+            self.notice(NoticeKind::ApplicationCancelled {
+                user: actor.clone(),
+            });
             self.event(
                 Audience::HostsExcept(actor.clone()),
                 Event::GuestApplicationCancelled {
@@ -958,6 +999,10 @@ impl Room {
             );
         }
         for (host, _) in state.invitations() {
+            self.notice(NoticeKind::InvitationRejected {
+                user: actor.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationResponded {
@@ -971,6 +1016,9 @@ impl Room {
         if let Some(m) = self.members.remove(actor) {
             self.candidates.remove(&(m.join_seq, actor.clone()));
         }
+        self.notice(NoticeKind::MemberLeft {
+            user: actor.clone(),
+        });
         self.dirty = true;
         Ok(())
     }
@@ -1007,6 +1055,11 @@ impl Room {
             actor,
             GuestState::from_requests(Some(application), invitations),
         );
+        self.notice(NoticeKind::ApplicationCreated {
+            user: actor.clone(),
+            request_id: id,
+            seat,
+        });
         self.event(
             Audience::HostsExcept(actor.clone()),
             Event::GuestApplicationReceived {
@@ -1025,6 +1078,9 @@ impl Room {
             return Err(CommandError::NoSuchApplication(actor.clone()));
         }
         let guest = member.info();
+        self.notice(NoticeKind::ApplicationCancelled {
+            user: actor.clone(),
+        });
         self.close_application(actor);
         self.event(
             Audience::HostsExcept(actor.clone()),
@@ -1051,6 +1107,12 @@ impl Room {
             None
         };
         // Checks are done: from here on the command succeeds. The answer goes out first.
+        let user = applicant.clone();
+        self.notice(if accept {
+            NoticeKind::ApplicationAccepted { user }
+        } else {
+            NoticeKind::ApplicationRejected { user }
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(applicant.clone()),
@@ -1081,6 +1143,10 @@ impl Room {
         self.set_state(user, GuestState::Seated(seat));
         // The caller closed and reported the request that seated the user; the rest close here.
         for (host, _) in state.invitations() {
+            self.notice(NoticeKind::InvitationClosedAlreadySeated {
+                user: user.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationNoResponse {
@@ -1090,6 +1156,7 @@ impl Room {
             );
         }
         if state.application().is_some() {
+            self.notice(NoticeKind::ApplicationClosedAlreadySeated { user: user.clone() });
             self.event(
                 Audience::User(user.clone()),
                 Event::GuestApplicationNoResponse {
@@ -1121,6 +1188,10 @@ impl Room {
         }
         let guest = target.info();
         if target.state.seat().is_some() {
+            self.notice(NoticeKind::InvitationClosedAlreadySeated {
+                user: invitee.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationNoResponse {
@@ -1140,6 +1211,12 @@ impl Room {
         let (app, mut invitations) = self.state(invitee).into_requests();
         invitations.insert(host.clone(), invitation);
         self.set_state(invitee, GuestState::from_requests(app, invitations));
+        self.notice(NoticeKind::InvitationCreated {
+            user: invitee.clone(),
+            host: host.clone(),
+            request_id: id,
+            seat,
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(invitee.clone()),
@@ -1162,6 +1239,10 @@ impl Room {
                 invitee: invitee.clone(),
             });
         }
+        self.notice(NoticeKind::InvitationCancelled {
+            user: invitee.clone(),
+            host: host.clone(),
+        });
         self.close_invitation(host, invitee);
         let host_info = self.info(host);
         self.event(
@@ -1191,6 +1272,12 @@ impl Room {
             None
         };
         // Checks are done: from here on the command succeeds. The answer goes out first.
+        let (user, h) = (invitee.clone(), host.clone());
+        self.notice(if accept {
+            NoticeKind::InvitationAccepted { user, host: h }
+        } else {
+            NoticeKind::InvitationRejected { user, host: h }
+        });
         self.event(
             Audience::User(host.clone()),
             Event::HostInvitationResponded {
@@ -1227,6 +1314,10 @@ impl Room {
             return Err(CommandError::CannotKickOwner);
         }
         self.set_state(user, GuestState::Audience);
+        self.notice(NoticeKind::Kicked {
+            user: user.clone(),
+            seat,
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(user.clone()),
@@ -1258,6 +1349,10 @@ impl Room {
         }
         if let Some(occupant) = s.occupant.clone() {
             self.set_state(&occupant, GuestState::Audience);
+            self.notice(NoticeKind::Kicked {
+                user: occupant.clone(),
+                seat,
+            });
             let host_info = self.info(host);
             self.event(
                 Audience::User(occupant),
@@ -1270,6 +1365,11 @@ impl Room {
         if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
             s.locked = lock;
         }
+        self.notice(if lock {
+            NoticeKind::SeatLocked { seat }
+        } else {
+            NoticeKind::SeatUnlocked { seat }
+        });
         self.dirty = true;
         self.seats_dirty = true;
         Ok(())
@@ -1287,6 +1387,10 @@ impl Room {
             })
             .collect();
         for invitee in sent {
+            self.notice(NoticeKind::InvitationCancelled {
+                user: invitee.clone(),
+                host: host.clone(),
+            });
             self.close_invitation(host, &invitee);
             self.event(
                 Audience::User(invitee),
@@ -1410,9 +1514,21 @@ impl Room {
             (Some(other), MovePolicy::Swap) => {
                 // Park the other user, move, then seat it where `user` was.
                 let devices = self.members.get(&other).map(|m| m.devices_on);
+                self.quiet_seats = true;
                 self.set_state(&other, GuestState::Audience);
                 self.relocate(user, seat);
                 self.set_state(&other, GuestState::Seated(from));
+                self.quiet_seats = false;
+                self.notice(NoticeKind::Moved {
+                    user: user.clone(),
+                    from,
+                    to: seat,
+                });
+                self.notice(NoticeKind::Moved {
+                    user: other.clone(),
+                    from: seat,
+                    to: from,
+                });
                 if let (Some(m), Some(d)) = (self.members.get_mut(&other), devices) {
                     m.devices_on = d;
                 }
@@ -1428,6 +1544,10 @@ impl Room {
             }
             (Some(other), _) => {
                 self.set_state(&other, GuestState::Audience);
+                self.notice(NoticeKind::Kicked {
+                    user: other.clone(),
+                    seat,
+                });
                 self.event(
                     Audience::User(other),
                     Event::KickedOffSeat {
@@ -1486,6 +1606,12 @@ impl Room {
         if let Some(m) = self.members.get_mut(user) {
             m.devices_disallowed.set(device, !allowed);
         }
+        self.notice(NoticeKind::DevicePermissionChanged {
+            user: Some(user.clone()),
+            seat: None,
+            device,
+            allowed,
+        });
         self.dirty = true;
         self.seats_dirty |= seated;
         self.enforce_devices(user);
@@ -1523,6 +1649,12 @@ impl Room {
         }
         s.disallowed.set(device, !allowed);
         let occupant = s.occupant.clone();
+        self.notice(NoticeKind::DevicePermissionChanged {
+            user: None,
+            seat: Some(seat),
+            device,
+            allowed,
+        });
         self.dirty = true;
         self.seats_dirty = true;
         if let Some(user) = occupant {
@@ -1579,6 +1711,10 @@ impl Room {
         self.config = config;
         self.dirty = true;
         self.seats_dirty = true;
+        self.notice(NoticeKind::SettingsChanged {
+            seat_mode: self.config.seat_mode,
+            max_seat_count: self.config.max_seat_count,
+        });
         self.change(
             Audience::Room,
             ViewChange::Settings {
@@ -1606,6 +1742,10 @@ impl Room {
         if self.role_grants.get(user) != Some(&role) {
             self.role_grants.insert(user.clone(), role);
             self.dirty = true;
+            self.notice(NoticeKind::RoleChanged {
+                user: user.clone(),
+                role,
+            });
         }
         if current.is_none() || current == Some(role) {
             return Ok(());

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use coguest_core::{
-    Audience, Command, Device, Event, MovePolicy, Output, OutputBody, Profile, Role, Room,
-    RoomConfig, SeatChoice, SeatIndex, SeatMode, Timestamp, UserId,
+    Audience, Command, Device, Event, MovePolicy, NoticeKind, Output, OutputBody, Profile, Role,
+    Room, RoomConfig, SeatChoice, SeatIndex, SeatMode, Timestamp, UserId,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -155,6 +155,8 @@ struct Run {
     room: Room,
     now: Timestamp,
     trace: Vec<String>,
+    /// Who sits where, according to the backend notices alone.
+    noticed: BTreeMap<UserId, SeatIndex>,
 }
 
 impl Run {
@@ -164,6 +166,7 @@ impl Run {
             room: Room::new(config, now).unwrap(),
             now,
             trace: Vec::new(),
+            noticed: BTreeMap::new(),
         }
     }
 
@@ -201,6 +204,14 @@ impl Run {
         }
         self.room.check_invariants().unwrap();
         ledger.matches(&self.room);
+        // The notices alone tell the backend who sits where.
+        let seated: BTreeMap<UserId, SeatIndex> = self
+            .room
+            .connected()
+            .into_iter()
+            .map(|s| (s.user.user_id, s.seat_index))
+            .collect();
+        assert_eq!(self.noticed, seated, "notices disagree with the seats");
     }
 
     fn latest(&self) -> Timestamp {
@@ -211,6 +222,23 @@ impl Run {
         let outputs: Vec<Output> = std::iter::from_fn(|| self.room.poll_output()).collect();
         for o in &outputs {
             self.trace.push(format!("{o:?}"));
+            if let OutputBody::Notice(n) = &o.body {
+                assert_eq!(o.to, Audience::Backend, "a notice addressed to members");
+                match &n.kind {
+                    NoticeKind::Seated { user, seat } => {
+                        assert!(self.noticed.insert(user.clone(), *seat).is_none());
+                    }
+                    NoticeKind::LeftSeat { user, seat } => {
+                        assert_eq!(self.noticed.remove(user), Some(*seat));
+                    }
+                    NoticeKind::Moved { user, from, to } => {
+                        assert_eq!(self.noticed.insert(user.clone(), *to), Some(*from));
+                    }
+                    _ => {}
+                }
+            } else {
+                assert_ne!(o.to, Audience::Backend, "a member output addressed to the backend");
+            }
         }
         outputs
     }
@@ -306,7 +334,11 @@ impl Ledger {
         let answered_at_once = matches!(command, Command::InviteToSeat { .. }) && created.is_none();
         if answered_at_once {
             // Inviting a seated user answers AlreadySeated at once and opens no request.
-            assert_eq!(outputs.len(), 1);
+            let to_members = outputs
+                .iter()
+                .filter(|o| !matches!(o.body, OutputBody::Notice(_)))
+                .count();
+            assert_eq!(to_members, 1);
         } else {
             self.observe(outputs, room);
         }
@@ -412,6 +444,7 @@ proptest! {
             room: Room::restore(serde_json::from_str(&json).unwrap()).unwrap(),
             now: original.now,
             trace: Vec::new(),
+            noticed: original.noticed.clone(),
         };
         original.trace.clear();
         let mut ledger_a = Ledger::default();

@@ -423,6 +423,8 @@ pub enum WireBody {
     Event(Event),
     /// A view change.
     Change(Change),
+    /// A backend notice: not for members (see [`crate::WebhookEvent::from_notice`]).
+    Backend,
 }
 
 impl From<&core::OutputBody> for WireBody {
@@ -430,6 +432,7 @@ impl From<&core::OutputBody> for WireBody {
         match b {
             core::OutputBody::Event(e) => WireBody::Event(e.into()),
             core::OutputBody::Change(c) => WireBody::Change(c.into()),
+            core::OutputBody::Notice(_) => WireBody::Backend,
         }
     }
 }

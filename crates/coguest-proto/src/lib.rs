@@ -15,9 +15,11 @@
 
 mod codes;
 mod convert;
+mod webhook;
 
 pub use codes::ErrorCode;
 pub use convert::WireBody;
+pub use webhook::{WEBHOOK_TYPES, WebhookEvent};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

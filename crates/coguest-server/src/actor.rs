@@ -12,9 +12,12 @@ use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
 use crate::{Shared, encode};
 use axum::extract::ws::{Message, Utf8Bytes};
 use coguest_core::{
-    Audience, Command, CommandError, Output, RequestId, Room, RoomConfig, RoomId, Timestamp, UserId,
+    Audience, Command, CommandError, Output, OutputBody, RequestId, Room, RoomConfig, RoomId,
+    Timestamp, UserId,
 };
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, ServerMsg, WireBody, WireError};
+use coguest_proto::{
+    ClientCommand, CoGuestState, ErrorCode, ServerMsg, WebhookEvent, WireBody, WireError,
+};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -198,13 +201,11 @@ impl Rebuilt {
                     }
                 }
             }
+            // Backend notices were written to the webhook outbox when first applied.
             while let Some(out) = r.room.poll_output() {
-                push_ring(
-                    &mut r.ring,
-                    &mut r.ring_floor,
-                    ring_cap,
-                    output_entry(name, out),
-                );
+                if let Some(entry) = output_entry(name, out) {
+                    push_ring(&mut r.ring, &mut r.ring_floor, ring_cap, entry);
+                }
             }
         }
         Ok(r)
@@ -239,8 +240,10 @@ fn remember(
     list.push_back((id, text));
 }
 
-fn output_entry(room: &str, out: Output) -> RingEntry {
+/// The member-facing form of an output; `None` for backend notices.
+fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
     let msg = match WireBody::from(&out.body) {
+        WireBody::Backend => return None,
         WireBody::Event(event) => ServerMsg::Event {
             room: room.to_owned(),
             version: out.version,
@@ -252,11 +255,11 @@ fn output_entry(room: &str, out: Output) -> RingEntry {
             change,
         },
     };
-    RingEntry {
+    Some(RingEntry {
         version: out.version,
         to: out.to,
         text: encode(&msg),
-    }
+    })
 }
 
 fn push_ring(ring: &mut VecDeque<RingEntry>, floor: &mut u64, cap: usize, entry: RingEntry) {
@@ -507,6 +510,18 @@ impl RoomActor {
     /// Deletes the room from storage, then tells every connected member and stops. Pending
     /// requests end with the room.
     async fn close(&mut self) -> Result<(), (ErrorCode, String)> {
+        let event = WebhookEvent::lifecycle(
+            "room_closed",
+            self.name(),
+            self.room.version(),
+            self.shared.clock.now(),
+            Some(UserId::OPERATOR),
+        );
+        let items = self.shared.webhooks.items(&[event]);
+        if let Err(e) = self.shared.store.enqueue(&items).await {
+            return Err(store_failed(&e));
+        }
+        self.shared.webhooks.wake();
         if let Err(e) = self.shared.store.delete(&self.id).await {
             return Err(store_failed(&e));
         }
@@ -735,19 +750,28 @@ impl RoomActor {
             input,
             client_req_id,
         };
-        if let Err(e) = self.shared.store.append(&self.id, &entry).await {
+        let outbox = self.webhook_items(now, &outputs);
+        let stored = self
+            .shared
+            .store
+            .append_with_outbox(&self.id, &entry, &outbox)
+            .await;
+        if let Err(e) = stored {
             tracing::error!(room = self.name(), error = %e, "storing a log entry failed; reloading");
             self.reload().await;
             return Err(MutateError::Store(e));
         }
         self.log_seq = entry.seq;
+        if !outbox.is_empty() {
+            self.shared.webhooks.wake();
+        }
         if self.log_seq - self.checkpoint_seq >= self.shared.config.compact_every.max(1) {
             self.compact().await;
         }
         let name = self.id.as_str().to_owned();
         let entries: Vec<RingEntry> = outputs
             .into_iter()
-            .map(|o| output_entry(&name, o))
+            .filter_map(|o| output_entry(&name, o))
             .collect();
         self.deliver(&entries);
         let cap = self.shared.config.resume_ring;
@@ -755,6 +779,23 @@ impl RoomActor {
             push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
         }
         Ok(request_id)
+    }
+
+    /// The webhook deliveries for a mutation's notices (none without endpoints).
+    fn webhook_items(&self, now: Timestamp, outputs: &[Output]) -> Vec<crate::store::OutboxItem> {
+        if !self.shared.webhooks.enabled() {
+            return Vec::new();
+        }
+        let events: Vec<WebhookEvent> = outputs
+            .iter()
+            .filter_map(|o| match &o.body {
+                OutputBody::Notice(n) => Some((o.version, n)),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, (version, n))| WebhookEvent::from_notice(self.name(), version, i, now, n))
+            .collect();
+        self.shared.webhooks.items(&events)
     }
 
     async fn compact(&mut self) {

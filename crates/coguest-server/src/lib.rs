@@ -54,10 +54,11 @@ mod http;
 mod metrics;
 mod registry;
 pub mod store;
+pub mod webhook;
 
 pub use actor::{RETRY_CACHE, RoomInfo};
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{Limits, ServerConfig};
+pub use config::{Limits, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use store::sqlite::SqliteStore;
@@ -98,6 +99,7 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    pub webhooks: Arc<webhook::Webhooks>,
 }
 
 /// The application state behind every route.
@@ -224,12 +226,16 @@ impl ServerBuilder {
         let metrics = self.metrics.unwrap_or_default();
         let (actors_tx, actors_rx) = watch::channel(false);
         let (conns_tx, conns_rx) = watch::channel(false);
+        let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks.endpoints));
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
             config: config.clone(),
             metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
         });
+        let (hooks_tx, hooks_rx) = watch::channel(false);
+        let deliveries = webhooks.spawn(shared.clone(), hooks_rx);
         let registry = Registry::new(shared, actors_rx);
         let rooms = registry.load_all().await?;
         let app = Arc::new(App {
@@ -276,6 +282,11 @@ impl ServerBuilder {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
+        // Delivery tasks stop between attempts; what is undelivered stays in the outbox.
+        let _ = hooks_tx.send(true);
+        for d in deliveries {
+            let _ = d.await;
+        }
         store.close().await;
         tracing::info!("shut down");
         served.map_err(ServerError::Io)

@@ -17,6 +17,13 @@ pub struct CommandLabels {
     pub result: String,
 }
 
+/// Labels of `coguest_webhook_attempts_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `delivered`, `failed` (will retry) or `expired` (dropped).
+    pub result: String,
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -31,6 +38,8 @@ pub struct Metrics {
     pub command_latency: Histogram,
     /// Pending deadlines: request timeouts plus reconnect grace periods.
     pub timers_pending: Gauge,
+    /// Webhook delivery attempts, by result.
+    pub webhooks: Family<WebhookLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -48,6 +57,12 @@ impl Metrics {
         let commands = Family::<CommandLabels, Counter>::default();
         let command_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
         let timers_pending = Gauge::default();
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by result",
+            webhooks.clone(),
+        );
         registry.register(
             "connections",
             "Open WebSocket connections",
@@ -76,7 +91,17 @@ impl Metrics {
             commands,
             command_latency,
             timers_pending,
+            webhooks,
         }
+    }
+
+    /// Counts one webhook delivery attempt.
+    pub fn webhook(&self, result: &str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one answered command.

@@ -110,6 +110,18 @@ impl Registry {
                 let new = Room::new(config, now)
                     .map_err(|e| StoreError::Corrupt(format!("room settings: {e}")))?;
                 store.create(room, &new.snapshot()).await?;
+                let event = coguest_proto::WebhookEvent::lifecycle(
+                    "room_created",
+                    room.as_str(),
+                    0,
+                    now,
+                    None,
+                );
+                let items = self.shared.webhooks.items(&[event]);
+                if let Err(e) = store.enqueue(&items).await {
+                    tracing::warn!(room = room.as_str(), error = %e, "could not queue room_created");
+                }
+                self.shared.webhooks.wake();
                 (Rebuilt::new_room(new), false, true)
             }
         };

@@ -38,6 +38,8 @@ pub struct Sim {
     pub room: Room,
     pub now: Timestamp,
     pub log: String,
+    /// Render backend notices too (`config notices=true`).
+    pub notices: bool,
 }
 
 impl Sim {
@@ -47,6 +49,7 @@ impl Sim {
             room: Room::new(config, now).unwrap(),
             now,
             log: String::new(),
+            notices: false,
         }
     }
 
@@ -76,6 +79,9 @@ impl Sim {
 
     pub fn drain(&mut self) {
         while let Some(out) = self.room.poll_output() {
+            if matches!(out.body, OutputBody::Notice(_)) && !self.notices {
+                continue;
+            }
             let line = format!(
                 "  v{} {} {}",
                 out.version,
@@ -132,6 +138,7 @@ impl Sim {
             .filter(|l| !l.is_empty())
             .peekable();
         let mut config = RoomConfig::default();
+        let mut notices = false;
         if let Some(first) = lines.peek().filter(|l| l.starts_with("config ")) {
             for kv in first.split_whitespace().skip(1) {
                 let (k, v) = kv.split_once('=').unwrap();
@@ -143,12 +150,14 @@ impl Sim {
                     "max_timeout" => config.max_request_timeout_s = v.parse().unwrap(),
                     "extra" => config.max_extra_info_bytes = v.parse().unwrap(),
                     "mode" => config.seat_mode = seat_mode(v),
+                    "notices" => notices = v.parse().unwrap(),
                     _ => panic!("unknown config key {k}"),
                 }
             }
             lines.next();
         }
         let mut sim = Sim::new(config);
+        sim.notices = notices;
         for line in lines {
             writeln!(sim.log, "> {line}").unwrap();
             sim.step(line);
@@ -342,6 +351,7 @@ fn render_audience(a: &Audience) -> String {
         Audience::HostsExcept(u) => format!("@hosts-but-{u}"),
         Audience::HostsAnd(u) => format!("@hosts+{u}"),
         Audience::User(u) => format!("@{u}"),
+        Audience::Backend => "@backend".into(),
     }
 }
 
@@ -428,6 +438,19 @@ fn render_body(body: &OutputBody) -> String {
                 format!("role_changed role={role:?} by={}", who(by))
             }
         },
+        OutputBody::Notice(n) => {
+            let json = serde_json::to_value(&n.kind).unwrap();
+            let mut fields: Vec<String> = json
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| *k != "type")
+                .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+                .collect();
+            fields.sort();
+            let actor = n.actor.as_ref().map_or("-", |a| a.as_str());
+            format!("notice {} by={actor} {}", n.kind.name(), fields.join(" "))
+        }
         OutputBody::Change(c) => match c {
             ViewChange::Connected { seats } => {
                 let s: Vec<_> = seats

@@ -58,6 +58,32 @@ pub struct StoredRoom {
     pub log: Vec<LogEntry>,
 }
 
+/// A webhook delivery to keep until it is delivered or expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The endpoint URL.
+    pub endpoint: String,
+    /// When the event happened.
+    pub created: Timestamp,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// A stored webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Its position in the outbox (increasing in write order).
+    pub id: u64,
+    /// When the event happened.
+    pub created: Timestamp,
+    /// The JSON body.
+    pub body: String,
+}
+
+fn no_outbox() -> StoreError {
+    StoreError::Backend("this store keeps no webhook outbox".into())
+}
+
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -91,6 +117,41 @@ pub trait RoomStore: Send + Sync + 'static {
         seq: u64,
         snapshot: &RoomSnapshot,
     ) -> Result<(), StoreError>;
+    /// Appends one log entry and, in the same transaction, the webhook deliveries it caused.
+    /// Stores without an outbox refuse a non-empty one.
+    async fn append_with_outbox(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        if !outbox.is_empty() {
+            return Err(no_outbox());
+        }
+        self.append(room, entry).await
+    }
+    /// Adds webhook deliveries not tied to a log entry (room created/closed).
+    async fn enqueue(&self, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        if outbox.is_empty() {
+            Ok(())
+        } else {
+            Err(no_outbox())
+        }
+    }
+    /// The oldest undelivered deliveries for `endpoint`, in write order.
+    async fn outbox_next(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let _ = (endpoint, limit);
+        Ok(Vec::new())
+    }
+    /// Removes a delivery (delivered or expired).
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        let _ = id;
+        Ok(())
+    }
     /// Removes a room and its log (the room was closed). `Ok` when it was not stored.
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError>;
     /// Flushes and stops; later calls fail with [`StoreError::Closed`].
