@@ -78,6 +78,15 @@ struct ServeArgs {
     /// A static key for the admin HTTP API (`/v1/admin/...`), accepted besides admin tokens.
     #[arg(long, env = "COGUEST_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// Webhook endpoint (http://) for room transitions; repeat for several (env: comma-separated).
+    #[arg(long = "webhook", env = "COGUEST_WEBHOOKS", value_delimiter = ',')]
+    webhooks: Vec<String>,
+    /// HMAC-SHA256 key for webhook signatures (required with --webhook).
+    #[arg(long, env = "COGUEST_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Undelivered webhook events are dropped this long after they happened.
+    #[arg(long, env = "COGUEST_WEBHOOK_RETENTION_SECS", default_value_t = 86400)]
+    webhook_retention_secs: u64,
 }
 
 #[derive(Parser, Debug)]
@@ -193,6 +202,21 @@ fn serve(args: ServeArgs) -> Result<()> {
     let mut config = ServerConfig::new(args.data_dir.clone(), secret);
     config.grace_period = Duration::from_secs(args.grace_period_secs);
     config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
+    if !args.webhooks.is_empty() {
+        let secret = args
+            .webhook_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .context("--webhook needs --webhook-secret (COGUEST_WEBHOOK_SECRET)")?;
+        for url in &args.webhooks {
+            if !url.starts_with("http://") {
+                anyhow::bail!("webhook {url:?}: only http:// endpoints are supported");
+            }
+        }
+        config.webhooks.endpoints = args.webhooks.clone();
+        config.webhooks.secret = secret.into_bytes();
+        config.webhooks.retention = Duration::from_secs(args.webhook_retention_secs);
+    }
     config.limits = Limits {
         max_frame_bytes: args.max_frame_bytes,
         commands_per_sec: args.commands_per_sec,

@@ -237,7 +237,11 @@ impl Run {
                     _ => {}
                 }
             } else {
-                assert_ne!(o.to, Audience::Backend, "a member output addressed to the backend");
+                assert_ne!(
+                    o.to,
+                    Audience::Backend,
+                    "a member output addressed to the backend"
+                );
             }
         }
         outputs

@@ -12,4 +12,5 @@ mod e2e {
     pub mod limits;
     pub mod persistence;
     pub mod seats;
+    pub mod webhooks;
 }
