@@ -35,8 +35,16 @@ fn every_example_is_an_event_and_every_type_has_one() {
     for block in blocks("json") {
         let e: WebhookEvent = serde_json::from_str(&block)
             .unwrap_or_else(|err| panic!("not a webhook event ({err}):\n{block}"));
-        assert!(WEBHOOK_TYPES.contains(&e.kind.as_str()), "unknown type {}", e.kind);
-        assert!(e.id.starts_with(&format!("{}/{}/", e.room, e.version)), "{}", e.id);
+        assert!(
+            WEBHOOK_TYPES.contains(&e.kind.as_str()),
+            "unknown type {}",
+            e.kind
+        );
+        assert!(
+            e.id.starts_with(&format!("{}/{}/", e.room, e.version)),
+            "{}",
+            e.id
+        );
         seen.insert(e.kind);
     }
     for t in WEBHOOK_TYPES {
@@ -46,7 +54,9 @@ fn every_example_is_an_event_and_every_type_has_one() {
 
 #[test]
 fn the_signature_example_verifies() {
-    let block = blocks("signed-example").pop().expect("a signed-example block");
+    let block = blocks("signed-example")
+        .pop()
+        .expect("a signed-example block");
     let field = |name: &str| {
         block
             .lines()
