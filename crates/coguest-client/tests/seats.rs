@@ -42,7 +42,7 @@ async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
     let h = Harness::start().await;
     let (_oc, owner) = h.member("host_1", Role::Owner).await;
     let (_bc, bob) = h.member("bob", Role::Audience).await;
-    let (_cc, carol) = h.member("carol", Role::Audience).await;
+    let (_cc, _carol_guest) = h.member("carol", Role::Audience).await;
     let (owner, bob, carol) = (
         owner.live_seat_store(),
         bob.live_seat_store(),
