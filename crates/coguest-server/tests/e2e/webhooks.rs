@@ -104,6 +104,20 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
         owner.send_with_id(id, Some(ROOM), cmd).await;
         owner.answer(id).await.unwrap();
     }
+    let (status, _) = s
+        .http(
+            "DELETE",
+            &format!("/v1/admin/rooms/{ROOM}"),
+            Some(&s.admin_token()),
+            "",
+        )
+        .await;
+    assert_eq!(status, 204);
+    owner
+        .expect("room closed", |m| {
+            matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
+        })
+        .await;
     rx.up.store(true, Ordering::SeqCst);
     let expected = [
         "room_created",
@@ -116,6 +130,7 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
         "left_seat",
         "kicked",
         "seat_locked",
+        "room_closed",
     ];
     let enough = || rx.got.lock().unwrap().len() >= expected.len();
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -157,6 +172,7 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
     let accepted = &events[5];
     assert_eq!(accepted.actor.as_deref(), Some("owner"));
     assert_eq!(accepted.data["user_id"], "bob");
+    assert_eq!(events[10].actor.as_deref(), Some("@operator"));
     let kicked = &events[8];
     assert_eq!(
         (kicked.room.as_str(), kicked.data["seat_index"].as_i64()),
