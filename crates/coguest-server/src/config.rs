@@ -1,5 +1,6 @@
 //! Server settings and limits, each with its documented default.
 
+use crate::cluster::ClusterConfig;
 use coguest_core::RoomConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub struct ServerConfig {
     pub resume_ring: usize,
     /// Log entries between two snapshots of a room in storage. Default 1000.
     pub compact_every: u64,
+    /// Cluster mode on Redis (`None`: single node on SQLite, the default).
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Per-connection limits. Each is answered with its own error code and changes nothing.
@@ -70,6 +73,7 @@ impl ServerConfig {
             limits: Limits::default(),
             resume_ring: 4096,
             compact_every: 1000,
+            cluster: None,
         }
     }
 

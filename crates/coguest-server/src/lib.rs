@@ -45,6 +45,7 @@
 mod actor;
 pub mod auth;
 mod clock;
+pub mod cluster;
 mod config;
 mod conn;
 mod http;
@@ -95,6 +96,7 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// The application state behind every route.
@@ -211,9 +213,25 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let store: Arc<dyn RoomStore> = match self.store {
-            Some(s) => s,
-            None => {
+        let mut cluster = None;
+        let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
+            (Some(s), _) => s,
+            (None, Some(cc)) => {
+                let lease_ms = u64::try_from(cc.lease.as_millis()).unwrap_or(u64::MAX);
+                let redis = Arc::new(
+                    store::redis::RedisStore::connect(
+                        &cc.redis_url,
+                        &cc.prefix,
+                        &cc.node_id,
+                        lease_ms,
+                    )
+                    .await?,
+                );
+                cluster = Some(cluster::Cluster::start(cc, redis.clone()).await?);
+                tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
+                redis
+            }
+            (None, None) => {
                 std::fs::create_dir_all(&config.data_dir)?;
                 Arc::new(SqliteStore::open(&config.data_dir.join(DB_FILE))?)
             }
@@ -226,8 +244,12 @@ impl ServerBuilder {
             clock: clock.clone(),
             config: config.clone(),
             metrics: metrics.clone(),
+            cluster: cluster.clone(),
         });
         let registry = Registry::new(shared, actors_rx);
+        if let Some(c) = &cluster {
+            c.set_registry(&registry);
+        }
         let rooms = registry.load_all().await?;
         let app = Arc::new(App {
             config: config.clone(),
