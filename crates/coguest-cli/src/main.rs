@@ -260,13 +260,15 @@ fn serve(args: ServeArgs) -> Result<()> {
             cc.prefix = args.redis_prefix.clone();
             cc.lease = Duration::from_millis(args.lease_ms);
             cc.advertise = format!("ws://{addr}/v1/ws");
-            println!("cluster node {} on {url}", cc.node_id);
             config.cluster = Some(cc);
         }
         let data = args.data_dir.display();
         println!("coguest listening on ws://{addr}/v1/ws (health: http://{addr}/healthz)");
         println!("data: {data}");
         println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
+        if let Some(cc) = &config.cluster {
+            println!("cluster node {} on {}", cc.node_id, cc.redis_url);
+        }
         coguest_server::run(listener, config, shutdown_signal()).await?;
         Ok(())
     })
