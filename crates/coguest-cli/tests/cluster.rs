@@ -380,3 +380,121 @@ fn kick(user: &str) -> coguest_proto::ClientCommand {
         user_id: user.into(),
     }
 }
+
+fn is_timeout(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::GuestApplicationNoResponse {
+            reason: NoResponseReason::Timeout
+        }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_kill_9_with_pending_requests() {
+    let mut c = Cluster::start("kill", 3).await;
+    let room = "r-kill";
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+    a.event("invited", |e| {
+        matches!(e, Event::HostInvitationReceived { .. })
+    })
+    .await;
+    // Pending at the crash, due after the lease has expired.
+    b.call(room, apply(-1, 3)).await.unwrap();
+    let seen = owner
+        .expect("application", |m| {
+            matches!(
+                m,
+                ServerMsg::Event {
+                    event: Event::GuestApplicationReceived { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let ServerMsg::Event { version, .. } = seen else {
+        unreachable!()
+    };
+
+    c.kill(0).await;
+    let killed = Instant::now();
+    // The invitee accepts on node 1 while the owner is dead: answered once a node took over.
+    a.call(room, accept_inv("owner")).await.unwrap();
+    let recovered = killed.elapsed();
+    assert!(recovered < Duration::from_secs(3), "took {recovered:?}");
+
+    // The owner's member reconnects to another node and resumes from its version.
+    let mut owner = connect(c.addr(2), "owner", Role::Owner).await;
+    owner.join(room, Some(version)).await.unwrap();
+    owner
+        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    owner
+        .event("a accepted", |e| {
+            matches!(
+                e,
+                Event::HostInvitationResponded {
+                    is_accept: true,
+                    ..
+                }
+            )
+        })
+        .await;
+
+    // The deadline set before the crash fires once, on the new owner.
+    b.event("timed out", is_timeout).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    b.barrier().await;
+    assert!(!b.drain_events().iter().any(is_timeout), "fired twice");
+    let state = converge(&c, &[1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into()), (1, "a".into())]);
+    assert!(state["applicants"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstop_past_the_lease_applies_nothing_stale() {
+    let c = Cluster::start("stop", 3).await;
+    let room = "r-stop";
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+
+    signal(c.pid(0), "-STOP");
+    // While node 0 sleeps: the owner's command waits in its socket.
+    let pending = owner.send(Some(room), invite("b", 2, 60)).await;
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 200)).await;
+    // Node 1 takes over and applies a's acceptance.
+    a.call(room, accept_inv("owner")).await.unwrap();
+    signal(c.pid(0), "-CONT");
+
+    // Node 0 finds its lease gone: the queued command goes to the new owner, applied once.
+    owner.answer(pending).await.unwrap();
+    b.event("invited", |e| {
+        matches!(e, Event::HostInvitationReceived { .. })
+    })
+    .await;
+    b.call(room, accept_inv("owner")).await.unwrap();
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(
+        seats(&state),
+        vec![(0, "owner".into()), (1, "a".into()), (2, "b".into())]
+    );
+    assert!(metric(c.addr(0), "coguest_cluster_leases_lost_total").await >= 1.0);
+    assert_eq!(metric(c.addr(0), "coguest_cluster_owned_rooms").await, 0.0);
+    // The owner saw every change in order, with no stale one: its last version is the room's.
+    owner.barrier().await;
+    let last = owner
+        .buf
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Event { version, .. } | ServerMsg::Change { version, .. } => Some(*version),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    assert_eq!(last, state["version"].as_u64().unwrap());
+}
