@@ -498,3 +498,268 @@ async fn sigstop_past_the_lease_applies_nothing_stale() {
         .unwrap();
     assert_eq!(last, state["version"].as_u64().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_restart_loses_nothing() {
+    let mut c = Cluster::start("rolling", 3).await;
+    let room = "r-rolling";
+    let mut owner = Robust::new("owner", Role::Owner);
+    let guests = ["g0", "g1", "g2"];
+    let mut rng = 0;
+    owner.call(&c, room, None, &mut rng).await.unwrap().unwrap();
+    for (round, node) in [0usize, 1, 2].into_iter().enumerate() {
+        // Each round seats one more guest, then restarts one node gracefully.
+        let mut g = Robust::new(guests[round], Role::Audience);
+        g.call(&c, room, None, &mut rng).await.unwrap().unwrap();
+        let seat = i32::try_from(round + 1).unwrap();
+        owner
+            .call(&c, room, Some(invite(guests[round], seat, 60)), &mut rng)
+            .await
+            .unwrap()
+            .unwrap();
+        g.call(&c, room, Some(accept_inv("owner")), &mut rng)
+            .await
+            .unwrap()
+            .unwrap();
+        c.stop(node).await;
+        c.restart(node).await;
+    }
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(
+        seats(&state),
+        vec![
+            (0, "owner".into()),
+            (1, "g0".into()),
+            (2, "g1".into()),
+            (3, "g2".into())
+        ]
+    );
+}
+
+/// A client that survives node loss: on a closed socket it reconnects to another live node,
+/// joins again and re-sends an unanswered command with the same id (like the SDK).
+struct Robust {
+    user: String,
+    role: Role,
+    ws: Option<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    >,
+    next_id: u64,
+}
+
+impl Robust {
+    fn new(user: &str, role: Role) -> Self {
+        Robust {
+            user: user.into(),
+            role,
+            ws: None,
+            next_id: 1,
+        }
+    }
+
+    async fn raw(
+        &mut self,
+        id: u64,
+        room: &str,
+        cmd: &coguest_proto::ClientCommand,
+    ) -> Option<serde_json::Value> {
+        use futures_util::{SinkExt, StreamExt};
+        let ws = self.ws.as_mut()?;
+        let frame = coguest_proto::ClientFrame {
+            id,
+            room: Some(room.into()),
+            command: cmd.clone(),
+        };
+        let text = serde_json::to_string(&frame).ok()?;
+        ws.send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .ok()?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let m = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            let tokio_tungstenite::tungstenite::Message::Text(t) = m else {
+                if matches!(m, tokio_tungstenite::tungstenite::Message::Close(_)) {
+                    return None;
+                }
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).ok()?;
+            let is_answer = matches!(v["t"].as_str(), Some("ack" | "error"));
+            if is_answer && v["id"].as_u64() == Some(id) {
+                return Some(v);
+            }
+        }
+    }
+
+    /// `cmd` (or a join with `None`). `Some(Ok)`/`Some(Err(code))` when answered, `None` when no
+    /// node answered after several attempts.
+    async fn call(
+        &mut self,
+        c: &Cluster,
+        room: &str,
+        cmd: Option<coguest_proto::ClientCommand>,
+        rng: &mut usize,
+    ) -> Option<Result<u64, i64>> {
+        let id = self.next_id;
+        self.next_id += 1;
+        for _ in 0..8 {
+            if self.ws.is_none() {
+                let alive = c.alive();
+                *rng = rng.wrapping_mul(31).wrapping_add(7);
+                let addr = c.addr(alive[*rng % alive.len()]);
+                let url = format!(
+                    "ws://{addr}/v1/ws?token={}",
+                    token(&self.user, self.role, false)
+                );
+                match tokio_tungstenite::connect_async(url).await {
+                    Ok((ws, _)) => self.ws = Some(ws),
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+                let join_id = self.next_id;
+                self.next_id += 1;
+                let join = coguest_proto::ClientCommand::Join { since: None };
+                match self.raw(join_id, room, &join).await {
+                    Some(v) if v["t"] == "ack" => {}
+                    _ => {
+                        self.ws = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+                if cmd.is_none() {
+                    return Some(Ok(0));
+                }
+            }
+            let Some(cmd) = cmd.clone() else {
+                let join = coguest_proto::ClientCommand::Join { since: None };
+                match self.raw(id, room, &join).await {
+                    Some(v) if v["t"] == "ack" => return Some(Ok(0)),
+                    _ => {
+                        self.ws = None;
+                        continue;
+                    }
+                }
+            };
+            match self.raw(id, room, &cmd).await {
+                Some(v) if v["t"] == "ack" => return Some(Ok(v["version"].as_u64().unwrap_or(0))),
+                Some(v) if v["code"].as_i64() == Some(-1) || v["code"].as_i64() == Some(-3030) => {
+                    // Storage or shutdown: retry the same id.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Some(v) => return Some(Err(v["code"].as_i64().unwrap_or(0))),
+                None => {
+                    self.ws = None;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kills_and_restarts_lose_no_acknowledged_change() {
+    let mut c = Cluster::start("random", 3).await;
+    let room = "r-random";
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as usize;
+    eprintln!("seed {seed}");
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut r = next();
+    let mut owner = Robust::new("owner", Role::Owner);
+    owner.call(&c, room, None, &mut r).await.unwrap().unwrap();
+    let users = ["u0", "u1", "u2", "u3"];
+    let mut guests: Vec<Robust> = users
+        .iter()
+        .map(|u| Robust::new(u, Role::Audience))
+        .collect();
+    for g in guests.iter_mut() {
+        g.call(&c, room, None, &mut r).await.unwrap().unwrap();
+    }
+    // What acknowledged answers say about each guest: Some(seated) or None (unknown).
+    let mut known: Vec<Option<bool>> = vec![Some(false); users.len()];
+    let started = Instant::now();
+    let mut killed: Option<usize> = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        let roll = next() % 10;
+        if roll == 0 {
+            match killed.take() {
+                Some(i) => c.restart(i).await,
+                None => {
+                    let i = next() % 3;
+                    c.kill(i).await;
+                    killed = Some(i);
+                }
+            }
+            continue;
+        }
+        let k = next() % users.len();
+        let mut r = next();
+        match known[k] {
+            Some(true) => {
+                // Kick.
+                match owner.call(&c, room, Some(kick(users[k])), &mut r).await {
+                    Some(Ok(_)) => known[k] = Some(false),
+                    Some(Err(_)) | None => known[k] = None,
+                }
+            }
+            _ => {
+                // Invite then accept.
+                let inv = owner
+                    .call(&c, room, Some(invite(users[k], -1, 60)), &mut r)
+                    .await;
+                if !matches!(inv, Some(Ok(_))) {
+                    known[k] = None;
+                    continue;
+                }
+                match guests[k]
+                    .call(&c, room, Some(accept_inv("owner")), &mut r)
+                    .await
+                {
+                    Some(Ok(_)) => known[k] = Some(true),
+                    _ => known[k] = None,
+                }
+            }
+        }
+    }
+    if let Some(i) = killed {
+        c.restart(i).await;
+    }
+    // Every node agrees, and every acknowledged outcome is there.
+    let state = converge(&c, &[0, 1, 2], room).await;
+    let seated: Vec<String> = seats(&state).into_iter().map(|(_, u)| u).collect();
+    for (k, u) in users.iter().enumerate() {
+        if let Some(s) = known[k] {
+            assert_eq!(seated.contains(&u.to_string()), s, "{u}: {state:#?}");
+        }
+    }
+    // And every client's node answers a snapshot at that same version.
+    let mut r = next();
+    let v = owner
+        .call(
+            &c,
+            room,
+            Some(coguest_proto::ClientCommand::Snapshot),
+            &mut r,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, state["version"].as_u64().unwrap());
+}
