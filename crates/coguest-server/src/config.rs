@@ -1,5 +1,6 @@
 //! Server settings and limits, each with its documented default.
 
+use crate::cluster::ClusterConfig;
 use coguest_core::RoomConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct ServerConfig {
     pub api_key: Option<String>,
     /// Webhook endpoints and delivery settings. Default: no endpoints.
     pub webhooks: WebhookConfig,
+    /// Cluster mode on Redis (`None`: single node on SQLite, the default).
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Where and how room transitions are posted (see `docs/WEBHOOKS.md`).
@@ -107,6 +110,7 @@ impl ServerConfig {
             compact_every: 1000,
             api_key: None,
             webhooks: WebhookConfig::default(),
+            cluster: None,
         }
     }
 

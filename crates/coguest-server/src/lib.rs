@@ -48,6 +48,7 @@ mod actor;
 mod admin;
 pub mod auth;
 mod clock;
+pub mod cluster;
 mod config;
 mod conn;
 mod http;
@@ -100,6 +101,7 @@ pub(crate) struct Shared {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub webhooks: Arc<webhook::Webhooks>,
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// The application state behind every route.
@@ -216,9 +218,31 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let store: Arc<dyn RoomStore> = match self.store {
-            Some(s) => s,
-            None => {
+        if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
+            // The webhook outbox lives in SQLite, written with each log entry.
+            return Err(ServerError::Io(std::io::Error::other(
+                "webhooks are not supported in cluster mode (Redis) yet",
+            )));
+        }
+        let mut cluster = None;
+        let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
+            (Some(s), _) => s,
+            (None, Some(cc)) => {
+                let lease_ms = u64::try_from(cc.lease.as_millis()).unwrap_or(u64::MAX);
+                let redis = Arc::new(
+                    store::redis::RedisStore::connect(
+                        &cc.redis_url,
+                        &cc.prefix,
+                        &cc.node_id,
+                        lease_ms,
+                    )
+                    .await?,
+                );
+                cluster = Some(cluster::Cluster::start(cc, redis.clone()).await?);
+                tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
+                redis
+            }
+            (None, None) => {
                 std::fs::create_dir_all(&config.data_dir)?;
                 Arc::new(SqliteStore::open(&config.data_dir.join(DB_FILE))?)
             }
@@ -233,10 +257,14 @@ impl ServerBuilder {
             config: config.clone(),
             metrics: metrics.clone(),
             webhooks: webhooks.clone(),
+            cluster: cluster.clone(),
         });
         let (hooks_tx, hooks_rx) = watch::channel(false);
         let deliveries = webhooks.spawn(shared.clone(), hooks_rx);
         let registry = Registry::new(shared, actors_rx);
+        if let Some(c) = &cluster {
+            c.set_registry(&registry);
+        }
         let rooms = registry.load_all().await?;
         let app = Arc::new(App {
             config: config.clone(),

@@ -11,6 +11,7 @@
 //! base are deleted. So between `compact_every` and twice that many entries stay replayable,
 //! which is what feeds the resume ring after a restart.
 
+pub mod redis;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -93,6 +94,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The write was refused because this node no longer owns the room (cluster mode: its
+    /// lease expired or was taken over, so its epoch is stale).
+    #[error("not the owner: {0}")]
+    Fenced(String),
     /// The storage worker has stopped.
     #[error("storage is closed")]
     Closed,
