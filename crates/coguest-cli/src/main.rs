@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use coguest_core::{Role, RoomConfig, Timestamp};
 use coguest_server::auth::{Auth, Claims, load_or_create_secret};
+use coguest_server::cluster::ClusterConfig;
 use coguest_server::{Limits, ServerConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,25 @@ enum Cmd {
     Demo,
     /// Load-test a server (coguest or a baseline) it spawns: latency, fan-out, memory, knee.
     Bench(Box<bench::BenchArgs>),
+    /// Cluster tools (Redis mode).
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCmd {
+    /// List the nodes and which node owns which room.
+    Status {
+        /// Redis URL of the cluster.
+        #[arg(long, env = "COGUEST_REDIS", default_value = "redis://127.0.0.1:6379")]
+        redis: String,
+        /// Key prefix of the cluster.
+        #[arg(long, env = "COGUEST_REDIS_PREFIX", default_value = "coguest")]
+        redis_prefix: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Parser, Debug)]
@@ -78,6 +98,31 @@ struct ServeArgs {
     /// Frames queued per connection before it is closed as too slow (close 4008).
     #[arg(long, env = "COGUEST_OUTGOING_QUEUE", default_value_t = 1024)]
     outgoing_queue: usize,
+    /// A static key for the admin HTTP API (`/v1/admin/...`), accepted besides admin tokens.
+    #[arg(long, env = "COGUEST_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Webhook endpoint (http://) for room transitions; repeat for several (env: comma-separated).
+    #[arg(long = "webhook", env = "COGUEST_WEBHOOKS", value_delimiter = ',')]
+    webhooks: Vec<String>,
+    /// HMAC-SHA256 key for webhook signatures (required with --webhook).
+    #[arg(long, env = "COGUEST_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Undelivered webhook events are dropped this long after they happened.
+    #[arg(long, env = "COGUEST_WEBHOOK_RETENTION_SECS", default_value_t = 86400)]
+    webhook_retention_secs: u64,
+    /// Join a cluster on this Redis (rooms, leases and routing in Redis) instead of running
+    /// alone on SQLite.
+    #[arg(long, env = "COGUEST_REDIS")]
+    redis: Option<String>,
+    /// This node's id in the cluster (default: generated).
+    #[arg(long, env = "COGUEST_NODE_ID")]
+    node_id: Option<String>,
+    /// Prefix of every Redis key and channel of the cluster.
+    #[arg(long, env = "COGUEST_REDIS_PREFIX", default_value = "coguest")]
+    redis_prefix: String,
+    /// Room lease in milliseconds: a dead node's rooms are taken over after at most this.
+    #[arg(long, env = "COGUEST_LEASE_MS", default_value_t = 2000)]
+    lease_ms: u64,
 }
 
 #[derive(Parser, Debug)]
@@ -144,6 +189,11 @@ fn main() -> Result<()> {
         }
         Cmd::Demo => demo::run(),
         Cmd::Bench(args) => bench::run(*args),
+        Cmd::Cluster(ClusterCmd::Status {
+            redis,
+            redis_prefix,
+            json,
+        }) => cluster_status(&redis, &redis_prefix, json),
     }
 }
 
@@ -193,6 +243,22 @@ fn serve(args: ServeArgs) -> Result<()> {
     let secret = secret(args.secret.as_deref(), &args.data_dir)?;
     let mut config = ServerConfig::new(args.data_dir.clone(), secret);
     config.grace_period = Duration::from_secs(args.grace_period_secs);
+    config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
+    if !args.webhooks.is_empty() {
+        let secret = args
+            .webhook_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .context("--webhook needs --webhook-secret (COGUEST_WEBHOOK_SECRET)")?;
+        for url in &args.webhooks {
+            if !url.starts_with("http://") {
+                anyhow::bail!("webhook {url:?}: only http:// endpoints are supported");
+            }
+        }
+        config.webhooks.endpoints = args.webhooks.clone();
+        config.webhooks.secret = secret.into_bytes();
+        config.webhooks.retention = Duration::from_secs(args.webhook_retention_secs);
+    }
     config.limits = Limits {
         max_frame_bytes: args.max_frame_bytes,
         commands_per_sec: args.commands_per_sec,
@@ -209,16 +275,32 @@ fn serve(args: ServeArgs) -> Result<()> {
         .default_room
         .validate()
         .context("invalid room limits")?;
+    if args.lease_ms < 300 {
+        bail!("--lease-ms must be at least 300");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
+        if let Some(url) = &args.redis {
+            let mut cc = ClusterConfig::new(url.clone());
+            if let Some(id) = &args.node_id {
+                cc.node_id = id.clone();
+            }
+            cc.prefix = args.redis_prefix.clone();
+            cc.lease = Duration::from_millis(args.lease_ms);
+            cc.advertise = format!("ws://{addr}/v1/ws");
+            config.cluster = Some(cc);
+        }
         let data = args.data_dir.display();
         println!("coguest listening on ws://{addr}/v1/ws (health: http://{addr}/healthz)");
         println!("data: {data}");
         println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
+        if let Some(cc) = &config.cluster {
+            println!("cluster node {} on {}", cc.node_id, cc.redis_url);
+        }
         coguest_server::run(listener, config, shutdown_signal()).await?;
         Ok(())
     })
@@ -244,6 +326,36 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("signal received");
+}
+
+fn cluster_status(redis: &str, prefix: &str, json: bool) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let status = runtime
+        .block_on(coguest_server::cluster::status(redis, prefix))
+        .with_context(|| format!("reading the cluster from {redis}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    println!("nodes:");
+    for n in &status.nodes {
+        let state = if n.alive { "alive" } else { "gone" };
+        println!(
+            "  {:<24} {:<6} {}",
+            n.node,
+            state,
+            n.addr.as_deref().unwrap_or("-")
+        );
+    }
+    println!("rooms:");
+    for r in &status.rooms {
+        let owner = match (&r.owner, r.epoch) {
+            (Some(o), Some(e)) => format!("{o} (epoch {e})"),
+            _ => "no owner".to_owned(),
+        };
+        println!("  {:<24} {owner}", r.room);
+    }
+    Ok(())
 }
 
 fn init_logs(format: LogFormat) {

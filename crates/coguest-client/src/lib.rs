@@ -122,6 +122,7 @@ mod actor;
 mod client;
 mod error;
 mod listener;
+mod seat;
 mod state;
 mod store;
 mod types;
@@ -130,6 +131,9 @@ pub use actor::ConnectionStatus;
 pub use client::{Client, ClientBuilder};
 pub use error::CoGuestError;
 pub use listener::{GuestListener, HostListener};
+pub use seat::{
+    Device, LiveSeatStore, MovePolicy, SeatEvent, SeatEvents, SeatInfo, SeatListener, SeatMode,
+};
 pub use store::{CoGuestStore, GuestEvents, HostEvents};
 pub use types::{
     CoGuestState, GuestEvent, HostEvent, LiveUserInfo, NoResponseReason, Role, SeatUserInfo,

@@ -13,6 +13,7 @@
 //! the messages of the newest version it already has. Replays are deterministic (the server
 //! replays the same outputs in the same order), so nothing is lost or applied twice.
 
+use crate::seat::{SeatEvent, SeatInfo};
 use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
 use coguest_proto::{self as proto, Event, ServerMsg};
 
@@ -23,6 +24,8 @@ pub(crate) enum StoreEvent {
     Host(HostEvent),
     /// For [`GuestListener`](crate::GuestListener)s.
     Guest(GuestEvent),
+    /// For [`SeatListener`](crate::SeatListener)s.
+    Seat(SeatEvent),
 }
 
 /// The four SDK-level lists of [`CoGuestState`](crate::CoGuestState).
@@ -32,6 +35,8 @@ pub(crate) struct Views {
     pub(crate) invitees: Vec<LiveUserInfo>,
     pub(crate) applicants: Vec<LiveUserInfo>,
     pub(crate) candidates: Vec<LiveUserInfo>,
+    pub(crate) seats: Vec<SeatInfo>,
+    pub(crate) seat_mode: proto::SeatMode,
 }
 
 /// One room as this client sees it.
@@ -132,7 +137,19 @@ impl ClientState {
                 event,
             } if *room == self.room => {
                 if self.admit(*version) {
-                    vec![map_event(event)]
+                    let mut out = vec![map_event(event)];
+                    // A kick is both a guest callback (reference) and a seat callback.
+                    if let Event::KickedOffSeat {
+                        seat_index,
+                        host_user,
+                    } = event
+                    {
+                        out.push(StoreEvent::Seat(SeatEvent::KickedOffSeat {
+                            seat_index: *seat_index,
+                            host_user: host_user.into(),
+                        }));
+                    }
+                    out
                 } else {
                     Vec::new()
                 }
@@ -181,8 +198,27 @@ impl ClientState {
                 .view
                 .connected
                 .iter()
-                .map(|s| SeatUserInfo::from_wire(s, &self.room))
+                .map(|s| {
+                    let mut user = SeatUserInfo::from_wire(s, &self.room);
+                    if let Some(seat) = self
+                        .view
+                        .seats
+                        .iter()
+                        .find(|x| x.seat_index == s.seat_index)
+                    {
+                        user.microphone_on = seat.devices_on.microphone;
+                        user.camera_on = seat.devices_on.camera;
+                    }
+                    user
+                })
                 .collect(),
+            seats: self
+                .view
+                .seats
+                .iter()
+                .map(|s| SeatInfo::from_wire(s, &self.room))
+                .collect(),
+            seat_mode: self.view.seat_mode,
             invitees,
             applicants: self
                 .view
@@ -267,6 +303,30 @@ fn map_event(e: &Event) -> StoreEvent {
             seat_index,
             host_user: host_user.into(),
         }),
+        Event::MovedToSeat {
+            from_seat_index,
+            to_seat_index,
+            host_user,
+        } => StoreEvent::Seat(SeatEvent::MovedToSeat {
+            from_seat_index,
+            to_seat_index,
+            host_user: host_user.into(),
+        }),
+        Event::DevicePermissionChanged {
+            device,
+            allowed,
+            seat_index,
+            host_user,
+        } => StoreEvent::Seat(SeatEvent::DevicePermissionChanged {
+            device,
+            allowed,
+            seat_index,
+            host_user: host_user.into(),
+        }),
+        Event::RoleChanged { role, by_user } => StoreEvent::Seat(SeatEvent::RoleChanged {
+            role: role.into(),
+            by_user: by_user.into(),
+        }),
     }
 }
 
@@ -305,6 +365,7 @@ mod tests {
                 invitees: vec![],
                 applicants: vec![],
                 candidates: vec![user("bob"), user("carol")],
+                ..CoGuestState::default()
             },
         }
     }

@@ -4,6 +4,7 @@ use crate::actor::ActorCmd;
 use crate::client::Client;
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener, dispatch_guest, dispatch_host};
+use crate::seat::{LiveSeatStore, SeatEvent, SeatInfo, SeatListener, dispatch_seat};
 use crate::state::{StoreEvent, Views};
 use crate::types::{CoGuestState, GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
 use coguest_proto::ClientCommand;
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot, watch};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -24,6 +25,10 @@ pub(crate) struct StoreShared {
     guest_listeners: Mutex<Vec<Arc<dyn GuestListener>>>,
     host_subs: Mutex<Vec<mpsc::UnboundedSender<HostEvent>>>,
     guest_subs: Mutex<Vec<mpsc::UnboundedSender<GuestEvent>>>,
+    pub(crate) seat_listeners: Mutex<Vec<Arc<dyn SeatListener>>>,
+    pub(crate) seat_subs: Mutex<Vec<mpsc::UnboundedSender<SeatEvent>>>,
+    pub(crate) seat_list: watch::Sender<Vec<SeatInfo>>,
+    pub(crate) seat_mode: watch::Sender<coguest_proto::SeatMode>,
     connected: watch::Sender<Vec<SeatUserInfo>>,
     invitees: watch::Sender<Vec<LiveUserInfo>>,
     applicants: watch::Sender<Vec<LiveUserInfo>>,
@@ -39,6 +44,10 @@ impl StoreShared {
             guest_listeners: Mutex::new(Vec::new()),
             host_subs: Mutex::new(Vec::new()),
             guest_subs: Mutex::new(Vec::new()),
+            seat_listeners: Mutex::new(Vec::new()),
+            seat_subs: Mutex::new(Vec::new()),
+            seat_list: watch::Sender::new(Vec::new()),
+            seat_mode: watch::Sender::new(coguest_proto::SeatMode::default()),
             connected: watch::Sender::new(Vec::new()),
             invitees: watch::Sender::new(Vec::new()),
             applicants: watch::Sender::new(Vec::new()),
@@ -63,6 +72,8 @@ impl StoreShared {
         set(&self.invitees, v.invitees);
         set(&self.applicants, v.applicants);
         set(&self.candidates, v.candidates);
+        set(&self.seat_list, v.seats);
+        set(&self.seat_mode, v.seat_mode);
     }
 
     /// Hands an event to the stream subscribers, dropping those that went away.
@@ -70,6 +81,7 @@ impl StoreShared {
         match e {
             StoreEvent::Host(h) => lock(&self.host_subs).retain(|s| s.send(h.clone()).is_ok()),
             StoreEvent::Guest(g) => lock(&self.guest_subs).retain(|s| s.send(g.clone()).is_ok()),
+            StoreEvent::Seat(e) => lock(&self.seat_subs).retain(|s| s.send(e.clone()).is_ok()),
         }
     }
 
@@ -77,6 +89,7 @@ impl StoreShared {
     pub(crate) fn end_streams(&self) {
         lock(&self.host_subs).clear();
         lock(&self.guest_subs).clear();
+        lock(&self.seat_subs).clear();
     }
 
     /// The room was closed by the server, or re-joining it failed: calls fail from now on.
@@ -113,6 +126,18 @@ async fn dispatch_loop(shared: Arc<StoreShared>, mut rx: mpsc::UnboundedReceiver
                         continue;
                     }
                     guarded(|| dispatch_guest(&*l, e));
+                }
+            }
+            StoreEvent::Seat(e) => {
+                let listeners = lock(&shared.seat_listeners).clone();
+                for l in listeners {
+                    if !lock(&shared.seat_listeners)
+                        .iter()
+                        .any(|x| Arc::ptr_eq(x, &l))
+                    {
+                        continue;
+                    }
+                    guarded(|| dispatch_seat(&*l, e));
                 }
             }
         }
@@ -277,7 +302,16 @@ impl CoGuestStore {
         GuestEvents { rx }
     }
 
-    async fn call(&self, command: ClientCommand) -> Result<(), CoGuestError> {
+    /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
+    pub fn live_seat_store(&self) -> LiveSeatStore {
+        LiveSeatStore::new(self.clone())
+    }
+
+    pub(crate) fn shared(&self) -> &StoreShared {
+        &self.inner.shared
+    }
+
+    pub(crate) async fn call(&self, command: ClientCommand) -> Result<(), CoGuestError> {
         if self.inner.shared.closed.load(Ordering::SeqCst) {
             return Err(CoGuestError::new(
                 CoGuestError::ROOM_CLOSED,

@@ -60,9 +60,7 @@ impl From<coguest_proto::Role> for Role {
 
 /// The reference `SeatUserInfo`: a user on a seat.
 ///
-/// The device fields (`microphone_on`, `camera_on`) exist so that code ported from the
-/// reference compiles, but the coguest server does not track devices yet: they are always
-/// `false` ("not reported").
+/// The device fields (`microphone_on`, `camera_on`) come from the room's seat list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct SeatUserInfo {
@@ -78,9 +76,9 @@ pub struct SeatUserInfo {
     pub role: Role,
     /// The live room id this seat belongs to.
     pub live_id: String,
-    /// Microphone on. Not reported by the server yet: always `false`.
+    /// Microphone open.
     pub microphone_on: bool,
-    /// Camera on. Not reported by the server yet: always `false`.
+    /// Camera open.
     pub camera_on: bool,
 }
 

@@ -1,7 +1,8 @@
 //! Commands: every way the outside world can ask a room to change.
 
+use crate::config::SeatMode;
 use crate::id::{SeatChoice, SeatIndex, UserId};
-use crate::member::{Profile, Role};
+use crate::member::{Device, Profile, Role};
 use serde::{Deserialize, Serialize};
 
 /// A command, applied by [`Room::handle_command`](crate::Room::handle_command) on behalf of an
@@ -86,6 +87,88 @@ pub enum Command {
         /// The seat.
         seat: SeatIndex,
     },
+    /// `takeSeat`: the actor sits on a free seat directly. Only in [`SeatMode::FreeToTake`]
+    /// rooms; in apply-to-take rooms members apply instead.
+    TakeSeat {
+        /// The seat (or any free one).
+        seat: SeatChoice,
+    },
+    /// `leaveSeat`: the actor leaves its seat and stays in the room (same rule as
+    /// [`Command::Disconnect`]).
+    LeaveSeat,
+    /// `moveUserToSeat`: a host moves a seated user to another seat, or a seated user moves
+    /// itself to a free seat (policy [`MovePolicy::AbortWhenOccupied`] only). Atomic.
+    MoveToSeat {
+        /// The seated user to move.
+        user: UserId,
+        /// Where to.
+        seat: SeatIndex,
+        /// What to do when the target seat is occupied.
+        policy: MovePolicy,
+    },
+    /// The seated actor opens or closes its microphone or camera.
+    SetDevice {
+        /// Which device.
+        device: Device,
+        /// Open (`true`) or closed.
+        on: bool,
+    },
+    /// A host allows or disallows a device for one user (wherever it sits). Disallowing
+    /// closes the device if open; the user is told.
+    SetUserDevicePermission {
+        /// The user.
+        user: UserId,
+        /// Which device.
+        device: Device,
+        /// Whether the user may open it.
+        allowed: bool,
+    },
+    /// A host allows or disallows a device on one seat (for whoever sits there). Disallowing
+    /// closes the occupant's device if open; the occupant is told.
+    SetSeatDevicePermission {
+        /// The seat.
+        seat: SeatIndex,
+        /// Which device.
+        device: Device,
+        /// Whether its occupant may open it.
+        allowed: bool,
+    },
+    /// A host changes room settings at run time. Absent fields stay as they are. Shrinking
+    /// `max_seat_count` below an occupied seat is refused: empty those seats first.
+    ChangeSettings {
+        /// New seat mode.
+        seat_mode: Option<SeatMode>,
+        /// New number of seats.
+        max_seat_count: Option<u16>,
+    },
+    /// A host seats a member directly (no request), closing its pending requests as
+    /// already-seated. The admin API's "pick a user onto a seat".
+    PickToSeat {
+        /// The member.
+        user: UserId,
+        /// The seat (or any free one).
+        seat: SeatChoice,
+    },
+    /// The owner grants (`admin: true`) or revokes admin to a user, effective at once and kept
+    /// for this room if the user leaves and comes back.
+    SetAdmin {
+        /// The user.
+        user: UserId,
+        /// Grant or revoke.
+        admin: bool,
+    },
+}
+
+/// What [`Command::MoveToSeat`] does when the target seat is occupied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovePolicy {
+    /// Refuse with `SeatOccupied`.
+    AbortWhenOccupied,
+    /// Remove the occupant (it is told, as when kicked), then move.
+    ForceReplace,
+    /// The two users exchange seats.
+    Swap,
 }
 
 impl Command {
@@ -106,6 +189,15 @@ impl Command {
             Command::KickOffSeat { .. } => "kick_off_seat",
             Command::LockSeat { .. } => "lock_seat",
             Command::UnlockSeat { .. } => "unlock_seat",
+            Command::TakeSeat { .. } => "take_seat",
+            Command::LeaveSeat => "leave_seat",
+            Command::MoveToSeat { .. } => "move_to_seat",
+            Command::SetDevice { .. } => "set_device",
+            Command::SetUserDevicePermission { .. } => "set_user_device_permission",
+            Command::SetSeatDevicePermission { .. } => "set_seat_device_permission",
+            Command::ChangeSettings { .. } => "change_settings",
+            Command::SetAdmin { .. } => "set_admin",
+            Command::PickToSeat { .. } => "pick_to_seat",
         }
     }
 }

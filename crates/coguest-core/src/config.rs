@@ -10,8 +10,8 @@ pub enum SeatMode {
     /// Members apply and a host accepts (or a host invites and the member accepts).
     #[default]
     ApplyToTake,
-    /// Members may also take a free seat directly (the take-seat command arrives with the seat
-    /// management work; requests work the same in both modes).
+    /// Members may also take a free seat directly (`take_seat`); requests work the same in
+    /// both modes.
     FreeToTake,
 }
 

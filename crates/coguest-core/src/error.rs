@@ -86,6 +86,30 @@ pub enum CommandError {
         /// The limit.
         max: u32,
     },
+    /// Taking a seat directly needs a free-to-take room.
+    #[error("this room is apply-to-take: apply for a seat instead")]
+    SeatModeApplyToTake,
+    /// Only the owner may do this.
+    #[error("only the owner may do this")]
+    NotOwner,
+    /// The user is already on the target seat.
+    #[error("{0} is already on seat {1}")]
+    AlreadyOnSeat(UserId, SeatIndex),
+    /// A host or the owner has disallowed opening this device.
+    #[error("opening the {0} is disallowed by a host")]
+    DeviceDisallowed(&'static str),
+    /// `max_seat_count` cannot shrink below an occupied seat.
+    #[error("seat {0} is occupied: empty it before shrinking to {1} seats")]
+    ShrinkBelowOccupiedSeat(SeatIndex, u16),
+    /// A setting is outside its bounds.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(&'static str),
+    /// This user id is reserved for the server's admin API.
+    #[error("user id {} is reserved", UserId::OPERATOR)]
+    ReservedUserId,
+    /// The owner's role cannot be changed.
+    #[error("the owner's role cannot be changed")]
+    CannotChangeOwnerRole,
     /// The seat is already in the asked lock state.
     #[error("seat {0} is already {1}")]
     SeatLockUnchanged(SeatIndex, &'static str),

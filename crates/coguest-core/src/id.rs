@@ -8,6 +8,22 @@ use std::fmt;
 #[serde(transparent)]
 pub struct UserId(String);
 
+impl UserId {
+    /// The id the server's admin API acts under. It has host powers (and the owner's, for
+    /// granting admin), cannot join a room, and sends no invitations.
+    pub const OPERATOR: &'static str = "@operator";
+
+    /// The admin API's actor id.
+    pub fn operator() -> Self {
+        UserId(Self::OPERATOR.to_owned())
+    }
+
+    /// Whether this is [`UserId::operator`].
+    pub fn is_operator(&self) -> bool {
+        self.0 == Self::OPERATOR
+    }
+}
+
 /// A live room's id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -55,15 +55,17 @@ mod snapshot;
 mod time;
 mod view;
 
-pub use command::Command;
+pub use command::{Command, MovePolicy};
 pub use config::{RoomConfig, SeatMode};
 pub use error::{CommandError, ConfigError, RestoreError};
 pub use event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatUser, ViewChange,
+    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
+    SeatInfo, SeatUser, ViewChange,
 };
 pub use id::{RequestId, RoomId, SeatChoice, SeatIndex, UserId};
 pub use member::{
-    Application, GuestState, Invitation, Member, PendingRequests, Profile, Role, UserInfo,
+    Application, Device, DeviceFlags, GuestState, Invitation, Member, PendingRequests, Profile,
+    Role, UserInfo,
 };
 pub use room::Room;
 pub use snapshot::{RoomSnapshot, SeatSnapshot};

@@ -24,6 +24,54 @@ impl Role {
     }
 }
 
+/// A seated user's media device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// The microphone.
+    Microphone,
+    /// The camera.
+    Camera,
+}
+
+impl Device {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Microphone => "microphone",
+            Device::Camera => "camera",
+        }
+    }
+}
+
+/// On/off and allowed flags for a pair of devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceFlags {
+    /// Microphone flag.
+    pub microphone: bool,
+    /// Camera flag.
+    pub camera: bool,
+}
+
+impl DeviceFlags {
+    /// The flag of `device`.
+    pub fn get(self, device: Device) -> bool {
+        match device {
+            Device::Microphone => self.microphone,
+            Device::Camera => self.camera,
+        }
+    }
+
+    /// Sets the flag of `device`.
+    pub fn set(&mut self, device: Device, value: bool) {
+        match device {
+            Device::Microphone => self.microphone = value,
+            Device::Camera => self.camera = value,
+        }
+    }
+}
+
 /// What others see of a user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Profile {
@@ -175,6 +223,12 @@ pub struct Member {
     pub join_seq: u64,
     /// Co-guest state.
     pub state: GuestState,
+    /// Devices open (only while seated; cleared on leaving the seat).
+    #[serde(default)]
+    pub devices_on: DeviceFlags,
+    /// Devices a host disallowed for this user.
+    #[serde(default)]
+    pub devices_disallowed: DeviceFlags,
 }
 
 impl Member {

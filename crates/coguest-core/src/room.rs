@@ -1,13 +1,16 @@
 //! The room state machine: every co-guest rule, applied to one room.
 
-use crate::command::Command;
-use crate::config::RoomConfig;
+use crate::command::{Command, MovePolicy};
+use crate::config::{RoomConfig, SeatMode};
 use crate::error::{CommandError, ConfigError, RestoreError};
 use crate::event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Output, OutputBody, SeatUser, ViewChange,
+    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
+    SeatInfo, SeatUser, ViewChange,
 };
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
-use crate::member::{Application, GuestState, Invitation, Member, Profile, Role, UserInfo};
+use crate::member::{
+    Application, Device, DeviceFlags, GuestState, Invitation, Member, Profile, Role, UserInfo,
+};
 use crate::snapshot::{RoomSnapshot, SeatSnapshot};
 use crate::time::Timestamp;
 use crate::view::RoomView;
@@ -19,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 struct Seat {
     occupant: Option<UserId>,
     locked: bool,
+    disallowed: DeviceFlags,
 }
 
 /// Where a pending request lives, so a timer or a lookup by id finds it.
@@ -42,6 +46,7 @@ pub struct Room {
     next_join_seq: u64,
     members: BTreeMap<UserId, Member>,
     seats: Vec<Seat>,
+    role_grants: BTreeMap<UserId, Role>,
     // Indexes derived from `members`, rebuilt on restore.
     requests: BTreeMap<RequestId, RequestRef>,
     timers: BTreeSet<(Timestamp, RequestId)>,
@@ -52,6 +57,12 @@ pub struct Room {
     outbox: VecDeque<Output>,
     dirty: bool,
     connected_dirty: bool,
+    seats_dirty: bool,
+    resets: BTreeSet<UserId>,
+    // The actor of the command being applied (for notices); `None` for timeouts.
+    actor: Option<UserId>,
+    // Set while a swap parks a user, so the swap reports two moves instead.
+    quiet_seats: bool,
 }
 
 impl Room {
@@ -67,6 +78,7 @@ impl Room {
             next_join_seq: 1,
             members: BTreeMap::new(),
             seats,
+            role_grants: BTreeMap::new(),
             requests: BTreeMap::new(),
             timers: BTreeSet::new(),
             candidates: BTreeSet::new(),
@@ -74,6 +86,10 @@ impl Room {
             outbox: VecDeque::new(),
             dirty: false,
             connected_dirty: false,
+            seats_dirty: false,
+            resets: BTreeSet::new(),
+            actor: None,
+            quiet_seats: false,
         })
     }
 
@@ -126,7 +142,9 @@ impl Room {
         let now = self.observe(now);
         self.expire_due(now);
         let before = self.outbox.len();
+        self.actor = Some(actor.clone());
         let result = self.apply(now, actor, command);
+        self.actor = None;
         match &result {
             Ok(_) => self.finish_mutation(),
             Err(_) => debug_assert_eq!(self.outbox.len(), before, "a refused command emitted"),
@@ -181,7 +199,32 @@ impl Room {
                 .filter(|u| about_viewer(u))
                 .filter_map(|u| self.members.get(u).map(Member::info))
                 .collect(),
+            seats: self.seat_list(),
+            seat_mode: self.config.seat_mode,
         }
+    }
+
+    /// Every seat in index order, empty ones included, with lock and device flags.
+    pub fn seat_list(&self) -> Vec<SeatInfo> {
+        self.seats
+            .iter()
+            .enumerate()
+            .map(|(i, seat)| {
+                let member = seat.occupant.as_ref().and_then(|u| self.members.get(u));
+                SeatInfo {
+                    seat_index: SeatIndex(i as u16),
+                    user: member.map(|m| SeatUser {
+                        seat_index: SeatIndex(i as u16),
+                        user: m.info(),
+                        role: m.role,
+                    }),
+                    locked: seat.locked,
+                    devices_on: member.map(|m| m.devices_on).unwrap_or_default(),
+                    seat_disallowed: seat.disallowed,
+                    user_disallowed: member.map(|m| m.devices_disallowed).unwrap_or_default(),
+                }
+            })
+            .collect()
     }
 
     /// Seated users in seat order.
@@ -244,9 +287,13 @@ impl Room {
             seats: self
                 .seats
                 .iter()
-                .map(|s| SeatSnapshot { locked: s.locked })
+                .map(|s| SeatSnapshot {
+                    locked: s.locked,
+                    devices_disallowed: s.disallowed,
+                })
                 .collect(),
             members: self.members.values().cloned().collect(),
+            role_grants: self.role_grants.clone(),
         }
     }
 
@@ -268,7 +315,9 @@ impl Room {
         room.next_join_seq = snapshot.next_join_seq;
         for (seat, s) in room.seats.iter_mut().zip(&snapshot.seats) {
             seat.locked = s.locked;
+            seat.disallowed = s.devices_disallowed;
         }
+        room.role_grants = snapshot.role_grants;
         for member in snapshot.members {
             let user = member.user_id.clone();
             if member.join_seq >= room.next_join_seq {
@@ -367,7 +416,15 @@ impl Room {
                     return Err("the owner is not on seat 0".into());
                 }
             }
+            if m.state.seat().is_none() && m.devices_on != DeviceFlags::default() {
+                return Err(format!("{} has a device open off seat", m.user_id));
+            }
             if let GuestState::Seated(s) = m.state {
+                for device in [Device::Microphone, Device::Camera] {
+                    if m.devices_on.get(device) && !self.device_allowed(m, device) {
+                        return Err(format!("{} has a disallowed {device:?} open", m.user_id));
+                    }
+                }
                 let seat = self.seats.get(usize::from(s.0));
                 if seat.and_then(|s| s.occupant.as_ref()) != Some(&m.user_id) {
                     return Err(format!("{} thinks it sits on {s}", m.user_id));
@@ -435,6 +492,14 @@ impl Room {
         });
     }
 
+    fn notice(&mut self, kind: NoticeKind) {
+        let actor = self.actor.clone();
+        self.emit(
+            Audience::Backend,
+            OutputBody::Notice(Notice { actor, kind }),
+        );
+    }
+
     fn event(&mut self, to: Audience, event: Event) {
         self.emit(to, OutputBody::Event(event));
     }
@@ -449,6 +514,10 @@ impl Room {
             self.connected_dirty = false;
             let seats = self.connected();
             self.change(Audience::Room, ViewChange::Connected { seats });
+        }
+        if std::mem::take(&mut self.seats_dirty) {
+            let seats = self.seat_list();
+            self.change(Audience::Room, ViewChange::Seats { seats });
         }
         let head = self.candidate_head();
         if head != self.shown_candidates {
@@ -468,6 +537,13 @@ impl Room {
                 }
             }
             self.shown_candidates = head;
+        }
+        for user in std::mem::take(&mut self.resets) {
+            if self.members.contains_key(&user) {
+                let mut view = self.view_for(&user);
+                view.version = self.version + 1;
+                self.change(Audience::User(user), ViewChange::Reset(Box::new(view)));
+            }
         }
         if std::mem::take(&mut self.dirty) {
             self.version += 1;
@@ -489,6 +565,9 @@ impl Room {
             }
             match self.requests.get(&id).cloned() {
                 Some(RequestRef::Application { applicant }) => {
+                    self.notice(NoticeKind::ApplicationTimedOut {
+                        user: applicant.clone(),
+                    });
                     self.close_application(&applicant);
                     self.event(
                         Audience::User(applicant),
@@ -498,6 +577,10 @@ impl Room {
                     );
                 }
                 Some(RequestRef::Invitation { host, invitee }) => {
+                    self.notice(NoticeKind::InvitationTimedOut {
+                        user: invitee.clone(),
+                        host: host.clone(),
+                    });
                     self.close_invitation(&host, &invitee);
                     let guest = self.info(&invitee);
                     self.event(
@@ -530,17 +613,33 @@ impl Room {
         }
         self.dirty = true;
         // Seat.
+        if new.seat().is_none() {
+            member.devices_on = DeviceFlags::default();
+        }
+        if !self.quiet_seats {
+            let u = user.clone();
+            match (old.seat(), new.seat()) {
+                (None, Some(seat)) => self.notice(NoticeKind::Seated { user: u, seat }),
+                (Some(seat), None) => self.notice(NoticeKind::LeftSeat { user: u, seat }),
+                (Some(from), Some(to)) if from != to => {
+                    self.notice(NoticeKind::Moved { user: u, from, to })
+                }
+                _ => {}
+            }
+        }
         if let Some(seat) = old.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = None;
             }
             self.connected_dirty = true;
+            self.seats_dirty = true;
         }
         if let Some(seat) = new.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = Some(user.clone());
             }
             self.connected_dirty = true;
+            self.seats_dirty = true;
         }
         // Candidates.
         match (old == GuestState::Audience, new == GuestState::Audience) {
@@ -665,7 +764,16 @@ impl Room {
         self.members.get(user).ok_or(CommandError::NotMember)
     }
 
+    /// A host: a member with a host role, or the operator (the server's admin API).
     fn require_host(&self, user: &UserId) -> Result<(), CommandError> {
+        if user.is_operator() {
+            return Ok(());
+        }
+        self.require_member_host(user)
+    }
+
+    /// A host who is a member (requests need one: invitations come from a person).
+    fn require_member_host(&self, user: &UserId) -> Result<(), CommandError> {
         if self.require_member(user)?.role.is_host() {
             Ok(())
         } else {
@@ -796,10 +904,43 @@ impl Room {
             Command::KickOffSeat { user } => self.kick_off_seat(actor, &user).map(|()| None),
             Command::LockSeat { seat } => self.set_seat_lock(actor, seat, true).map(|()| None),
             Command::UnlockSeat { seat } => self.set_seat_lock(actor, seat, false).map(|()| None),
+            Command::TakeSeat { seat } => self.take_seat(actor, seat).map(|()| None),
+            Command::LeaveSeat => self.disconnect(actor).map(|()| None),
+            Command::MoveToSeat { user, seat, policy } => {
+                self.move_to_seat(actor, &user, seat, policy).map(|()| None)
+            }
+            Command::SetDevice { device, on } => self.set_device(actor, device, on).map(|()| None),
+            Command::SetUserDevicePermission {
+                user,
+                device,
+                allowed,
+            } => self
+                .set_user_device_permission(actor, &user, device, allowed)
+                .map(|()| None),
+            Command::SetSeatDevicePermission {
+                seat,
+                device,
+                allowed,
+            } => self
+                .set_seat_device_permission(actor, seat, device, allowed)
+                .map(|()| None),
+            Command::ChangeSettings {
+                seat_mode,
+                max_seat_count,
+            } => self
+                .change_settings(actor, seat_mode, max_seat_count)
+                .map(|()| None),
+            Command::SetAdmin { user, admin } => self.set_admin(actor, &user, admin).map(|()| None),
+            Command::PickToSeat { user, seat } => {
+                self.pick_to_seat(actor, &user, seat).map(|()| None)
+            }
         }
     }
 
     fn join(&mut self, actor: &UserId, profile: Profile, role: Role) -> Result<(), CommandError> {
+        if actor.is_operator() {
+            return Err(CommandError::ReservedUserId);
+        }
         if self.members.contains_key(actor) {
             // Profile and role are fixed for a membership; a repeated join is a no-op.
             return Ok(());
@@ -812,6 +953,10 @@ impl Room {
                 return Err(CommandError::OwnerAlreadyPresent(owner.user_id.clone()));
             }
         }
+        let role = match (role, self.role_grants.get(actor)) {
+            (Role::Owner, _) | (_, None) => role,
+            (_, Some(granted)) => *granted,
+        };
         let join_seq = self.next_join_seq;
         self.next_join_seq += 1;
         self.members.insert(
@@ -822,10 +967,16 @@ impl Room {
                 role,
                 join_seq,
                 state: GuestState::Audience,
+                devices_on: DeviceFlags::default(),
+                devices_disallowed: DeviceFlags::default(),
             },
         );
         self.candidates.insert((join_seq, actor.clone()));
         self.dirty = true;
+        self.notice(NoticeKind::MemberJoined {
+            user: actor.clone(),
+            role,
+        });
         if role == Role::Owner && self.config.keep_owner_on_seat {
             self.set_state(actor, GuestState::Seated(SeatIndex(0)));
         }
@@ -837,6 +988,9 @@ impl Room {
         let guest = member.info();
         let state = member.state.clone();
         if state.application().is_some() {
+            self.notice(NoticeKind::ApplicationCancelled {
+                user: actor.clone(),
+            });
             self.event(
                 Audience::HostsExcept(actor.clone()),
                 Event::GuestApplicationCancelled {
@@ -845,6 +999,10 @@ impl Room {
             );
         }
         for (host, _) in state.invitations() {
+            self.notice(NoticeKind::InvitationRejected {
+                user: actor.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationResponded {
@@ -853,27 +1011,14 @@ impl Room {
                 },
             );
         }
-        let sent: Vec<UserId> = self
-            .requests
-            .values()
-            .filter_map(|r| match r {
-                RequestRef::Invitation { host, invitee } if host == actor => Some(invitee.clone()),
-                _ => None,
-            })
-            .collect();
-        for invitee in sent {
-            self.close_invitation(actor, &invitee);
-            self.event(
-                Audience::User(invitee),
-                Event::HostInvitationCancelled {
-                    host: guest.clone(),
-                },
-            );
-        }
+        self.cancel_sent_invitations(actor);
         self.set_state(actor, GuestState::Audience);
         if let Some(m) = self.members.remove(actor) {
             self.candidates.remove(&(m.join_seq, actor.clone()));
         }
+        self.notice(NoticeKind::MemberLeft {
+            user: actor.clone(),
+        });
         self.dirty = true;
         Ok(())
     }
@@ -910,6 +1055,11 @@ impl Room {
             actor,
             GuestState::from_requests(Some(application), invitations),
         );
+        self.notice(NoticeKind::ApplicationCreated {
+            user: actor.clone(),
+            request_id: id,
+            seat,
+        });
         self.event(
             Audience::HostsExcept(actor.clone()),
             Event::GuestApplicationReceived {
@@ -928,6 +1078,9 @@ impl Room {
             return Err(CommandError::NoSuchApplication(actor.clone()));
         }
         let guest = member.info();
+        self.notice(NoticeKind::ApplicationCancelled {
+            user: actor.clone(),
+        });
         self.close_application(actor);
         self.event(
             Audience::HostsExcept(actor.clone()),
@@ -954,6 +1107,12 @@ impl Room {
             None
         };
         // Checks are done: from here on the command succeeds. The answer goes out first.
+        let user = applicant.clone();
+        self.notice(if accept {
+            NoticeKind::ApplicationAccepted { user }
+        } else {
+            NoticeKind::ApplicationRejected { user }
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(applicant.clone()),
@@ -984,6 +1143,10 @@ impl Room {
         self.set_state(user, GuestState::Seated(seat));
         // The caller closed and reported the request that seated the user; the rest close here.
         for (host, _) in state.invitations() {
+            self.notice(NoticeKind::InvitationClosedAlreadySeated {
+                user: user.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationNoResponse {
@@ -993,6 +1156,7 @@ impl Room {
             );
         }
         if state.application().is_some() {
+            self.notice(NoticeKind::ApplicationClosedAlreadySeated { user: user.clone() });
             self.event(
                 Audience::User(user.clone()),
                 Event::GuestApplicationNoResponse {
@@ -1011,7 +1175,7 @@ impl Room {
         timeout_s: u32,
         extra_info: Option<String>,
     ) -> Result<Option<RequestId>, CommandError> {
-        self.require_host(host)?;
+        self.require_member_host(host)?;
         if host == invitee {
             return Err(CommandError::CannotInviteSelf);
         }
@@ -1024,6 +1188,10 @@ impl Room {
         }
         let guest = target.info();
         if target.state.seat().is_some() {
+            self.notice(NoticeKind::InvitationClosedAlreadySeated {
+                user: invitee.clone(),
+                host: host.clone(),
+            });
             self.event(
                 Audience::User(host.clone()),
                 Event::HostInvitationNoResponse {
@@ -1043,6 +1211,12 @@ impl Room {
         let (app, mut invitations) = self.state(invitee).into_requests();
         invitations.insert(host.clone(), invitation);
         self.set_state(invitee, GuestState::from_requests(app, invitations));
+        self.notice(NoticeKind::InvitationCreated {
+            user: invitee.clone(),
+            host: host.clone(),
+            request_id: id,
+            seat,
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(invitee.clone()),
@@ -1057,7 +1231,7 @@ impl Room {
     }
 
     fn cancel_invitation(&mut self, host: &UserId, invitee: &UserId) -> Result<(), CommandError> {
-        self.require_host(host)?;
+        self.require_member_host(host)?;
         let target = self.require_target(invitee)?;
         if target.state.invitation_from(host).is_none() {
             return Err(CommandError::NoSuchInvitation {
@@ -1065,6 +1239,10 @@ impl Room {
                 invitee: invitee.clone(),
             });
         }
+        self.notice(NoticeKind::InvitationCancelled {
+            user: invitee.clone(),
+            host: host.clone(),
+        });
         self.close_invitation(host, invitee);
         let host_info = self.info(host);
         self.event(
@@ -1094,6 +1272,12 @@ impl Room {
             None
         };
         // Checks are done: from here on the command succeeds. The answer goes out first.
+        let (user, h) = (invitee.clone(), host.clone());
+        self.notice(if accept {
+            NoticeKind::InvitationAccepted { user, host: h }
+        } else {
+            NoticeKind::InvitationRejected { user, host: h }
+        });
         self.event(
             Audience::User(host.clone()),
             Event::HostInvitationResponded {
@@ -1130,6 +1314,10 @@ impl Room {
             return Err(CommandError::CannotKickOwner);
         }
         self.set_state(user, GuestState::Audience);
+        self.notice(NoticeKind::Kicked {
+            user: user.clone(),
+            seat,
+        });
         let host_info = self.info(host);
         self.event(
             Audience::User(user.clone()),
@@ -1161,6 +1349,10 @@ impl Room {
         }
         if let Some(occupant) = s.occupant.clone() {
             self.set_state(&occupant, GuestState::Audience);
+            self.notice(NoticeKind::Kicked {
+                user: occupant.clone(),
+                seat,
+            });
             let host_info = self.info(host);
             self.event(
                 Audience::User(occupant),
@@ -1173,7 +1365,412 @@ impl Room {
         if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
             s.locked = lock;
         }
+        self.notice(if lock {
+            NoticeKind::SeatLocked { seat }
+        } else {
+            NoticeKind::SeatUnlocked { seat }
+        });
         self.dirty = true;
+        self.seats_dirty = true;
+        Ok(())
+    }
+
+    /// Closes every invitation `host` sent, telling each invitee it was cancelled.
+    fn cancel_sent_invitations(&mut self, host: &UserId) {
+        let host_info = self.info(host);
+        let sent: Vec<UserId> = self
+            .requests
+            .values()
+            .filter_map(|r| match r {
+                RequestRef::Invitation { host: h, invitee } if h == host => Some(invitee.clone()),
+                _ => None,
+            })
+            .collect();
+        for invitee in sent {
+            self.notice(NoticeKind::InvitationCancelled {
+                user: invitee.clone(),
+                host: host.clone(),
+            });
+            self.close_invitation(host, &invitee);
+            self.event(
+                Audience::User(invitee),
+                Event::HostInvitationCancelled {
+                    host: host_info.clone(),
+                },
+            );
+        }
+    }
+
+    fn pick_to_seat(
+        &mut self,
+        host: &UserId,
+        user: &UserId,
+        choice: SeatChoice,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(user)?;
+        if let Some(s) = target.state.seat() {
+            return Err(CommandError::AlreadySeated(s));
+        }
+        let seat = self.resolve_seat(choice)?;
+        self.seat_user(user, seat);
+        Ok(())
+    }
+
+    fn take_seat(&mut self, actor: &UserId, choice: SeatChoice) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if let Some(s) = member.state.seat() {
+            return Err(CommandError::AlreadySeated(s));
+        }
+        if self.config.seat_mode != SeatMode::FreeToTake {
+            return Err(CommandError::SeatModeApplyToTake);
+        }
+        let seat = self.resolve_seat(choice)?;
+        self.seat_user(actor, seat);
+        Ok(())
+    }
+
+    /// Whether `member` may open `device` on the seat it sits on (or would sit on).
+    fn device_allowed(&self, member: &Member, device: Device) -> bool {
+        let seat_ok = member
+            .state
+            .seat()
+            .and_then(|s| self.seats.get(usize::from(s.0)))
+            .is_none_or(|s| !s.disallowed.get(device));
+        seat_ok && !member.devices_disallowed.get(device)
+    }
+
+    /// Closes the devices `user` may no longer open where it sits.
+    fn enforce_devices(&mut self, user: &UserId) {
+        let Some(member) = self.members.get(user) else {
+            return;
+        };
+        let mut on = member.devices_on;
+        for device in [Device::Microphone, Device::Camera] {
+            if on.get(device) && !self.device_allowed(member, device) {
+                on.set(device, false);
+            }
+        }
+        if let Some(m) = self.members.get_mut(user) {
+            if m.devices_on != on {
+                m.devices_on = on;
+                self.dirty = true;
+                self.seats_dirty = true;
+            }
+        }
+    }
+
+    /// Moves a seated `user` to the free `seat`, keeping the devices it may keep open there.
+    fn relocate(&mut self, user: &UserId, seat: SeatIndex) {
+        let devices = self.members.get(user).map(|m| m.devices_on);
+        self.set_state(user, GuestState::Seated(seat));
+        if let (Some(m), Some(d)) = (self.members.get_mut(user), devices) {
+            m.devices_on = d;
+        }
+        self.enforce_devices(user);
+    }
+
+    fn move_to_seat(
+        &mut self,
+        actor: &UserId,
+        user: &UserId,
+        seat: SeatIndex,
+        policy: MovePolicy,
+    ) -> Result<(), CommandError> {
+        let actor_is_host = actor.is_operator() || self.require_member(actor)?.role.is_host();
+        let self_move = actor == user;
+        let self_move_allowed = self_move && policy == MovePolicy::AbortWhenOccupied;
+        if !actor_is_host && !self_move_allowed {
+            return Err(CommandError::NotHost);
+        }
+        let target = self.require_target(user)?;
+        let Some(from) = target.state.seat() else {
+            return Err(CommandError::NotSeated(user.clone()));
+        };
+        if target.role == Role::Owner && self.config.keep_owner_on_seat {
+            return Err(CommandError::OwnerMustStayOnSeat);
+        }
+        let s = self
+            .seats
+            .get(usize::from(seat.0))
+            .ok_or(CommandError::NoSuchSeat(seat))?;
+        if self.is_reserved(seat) {
+            return Err(CommandError::SeatReservedForOwner);
+        }
+        if s.locked {
+            return Err(CommandError::SeatLocked(seat));
+        }
+        if from == seat {
+            return Err(CommandError::AlreadyOnSeat(user.clone(), seat));
+        }
+        let occupant = s.occupant.clone();
+        if occupant.is_some() && policy == MovePolicy::AbortWhenOccupied {
+            return Err(CommandError::SeatOccupied(seat));
+        }
+        // Checks are done: from here on the command succeeds.
+        let host = self.info(actor);
+        match (occupant, policy) {
+            (None, _) => self.relocate(user, seat),
+            (Some(other), MovePolicy::Swap) => {
+                // Park the other user, move, then seat it where `user` was.
+                let devices = self.members.get(&other).map(|m| m.devices_on);
+                self.quiet_seats = true;
+                self.set_state(&other, GuestState::Audience);
+                self.relocate(user, seat);
+                self.set_state(&other, GuestState::Seated(from));
+                self.quiet_seats = false;
+                self.notice(NoticeKind::Moved {
+                    user: user.clone(),
+                    from,
+                    to: seat,
+                });
+                self.notice(NoticeKind::Moved {
+                    user: other.clone(),
+                    from: seat,
+                    to: from,
+                });
+                if let (Some(m), Some(d)) = (self.members.get_mut(&other), devices) {
+                    m.devices_on = d;
+                }
+                self.enforce_devices(&other);
+                self.event(
+                    Audience::User(other),
+                    Event::MovedToSeat {
+                        from: seat,
+                        to: from,
+                        host: host.clone(),
+                    },
+                );
+            }
+            (Some(other), _) => {
+                self.set_state(&other, GuestState::Audience);
+                self.notice(NoticeKind::Kicked {
+                    user: other.clone(),
+                    seat,
+                });
+                self.event(
+                    Audience::User(other),
+                    Event::KickedOffSeat {
+                        seat,
+                        host: host.clone(),
+                    },
+                );
+                self.relocate(user, seat);
+            }
+        }
+        if !self_move {
+            self.event(
+                Audience::User(user.clone()),
+                Event::MovedToSeat {
+                    from,
+                    to: seat,
+                    host,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn set_device(&mut self, actor: &UserId, device: Device, on: bool) -> Result<(), CommandError> {
+        let member = self.require_member(actor)?;
+        if member.state.seat().is_none() {
+            return Err(CommandError::NotSeated(actor.clone()));
+        }
+        if on && !self.device_allowed(member, device) {
+            return Err(CommandError::DeviceDisallowed(device.name()));
+        }
+        if member.devices_on.get(device) == on {
+            return Ok(());
+        }
+        if let Some(m) = self.members.get_mut(actor) {
+            m.devices_on.set(device, on);
+        }
+        self.dirty = true;
+        self.seats_dirty = true;
+        Ok(())
+    }
+
+    fn set_user_device_permission(
+        &mut self,
+        host: &UserId,
+        user: &UserId,
+        device: Device,
+        allowed: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let target = self.require_target(user)?;
+        if target.devices_disallowed.get(device) != allowed {
+            return Ok(());
+        }
+        let seated = target.state.seat().is_some();
+        if let Some(m) = self.members.get_mut(user) {
+            m.devices_disallowed.set(device, !allowed);
+        }
+        self.notice(NoticeKind::DevicePermissionChanged {
+            user: Some(user.clone()),
+            seat: None,
+            device,
+            allowed,
+        });
+        self.dirty = true;
+        self.seats_dirty |= seated;
+        self.enforce_devices(user);
+        let effective = self
+            .members
+            .get(user)
+            .is_some_and(|m| self.device_allowed(m, device));
+        let host = self.info(host);
+        self.event(
+            Audience::User(user.clone()),
+            Event::DevicePermissionChanged {
+                device,
+                allowed: effective,
+                seat: None,
+                host,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_seat_device_permission(
+        &mut self,
+        host: &UserId,
+        seat: SeatIndex,
+        device: Device,
+        allowed: bool,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let s = self
+            .seats
+            .get_mut(usize::from(seat.0))
+            .ok_or(CommandError::NoSuchSeat(seat))?;
+        if s.disallowed.get(device) != allowed {
+            return Ok(());
+        }
+        s.disallowed.set(device, !allowed);
+        let occupant = s.occupant.clone();
+        self.notice(NoticeKind::DevicePermissionChanged {
+            user: None,
+            seat: Some(seat),
+            device,
+            allowed,
+        });
+        self.dirty = true;
+        self.seats_dirty = true;
+        if let Some(user) = occupant {
+            self.enforce_devices(&user);
+            let effective = self
+                .members
+                .get(&user)
+                .is_some_and(|m| self.device_allowed(m, device));
+            let host = self.info(host);
+            self.event(
+                Audience::User(user),
+                Event::DevicePermissionChanged {
+                    device,
+                    allowed: effective,
+                    seat: Some(seat),
+                    host,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn change_settings(
+        &mut self,
+        host: &UserId,
+        seat_mode: Option<SeatMode>,
+        max_seat_count: Option<u16>,
+    ) -> Result<(), CommandError> {
+        self.require_host(host)?;
+        let mut config = self.config.clone();
+        if let Some(mode) = seat_mode {
+            config.seat_mode = mode;
+        }
+        if let Some(count) = max_seat_count {
+            if count == 0 || count > RoomConfig::SEAT_COUNT_LIMIT {
+                return Err(CommandError::InvalidSetting(
+                    "max_seat_count must be 1..=64",
+                ));
+            }
+            let beyond = self.seats.iter().enumerate().skip(usize::from(count));
+            if let Some((i, _)) = beyond.clone().find(|(_, s)| s.occupant.is_some()) {
+                return Err(CommandError::ShrinkBelowOccupiedSeat(
+                    SeatIndex(i as u16),
+                    count,
+                ));
+            }
+            config.max_seat_count = count;
+        }
+        if config == self.config {
+            return Ok(());
+        }
+        self.seats
+            .resize(usize::from(config.max_seat_count), Seat::default());
+        self.config = config;
+        self.dirty = true;
+        self.seats_dirty = true;
+        self.notice(NoticeKind::SettingsChanged {
+            seat_mode: self.config.seat_mode,
+            max_seat_count: self.config.max_seat_count,
+        });
+        self.change(
+            Audience::Room,
+            ViewChange::Settings {
+                seat_mode: self.config.seat_mode,
+                max_seat_count: self.config.max_seat_count,
+            },
+        );
+        Ok(())
+    }
+
+    fn set_admin(
+        &mut self,
+        owner: &UserId,
+        user: &UserId,
+        admin: bool,
+    ) -> Result<(), CommandError> {
+        if !owner.is_operator() && self.require_member(owner)?.role != Role::Owner {
+            return Err(CommandError::NotOwner);
+        }
+        let current = self.members.get(user).map(|m| m.role);
+        if owner == user || current == Some(Role::Owner) {
+            return Err(CommandError::CannotChangeOwnerRole);
+        }
+        let role = if admin { Role::Admin } else { Role::Audience };
+        if self.role_grants.get(user) != Some(&role) {
+            self.role_grants.insert(user.clone(), role);
+            self.dirty = true;
+            self.notice(NoticeKind::RoleChanged {
+                user: user.clone(),
+                role,
+            });
+        }
+        if current.is_none() || current == Some(role) {
+            return Ok(());
+        }
+        if !admin {
+            self.cancel_sent_invitations(user);
+        }
+        if let Some(m) = self.members.get_mut(user) {
+            m.role = role;
+        }
+        // The role shows in `connected` and `seats`.
+        if self
+            .members
+            .get(user)
+            .is_some_and(|m| m.state.seat().is_some())
+        {
+            self.connected_dirty = true;
+            self.seats_dirty = true;
+        }
+        let by = self.info(owner);
+        self.event(
+            Audience::User(user.clone()),
+            Event::RoleChanged { role, by },
+        );
+        self.resets.insert(user.clone());
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The views a member sees, derived from the one room model.
 
-use crate::event::{Applicant, Invitee, SeatUser};
+use crate::config::SeatMode;
+use crate::event::{Applicant, Invitee, SeatInfo, SeatUser};
 use crate::member::UserInfo;
 use serde::{Deserialize, Serialize};
 
@@ -18,4 +19,8 @@ pub struct RoomView {
     /// Members present who are neither seated nor pending, in joining order, capped at the
     /// room's `max_candidates` (hosts: all of those; others: themselves if listed).
     pub candidates: Vec<UserInfo>,
+    /// Every seat, empty ones included, with lock and device flags (everyone sees all).
+    pub seats: Vec<SeatInfo>,
+    /// The room's seat mode.
+    pub seat_mode: SeatMode,
 }

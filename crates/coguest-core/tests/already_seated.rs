@@ -18,6 +18,7 @@ fn accepting_an_invitation_closes_the_application() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -37,8 +38,10 @@ fn accepting_an_invitation_closes_the_application() {
               v5 @hosts+bob applicants-bob
               v5 @bob guest_application_no_response reason=AlreadySeated
               v5 @room connected=[0:owner 1:bob]
+              v5 @room seats(9)=[0:owner 1:bob]
             > view owner
               view v5 connected=[0:owner 1:bob] applicants=[] invitees=[] candidates=[]
+                   seats(9)=[0:owner 1:bob] mode=ApplyToTake
         "#]],
     );
 }
@@ -59,6 +62,7 @@ fn one_of_two_invitations_accepted_closes_the_other() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -81,6 +85,7 @@ fn one_of_two_invitations_accepted_closes_the_other() {
               v6 @hosts+bob invitees-bob<-owner
               v6 @owner host_invitation_no_response guest=bob reason=AlreadySeated
               v6 @room connected=[0:owner 4:bob]
+              v6 @room seats(9)=[0:owner 4:bob]
             > bob accept-invitation owner
               error: no pending invitation from owner to bob (it may have been processed already)
         "#]],
@@ -102,6 +107,7 @@ fn accepted_application_closes_pending_invitations() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -125,6 +131,7 @@ fn accepted_application_closes_pending_invitations() {
               v6 @hosts+bob invitees-bob<-admin
               v6 @admin host_invitation_no_response guest=bob reason=AlreadySeated
               v6 @room connected=[0:owner 1:bob]
+              v6 @room seats(9)=[0:owner 1:bob]
         "#]],
     );
 }
@@ -144,6 +151,7 @@ fn inviting_a_seated_user_answers_already_seated() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -158,6 +166,7 @@ fn inviting_a_seated_user_answers_already_seated() {
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:owner 1:bob]
+              v4 @room seats(9)=[0:owner 1:bob]
             > owner invite bob any 30
               ok
               v5 @owner host_invitation_no_response guest=bob reason=AlreadySeated

@@ -19,6 +19,7 @@ fn apply_then_accept_seats_the_applicant() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -29,16 +30,20 @@ fn apply_then_accept_seats_the_applicant() {
               v3 @hosts+bob candidates-bob
             > view owner
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > view bob
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > owner accept-application bob
               ok
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:owner 1:bob]
+              v4 @room seats(9)=[0:owner 1:bob]
             > view bob
               view v4 connected=[0:owner 1:bob] applicants=[] invitees=[] candidates=[]
+                   seats(9)=[0:owner 1:bob] mode=ApplyToTake
         "#]],
     );
 }
@@ -57,6 +62,7 @@ fn apply_for_exact_seat_then_reject() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -73,6 +79,7 @@ fn apply_for_exact_seat_then_reject() {
               v4 @hosts+bob candidates+bob
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
+                   seats(9)=[0:owner] mode=ApplyToTake
         "#]],
     );
 }
@@ -93,6 +100,7 @@ fn cancel_application_tells_hosts_and_second_cancel_fails() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -130,6 +138,7 @@ fn second_application_while_pending_is_refused() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -164,6 +173,7 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -186,13 +196,16 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @hosts+bob applicants-bob
               v6 @room connected=[0:owner 1:bob]
+              v6 @room seats(3)=[0:owner 1:bob]
             > owner accept-application carol
               error: seat 1 is occupied
             > view owner
               view v6 connected=[0:owner 1:bob] applicants=[carol] invitees=[] candidates=[]
+                   seats(3)=[0:owner 1:bob] mode=ApplyToTake
             > bob disconnect
               ok
               v7 @room connected=[0:owner]
+              v7 @room seats(3)=[0:owner]
               v7 @hosts+bob candidates+bob
             > owner accept-application carol
               ok
@@ -200,6 +213,7 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
               v8 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
               v8 @hosts+carol applicants-carol
               v8 @room connected=[0:owner 1:carol]
+              v8 @room seats(3)=[0:owner 1:carol]
         "#]],
     );
 }
@@ -222,6 +236,7 @@ fn accept_fails_when_all_seats_are_taken() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(2)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -244,10 +259,12 @@ fn accept_fails_when_all_seats_are_taken() {
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @hosts+bob applicants-bob
               v6 @room connected=[0:owner 1:bob]
+              v6 @room seats(2)=[0:owner 1:bob]
             > owner accept-application carol
               error: all seats are occupied
             > view carol
               view v6 connected=[0:owner 1:bob] applicants=[carol] invitees=[] candidates=[]
+                   seats(2)=[0:owner 1:bob] mode=ApplyToTake
         "#]],
     );
 }

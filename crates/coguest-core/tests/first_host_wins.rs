@@ -20,6 +20,7 @@ fn second_host_is_told_and_late_answer_is_refused() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin1 admin
               ok
               v2 @hosts+admin1 candidates+admin1
@@ -40,6 +41,7 @@ fn second_host_is_told_and_late_answer_is_refused() {
               v6 @hosts-but-admin1 guest_application_processed_by_other_host guest=bob host=admin1
               v6 @hosts+bob applicants-bob
               v6 @room connected=[0:owner 1:bob]
+              v6 @room seats(9)=[0:owner 1:bob]
             > admin2 reject-application bob
               error: no pending application from bob (it may have been processed already)
             > owner accept-application bob
@@ -63,6 +65,7 @@ fn reject_also_tells_other_hosts() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin1 admin
               ok
               v2 @hosts+admin1 candidates+admin1

@@ -18,6 +18,7 @@ fn invite_then_accept() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -28,13 +29,16 @@ fn invite_then_accept() {
               v3 @hosts+bob candidates-bob
             > view bob
               view v3 connected=[0:owner] applicants=[] invitees=[bob<-owner] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > bob accept-invitation owner
               ok
               v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 2:bob]
+              v4 @room seats(9)=[0:owner 2:bob]
             > view owner
               view v4 connected=[0:owner 2:bob] applicants=[] invitees=[] candidates=[]
+                   seats(9)=[0:owner 2:bob] mode=ApplyToTake
         "#]],
     );
 }
@@ -57,6 +61,7 @@ fn invite_then_reject_and_cancel() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -108,6 +113,7 @@ fn two_hosts_may_invite_the_same_user_but_not_twice_each() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -127,8 +133,10 @@ fn two_hosts_may_invite_the_same_user_but_not_twice_each() {
               error: you already have a pending invitation to bob
             > view owner
               view v5 connected=[0:owner] applicants=[] invitees=[bob<-owner bob<-admin] candidates=[admin]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > view bob
               view v5 connected=[0:owner] applicants=[] invitees=[bob<-owner bob<-admin] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
         "#]],
     );
 }
@@ -148,6 +156,7 @@ fn only_the_inviting_host_may_cancel() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -179,6 +188,7 @@ fn invitee_must_be_in_the_room_and_not_the_host() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > owner invite ghost any 30
               error: user ghost is not in this room
             > owner invite owner any 30

@@ -21,6 +21,7 @@ fn owner_takes_seat_zero_and_keeps_it() {
             > join owner owner
               ok
               v2 @room connected=[0:owner]
+              v2 @room seats(9)=[0:owner]
             > owner disconnect
               error: the owner stays on seat 0 in this room (keep_owner_on_seat)
             > join other owner
@@ -62,6 +63,7 @@ fn without_keep_owner_the_owner_starts_in_the_audience() {
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:bob]
+              v4 @room seats(2)=[0:bob]
             > owner invite bob any 30
               ok
               v5 @owner host_invitation_no_response guest=bob reason=AlreadySeated
@@ -88,6 +90,7 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -125,6 +128,7 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
               v9 @hosts+carol candidates+carol
             > view owner
               view v9 connected=[0:owner] applicants=[] invitees=[] candidates=[carol]
+                   seats(9)=[0:owner] mode=ApplyToTake
         "#]],
     );
 }
@@ -145,6 +149,7 @@ fn leaving_a_seat_by_leaving_the_room() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -158,9 +163,11 @@ fn leaving_a_seat_by_leaving_the_room() {
               v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 1:bob]
+              v4 @room seats(9)=[0:owner 1:bob]
             > leave bob
               ok
               v5 @room connected=[0:owner]
+              v5 @room seats(9)=[0:owner]
             > leave bob
               error: you are not a member of this room
             > bob apply any 30
@@ -183,6 +190,7 @@ fn room_member_limit_and_repeated_join() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -206,6 +214,7 @@ fn disconnect_requires_a_seat() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob

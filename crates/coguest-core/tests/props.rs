@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use coguest_core::{
-    Audience, Command, Event, Output, OutputBody, Profile, Role, Room, RoomConfig, SeatChoice,
-    SeatIndex, Timestamp, UserId,
+    Audience, Command, Device, Event, MovePolicy, NoticeKind, Output, OutputBody, Profile, Role,
+    Room, RoomConfig, SeatChoice, SeatIndex, SeatMode, Timestamp, UserId,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -33,6 +33,22 @@ fn seat() -> impl Strategy<Value = SeatChoice> {
         Just(SeatChoice::Any),
         (0u16..6).prop_map(|i| SeatChoice::Exact(SeatIndex(i))),
     ]
+}
+
+fn policy() -> impl Strategy<Value = MovePolicy> {
+    prop_oneof![
+        Just(MovePolicy::AbortWhenOccupied),
+        Just(MovePolicy::ForceReplace),
+        Just(MovePolicy::Swap),
+    ]
+}
+
+fn device() -> impl Strategy<Value = Device> {
+    prop_oneof![Just(Device::Microphone), Just(Device::Camera)]
+}
+
+fn seat_mode() -> impl Strategy<Value = SeatMode> {
+    prop_oneof![Just(SeatMode::ApplyToTake), Just(SeatMode::FreeToTake)]
 }
 
 fn command() -> impl Strategy<Value = Command> {
@@ -68,6 +84,25 @@ fn command() -> impl Strategy<Value = Command> {
         1 => guest().prop_map(|user| Command::KickOffSeat { user }),
         1 => (0u16..6).prop_map(|i| Command::LockSeat { seat: SeatIndex(i) }),
         1 => (0u16..6).prop_map(|i| Command::UnlockSeat { seat: SeatIndex(i) }),
+        2 => seat().prop_map(|seat| Command::TakeSeat { seat }),
+        1 => Just(Command::LeaveSeat),
+        3 => (u(), 0u16..6, policy()).prop_map(|(user, i, policy)| Command::MoveToSeat {
+            user,
+            seat: SeatIndex(i),
+            policy,
+        }),
+        2 => (device(), any::<bool>()).prop_map(|(device, on)| Command::SetDevice { device, on }),
+        1 => (guest(), device(), any::<bool>()).prop_map(|(user, device, allowed)| {
+            Command::SetUserDevicePermission { user, device, allowed }
+        }),
+        1 => (0u16..6, device(), any::<bool>()).prop_map(|(i, device, allowed)| {
+            Command::SetSeatDevicePermission { seat: SeatIndex(i), device, allowed }
+        }),
+        1 => (prop::option::of(seat_mode()), prop::option::of(0u16..7)).prop_map(
+            |(seat_mode, max_seat_count)| Command::ChangeSettings { seat_mode, max_seat_count }
+        ),
+        1 => (u(), any::<bool>()).prop_map(|(user, admin)| Command::SetAdmin { user, admin }),
+        1 => (guest(), seat()).prop_map(|(user, seat)| Command::PickToSeat { user, seat }),
     ]
 }
 
@@ -82,7 +117,13 @@ fn op() -> impl Strategy<Value = Op> {
                 | Command::CancelInvitation { .. }
                 | Command::KickOffSeat { .. }
                 | Command::LockSeat { .. }
-                | Command::UnlockSeat { .. } if actor % 5 != 0 => actor % 3,
+                | Command::UnlockSeat { .. }
+                | Command::MoveToSeat { .. }
+                | Command::SetUserDevicePermission { .. }
+                | Command::SetSeatDevicePermission { .. }
+                | Command::ChangeSettings { .. }
+                | Command::SetAdmin { .. }
+                | Command::PickToSeat { .. } if actor % 5 != 0 => actor % 3,
                 _ => actor,
             };
             let command = match command {
@@ -97,13 +138,16 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn config() -> impl Strategy<Value = RoomConfig> {
-    (1u16..6, any::<bool>(), 1u32..4).prop_map(|(seats, keep_owner, candidates)| RoomConfig {
-        max_seat_count: seats,
-        keep_owner_on_seat: keep_owner,
-        max_candidates: candidates,
-        max_request_timeout_s: 600,
-        ..RoomConfig::default()
-    })
+    (1u16..6, any::<bool>(), 1u32..4, seat_mode()).prop_map(
+        |(seats, keep_owner, candidates, mode)| RoomConfig {
+            max_seat_count: seats,
+            keep_owner_on_seat: keep_owner,
+            seat_mode: mode,
+            max_candidates: candidates,
+            max_request_timeout_s: 600,
+            ..RoomConfig::default()
+        },
+    )
 }
 
 /// Runs `ops`, checking invariants after each step; returns every output and result.
@@ -111,6 +155,8 @@ struct Run {
     room: Room,
     now: Timestamp,
     trace: Vec<String>,
+    /// Who sits where, according to the backend notices alone.
+    noticed: BTreeMap<UserId, SeatIndex>,
 }
 
 impl Run {
@@ -120,6 +166,7 @@ impl Run {
             room: Room::new(config, now).unwrap(),
             now,
             trace: Vec::new(),
+            noticed: BTreeMap::new(),
         }
     }
 
@@ -157,6 +204,14 @@ impl Run {
         }
         self.room.check_invariants().unwrap();
         ledger.matches(&self.room);
+        // The notices alone tell the backend who sits where.
+        let seated: BTreeMap<UserId, SeatIndex> = self
+            .room
+            .connected()
+            .into_iter()
+            .map(|s| (s.user.user_id, s.seat_index))
+            .collect();
+        assert_eq!(self.noticed, seated, "notices disagree with the seats");
     }
 
     fn latest(&self) -> Timestamp {
@@ -167,6 +222,27 @@ impl Run {
         let outputs: Vec<Output> = std::iter::from_fn(|| self.room.poll_output()).collect();
         for o in &outputs {
             self.trace.push(format!("{o:?}"));
+            if let OutputBody::Notice(n) = &o.body {
+                assert_eq!(o.to, Audience::Backend, "a notice addressed to members");
+                match &n.kind {
+                    NoticeKind::Seated { user, seat } => {
+                        assert!(self.noticed.insert(user.clone(), *seat).is_none());
+                    }
+                    NoticeKind::LeftSeat { user, seat } => {
+                        assert_eq!(self.noticed.remove(user), Some(*seat));
+                    }
+                    NoticeKind::Moved { user, from, to } => {
+                        assert_eq!(self.noticed.insert(user.clone(), *to), Some(*from));
+                    }
+                    _ => {}
+                }
+            } else {
+                assert_ne!(
+                    o.to,
+                    Audience::Backend,
+                    "a member output addressed to the backend"
+                );
+            }
         }
         outputs
     }
@@ -252,12 +328,21 @@ impl Ledger {
                 self.open
                     .retain(|k, _| !matches!(k, Key::Inv { host, .. } if host == actor));
             }
+            // A revoked admin's invitations close; the invitees are told, not the sender.
+            Command::SetAdmin { user, admin: false } => {
+                self.open
+                    .retain(|k, _| !matches!(k, Key::Inv { host, .. } if host == user));
+            }
             _ => {}
         }
         let answered_at_once = matches!(command, Command::InviteToSeat { .. }) && created.is_none();
         if answered_at_once {
             // Inviting a seated user answers AlreadySeated at once and opens no request.
-            assert_eq!(outputs.len(), 1);
+            let to_members = outputs
+                .iter()
+                .filter(|o| !matches!(o.body, OutputBody::Notice(_)))
+                .count();
+            assert_eq!(to_members, 1);
         } else {
             self.observe(outputs, room);
         }
@@ -335,7 +420,8 @@ proptest! {
     ) {
         let run = run_all(&config, &ops);
         let occupied = run.room.connected().len();
-        prop_assert!(occupied <= usize::from(config.max_seat_count));
+        prop_assert!(occupied <= usize::from(run.room.config().max_seat_count));
+        prop_assert_eq!(run.room.seat_list().len(), usize::from(run.room.config().max_seat_count));
     }
 
     /// The same inputs give the same outputs.
@@ -362,6 +448,7 @@ proptest! {
             room: Room::restore(serde_json::from_str(&json).unwrap()).unwrap(),
             now: original.now,
             trace: Vec::new(),
+            noticed: original.noticed.clone(),
         };
         original.trace.clear();
         let mut ledger_a = Ledger::default();
@@ -417,4 +504,34 @@ fn restore_rejects_a_corrupt_snapshot() {
     let mut snap = room.snapshot();
     snap.seats.pop();
     assert!(Room::restore(snap).is_err());
+}
+
+/// Snapshots written before seat management (no device flags, no role grants) still load.
+#[test]
+fn snapshots_without_seat_management_fields_restore() {
+    let now = Timestamp::from_millis(0);
+    let mut room = Room::new(RoomConfig::default(), now).unwrap();
+    for (u, role) in [("owner", Role::Owner), ("bob", Role::Audience)] {
+        room.handle_command(
+            now,
+            &UserId::from(u),
+            Command::Join {
+                profile: Profile::default(),
+                role,
+            },
+        )
+        .unwrap();
+    }
+    let mut json = serde_json::to_value(room.snapshot()).unwrap();
+    json.as_object_mut().unwrap().remove("role_grants");
+    for seat in json["seats"].as_array_mut().unwrap() {
+        seat.as_object_mut().unwrap().remove("devices_disallowed");
+    }
+    for m in json["members"].as_array_mut().unwrap() {
+        let m = m.as_object_mut().unwrap();
+        m.remove("devices_on");
+        m.remove("devices_disallowed");
+    }
+    let restored = Room::restore(serde_json::from_value(json).unwrap()).unwrap();
+    assert_eq!(restored.snapshot(), room.snapshot());
 }

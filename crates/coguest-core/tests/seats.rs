@@ -18,6 +18,7 @@ fn seat_index_must_exist_and_owner_seat_is_reserved() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(4)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -54,6 +55,7 @@ fn locked_seats_cannot_be_requested_or_assigned() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -67,6 +69,7 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               v4 @hosts+bob candidates-bob
             > owner lock 1
               ok
+              v5 @room seats(3)=[0:owner 1:-{locked}]
             > owner lock 1
               error: seat 1 is already locked
             > owner accept-application bob
@@ -80,16 +83,19 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               v6 @hosts+carol candidates-carol
             > owner lock 2
               ok
+              v7 @room seats(3)=[0:owner 1:-{locked} 2:-{locked}]
             > owner accept-application carol
               error: all seats are occupied
             > owner unlock 2
               ok
+              v8 @room seats(3)=[0:owner 1:-{locked}]
             > owner accept-application carol
               ok
               v9 @carol guest_application_responded accepted=true host=owner
               v9 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
               v9 @hosts+carol applicants-carol
               v9 @room connected=[0:owner 2:carol]
+              v9 @room seats(3)=[0:owner 1:-{locked} 2:carol]
         "#]],
     );
 }
@@ -110,6 +116,7 @@ fn locking_an_occupied_seat_removes_its_occupant() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -123,15 +130,18 @@ fn locking_an_occupied_seat_removes_its_occupant() {
               v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 3:bob]
+              v4 @room seats(9)=[0:owner 3:bob]
             > owner lock 3
               ok
               v5 @bob kicked_off_seat seat=3 host=owner
               v5 @room connected=[0:owner]
+              v5 @room seats(9)=[0:owner 3:-{locked}]
               v5 @hosts+bob candidates+bob
             > owner lock 0
               error: seat 0 is reserved for the owner (keep_owner_on_seat)
             > view bob
               view v5 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
+                   seats(9)=[0:owner 3:-{locked}] mode=ApplyToTake
         "#]],
     );
 }
@@ -153,6 +163,7 @@ fn kick_off_seat() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -170,6 +181,7 @@ fn kick_off_seat() {
               v5 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v5 @hosts+bob applicants-bob
               v5 @room connected=[0:owner 1:bob]
+              v5 @room seats(9)=[0:owner 1:bob]
             > carol kick bob
               error: only the owner or an admin may do this
             > owner kick carol
@@ -178,6 +190,7 @@ fn kick_off_seat() {
               ok
               v6 @bob kicked_off_seat seat=1 host=owner
               v6 @room connected=[0:owner]
+              v6 @room seats(9)=[0:owner]
               v6 @hosts+bob candidates+bob
         "#]],
     );

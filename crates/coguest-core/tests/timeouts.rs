@@ -21,6 +21,7 @@ fn application_times_out() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -32,12 +33,14 @@ fn application_times_out() {
             > advance 9
             > view owner
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > advance 1
               v4 @hosts+bob applicants-bob
               v4 @bob guest_application_no_response reason=Timeout
               v4 @hosts+bob candidates+bob
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > advance 100
             > owner accept-application bob
               error: no pending application from bob (it may have been processed already)
@@ -60,6 +63,7 @@ fn invitation_times_out() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -74,6 +78,7 @@ fn invitation_times_out() {
               v4 @hosts+bob candidates+bob
             > view bob
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > bob accept-invitation owner
               error: no pending invitation from owner to bob (it may have been processed already)
         "#]],
@@ -98,6 +103,7 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
               v2 @hosts+admin candidates+admin
@@ -151,6 +157,7 @@ fn timeout_bounds_are_enforced() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -185,6 +192,7 @@ fn late_command_after_deadline_finds_request_expired() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob

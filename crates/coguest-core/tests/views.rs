@@ -20,6 +20,7 @@ fn audience_sees_only_entries_about_itself() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -38,10 +39,13 @@ fn audience_sees_only_entries_about_itself() {
               v5 @hosts+carol candidates-carol
             > view owner
               view v5 connected=[0:owner] applicants=[bob] invitees=[carol<-owner] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > view bob
               view v5 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > view carol
               view v5 connected=[0:owner] applicants=[] invitees=[carol<-owner] candidates=[]
+                   seats(9)=[0:owner] mode=ApplyToTake
         "#]],
     );
 }
@@ -67,6 +71,7 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join a audience
               ok
               v2 @hosts+a candidates+a
@@ -77,6 +82,7 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
               ok
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[a b]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > a apply any 30
               ok request=1
               v5 @hosts+a applicants+a (request=1 seat=any deadline=+30s)
@@ -85,6 +91,7 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
               v5 @hosts+c candidates+c
             > view owner
               view v5 connected=[0:owner] applicants=[a] invitees=[] candidates=[b c]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > a cancel-application
               ok
               v6 @hosts+a applicants-a
@@ -93,12 +100,14 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
               v6 @hosts+a candidates+a
             > view owner
               view v6 connected=[0:owner] applicants=[] invitees=[] candidates=[a b]
+                   seats(9)=[0:owner] mode=ApplyToTake
             > leave b
               ok
               v7 @hosts+b candidates-b
               v7 @hosts+c candidates+c
             > view owner
               view v7 connected=[0:owner] applicants=[] invitees=[] candidates=[a c]
+                   seats(9)=[0:owner] mode=ApplyToTake
         "#]],
     );
 }
@@ -118,6 +127,7 @@ fn extra_info_is_bounded() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob
@@ -155,6 +165,7 @@ fn audience_cannot_use_host_commands() {
             > join owner owner
               ok
               v1 @room connected=[0:owner]
+              v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
               v2 @hosts+bob candidates+bob

@@ -98,6 +98,16 @@ error_codes! {
     OwnerMustStayOnSeat = -3022,
     /// The seat is already in the requested lock state.
     SeatLockUnchanged = -3023,
+    /// `take_seat` in an apply-to-take room: apply instead.
+    SeatModeApplyToTake = -3024,
+    /// A host disallowed opening this device (for the user or its seat).
+    DeviceDisallowed = -3025,
+    /// `max_seat_count` would drop an occupied seat: empty it first.
+    SeatCountBelowOccupied = -3026,
+    /// The user is already on the target seat.
+    AlreadyOnTargetSeat = -3027,
+    /// The owner's role cannot be changed.
+    CannotChangeOwnerRole = -3028,
     /// The server is shutting down; reconnect.
     ShuttingDown = -3030,
     /// The room settings are invalid.
@@ -128,6 +138,14 @@ impl From<&CommandError> for ErrorCode {
             E::TimeoutOutOfRange { .. } => ErrorCode::TimeoutOutOfRange,
             E::ExtraInfoTooLarge { .. } => ErrorCode::ExtraInfoTooLarge,
             E::SeatLockUnchanged(..) => ErrorCode::SeatLockUnchanged,
+            E::SeatModeApplyToTake => ErrorCode::SeatModeApplyToTake,
+            E::NotOwner => ErrorCode::NeedOwnerPermission,
+            E::AlreadyOnSeat(..) => ErrorCode::AlreadyOnTargetSeat,
+            E::DeviceDisallowed(_) => ErrorCode::DeviceDisallowed,
+            E::ShrinkBelowOccupiedSeat(..) => ErrorCode::SeatCountBelowOccupied,
+            E::InvalidSetting(_) => ErrorCode::InvalidRoomSettings,
+            E::CannotChangeOwnerRole => ErrorCode::CannotChangeOwnerRole,
+            E::ReservedUserId => ErrorCode::InvalidParameter,
             _ => ErrorCode::Failed,
         }
     }

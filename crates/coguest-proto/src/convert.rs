@@ -1,8 +1,9 @@
 //! Conversions between core values and wire values. The only place both shapes meet.
 
 use crate::{
-    ApplicantInfo, Change, ClientCommand, CoGuestState, ErrorCode, Event, InviteeInfo,
-    LiveUserInfo, NoResponseReason, Role, SeatUserInfo, WireError,
+    ApplicantInfo, Change, ClientCommand, CoGuestState, Device, DeviceFlags, ErrorCode, Event,
+    InviteeInfo, LiveUserInfo, MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode,
+    SeatUserInfo, WireError,
 };
 use coguest_core as core;
 
@@ -32,6 +33,74 @@ impl From<Role> for core::Role {
             Role::Owner => core::Role::Owner,
             Role::Admin => core::Role::Admin,
             Role::Audience => core::Role::Audience,
+        }
+    }
+}
+
+impl From<core::SeatMode> for SeatMode {
+    fn from(m: core::SeatMode) -> Self {
+        match m {
+            core::SeatMode::ApplyToTake => SeatMode::ApplyToTake,
+            core::SeatMode::FreeToTake => SeatMode::FreeToTake,
+        }
+    }
+}
+
+impl From<SeatMode> for core::SeatMode {
+    fn from(m: SeatMode) -> Self {
+        match m {
+            SeatMode::ApplyToTake => core::SeatMode::ApplyToTake,
+            SeatMode::FreeToTake => core::SeatMode::FreeToTake,
+        }
+    }
+}
+
+impl From<core::Device> for Device {
+    fn from(d: core::Device) -> Self {
+        match d {
+            core::Device::Microphone => Device::Microphone,
+            core::Device::Camera => Device::Camera,
+        }
+    }
+}
+
+impl From<Device> for core::Device {
+    fn from(d: Device) -> Self {
+        match d {
+            Device::Microphone => core::Device::Microphone,
+            Device::Camera => core::Device::Camera,
+        }
+    }
+}
+
+impl From<MovePolicy> for core::MovePolicy {
+    fn from(p: MovePolicy) -> Self {
+        match p {
+            MovePolicy::AbortWhenOccupied => core::MovePolicy::AbortWhenOccupied,
+            MovePolicy::ForceReplace => core::MovePolicy::ForceReplace,
+            MovePolicy::Swap => core::MovePolicy::Swap,
+        }
+    }
+}
+
+impl From<core::DeviceFlags> for DeviceFlags {
+    fn from(f: core::DeviceFlags) -> Self {
+        DeviceFlags {
+            microphone: f.microphone,
+            camera: f.camera,
+        }
+    }
+}
+
+impl From<&core::SeatInfo> for SeatInfo {
+    fn from(s: &core::SeatInfo) -> Self {
+        SeatInfo {
+            seat_index: i32::from(s.seat_index.0),
+            user: s.user.as_ref().map(Into::into),
+            locked: s.locked,
+            devices_on: s.devices_on.into(),
+            seat_disallowed: s.seat_disallowed.into(),
+            user_disallowed: s.user_disallowed.into(),
         }
     }
 }
@@ -89,6 +158,8 @@ impl From<&core::RoomView> for CoGuestState {
             invitees: v.invitees.iter().map(Into::into).collect(),
             applicants: v.applicants.iter().map(Into::into).collect(),
             candidates: v.candidates.iter().map(Into::into).collect(),
+            seats: v.seats.iter().map(Into::into).collect(),
+            seat_mode: v.seat_mode.into(),
         }
     }
 }
@@ -150,6 +221,26 @@ impl From<&core::Event> for Event {
                 seat_index: i32::from(seat.0),
                 host_user: host.into(),
             },
+            E::MovedToSeat { from, to, host } => Event::MovedToSeat {
+                from_seat_index: i32::from(from.0),
+                to_seat_index: i32::from(to.0),
+                host_user: host.into(),
+            },
+            E::DevicePermissionChanged {
+                device,
+                allowed,
+                seat,
+                host,
+            } => Event::DevicePermissionChanged {
+                device: (*device).into(),
+                allowed: *allowed,
+                seat_index: seat.map(|s| i32::from(s.0)),
+                host_user: host.into(),
+            },
+            E::RoleChanged { role, by } => Event::RoleChanged {
+                role: (*role).into(),
+                by_user: by.into(),
+            },
         }
     }
 }
@@ -175,6 +266,19 @@ impl From<&core::ViewChange> for Change {
             C::CandidateAdded(u) => Change::CandidateAdded { user: u.into() },
             C::CandidateRemoved { user } => Change::CandidateRemoved {
                 user_id: user.to_string(),
+            },
+            C::Seats { seats } => Change::Seats {
+                seats: seats.iter().map(Into::into).collect(),
+            },
+            C::Settings {
+                seat_mode,
+                max_seat_count,
+            } => Change::Settings {
+                seat_mode: (*seat_mode).into(),
+                max_seat_count: *max_seat_count,
+            },
+            C::Reset(view) => Change::Reset {
+                state: Box::new(view.as_ref().into()),
             },
         }
     }
@@ -263,6 +367,52 @@ impl ClientCommand {
             ClientCommand::UnlockSeat { seat_index: s } => C::UnlockSeat {
                 seat: seat_index(*s)?,
             },
+            ClientCommand::TakeSeat { seat_index } => C::TakeSeat {
+                seat: seat_choice(*seat_index)?,
+            },
+            ClientCommand::LeaveSeat => C::LeaveSeat,
+            ClientCommand::MoveToSeat {
+                user_id: u,
+                seat_index: s,
+                policy,
+            } => C::MoveToSeat {
+                user: user_id(u, "user_id")?,
+                seat: seat_index(*s)?,
+                policy: (*policy).into(),
+            },
+            ClientCommand::SetDevice { device, on } => C::SetDevice {
+                device: (*device).into(),
+                on: *on,
+            },
+            ClientCommand::SetUserDevicePermission {
+                user_id: u,
+                device,
+                allowed,
+            } => C::SetUserDevicePermission {
+                user: user_id(u, "user_id")?,
+                device: (*device).into(),
+                allowed: *allowed,
+            },
+            ClientCommand::SetSeatDevicePermission {
+                seat_index: s,
+                device,
+                allowed,
+            } => C::SetSeatDevicePermission {
+                seat: seat_index(*s)?,
+                device: (*device).into(),
+                allowed: *allowed,
+            },
+            ClientCommand::ChangeSettings {
+                seat_mode,
+                max_seat_count,
+            } => C::ChangeSettings {
+                seat_mode: seat_mode.map(Into::into),
+                max_seat_count: *max_seat_count,
+            },
+            ClientCommand::SetAdmin { user_id: u, admin } => C::SetAdmin {
+                user: user_id(u, "user_id")?,
+                admin: *admin,
+            },
         }))
     }
 }
@@ -273,6 +423,8 @@ pub enum WireBody {
     Event(Event),
     /// A view change.
     Change(Change),
+    /// A backend notice: not for members (see [`crate::WebhookEvent::from_notice`]).
+    Backend,
 }
 
 impl From<&core::OutputBody> for WireBody {
@@ -280,6 +432,7 @@ impl From<&core::OutputBody> for WireBody {
         match b {
             core::OutputBody::Event(e) => WireBody::Event(e.into()),
             core::OutputBody::Change(c) => WireBody::Change(c.into()),
+            core::OutputBody::Notice(_) => WireBody::Backend,
         }
     }
 }

@@ -15,9 +15,11 @@
 
 mod codes;
 mod convert;
+mod webhook;
 
 pub use codes::ErrorCode;
 pub use convert::WireBody;
+pub use webhook::{WEBHOOK_TYPES, WebhookEvent};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -131,6 +133,65 @@ pub enum ClientCommand {
         /// The seat.
         seat_index: i32,
     },
+    /// `takeSeat`: sit on a free seat directly (free-to-take rooms only).
+    TakeSeat {
+        /// Seat index; `-1` for any free seat.
+        seat_index: i32,
+    },
+    /// `leaveSeat`: leave the seat, stay in the room.
+    LeaveSeat,
+    /// `moveUserToSeat`: a host moves a seated user; a seated user may move itself to a free
+    /// seat (policy `abort_when_occupied`).
+    MoveToSeat {
+        /// The seated user.
+        user_id: String,
+        /// The target seat.
+        seat_index: i32,
+        /// What to do when the target is occupied (default `abort_when_occupied`).
+        #[serde(default = "default_policy")]
+        policy: MovePolicy,
+    },
+    /// Seated member: open or close its microphone or camera.
+    SetDevice {
+        /// `microphone` or `camera`.
+        device: Device,
+        /// Open (`true`) or close.
+        on: bool,
+    },
+    /// Host: allow or disallow a device for one user.
+    SetUserDevicePermission {
+        /// The user.
+        user_id: String,
+        /// `microphone` or `camera`.
+        device: Device,
+        /// Whether the user may open it.
+        allowed: bool,
+    },
+    /// Host: allow or disallow a device on one seat.
+    SetSeatDevicePermission {
+        /// The seat.
+        seat_index: i32,
+        /// `microphone` or `camera`.
+        device: Device,
+        /// Whether its occupant may open it.
+        allowed: bool,
+    },
+    /// Host: change room settings (absent fields stay as they are).
+    ChangeSettings {
+        /// New seat mode.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat_mode: Option<SeatMode>,
+        /// New number of seats (1..=64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_seat_count: Option<u16>,
+    },
+    /// Owner: grant (`admin: true`) or revoke admin.
+    SetAdmin {
+        /// The user.
+        user_id: String,
+        /// Grant or revoke.
+        admin: bool,
+    },
     /// Ask for a fresh snapshot of the room (after detecting a gap, say).
     Snapshot,
     /// Keep-alive; answered by an ack.
@@ -155,6 +216,14 @@ impl ClientCommand {
         "kick_off_seat",
         "lock_seat",
         "unlock_seat",
+        "take_seat",
+        "leave_seat",
+        "move_to_seat",
+        "set_device",
+        "set_user_device_permission",
+        "set_seat_device_permission",
+        "change_settings",
+        "set_admin",
         "snapshot",
         "ping",
     ];
@@ -176,6 +245,14 @@ impl ClientCommand {
             ClientCommand::KickOffSeat { .. } => "kick_off_seat",
             ClientCommand::LockSeat { .. } => "lock_seat",
             ClientCommand::UnlockSeat { .. } => "unlock_seat",
+            ClientCommand::TakeSeat { .. } => "take_seat",
+            ClientCommand::LeaveSeat => "leave_seat",
+            ClientCommand::MoveToSeat { .. } => "move_to_seat",
+            ClientCommand::SetDevice { .. } => "set_device",
+            ClientCommand::SetUserDevicePermission { .. } => "set_user_device_permission",
+            ClientCommand::SetSeatDevicePermission { .. } => "set_seat_device_permission",
+            ClientCommand::ChangeSettings { .. } => "change_settings",
+            ClientCommand::SetAdmin { .. } => "set_admin",
             ClientCommand::Snapshot => "snapshot",
             ClientCommand::Ping => "ping",
         }
@@ -256,6 +333,70 @@ pub enum ServerMsg {
         /// The room.
         room: String,
     },
+}
+
+fn default_policy() -> MovePolicy {
+    MovePolicy::AbortWhenOccupied
+}
+
+/// What `move_to_seat` does when the target seat is occupied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MovePolicy {
+    /// Refuse with `SEAT_OCCUPIED`.
+    AbortWhenOccupied,
+    /// Remove the occupant (it gets `kicked_off_seat`), then move.
+    ForceReplace,
+    /// The two users exchange seats.
+    Swap,
+}
+
+/// A seated user's media device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// The microphone.
+    Microphone,
+    /// The camera.
+    Camera,
+}
+
+/// How members get onto seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatMode {
+    /// Members apply (or are invited); `take_seat` is refused.
+    #[default]
+    ApplyToTake,
+    /// Members may also `take_seat` directly.
+    FreeToTake,
+}
+
+/// A flag per device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceFlags {
+    /// Microphone.
+    pub microphone: bool,
+    /// Camera.
+    pub camera: bool,
+}
+
+/// One seat, empty or not (the reference `LiveSeatStore`'s `SeatInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SeatInfo {
+    /// Seat index.
+    pub seat_index: i32,
+    /// The occupant, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SeatUserInfo>,
+    /// Whether the seat is locked.
+    pub locked: bool,
+    /// The occupant's open devices.
+    pub devices_on: DeviceFlags,
+    /// Devices a host disallowed on this seat.
+    pub seat_disallowed: DeviceFlags,
+    /// Devices a host disallowed for the occupant.
+    pub user_disallowed: DeviceFlags,
 }
 
 /// A member's role, from its token.
@@ -340,6 +481,12 @@ pub struct CoGuestState {
     pub applicants: Vec<ApplicantInfo>,
     /// Members who could be invited (hosts: capped list; others: themselves if listed).
     pub candidates: Vec<LiveUserInfo>,
+    /// Every seat, empty ones included, with lock and device flags.
+    #[serde(default)]
+    pub seats: Vec<SeatInfo>,
+    /// The room's seat mode.
+    #[serde(default)]
+    pub seat_mode: SeatMode,
 }
 
 /// Reason a request closed unanswered: `timeout` (0) or `already_seated` (1).
@@ -430,6 +577,34 @@ pub enum Event {
         /// The host who did it.
         host_user: LiveUserInfo,
     },
+    /// Seated user: a host moved it (a move, or the other side of a swap).
+    MovedToSeat {
+        /// The seat it was on.
+        from_seat_index: i32,
+        /// The seat it is on now.
+        to_seat_index: i32,
+        /// The host who did it.
+        host_user: LiveUserInfo,
+    },
+    /// User: a host allowed or disallowed a device for it (`seat_index` absent) or for its seat.
+    DevicePermissionChanged {
+        /// Which device.
+        device: Device,
+        /// Whether it may open it now.
+        allowed: bool,
+        /// The seat, for a per-seat change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat_index: Option<i32>,
+        /// The host who did it.
+        host_user: LiveUserInfo,
+    },
+    /// User: the owner granted or revoked admin; a `reset` change follows.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The owner.
+        by_user: LiveUserInfo,
+    },
 }
 
 /// A change to the `CoGuestState` views.
@@ -473,6 +648,23 @@ pub enum Change {
         /// The member.
         user_id: String,
     },
+    /// The whole new seat list.
+    Seats {
+        /// Every seat in index order.
+        seats: Vec<SeatInfo>,
+    },
+    /// Room settings after a host changed them.
+    Settings {
+        /// Seat mode.
+        seat_mode: SeatMode,
+        /// Number of seats.
+        max_seat_count: u16,
+    },
+    /// The whole state, replacing the client's (its role changed).
+    Reset {
+        /// The new state.
+        state: Box<CoGuestState>,
+    },
 }
 
 impl CoGuestState {
@@ -509,6 +701,9 @@ impl CoGuestState {
             Change::CandidateRemoved { user_id } => {
                 self.candidates.retain(|c| &c.user_id != user_id);
             }
+            Change::Seats { seats } => self.seats = seats.clone(),
+            Change::Settings { seat_mode, .. } => self.seat_mode = *seat_mode,
+            Change::Reset { state } => *self = (**state).clone(),
         }
     }
 }
@@ -578,6 +773,35 @@ mod tests {
             },
             ClientCommand::LockSeat { seat_index: 1 },
             ClientCommand::UnlockSeat { seat_index: 1 },
+            ClientCommand::TakeSeat { seat_index: 1 },
+            ClientCommand::LeaveSeat,
+            ClientCommand::MoveToSeat {
+                user_id: "u".into(),
+                seat_index: 1,
+                policy: MovePolicy::Swap,
+            },
+            ClientCommand::SetDevice {
+                device: Device::Camera,
+                on: true,
+            },
+            ClientCommand::SetUserDevicePermission {
+                user_id: "u".into(),
+                device: Device::Camera,
+                allowed: true,
+            },
+            ClientCommand::SetSeatDevicePermission {
+                seat_index: 1,
+                device: Device::Camera,
+                allowed: true,
+            },
+            ClientCommand::ChangeSettings {
+                seat_mode: None,
+                max_seat_count: Some(3),
+            },
+            ClientCommand::SetAdmin {
+                user_id: "u".into(),
+                admin: true,
+            },
             ClientCommand::Snapshot,
             ClientCommand::Ping,
         ];

@@ -100,6 +100,9 @@ fn every_example_parses_and_every_message_is_shown() {
         "guest_application_responded",
         "guest_application_no_response",
         "kicked_off_seat",
+        "moved_to_seat",
+        "device_permission_changed",
+        "role_changed",
     ] {
         assert!(
             events.contains(e),
@@ -114,6 +117,9 @@ fn every_example_parses_and_every_message_is_shown() {
         "invitee_removed",
         "candidate_added",
         "candidate_removed",
+        "seats",
+        "settings",
+        "reset",
     ] {
         assert!(
             changes.contains(c),

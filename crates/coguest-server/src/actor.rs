@@ -7,15 +7,20 @@
 //! not stored, and memory never runs ahead of disk (a failed write reloads the room).
 
 use crate::auth::Identity;
+use crate::cluster::{Cluster, CmdMsg, NodeMsg};
 use crate::registry::Registry;
+use crate::store::redis::{Acquired, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
 use crate::{Shared, encode};
 use axum::extract::ws::{Message, Utf8Bytes};
 use coguest_core::{
-    Audience, Command, CommandError, Output, RequestId, Room, RoomConfig, RoomId, Timestamp, UserId,
+    Audience, Command, CommandError, Output, OutputBody, RequestId, Room, RoomConfig, RoomId,
+    Timestamp, UserId,
 };
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, ServerMsg, WireBody, WireError};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use coguest_proto::{
+    ClientCommand, CoGuestState, ErrorCode, ServerMsg, WebhookEvent, WireBody, WireError,
+};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -24,12 +29,36 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const RETRY_CACHE: usize = 256;
 
 /// The server side of one WebSocket connection, as rooms see it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ConnHandle {
     pub id: u64,
     pub identity: Arc<Identity>,
-    tx: mpsc::Sender<Message>,
-    kill: Arc<watch::Sender<Option<u16>>>,
+    sink: Sink,
+}
+
+/// Where a connection's frames go: its own writer queue, or (cluster mode) the node it is
+/// connected to.
+#[derive(Clone)]
+enum Sink {
+    Local {
+        tx: mpsc::Sender<Message>,
+        kill: Arc<watch::Sender<Option<u16>>>,
+    },
+    Remote {
+        node: String,
+        room: RoomId,
+        cluster: Arc<Cluster>,
+    },
+}
+
+impl std::fmt::Debug for ConnHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnHandle")
+            .field("id", &self.id)
+            .field("user", &self.identity.user)
+            .field("remote", &self.remote_node())
+            .finish()
+    }
 }
 
 impl ConnHandle {
@@ -42,8 +71,34 @@ impl ConnHandle {
         ConnHandle {
             id,
             identity,
-            tx,
-            kill,
+            sink: Sink::Local { tx, kill },
+        }
+    }
+
+    /// A connection on another node, answered through `cluster`.
+    pub fn remote(
+        node: String,
+        id: u64,
+        identity: Arc<Identity>,
+        room: RoomId,
+        cluster: Arc<Cluster>,
+    ) -> Self {
+        ConnHandle {
+            id,
+            identity,
+            sink: Sink::Remote {
+                node,
+                room,
+                cluster,
+            },
+        }
+    }
+
+    /// The node of a remote connection.
+    pub fn remote_node(&self) -> Option<&str> {
+        match &self.sink {
+            Sink::Local { .. } => None,
+            Sink::Remote { node, .. } => Some(node),
         }
     }
 
@@ -53,7 +108,18 @@ impl ConnHandle {
 
     /// Queues a frame without waiting. A full queue closes the connection as too slow.
     pub fn send(&self, text: Utf8Bytes) -> bool {
-        match self.tx.try_send(Message::Text(text)) {
+        let tx = match &self.sink {
+            Sink::Local { tx, .. } => tx,
+            Sink::Remote {
+                node,
+                room,
+                cluster,
+            } => {
+                cluster.answer(node, room, self.id, text.as_str());
+                return true;
+            }
+        };
+        match tx.try_send(Message::Text(text)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(coguest_proto::CLOSE_TOO_SLOW);
@@ -77,7 +143,10 @@ impl ConnHandle {
 
     /// Asks the connection's writer to close with `code` (the first code asked for wins).
     pub fn close(&self, code: u16) {
-        self.kill.send_if_modified(|c| {
+        let Sink::Local { kill, .. } = &self.sink else {
+            return;
+        };
+        kill.send_if_modified(|c| {
             if c.is_none() {
                 *c = Some(code);
                 true
@@ -108,6 +177,19 @@ pub(crate) enum RoomMsg {
         conn: u64,
     },
     Inspect(oneshot::Sender<RoomInfo>),
+    /// A command from the admin API, applied as the operator (a host that is not a member).
+    Operator {
+        command: Command,
+        reply: oneshot::Sender<Result<u64, (ErrorCode, String)>>,
+    },
+    /// Close the room: tell every member, delete it from storage, stop the actor.
+    Close(oneshot::Sender<Result<(), (ErrorCode, String)>>),
+    /// Cluster: something published on the room's channel.
+    Notice(RoomNotice),
+    /// Cluster: a message for the owner from another node.
+    Remote(Box<CmdMsg>),
+    /// Cluster: the owner's answer to a forwarded command.
+    Answer(NodeMsg),
 }
 
 /// A room's settings and host view, for the admin API.
@@ -123,6 +205,7 @@ pub struct RoomInfo {
     pub member_count: usize,
 }
 
+#[derive(Clone)]
 struct RingEntry {
     version: u64,
     to: Audience,
@@ -191,13 +274,11 @@ impl Rebuilt {
                     }
                 }
             }
+            // Backend notices were written to the webhook outbox when first applied.
             while let Some(out) = r.room.poll_output() {
-                push_ring(
-                    &mut r.ring,
-                    &mut r.ring_floor,
-                    ring_cap,
-                    output_entry(name, out),
-                );
+                if let Some(entry) = output_entry(name, out) {
+                    push_ring(&mut r.ring, &mut r.ring_floor, ring_cap, entry);
+                }
             }
         }
         Ok(r)
@@ -232,8 +313,10 @@ fn remember(
     list.push_back((id, text));
 }
 
-fn output_entry(room: &str, out: Output) -> RingEntry {
+/// The member-facing form of an output; `None` for backend notices.
+fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
     let msg = match WireBody::from(&out.body) {
+        WireBody::Backend => return None,
         WireBody::Event(event) => ServerMsg::Event {
             room: room.to_owned(),
             version: out.version,
@@ -245,11 +328,11 @@ fn output_entry(room: &str, out: Output) -> RingEntry {
             change,
         },
     };
-    RingEntry {
+    Some(RingEntry {
         version: out.version,
         to: out.to,
         text: encode(&msg),
-    }
+    })
 }
 
 fn push_ring(ring: &mut VecDeque<RingEntry>, floor: &mut u64, cap: usize, entry: RingEntry) {
@@ -260,6 +343,35 @@ fn push_ring(ring: &mut VecDeque<RingEntry>, floor: &mut u64, cap: usize, entry:
             *floor = (*floor).max(old.version);
         }
     }
+}
+
+/// This node's part in a room.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Part {
+    /// Single node: storage is not shared, the room is always ours.
+    Single,
+    /// Cluster owner with this lease epoch; the lease is trusted without asking Redis until
+    /// `valid_until` (a safety margin before it expires).
+    Owner { epoch: u64, valid_until: Instant },
+    /// Cluster follower: applies the entries the owner publishes, forwards commands.
+    Follower,
+}
+
+impl Part {
+    /// An owner that acquired (or renewed) its lease at `sent`.
+    pub fn owner(epoch: u64, sent: Instant, lease: std::time::Duration) -> Self {
+        Part::Owner {
+            epoch,
+            valid_until: sent + lease * 3 / 4,
+        }
+    }
+}
+
+/// A command forwarded to the owner and not answered yet.
+struct Forwarded {
+    c: CommandMsg,
+    was_member: bool,
+    sent: Instant,
 }
 
 enum MutateError {
@@ -285,6 +397,16 @@ pub(crate) struct RoomActor {
     checkpoint_seq: u64,
     timers_reported: i64,
     broken: bool,
+    closed: bool,
+    part: Part,
+    cluster: Option<Arc<Cluster>>,
+    /// Owner: connections of members on other nodes, by user.
+    remote: HashMap<UserId, HashSet<(String, u64)>>,
+    /// Follower: commands waiting for the owner's answer, by (connection, request id).
+    forwarded: HashMap<(u64, u64), Forwarded>,
+    /// The room version the local connections have been told about.
+    delivered_version: u64,
+    next_tick: Instant,
 }
 
 impl RoomActor {
@@ -298,7 +420,10 @@ impl RoomActor {
         me: mpsc::Sender<RoomMsg>,
         shutdown: watch::Receiver<bool>,
         loaded: bool,
+        part: Part,
     ) -> Self {
+        let cluster = shared.cluster.clone();
+        let delivered_version = rebuilt.room.version();
         let mut actor = RoomActor {
             id,
             room: rebuilt.room,
@@ -317,8 +442,15 @@ impl RoomActor {
             checkpoint_seq: rebuilt.checkpoint_seq,
             timers_reported: 0,
             broken: false,
+            closed: false,
+            part,
+            cluster,
+            remote: HashMap::new(),
+            forwarded: HashMap::new(),
+            delivered_version,
+            next_tick: Instant::now(),
         };
-        if loaded {
+        if loaded && actor.decides() {
             // Nobody is connected after a (re)load: every member gets a grace period.
             let until = actor.grace_deadline(actor.shared.clock.now());
             let members: Vec<UserId> = actor.room.members().map(|m| m.user_id.clone()).collect();
@@ -345,10 +477,17 @@ impl RoomActor {
             version = self.room.version(),
             "room actor started"
         );
-        while !*self.shutdown.borrow() && !self.broken {
+        if matches!(self.part, Part::Owner { .. }) {
+            self.shared.metrics.owned_rooms.inc();
+        }
+        while !*self.shutdown.borrow() && !self.broken && !self.closed {
             self.report_timers();
             let sleep = match self.next_deadline() {
                 Some(t) => self.shared.clock.sleep_until(t),
+                None => Box::pin(std::future::pending()),
+            };
+            let tick: crate::clock::BoxFuture<'_, ()> = match self.cluster {
+                Some(_) => Box::pin(tokio::time::sleep_until(self.next_tick.into())),
                 None => Box::pin(std::future::pending()),
             };
             tokio::select! {
@@ -358,12 +497,27 @@ impl RoomActor {
                         break;
                     }
                 }
+                () = tick => self.on_tick().await,
                 () = sleep => self.on_deadline().await,
                 msg = self.inbox.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
                     None => break,
                 },
             }
+            // Commands that waited for an owner while this node became it.
+            if matches!(self.part, Part::Owner { .. }) && !self.forwarded.is_empty() {
+                let waiting: Vec<Forwarded> = self.forwarded.drain().map(|(_, f)| f).collect();
+                for f in waiting {
+                    self.on_command(f.c).await;
+                }
+            }
+        }
+        if let (Part::Owner { .. }, Some(cluster)) = (self.part, self.cluster.clone()) {
+            // Let another node take the room at once instead of after the lease.
+            if let Err(e) = cluster.store.release(&self.id).await {
+                tracing::warn!(room = self.name(), error = %e, "releasing the lease failed");
+            }
+            self.shared.metrics.owned_rooms.dec();
         }
         self.exit();
     }
@@ -371,7 +525,9 @@ impl RoomActor {
     fn exit(mut self) {
         self.registry.forget(&self.id, &self.me);
         self.inbox.close();
-        let (code, why) = if self.broken {
+        let (code, why) = if self.closed {
+            (ErrorCode::RoomIdNotExist, "the room was closed")
+        } else if self.broken {
             (
                 ErrorCode::Failed,
                 "the room could not be reloaded from storage",
@@ -384,8 +540,13 @@ impl RoomActor {
         };
         while let Ok(msg) = self.inbox.try_recv() {
             if let RoomMsg::Command(c) = msg {
-                c.conn.error(Some(c.id), code, why);
+                if c.conn.remote_node().is_none() {
+                    c.conn.error(Some(c.id), code, why);
+                }
             }
+        }
+        for (_, f) in self.forwarded.drain() {
+            f.c.conn.error(Some(f.c.id), code, why);
         }
         self.shared
             .metrics
@@ -410,6 +571,9 @@ impl RoomActor {
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
+        if !self.decides() {
+            return None;
+        }
         let grace = self.grace.first().map(|(t, _)| *t);
         match (self.room.poll_timeout(), grace) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -430,6 +594,9 @@ impl RoomActor {
     }
 
     async fn on_deadline(&mut self) {
+        if !self.ensure_owner().await {
+            return;
+        }
         let now = self.shared.clock.now();
         if self.room.poll_timeout().is_some_and(|t| t <= now) {
             if let Err(MutateError::Store(e)) = self.mutate(now, LogInput::Timeout, None).await {
@@ -442,7 +609,8 @@ impl RoomActor {
         let due = self.grace.first().filter(|(t, _)| *t <= now).cloned();
         if let Some((_, user)) = due {
             self.cancel_grace(&user);
-            let connected = self.peers.values().any(|p| p.user() == &user);
+            let connected =
+                self.peers.values().any(|p| p.user() == &user) || self.remote.contains_key(&user);
             if connected || self.room.member(&user).is_none() {
                 return;
             }
@@ -469,16 +637,86 @@ impl RoomActor {
                     member_count: self.room.member_count(),
                 });
             }
+            RoomMsg::Operator { command, reply } => {
+                let _ = reply.send(self.operator(command).await);
+            }
+            RoomMsg::Close(reply) => {
+                let _ = reply.send(self.close().await);
+            }
+            RoomMsg::Notice(n) => self.on_notice(n).await,
+            RoomMsg::Remote(m) => self.on_remote(*m).await,
+            RoomMsg::Answer(a) => self.on_answer(a).await,
         }
+    }
+
+    /// Applies an admin-API command as the operator: same core, same rules, same log.
+    async fn operator(&mut self, command: Command) -> Result<u64, (ErrorCode, String)> {
+        if !self.decides() {
+            return Err(not_owner());
+        }
+        let now = self.shared.clock.now();
+        self.expire_due(now).await?;
+        let input = LogInput::Command {
+            actor: UserId::operator(),
+            command,
+        };
+        match self.mutate(now, input, None).await {
+            Ok(_) => Ok(self.room.version()),
+            Err(MutateError::Refused(e)) => Err(refused(&e)),
+            Err(MutateError::Store(e)) => Err(store_failed(&e)),
+        }
+    }
+
+    /// Deletes the room from storage, then tells every connected member and stops. Pending
+    /// requests end with the room.
+    async fn close(&mut self) -> Result<(), (ErrorCode, String)> {
+        if !self.decides() {
+            return Err(not_owner());
+        }
+        let event = WebhookEvent::lifecycle(
+            "room_closed",
+            self.name(),
+            self.room.version(),
+            self.shared.clock.now(),
+            Some(UserId::OPERATOR),
+        );
+        let items = self.shared.webhooks.items(&[event]);
+        if let Err(e) = self.shared.store.enqueue(&items).await {
+            return Err(store_failed(&e));
+        }
+        self.shared.webhooks.wake();
+        if let Err(e) = self.shared.store.delete(&self.id).await {
+            return Err(store_failed(&e));
+        }
+        let msg = encode(&ServerMsg::RoomClosed {
+            room: self.name().to_owned(),
+        });
+        for peer in self.peers.values() {
+            peer.send(msg.clone());
+        }
+        self.peers.clear();
+        self.grace.clear();
+        self.grace_of.clear();
+        self.closed = true;
+        Ok(())
     }
 
     /// A connection is gone (or left): when it was the user's last one, the grace period
     /// starts.
     fn detach(&mut self, conn: u64) {
+        self.forwarded.retain(|(c, _), _| *c != conn);
         let Some(peer) = self.peers.remove(&conn) else {
             return;
         };
         let user = peer.user().clone();
+        if let (Part::Follower, Some(cluster)) = (self.part, &self.cluster) {
+            let msg = CmdMsg::Detach {
+                node: cluster.node.clone(),
+                conn,
+            };
+            cluster.queue_to_owner(&self.id, &msg);
+            return;
+        }
         let still_connected = self.peers.values().any(|p| p.user() == &user);
         if !still_connected && self.room.member(&user).is_some() {
             let until = self.grace_deadline(self.shared.clock.now());
@@ -487,6 +725,13 @@ impl RoomActor {
     }
 
     async fn on_command(&mut self, c: CommandMsg) {
+        if self.cluster.is_some() && !self.ensure_owner().await {
+            if c.conn.remote_node().is_none() {
+                self.follow_command(c).await;
+            }
+            // A forwarded command that reached a former owner: its node sends it again.
+            return;
+        }
         let kind = c.cmd.kind();
         let user = c.conn.user().clone();
         let result = match (&c.cmd, c.core.clone()) {
@@ -506,7 +751,7 @@ impl RoomActor {
                     self.count(kind, "retried", &c);
                     return;
                 }
-                if !self.peers.contains_key(&c.conn.id) {
+                if !self.attached(&c.conn) {
                     Err(not_entered())
                 } else {
                     self.co_guest(&c, command).await
@@ -588,27 +833,42 @@ impl RoomActor {
             }
         }
         self.cancel_grace(&user);
+        if let Some(node) = c.conn.remote_node() {
+            // The member's own node sends it the room from its copy once this ack arrives.
+            self.remote
+                .entry(user)
+                .or_default()
+                .insert((node.to_owned(), c.conn.id));
+            return Ok(self.ack_now(c.id, None));
+        }
         self.peers.insert(c.conn.id, c.conn.clone());
+        self.send_room_state(&c.conn, since, joined_now);
+        Ok(self.ack_now(c.id, None))
+    }
+
+    /// A joining connection gets what it missed since `since` when the ring still has it,
+    /// or a snapshot.
+    fn send_room_state(&self, conn: &ConnHandle, since: Option<u64>, joined_now: bool) {
+        let user = conn.user().clone();
         let version = self.room.version();
         let resumable = since.filter(|s| !joined_now && *s >= self.ring_floor && *s <= version);
         match resumable {
             Some(since) => {
                 let is_host = self.room.is_host(&user);
                 for e in self.ring.iter().filter(|e| e.version > since) {
-                    if e.to.includes(&user, is_host) && !c.conn.send(e.text.clone()) {
+                    if e.to.includes(&user, is_host) && !conn.send(e.text.clone()) {
                         break;
                     }
                 }
-                c.conn.send_msg(&ServerMsg::Resumed {
+                conn.send_msg(&ServerMsg::Resumed {
                     room: self.name().to_owned(),
                     version,
                 });
             }
             None => {
-                c.conn.send_msg(&self.snapshot_for(&user));
+                conn.send_msg(&self.snapshot_for(&user));
             }
         }
-        Ok(self.ack_now(c.id, None))
     }
 
     async fn co_guest(
@@ -645,6 +905,7 @@ impl RoomActor {
         if leaving && answer.is_ok() {
             // Out of the room: this user's connections stop receiving its outputs.
             self.peers.retain(|_, p| p.user() != &user);
+            self.remote.remove(&user);
             self.cancel_grace(&user);
         }
         answer
@@ -686,26 +947,61 @@ impl RoomActor {
             input,
             client_req_id,
         };
-        if let Err(e) = self.shared.store.append(&self.id, &entry).await {
+        let outbox = self.webhook_items(now, &outputs);
+        let stored = self
+            .shared
+            .store
+            .append_with_outbox(&self.id, &entry, &outbox)
+            .await;
+        if let Err(e) = stored {
             tracing::error!(room = self.name(), error = %e, "storing a log entry failed; reloading");
-            self.reload().await;
+            if matches!(e, StoreError::Fenced(_)) {
+                // Another node owns the room: nothing of this turn is applied or sent.
+                self.step_down().await;
+            } else {
+                self.reload().await;
+            }
             return Err(MutateError::Store(e));
         }
+        if self.cluster.is_some() {
+            self.shared.metrics.cluster_published.inc();
+        }
         self.log_seq = entry.seq;
+        if !outbox.is_empty() {
+            self.shared.webhooks.wake();
+        }
         if self.log_seq - self.checkpoint_seq >= self.shared.config.compact_every.max(1) {
             self.compact().await;
         }
         let name = self.id.as_str().to_owned();
         let entries: Vec<RingEntry> = outputs
             .into_iter()
-            .map(|o| output_entry(&name, o))
+            .filter_map(|o| output_entry(&name, o))
             .collect();
         self.deliver(&entries, origin.map(|(_, conn)| conn));
+        self.delivered_version = self.room.version();
         let cap = self.shared.config.resume_ring;
         for e in entries {
             push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
         }
         Ok(request_id)
+    }
+
+    /// The webhook deliveries for a mutation's notices (none without endpoints).
+    fn webhook_items(&self, now: Timestamp, outputs: &[Output]) -> Vec<crate::store::OutboxItem> {
+        if !self.shared.webhooks.enabled() {
+            return Vec::new();
+        }
+        let events: Vec<WebhookEvent> = outputs
+            .iter()
+            .filter_map(|o| match &o.body {
+                OutputBody::Notice(n) => Some((o.version, n)),
+                _ => None,
+            })
+            .enumerate()
+            .map(|(i, (version, n))| WebhookEvent::from_notice(self.name(), version, i, now, n))
+            .collect();
+        self.shared.webhooks.items(&events)
     }
 
     async fn compact(&mut self) {
@@ -732,12 +1028,31 @@ impl RoomActor {
         };
         match loaded {
             Ok(r) => {
+                let told = self.delivered_version;
                 self.room = r.room;
                 self.ring = r.ring;
                 self.ring_floor = r.ring_floor;
                 self.answers = r.answers;
                 self.log_seq = r.log_seq;
                 self.checkpoint_seq = r.checkpoint_seq;
+                // Tell local connections what was stored meanwhile (by another owner).
+                if self.room.version() > told {
+                    if self.ring_floor <= told {
+                        let missed: Vec<RingEntry> = self
+                            .ring
+                            .iter()
+                            .filter(|e| e.version > told)
+                            .cloned()
+                            .collect();
+                        self.deliver(&missed, None);
+                    } else {
+                        let peers: Vec<ConnHandle> = self.peers.values().cloned().collect();
+                        for p in peers {
+                            p.send_msg(&self.snapshot_for(p.user()));
+                        }
+                    }
+                }
+                self.delivered_version = self.room.version();
             }
             Err(e) => {
                 tracing::error!(room = self.name(), error = %e, "reload failed; stopping the room");
@@ -778,6 +1093,14 @@ impl RoomActor {
     }
 }
 
+/// Cluster mode: the admin API acts only on the node that owns the room (not forwarded yet).
+fn not_owner() -> (ErrorCode, String) {
+    (
+        ErrorCode::Failed,
+        "another cluster node owns this room: send admin API calls to that node".into(),
+    )
+}
+
 fn not_entered() -> (ErrorCode, String) {
     (
         ErrorCode::NotEnteredRoom,
@@ -792,4 +1115,472 @@ fn refused(e: &CommandError) -> (ErrorCode, String) {
 
 fn store_failed(e: &StoreError) -> (ErrorCode, String) {
     (ErrorCode::Failed, format!("not applied: {e}"))
+}
+
+/// Cluster mode: ownership, forwarding and following.
+impl RoomActor {
+    /// Whether this node decides for the room (single node, or cluster owner).
+    fn decides(&self) -> bool {
+        !matches!(self.part, Part::Follower)
+    }
+
+    /// Whether `conn` has joined the room (through this node or, for the owner, another).
+    fn attached(&self, conn: &ConnHandle) -> bool {
+        match conn.remote_node() {
+            None => self.peers.contains_key(&conn.id),
+            Some(node) => self
+                .remote
+                .get(conn.user())
+                .is_some_and(|s| s.contains(&(node.to_owned(), conn.id))),
+        }
+    }
+
+    /// Before any mutation: whether this node may still decide. An owner whose lease is past
+    /// its local trust window confirms it in Redis first, and steps down when it is gone —
+    /// so a node resumed after a pause applies nothing stale.
+    async fn ensure_owner(&mut self) -> bool {
+        let Part::Owner { epoch, valid_until } = self.part else {
+            return matches!(self.part, Part::Single);
+        };
+        if Instant::now() < valid_until {
+            return true;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return true;
+        };
+        let sent = Instant::now();
+        match cluster.store.renew(&self.id).await {
+            Ok(true) => {
+                self.part = Part::owner(epoch, sent, cluster.lease);
+                true
+            }
+            Ok(false) | Err(_) => {
+                self.step_down().await;
+                false
+            }
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        match self.part {
+            Part::Single => self.next_tick = now + std::time::Duration::from_secs(3600),
+            Part::Owner { epoch, .. } => {
+                self.next_tick = now + cluster.lease / 3;
+                match cluster.store.renew(&self.id).await {
+                    Ok(true) => self.part = Part::owner(epoch, now, cluster.lease),
+                    Ok(false) => self.step_down().await,
+                    // Unsure: the local trust window decides (ensure_owner asks again).
+                    Err(e) => tracing::warn!(room = self.name(), error = %e, "renewing failed"),
+                }
+                self.sweep_dead_nodes(&cluster);
+            }
+            Part::Follower => {
+                self.next_tick = now + cluster.lease / 2;
+                if self.peers.is_empty() && self.forwarded.is_empty() {
+                    return;
+                }
+                match cluster.store.owner(&self.id).await {
+                    Ok(None) => self.try_take_over().await,
+                    Ok(Some((node, _))) if !cluster.is_alive(&node) => {}
+                    _ => {}
+                }
+                if matches!(self.part, Part::Follower) {
+                    // Answers lost with a dead owner: ask the next one (same request ids, so
+                    // nothing runs twice).
+                    let stale = self
+                        .forwarded
+                        .values()
+                        .any(|f| f.sent.elapsed() >= cluster.lease);
+                    if stale {
+                        self.resend_forwarded().await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Owner: members whose node stopped sending heartbeats start their grace period.
+    fn sweep_dead_nodes(&mut self, cluster: &Cluster) {
+        let mut orphaned = Vec::new();
+        for (user, conns) in self.remote.iter_mut() {
+            conns.retain(|(node, _)| cluster.is_alive(node));
+            if conns.is_empty() {
+                orphaned.push(user.clone());
+            }
+        }
+        for user in orphaned {
+            self.remote.remove(&user);
+            self.grace_if_gone(&user);
+        }
+    }
+
+    fn grace_if_gone(&mut self, user: &UserId) {
+        let here = self.peers.values().any(|p| p.user() == user) || self.remote.contains_key(user);
+        if !here && self.room.member(user).is_some() && !self.grace_of.contains_key(user) {
+            let until = self.grace_deadline(self.shared.clock.now());
+            self.start_grace(user.clone(), until);
+        }
+    }
+
+    async fn step_down(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        if let Part::Owner { epoch, .. } = self.part {
+            tracing::warn!(
+                room = self.name(),
+                epoch,
+                "lost the room's lease; following"
+            );
+            self.part = Part::Follower;
+            cluster.store.forget(&self.id);
+            cluster.unsubscribe_cmds(&self.id).await;
+            self.remote.clear();
+            self.grace.clear();
+            self.grace_of.clear();
+            self.shared.metrics.cluster_leases_lost.inc();
+            self.shared.metrics.owned_rooms.dec();
+        }
+        self.reload().await;
+        self.announce_presence().await;
+    }
+
+    async fn try_take_over(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        if let Err(e) = cluster.subscribe_cmds(&self.id).await {
+            tracing::warn!(room = self.name(), error = %e, "subscribing failed");
+            return;
+        }
+        let sent = Instant::now();
+        match cluster.store.acquire(&self.id).await {
+            Ok(Acquired::Owner(epoch)) => {
+                tracing::info!(room = self.name(), epoch, "took the room over");
+                // The lease is ours: nobody else writes, so storage is the whole truth.
+                self.reload().await;
+                self.part = Part::owner(epoch, sent, cluster.lease);
+                self.shared.metrics.cluster_takeovers.inc();
+                self.shared.metrics.owned_rooms.inc();
+                // Members not connected here get a grace period; other nodes announce theirs.
+                let members: Vec<UserId> = self.room.members().map(|m| m.user_id.clone()).collect();
+                for user in members {
+                    self.grace_if_gone(&user);
+                }
+            }
+            Ok(Acquired::Taken) | Err(_) => cluster.unsubscribe_cmds(&self.id).await,
+        }
+    }
+
+    /// Follower: a command from a local connection.
+    async fn follow_command(&mut self, c: CommandMsg) {
+        let user = c.conn.user().clone();
+        match &c.cmd {
+            ClientCommand::Ping => {
+                c.conn.send(self.ack_now(c.id, None));
+            }
+            ClientCommand::Snapshot => {
+                if self.peers.contains_key(&c.conn.id) {
+                    c.conn.send_msg(&self.snapshot_for(&user));
+                    c.conn.send(self.ack_now(c.id, None));
+                } else {
+                    let (code, message) = not_entered();
+                    c.conn.error(Some(c.id), code, message);
+                }
+            }
+            ClientCommand::Join { .. } => self.forward(c).await,
+            _ => {
+                if c.core.is_some() && !self.peers.contains_key(&c.conn.id) {
+                    let (code, message) = not_entered();
+                    c.conn.error(Some(c.id), code, message);
+                } else {
+                    self.forward(c).await;
+                }
+            }
+        }
+    }
+
+    fn cmd_msg(cluster: &Cluster, c: &CommandMsg) -> CmdMsg {
+        CmdMsg::Command {
+            node: cluster.node.clone(),
+            conn: c.conn.id,
+            user: c.conn.user().to_string(),
+            profile: c.conn.identity.profile.clone(),
+            role: c.conn.identity.role,
+            id: c.id,
+            cmd: c.cmd.clone(),
+            core: c.core.clone(),
+        }
+    }
+
+    async fn forward(&mut self, c: CommandMsg) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let msg = Self::cmd_msg(&cluster, &c);
+        let was_member = self.room.member(c.conn.user()).is_some();
+        let key = (c.conn.id, c.id);
+        self.shared.metrics.cluster_forwarded.inc();
+        match cluster.to_owner(&self.id, &msg).await {
+            Ok(heard) => {
+                self.forwarded.insert(
+                    key,
+                    Forwarded {
+                        c,
+                        was_member,
+                        sent: Instant::now(),
+                    },
+                );
+                if !heard {
+                    // Nobody owns the room: this node takes it (the run loop then applies
+                    // what waits here).
+                    self.try_take_over().await;
+                }
+            }
+            Err(e) => {
+                let (code, message) = store_failed(&e);
+                c.conn.error(Some(c.id), code, message);
+            }
+        }
+    }
+
+    async fn resend_forwarded(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let mut heard_all = true;
+        for f in self.forwarded.values_mut() {
+            let msg = Self::cmd_msg(&cluster, &f.c);
+            f.sent = Instant::now();
+            match cluster.to_owner(&self.id, &msg).await {
+                Ok(true) => {}
+                _ => heard_all = false,
+            }
+        }
+        if !heard_all {
+            self.try_take_over().await;
+        }
+    }
+
+    /// Follower: tells the (new) owner which connections of the room are here.
+    async fn announce_presence(&mut self) {
+        let (Part::Follower, Some(cluster)) = (self.part, self.cluster.clone()) else {
+            return;
+        };
+        let conns: Vec<(u64, String)> = self
+            .peers
+            .iter()
+            .map(|(id, p)| (*id, p.user().to_string()))
+            .collect();
+        let msg = CmdMsg::Presence {
+            node: cluster.node.clone(),
+            conns,
+        };
+        if let Err(e) = cluster.to_owner(&self.id, &msg).await {
+            tracing::warn!(room = self.name(), error = %e, "announcing presence failed");
+        }
+    }
+
+    async fn on_notice(&mut self, notice: RoomNotice) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        match notice {
+            RoomNotice::Entry(w) => match self.part {
+                Part::Single => {}
+                Part::Owner { .. } => {
+                    if w.seq > self.log_seq {
+                        // Someone else stored an entry: this node's lease is stale.
+                        self.step_down().await;
+                    }
+                }
+                Part::Follower => self.follow_entry(w).await,
+            },
+            RoomNotice::Leader { node, .. } => {
+                if node == cluster.node {
+                    return;
+                }
+                if matches!(self.part, Part::Owner { .. }) {
+                    self.step_down().await;
+                } else {
+                    self.announce_presence().await;
+                    if !self.forwarded.is_empty() {
+                        self.resend_forwarded().await;
+                    }
+                }
+            }
+            RoomNotice::Released { node } => {
+                let interested = !self.peers.is_empty() || !self.forwarded.is_empty();
+                if node != cluster.node && matches!(self.part, Part::Follower) && interested {
+                    self.try_take_over().await;
+                }
+            }
+        }
+    }
+
+    /// Follower: applies one entry the owner stored, exactly as the owner did.
+    async fn follow_entry(&mut self, w: crate::store::redis::WireEntry) {
+        if w.seq <= self.log_seq {
+            return;
+        }
+        let entry = match w.to_entry() {
+            Ok(e) if w.seq == self.log_seq + 1 => e,
+            // A gap (or an unreadable entry): catch up from storage.
+            _ => {
+                self.reload().await;
+                return;
+            }
+        };
+        let leaving = match &entry.input {
+            LogInput::Timeout => {
+                self.room.handle_timeout(entry.at);
+                None
+            }
+            LogInput::Command { actor, command } => {
+                let ok = self
+                    .room
+                    .handle_command(entry.at, actor, command.clone())
+                    .is_ok();
+                (ok && matches!(command, Command::Leave)).then(|| actor.clone())
+            }
+        };
+        let outputs: Vec<Output> = std::iter::from_fn(|| self.room.poll_output()).collect();
+        self.log_seq = entry.seq;
+        let name = self.id.as_str().to_owned();
+        let entries: Vec<RingEntry> = outputs
+            .into_iter()
+            .filter_map(|o| output_entry(&name, o))
+            .collect();
+        self.deliver(&entries, None);
+        self.delivered_version = self.room.version();
+        let cap = self.shared.config.resume_ring;
+        for e in entries {
+            push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
+        }
+        if let Some(user) = leaving {
+            self.peers.retain(|_, p| p.user() != &user);
+        }
+        self.shared.metrics.cluster_applied.inc();
+    }
+
+    /// Owner: a message from another node.
+    async fn on_remote(&mut self, msg: CmdMsg) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        if !matches!(self.part, Part::Owner { .. }) {
+            return;
+        }
+        match msg {
+            CmdMsg::Command {
+                node,
+                conn,
+                user,
+                profile,
+                role,
+                id,
+                cmd,
+                core,
+            } => {
+                self.shared.metrics.cluster_remote.inc();
+                let identity = Arc::new(Identity {
+                    user: UserId::from(user.as_str()),
+                    profile,
+                    role,
+                    room: None,
+                    expires: Timestamp::from_millis(u64::MAX),
+                    admin: false,
+                });
+                let handle = ConnHandle::remote(node, conn, identity, self.id.clone(), cluster);
+                let c = CommandMsg {
+                    conn: handle,
+                    id,
+                    cmd,
+                    core,
+                    received: Instant::now(),
+                };
+                self.on_command(c).await;
+            }
+            CmdMsg::Detach { node, conn } => {
+                let key = (node, conn);
+                let user = self
+                    .remote
+                    .iter()
+                    .find(|(_, s)| s.contains(&key))
+                    .map(|(u, _)| u.clone());
+                if let Some(user) = user {
+                    if let Some(s) = self.remote.get_mut(&user) {
+                        s.remove(&key);
+                        if s.is_empty() {
+                            self.remote.remove(&user);
+                        }
+                    }
+                    self.grace_if_gone(&user);
+                }
+            }
+            CmdMsg::Presence { node, conns } => {
+                for s in self.remote.values_mut() {
+                    s.retain(|(n, _)| n != &node);
+                }
+                for (conn, user) in conns {
+                    let user = UserId::from(user.as_str());
+                    if self.room.member(&user).is_none() {
+                        continue;
+                    }
+                    self.cancel_grace(&user);
+                    self.remote
+                        .entry(user)
+                        .or_default()
+                        .insert((node.clone(), conn));
+                }
+                self.remote.retain(|_, s| !s.is_empty());
+                let members: Vec<UserId> = self.room.members().map(|m| m.user_id.clone()).collect();
+                for user in members {
+                    self.grace_if_gone(&user);
+                }
+            }
+        }
+    }
+
+    /// Follower: the owner answered a forwarded command.
+    async fn on_answer(&mut self, a: NodeMsg) {
+        let head: serde_json::Value = match serde_json::from_str(&a.text) {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        let Some(id) = head.get("id").and_then(serde_json::Value::as_u64) else {
+            return;
+        };
+        let Some(f) = self.forwarded.remove(&(a.conn, id)) else {
+            return;
+        };
+        let ok = head.get("t").and_then(serde_json::Value::as_str) == Some("ack");
+        let version = head.get("version").and_then(serde_json::Value::as_u64);
+        if version.is_some_and(|v| v > self.room.version()) {
+            self.reload().await;
+        }
+        let c = f.c;
+        let text = Utf8Bytes::from(a.text);
+        match &c.cmd {
+            ClientCommand::Join { since } if ok => {
+                self.peers.insert(c.conn.id, c.conn.clone());
+                self.send_room_state(&c.conn, *since, !f.was_member);
+                c.conn.send(text);
+            }
+            ClientCommand::Leave if ok => {
+                c.conn.send(text);
+                let user = c.conn.user().clone();
+                self.peers.retain(|_, p| p.user() != &user);
+            }
+            _ => {
+                c.conn.send(text);
+            }
+        }
+        let result = if ok { "ok" } else { "error" };
+        self.count(c.cmd.kind(), result, &c);
+    }
 }

@@ -1,5 +1,6 @@
 //! Server settings and limits, each with its documented default.
 
+use crate::cluster::ClusterConfig;
 use coguest_core::RoomConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +26,43 @@ pub struct ServerConfig {
     pub resume_ring: usize,
     /// Log entries between two snapshots of a room in storage. Default 1000.
     pub compact_every: u64,
+    /// A static key accepted by the admin HTTP API (`Authorization: Bearer <key>` or
+    /// `X-Api-Key: <key>`), besides admin tokens. Default none.
+    pub api_key: Option<String>,
+    /// Webhook endpoints and delivery settings. Default: no endpoints.
+    pub webhooks: WebhookConfig,
+    /// Cluster mode on Redis (`None`: single node on SQLite, the default).
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// Where and how room transitions are posted (see `docs/WEBHOOKS.md`).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Endpoint URLs (`http://`), each with its own delivery task and queue.
+    pub endpoints: Vec<String>,
+    /// HMAC-SHA256 key for the `Coguest-Signature` header.
+    pub secret: Vec<u8>,
+    /// An undelivered event is dropped this long after it happened. Default 24 h.
+    pub retention: Duration,
+    /// First retry delay; doubles per failed attempt. Default 500 ms.
+    pub backoff_initial: Duration,
+    /// Longest retry delay. Default 60 s.
+    pub backoff_max: Duration,
+    /// How long one POST may take before it counts as failed. Default 10 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            endpoints: Vec::new(),
+            secret: Vec::new(),
+            retention: Duration::from_secs(24 * 3600),
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Per-connection limits. Each is answered with its own error code and changes nothing.
@@ -70,6 +108,9 @@ impl ServerConfig {
             limits: Limits::default(),
             resume_ring: 4096,
             compact_every: 1000,
+            api_key: None,
+            webhooks: WebhookConfig::default(),
+            cluster: None,
         }
     }
 

@@ -22,15 +22,16 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/rooms/{room}", get(get_room).put(put_room))
+        .merge(crate::admin::router())
         .with_state(app)
 }
 
 /// An HTTP error: a status and a `{code, message}` body.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: ErrorCode,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
 }
 
 #[derive(Serialize)]
@@ -40,7 +41,7 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -69,7 +70,7 @@ impl From<AuthError> for ApiError {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value
         .strip_prefix("Bearer ")
@@ -129,7 +130,7 @@ fn require_admin(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn room_id(room: &str) -> Result<RoomId, ApiError> {
+pub(crate) fn room_id(room: &str) -> Result<RoomId, ApiError> {
     if valid_room_id(room) {
         Ok(RoomId::from(room))
     } else {
@@ -141,7 +142,7 @@ fn room_id(room: &str) -> Result<RoomId, ApiError> {
     }
 }
 
-async fn inspect(tx: &tokio::sync::mpsc::Sender<RoomMsg>) -> Result<RoomInfo, ApiError> {
+pub(crate) async fn inspect(tx: &tokio::sync::mpsc::Sender<RoomMsg>) -> Result<RoomInfo, ApiError> {
     let unavailable = || {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -156,7 +157,7 @@ async fn inspect(tx: &tokio::sync::mpsc::Sender<RoomMsg>) -> Result<RoomInfo, Ap
     rx.await.map_err(|_| unavailable())
 }
 
-fn store_error(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Failed,
@@ -219,7 +220,7 @@ async fn put_room(
 }
 
 /// Parses room settings: every field optional, missing ones from `defaults`.
-fn settings(defaults: &RoomConfig, body: &[u8]) -> Result<RoomConfig, ApiError> {
+pub(crate) fn settings(defaults: &RoomConfig, body: &[u8]) -> Result<RoomConfig, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRoomSettings, m);
     let mut merged = serde_json::to_value(defaults).map_err(|e| bad(e.to_string()))?;
     if !body.iter().all(u8::is_ascii_whitespace) {

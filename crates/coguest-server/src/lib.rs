@@ -22,6 +22,8 @@
 //! - `GET /healthz`, `GET /metrics` (Prometheus text).
 //! - `PUT /v1/rooms/{room}` (create with settings), `GET /v1/rooms/{room}` (settings, host
 //!   view, member count); both need an admin token (`adm: true`) as `Authorization: Bearer`.
+//! - `/v1/admin/...`: the admin API (rooms, seats, requests, settings), with an admin token or
+//!   the configured API key; described by the OpenAPI document at `GET /v1/openapi.json`.
 //!
 //! # Defaults
 //!
@@ -43,18 +45,21 @@
 #![deny(missing_docs)]
 
 mod actor;
+mod admin;
 pub mod auth;
 mod clock;
+pub mod cluster;
 mod config;
 mod conn;
 mod http;
 mod metrics;
 mod registry;
 pub mod store;
+pub mod webhook;
 
 pub use actor::{RETRY_CACHE, RoomInfo};
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{Limits, ServerConfig};
+pub use config::{Limits, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use store::sqlite::SqliteStore;
@@ -95,6 +100,8 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    pub webhooks: Arc<webhook::Webhooks>,
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// The application state behind every route.
@@ -211,9 +218,31 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let store: Arc<dyn RoomStore> = match self.store {
-            Some(s) => s,
-            None => {
+        if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
+            // The webhook outbox lives in SQLite, written with each log entry.
+            return Err(ServerError::Io(std::io::Error::other(
+                "webhooks are not supported in cluster mode (Redis) yet",
+            )));
+        }
+        let mut cluster = None;
+        let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
+            (Some(s), _) => s,
+            (None, Some(cc)) => {
+                let lease_ms = u64::try_from(cc.lease.as_millis()).unwrap_or(u64::MAX);
+                let redis = Arc::new(
+                    store::redis::RedisStore::connect(
+                        &cc.redis_url,
+                        &cc.prefix,
+                        &cc.node_id,
+                        lease_ms,
+                    )
+                    .await?,
+                );
+                cluster = Some(cluster::Cluster::start(cc, redis.clone()).await?);
+                tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
+                redis
+            }
+            (None, None) => {
                 std::fs::create_dir_all(&config.data_dir)?;
                 Arc::new(SqliteStore::open(&config.data_dir.join(DB_FILE))?)
             }
@@ -221,13 +250,21 @@ impl ServerBuilder {
         let metrics = self.metrics.unwrap_or_default();
         let (actors_tx, actors_rx) = watch::channel(false);
         let (conns_tx, conns_rx) = watch::channel(false);
+        let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks.endpoints));
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
             config: config.clone(),
             metrics: metrics.clone(),
+            webhooks: webhooks.clone(),
+            cluster: cluster.clone(),
         });
+        let (hooks_tx, hooks_rx) = watch::channel(false);
+        let deliveries = webhooks.spawn(shared.clone(), hooks_rx);
         let registry = Registry::new(shared, actors_rx);
+        if let Some(c) = &cluster {
+            c.set_registry(&registry);
+        }
         let rooms = registry.load_all().await?;
         let app = Arc::new(App {
             config: config.clone(),
@@ -273,6 +310,11 @@ impl ServerBuilder {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
+        // Delivery tasks stop between attempts; what is undelivered stays in the outbox.
+        let _ = hooks_tx.send(true);
+        for d in deliveries {
+            let _ = d.await;
+        }
         store.close().await;
         tracing::info!("shut down");
         served.map_err(ServerError::Io)

@@ -17,6 +17,13 @@ pub struct CommandLabels {
     pub result: String,
 }
 
+/// Labels of `coguest_webhook_attempts_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `delivered`, `failed` (will retry) or `expired` (dropped).
+    pub result: String,
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -31,6 +38,22 @@ pub struct Metrics {
     pub command_latency: Histogram,
     /// Pending deadlines: request timeouts plus reconnect grace periods.
     pub timers_pending: Gauge,
+    /// Webhook delivery attempts, by result.
+    pub webhooks: Family<WebhookLabels, Counter>,
+    /// Cluster: rooms this node owns (holds the lease of).
+    pub owned_rooms: Gauge,
+    /// Cluster: changes stored and published once on the room channel by this node.
+    pub cluster_published: Counter,
+    /// Cluster: changes published by another owner and applied here for local members.
+    pub cluster_applied: Counter,
+    /// Cluster: commands of local members forwarded to another node's room.
+    pub cluster_forwarded: Counter,
+    /// Cluster: commands from members on other nodes handled here as owner.
+    pub cluster_remote: Counter,
+    /// Cluster: rooms taken over after their owner's lease expired or was released.
+    pub cluster_takeovers: Counter,
+    /// Cluster: leases this node lost (it stopped deciding for the room).
+    pub cluster_leases_lost: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +71,12 @@ impl Metrics {
         let commands = Family::<CommandLabels, Counter>::default();
         let command_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
         let timers_pending = Gauge::default();
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by result",
+            webhooks.clone(),
+        );
         registry.register(
             "connections",
             "Open WebSocket connections",
@@ -69,14 +98,73 @@ impl Metrics {
             "Pending deadlines (request timeouts and reconnect grace periods)",
             timers_pending.clone(),
         );
+        let owned_rooms = Gauge::default();
+        let cluster_published = Counter::default();
+        let cluster_applied = Counter::default();
+        let cluster_forwarded = Counter::default();
+        let cluster_remote = Counter::default();
+        let cluster_takeovers = Counter::default();
+        let cluster_leases_lost = Counter::default();
+        registry.register(
+            "cluster_owned_rooms",
+            "Rooms this node owns (cluster mode)",
+            owned_rooms.clone(),
+        );
+        registry.register(
+            "cluster_published_changes",
+            "Changes stored and published once by this node as owner",
+            cluster_published.clone(),
+        );
+        registry.register(
+            "cluster_applied_changes",
+            "Changes of other owners applied here for local members",
+            cluster_applied.clone(),
+        );
+        registry.register(
+            "cluster_forwarded_commands",
+            "Commands of local members forwarded to the room owner",
+            cluster_forwarded.clone(),
+        );
+        registry.register(
+            "cluster_remote_commands",
+            "Commands from members on other nodes handled here as owner",
+            cluster_remote.clone(),
+        );
+        registry.register(
+            "cluster_takeovers",
+            "Rooms taken over from an expired or released lease",
+            cluster_takeovers.clone(),
+        );
+        registry.register(
+            "cluster_leases_lost",
+            "Room leases this node lost",
+            cluster_leases_lost.clone(),
+        );
         Metrics {
+            owned_rooms,
+            cluster_published,
+            cluster_applied,
+            cluster_forwarded,
+            cluster_remote,
+            cluster_takeovers,
+            cluster_leases_lost,
             registry,
             connections,
             rooms,
             commands,
             command_latency,
             timers_pending,
+            webhooks,
         }
+    }
+
+    /// Counts one webhook delivery attempt.
+    pub fn webhook(&self, result: &str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one answered command.

@@ -5,11 +5,13 @@
 //! next to routing.
 
 use crate::Shared;
-use crate::actor::{Rebuilt, RoomActor, RoomMsg};
+use crate::actor::{Part, Rebuilt, RoomActor, RoomMsg};
 use crate::store::StoreError;
+use crate::store::redis::Acquired;
 use coguest_core::{Room, RoomConfig, RoomId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -64,12 +66,27 @@ impl Registry {
         }
     }
 
+    /// Cluster: hands a message to a room's actor if it runs here (never opens the room).
+    pub fn deliver_local(&self, room: &RoomId, msg: RoomMsg) {
+        if let Some(tx) = self.get(room) {
+            if tx.try_send(msg).is_err() {
+                // A dropped change is noticed as a gap and caught up from storage.
+                tracing::warn!(room = %room, "room inbox full; dropped a cluster message");
+            }
+        }
+    }
+
     fn stopping(&self) -> bool {
         *self.shutdown.borrow()
     }
 
     /// Loads every stored room and starts its actor, so deadlines that passed while the
     /// server was down fire now.
+    /// Every stored room id.
+    pub async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError> {
+        self.shared.store.room_ids().await
+    }
+
     pub async fn load_all(self: &Arc<Self>) -> Result<usize, StoreError> {
         let ids = self.shared.store.room_ids().await?;
         let n = ids.len();
@@ -95,7 +112,51 @@ impl Registry {
         }
         let store = &self.shared.store;
         let ring = self.shared.config.resume_ring;
-        let (rebuilt, loaded, created) = match store.load(room).await? {
+        let mut part = Part::Single;
+        let stored;
+        if let Some(cluster) = &self.shared.cluster {
+            // Listen first, so no change published after loading is missed.
+            cluster.subscribe_room(room).await?;
+            cluster.subscribe_cmds(room).await?;
+            let sent = Instant::now();
+            part = match cluster.store.acquire(room).await? {
+                Acquired::Owner(epoch) => Part::owner(epoch, sent, cluster.lease),
+                Acquired::Taken => {
+                    cluster.unsubscribe_cmds(room).await;
+                    Part::Follower
+                }
+            };
+            let mut loaded = store.load(room).await?;
+            if loaded.is_none() && create.is_some() && matches!(part, Part::Follower) {
+                // Another node owns the room and is creating it right now.
+                for _ in 0..40 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    loaded = store.load(room).await?;
+                    if loaded.is_some() {
+                        break;
+                    }
+                }
+                if loaded.is_none() {
+                    return Err(StoreError::Backend(format!(
+                        "room {room} is owned by another node but not stored"
+                    )));
+                }
+            }
+            stored = loaded;
+            if stored.is_some() && matches!(part, Part::Owner { .. }) {
+                self.shared.metrics.cluster_takeovers.inc();
+            }
+            if stored.is_none() && create.is_none() {
+                if matches!(part, Part::Owner { .. }) {
+                    cluster.unsubscribe_cmds(room).await;
+                    cluster.store.release(room).await?;
+                }
+                return Ok(None);
+            }
+        } else {
+            stored = store.load(room).await?;
+        }
+        let (rebuilt, loaded, created) = match stored {
             Some(stored) => (Rebuilt::replay(room.as_str(), stored, ring)?, true, false),
             None => {
                 let Some(config) = create else {
@@ -105,6 +166,18 @@ impl Registry {
                 let new = Room::new(config, now)
                     .map_err(|e| StoreError::Corrupt(format!("room settings: {e}")))?;
                 store.create(room, &new.snapshot()).await?;
+                let event = coguest_proto::WebhookEvent::lifecycle(
+                    "room_created",
+                    room.as_str(),
+                    0,
+                    now,
+                    None,
+                );
+                let items = self.shared.webhooks.items(&[event]);
+                if let Err(e) = store.enqueue(&items).await {
+                    tracing::warn!(room = room.as_str(), error = %e, "could not queue room_created");
+                }
+                self.shared.webhooks.wake();
                 (Rebuilt::new_room(new), false, true)
             }
         };
@@ -118,6 +191,7 @@ impl Registry {
             tx.clone(),
             self.shutdown.clone(),
             loaded,
+            part,
         );
         if let Ok(mut table) = self.table.lock() {
             table.insert(room.clone(), tx.clone());

@@ -5,9 +5,12 @@
 mod common;
 
 mod e2e {
+    pub mod admin_api;
     pub mod auth;
     pub mod flows;
     pub mod lifecycle;
     pub mod limits;
     pub mod persistence;
+    pub mod seats;
+    pub mod webhooks;
 }

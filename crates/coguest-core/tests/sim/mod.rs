@@ -12,6 +12,13 @@
 //! <user> accept-invitation <host>        <user> reject-invitation <host>
 //! <user> disconnect                      <user> kick <seated user>
 //! <user> lock <seat>                     <user> unlock <seat>
+//! <user> take <seat|any>                 <user> leave-seat
+//! <user> move <user> <seat> <abort|force|swap>
+//! <user> mic|cam on|off                  <user> allow-user|disallow-user <user> mic|cam
+//! <user> allow-seat|disallow-seat <seat> mic|cam
+//! <user> settings [mode=free|apply] [seats=N]
+//! <user> pick <user> <seat|any>          (`@operator` acts as the admin API)
+//! <user> grant-admin <user>              <user> revoke-admin <user>
 //! advance <secs>                         view <user>
 //! wait <secs>                            (moves the clock without firing timers)
 //! config <field>=<value> ...             (first line only)
@@ -19,8 +26,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use coguest_core::{
-    Audience, Command, Event, OutputBody, Profile, Role, Room, RoomConfig, SeatChoice, SeatIndex,
-    Timestamp, UserId, UserInfo, ViewChange,
+    Audience, Command, Device, Event, MovePolicy, OutputBody, Profile, Role, Room, RoomConfig,
+    SeatChoice, SeatIndex, SeatInfo, SeatMode, Timestamp, UserId, UserInfo, ViewChange,
 };
 use std::fmt::Write;
 
@@ -31,6 +38,8 @@ pub struct Sim {
     pub room: Room,
     pub now: Timestamp,
     pub log: String,
+    /// Render backend notices too (`config notices=true`).
+    pub notices: bool,
 }
 
 impl Sim {
@@ -40,6 +49,7 @@ impl Sim {
             room: Room::new(config, now).unwrap(),
             now,
             log: String::new(),
+            notices: false,
         }
     }
 
@@ -69,6 +79,9 @@ impl Sim {
 
     pub fn drain(&mut self) {
         while let Some(out) = self.room.poll_output() {
+            if matches!(out.body, OutputBody::Notice(_)) && !self.notices {
+                continue;
+            }
             let line = format!(
                 "  v{} {} {}",
                 out.version,
@@ -108,6 +121,13 @@ impl Sim {
             candidates.join(" ")
         )
         .unwrap();
+        writeln!(
+            self.log,
+            "       {} mode={:?}",
+            render_seats(&v.seats),
+            v.seat_mode
+        )
+        .unwrap();
     }
 
     /// Runs a whole script and returns the log.
@@ -118,6 +138,7 @@ impl Sim {
             .filter(|l| !l.is_empty())
             .peekable();
         let mut config = RoomConfig::default();
+        let mut notices = false;
         if let Some(first) = lines.peek().filter(|l| l.starts_with("config ")) {
             for kv in first.split_whitespace().skip(1) {
                 let (k, v) = kv.split_once('=').unwrap();
@@ -128,12 +149,15 @@ impl Sim {
                     "members" => config.max_members = v.parse().unwrap(),
                     "max_timeout" => config.max_request_timeout_s = v.parse().unwrap(),
                     "extra" => config.max_extra_info_bytes = v.parse().unwrap(),
+                    "mode" => config.seat_mode = seat_mode(v),
+                    "notices" => notices = v.parse().unwrap(),
                     _ => panic!("unknown config key {k}"),
                 }
             }
             lines.next();
         }
         let mut sim = Sim::new(config);
+        sim.notices = notices;
         for line in lines {
             writeln!(sim.log, "> {line}").unwrap();
             sim.step(line);
@@ -177,6 +201,62 @@ fn seat_choice(s: &str) -> SeatChoice {
     }
 }
 
+fn seat_mode(s: &str) -> SeatMode {
+    match s {
+        "free" => SeatMode::FreeToTake,
+        "apply" => SeatMode::ApplyToTake,
+        m => panic!("unknown seat mode {m}"),
+    }
+}
+
+fn device(s: &str) -> Device {
+    match s {
+        "mic" => Device::Microphone,
+        "cam" => Device::Camera,
+        d => panic!("unknown device {d}"),
+    }
+}
+
+/// Seats that are occupied or have a flag set, as `index:user{flags}`; the count first.
+pub fn render_seats(seats: &[SeatInfo]) -> String {
+    let mut out = Vec::new();
+    for s in seats {
+        let mut flags = Vec::new();
+        if s.locked {
+            flags.push("locked");
+        }
+        if s.devices_on.microphone {
+            flags.push("mic");
+        }
+        if s.devices_on.camera {
+            flags.push("cam");
+        }
+        if s.seat_disallowed.microphone {
+            flags.push("seat-no-mic");
+        }
+        if s.seat_disallowed.camera {
+            flags.push("seat-no-cam");
+        }
+        if s.user_disallowed.microphone {
+            flags.push("user-no-mic");
+        }
+        if s.user_disallowed.camera {
+            flags.push("user-no-cam");
+        }
+        if s.user.is_none() && flags.is_empty() {
+            continue;
+        }
+        let user = s.user.as_ref().map_or("-", |u| u.user.user_id.as_str());
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", flags.join(","))
+        };
+        out.push(format!("{}:{user}{flags}", s.seat_index));
+    }
+    format!("seats({})=[{}]", seats.len(), out.join(" "))
+}
+
 fn parse_command(w: &[&str]) -> Command {
     let u = |s: &str| UserId::from(s);
     let extra = |rest: &[&str]| rest.first().map(|s| s.to_string());
@@ -206,6 +286,60 @@ fn parse_command(w: &[&str]) -> Command {
         ["unlock", seat] => Command::UnlockSeat {
             seat: SeatIndex(seat.parse().unwrap()),
         },
+        ["take", seat] => Command::TakeSeat {
+            seat: seat_choice(seat),
+        },
+        ["leave-seat"] => Command::LeaveSeat,
+        ["pick", user, seat] => Command::PickToSeat {
+            user: u(user),
+            seat: seat_choice(seat),
+        },
+        ["move", user, seat, policy] => Command::MoveToSeat {
+            user: u(user),
+            seat: SeatIndex(seat.parse().unwrap()),
+            policy: match *policy {
+                "abort" => MovePolicy::AbortWhenOccupied,
+                "force" => MovePolicy::ForceReplace,
+                "swap" => MovePolicy::Swap,
+                p => panic!("unknown policy {p}"),
+            },
+        },
+        [d @ ("mic" | "cam"), on] => Command::SetDevice {
+            device: device(d),
+            on: *on == "on",
+        },
+        [op @ ("allow-user" | "disallow-user"), user, d] => Command::SetUserDevicePermission {
+            user: u(user),
+            device: device(d),
+            allowed: *op == "allow-user",
+        },
+        [op @ ("allow-seat" | "disallow-seat"), seat, d] => Command::SetSeatDevicePermission {
+            seat: SeatIndex(seat.parse().unwrap()),
+            device: device(d),
+            allowed: *op == "allow-seat",
+        },
+        ["settings", kvs @ ..] => {
+            let (mut seat_mode_v, mut max_seat_count) = (None, None);
+            for kv in kvs {
+                match kv.split_once('=').unwrap() {
+                    ("mode", v) => seat_mode_v = Some(seat_mode(v)),
+                    ("seats", v) => max_seat_count = Some(v.parse().unwrap()),
+                    (k, _) => panic!("unknown setting {k}"),
+                }
+            }
+            Command::ChangeSettings {
+                seat_mode: seat_mode_v,
+                max_seat_count,
+            }
+        }
+        ["grant-admin", user] => Command::SetAdmin {
+            user: u(user),
+            admin: true,
+        },
+        ["revoke-admin", user] => Command::SetAdmin {
+            user: u(user),
+            admin: false,
+        },
         other => panic!("unknown step {other:?}"),
     }
 }
@@ -217,6 +351,7 @@ fn render_audience(a: &Audience) -> String {
         Audience::HostsExcept(u) => format!("@hosts-but-{u}"),
         Audience::HostsAnd(u) => format!("@hosts+{u}"),
         Audience::User(u) => format!("@{u}"),
+        Audience::Backend => "@backend".into(),
     }
 }
 
@@ -285,7 +420,37 @@ fn render_body(body: &OutputBody) -> String {
             Event::KickedOffSeat { seat: s, host } => {
                 format!("kicked_off_seat seat={s} host={}", who(host))
             }
+            Event::MovedToSeat { from, to, host } => {
+                format!("moved_to_seat from={from} to={to} host={}", who(host))
+            }
+            Event::DevicePermissionChanged {
+                device,
+                allowed,
+                seat: s,
+                host,
+            } => format!(
+                "device_permission_changed {} allowed={allowed} seat={} host={}",
+                device.name(),
+                s.map_or("-".to_string(), |s| s.to_string()),
+                who(host)
+            ),
+            Event::RoleChanged { role, by } => {
+                format!("role_changed role={role:?} by={}", who(by))
+            }
         },
+        OutputBody::Notice(n) => {
+            let json = serde_json::to_value(&n.kind).unwrap();
+            let mut fields: Vec<String> = json
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| *k != "type")
+                .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+                .collect();
+            fields.sort();
+            let actor = n.actor.as_ref().map_or("-", |a| a.as_str());
+            format!("notice {} by={actor} {}", n.kind.name(), fields.join(" "))
+        }
         OutputBody::Change(c) => match c {
             ViewChange::Connected { seats } => {
                 let s: Vec<_> = seats
@@ -313,6 +478,18 @@ fn render_body(body: &OutputBody) -> String {
             ViewChange::InviteeRemoved { user, host } => format!("invitees-{user}<-{host}"),
             ViewChange::CandidateAdded(u) => format!("candidates+{}", who(u)),
             ViewChange::CandidateRemoved { user } => format!("candidates-{user}"),
+            ViewChange::Seats { seats } => render_seats(seats),
+            ViewChange::Settings {
+                seat_mode,
+                max_seat_count,
+            } => format!("settings mode={seat_mode:?} seats={max_seat_count}"),
+            ViewChange::Reset(v) => format!(
+                "reset v{} applicants={} invitees={} candidates={}",
+                v.version,
+                v.applicants.len(),
+                v.invitees.len(),
+                v.candidates.len()
+            ),
         },
     }
 }

@@ -11,6 +11,7 @@
 //! base are deleted. So between `compact_every` and twice that many entries stay replayable,
 //! which is what feeds the resume ring after a restart.
 
+pub mod redis;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -58,6 +59,32 @@ pub struct StoredRoom {
     pub log: Vec<LogEntry>,
 }
 
+/// A webhook delivery to keep until it is delivered or expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The endpoint URL.
+    pub endpoint: String,
+    /// When the event happened.
+    pub created: Timestamp,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// A stored webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Its position in the outbox (increasing in write order).
+    pub id: u64,
+    /// When the event happened.
+    pub created: Timestamp,
+    /// The JSON body.
+    pub body: String,
+}
+
+fn no_outbox() -> StoreError {
+    StoreError::Backend("this store keeps no webhook outbox".into())
+}
+
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -67,6 +94,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The write was refused because this node no longer owns the room (cluster mode: its
+    /// lease expired or was taken over, so its epoch is stale).
+    #[error("not the owner: {0}")]
+    Fenced(String),
     /// The storage worker has stopped.
     #[error("storage is closed")]
     Closed,
@@ -91,6 +122,43 @@ pub trait RoomStore: Send + Sync + 'static {
         seq: u64,
         snapshot: &RoomSnapshot,
     ) -> Result<(), StoreError>;
+    /// Appends one log entry and, in the same transaction, the webhook deliveries it caused.
+    /// Stores without an outbox refuse a non-empty one.
+    async fn append_with_outbox(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        if !outbox.is_empty() {
+            return Err(no_outbox());
+        }
+        self.append(room, entry).await
+    }
+    /// Adds webhook deliveries not tied to a log entry (room created/closed).
+    async fn enqueue(&self, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        if outbox.is_empty() {
+            Ok(())
+        } else {
+            Err(no_outbox())
+        }
+    }
+    /// The oldest undelivered deliveries for `endpoint`, in write order.
+    async fn outbox_next(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let _ = (endpoint, limit);
+        Ok(Vec::new())
+    }
+    /// Removes a delivery (delivered or expired).
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        let _ = id;
+        Ok(())
+    }
+    /// Removes a room and its log (the room was closed). `Ok` when it was not stored.
+    async fn delete(&self, room: &RoomId) -> Result<(), StoreError>;
     /// Flushes and stops; later calls fail with [`StoreError::Closed`].
     async fn close(&self) {}
 }

@@ -9,7 +9,9 @@
 //! A power loss may lose the last transactions; use `synchronous=FULL` (not exposed yet) if
 //! that matters more than write latency.
 
-use super::{LogEntry, LogInput, RoomStore, StoreError, StoredRoom, TIMEOUT_MARKER};
+use super::{
+    LogEntry, LogInput, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom, TIMEOUT_MARKER,
+};
 use async_trait::async_trait;
 use coguest_core::{Command, RoomId, RoomSnapshot, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -48,9 +50,14 @@ enum Req {
         actor: Option<String>,
         command: String,
         client_req_id: Option<i64>,
+        outbox: Vec<OutboxItem>,
         reply: Reply<()>,
     },
+    Enqueue(Vec<OutboxItem>, Reply<()>),
+    OutboxNext(String, i64, Reply<Vec<OutboxRow>>),
+    OutboxRemove(i64, Reply<()>),
     Compact(String, i64, String, Reply<()>),
+    Delete(String, Reply<()>),
     Close(oneshot::Sender<()>),
 }
 
@@ -84,6 +91,13 @@ CREATE TABLE IF NOT EXISTS room_log (
     client_req_id INTEGER,
     PRIMARY KEY (room_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_outbox_endpoint ON webhook_outbox (endpoint, id);
 ";
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -152,6 +166,15 @@ impl RoomStore for SqliteStore {
     }
 
     async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError> {
+        self.append_with_outbox(room, entry, &[]).await
+    }
+
+    async fn append_with_outbox(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         let (actor, command) = match &entry.input {
             LogInput::Command { actor, command } => (
                 Some(actor.as_str().to_owned()),
@@ -166,9 +189,31 @@ impl RoomStore for SqliteStore {
             actor,
             command,
             client_req_id: entry.client_req_id.map(to_i64),
+            outbox: outbox.to_vec(),
             reply,
         })
         .await
+    }
+
+    async fn enqueue(&self, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        if outbox.is_empty() {
+            return Ok(());
+        }
+        self.call(|r| Req::Enqueue(outbox.to_vec(), r)).await
+    }
+
+    async fn outbox_next(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(|r| Req::OutboxNext(endpoint.to_owned(), limit, r))
+            .await
+    }
+
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        self.call(|r| Req::OutboxRemove(to_i64(id), r)).await
     }
 
     async fn compact(
@@ -179,6 +224,11 @@ impl RoomStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(snapshot).map_err(backend)?;
         self.call(|r| Req::Compact(room.as_str().to_owned(), to_i64(seq), json, r))
+            .await
+    }
+
+    async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
+        self.call(|r| Req::Delete(room.as_str().to_owned(), r))
             .await
     }
 
@@ -332,6 +382,10 @@ fn fail(req: Req, e: StoreError) {
         Req::Create(_, _, r) => drop(r.send(Err(e))),
         Req::Append { reply, .. } => drop(reply.send(Err(e))),
         Req::Compact(_, _, _, r) => drop(r.send(Err(e))),
+        Req::Delete(_, r) => drop(r.send(Err(e))),
+        Req::Enqueue(_, r) => drop(r.send(Err(e))),
+        Req::OutboxNext(_, _, r) => drop(r.send(Err(e))),
+        Req::OutboxRemove(_, r) => drop(r.send(Err(e))),
         Req::Close(done) => drop(done.send(())),
     }
 }
@@ -358,6 +412,7 @@ fn apply(conn: &Connection, req: Req) -> Answer {
             actor,
             command,
             client_req_id,
+            outbox,
             reply,
         } => {
             // Cached statements: the hot path parses no SQL.
@@ -378,8 +433,20 @@ fn apply(conn: &Connection, req: Req) -> Answer {
                     } else {
                         Err(StoreError::Backend(format!("room {room} is not stored")))
                     }
-                });
+                })
+                .and_then(|()| insert_outbox(conn, &outbox));
             answer_after_commit(reply, res)
+        }
+        Req::Enqueue(outbox, r) => answer_after_commit(r, insert_outbox(conn, &outbox)),
+        Req::OutboxNext(endpoint, limit, r) => {
+            answer_after_commit(r, outbox_next(conn, &endpoint, limit))
+        }
+        Req::OutboxRemove(id, r) => {
+            let res = conn
+                .execute("DELETE FROM webhook_outbox WHERE id = ?1", params![id])
+                .map(|_| ())
+                .map_err(backend);
+            answer_after_commit(r, res)
         }
         Req::Compact(room, seq, snapshot, r) => {
             let res = conn
@@ -402,11 +469,59 @@ fn apply(conn: &Connection, req: Req) -> Answer {
                 .map_err(backend);
             answer_after_commit(r, res)
         }
+        Req::Delete(room, r) => {
+            let res = conn
+                .execute("DELETE FROM room_log WHERE room_id = ?1", params![room])
+                .and_then(|_| conn.execute("DELETE FROM rooms WHERE room_id = ?1", params![room]))
+                .map(|_| ())
+                .map_err(backend);
+            answer_after_commit(r, res)
+        }
         Req::Close(done) => {
             let _ = done.send(());
             (true, Box::new(|_| {}))
         }
     }
+}
+
+fn insert_outbox(conn: &Connection, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO webhook_outbox (endpoint, created_ms, body) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(backend)?;
+    for item in outbox {
+        stmt.execute(params![
+            item.endpoint,
+            to_i64(item.created.as_millis()),
+            item.body
+        ])
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn outbox_next(
+    conn: &Connection,
+    endpoint: &str,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, created_ms, body FROM webhook_outbox WHERE endpoint = ?1 \
+             ORDER BY id LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![endpoint, limit], |row| {
+            Ok(OutboxRow {
+                id: to_u64(row.get(0)?),
+                created: Timestamp::from_millis(to_u64(row.get(1)?)),
+                body: row.get(2)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
 }
 
 fn room_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {

@@ -210,6 +210,9 @@ impl coguest_server::RoomStore for Flaky {
     ) -> Result<(), coguest_server::StoreError> {
         self.inner.compact(room, seq, snapshot).await
     }
+    async fn delete(&self, room: &coguest_core::RoomId) -> Result<(), coguest_server::StoreError> {
+        self.inner.delete(room).await
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,766 @@
+//! Cluster tests: real Redis, three real `coguest serve --redis` processes on loopback, real
+//! WebSockets. Each test uses its own Redis key prefix. Leases are 1 s so failovers take
+//! about a second.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../coguest-server/tests/common/mod.rs"]
+mod common;
+
+use coguest_core::{Role, Timestamp};
+use coguest_proto::{Event, NoResponseReason, ServerMsg};
+use coguest_server::auth::{Auth, Claims};
+use common::*;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const SECRET: &str = "cluster-test-secret";
+const LEASE_MS: u64 = 1000;
+
+fn redis_url() -> String {
+    std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A cluster of real server processes sharing one Redis prefix.
+struct Cluster {
+    prefix: String,
+    dir: tempfile::TempDir,
+    nodes: Vec<Option<Node>>,
+}
+
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Cluster {
+    async fn start(name: &str, n: usize) -> Self {
+        // Fail loudly when Redis is not there: these tests must run in CI.
+        let url = redis_url();
+        let hostport = url
+            .trim_start_matches("redis://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        tokio::net::TcpStream::connect(&hostport)
+            .await
+            .unwrap_or_else(|e| panic!("Redis is not reachable at {url}: {e}"));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let mut c = Cluster {
+            prefix: format!("cgtest-{name}-{}-{nanos}", std::process::id()),
+            dir: tempfile::tempdir().unwrap(),
+            nodes: Vec::new(),
+        };
+        for i in 0..n {
+            let node = c.spawn(i).await;
+            c.nodes.push(Some(node));
+        }
+        c
+    }
+
+    fn data(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("n{i}"))
+    }
+
+    async fn spawn(&self, i: usize) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_coguest"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(self.data(i))
+            .args(["--redis", &redis_url(), "--redis-prefix", &self.prefix])
+            .args([
+                "--node-id",
+                &format!("n{i}"),
+                "--lease-ms",
+                &LEASE_MS.to_string(),
+            ])
+            .args(["--grace-period-secs", "20"])
+            .env("COGUEST_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let addr = first
+            .split("ws://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Node { child, addr }
+    }
+
+    fn addr(&self, i: usize) -> SocketAddr {
+        self.nodes[i].as_ref().unwrap().addr
+    }
+
+    fn pid(&self, i: usize) -> u32 {
+        self.nodes[i].as_ref().unwrap().child.id().unwrap()
+    }
+
+    /// `kill -9` of node `i` (by its pid).
+    async fn kill(&mut self, i: usize) {
+        let mut node = self.nodes[i].take().unwrap();
+        node.child.kill().await.unwrap();
+    }
+
+    /// SIGTERM (graceful shutdown) of node `i`, waiting for it to exit.
+    async fn stop(&mut self, i: usize) {
+        let mut node = self.nodes[i].take().unwrap();
+        signal(node.child.id().unwrap(), "-TERM");
+        tokio::time::timeout(Duration::from_secs(15), node.child.wait())
+            .await
+            .expect("node did not stop")
+            .unwrap();
+    }
+
+    async fn restart(&mut self, i: usize) {
+        let node = self.spawn(i).await;
+        self.nodes[i] = Some(node);
+    }
+
+    fn alive(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].is_some())
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Resume any stopped node so kill_on_drop can end it.
+        for n in self.nodes.iter().flatten() {
+            if let Some(pid) = n.child.id() {
+                signal(pid, "-CONT");
+            }
+        }
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid} failed");
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    )
+}
+
+fn token(user: &str, role: Role, admin: bool) -> String {
+    let mut c = Claims::new(user, role, now(), 3600);
+    c.adm = admin;
+    Auth::new(SECRET.as_bytes()).mint(&c).unwrap()
+}
+
+async fn connect(addr: SocketAddr, user: &str, role: Role) -> TestClient {
+    let url = format!("ws://{addr}/v1/ws?token={}", token(user, role, false));
+    let mut c = TestClient::connect(&url, user).await;
+    assert!(matches!(c.next().await, ServerMsg::Welcome { .. }));
+    c
+}
+
+async fn member(addr: SocketAddr, room: &str, user: &str, role: Role) -> TestClient {
+    let mut c = connect(addr, user, role).await;
+    c.join(room, None).await.unwrap();
+    c.take_snapshot(room);
+    c
+}
+
+async fn room_info(addr: SocketAddr, room: &str) -> serde_json::Value {
+    let (status, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/rooms/{room}"),
+        Some(&token("ops", Role::Audience, true)),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Waits until every listed node reports the same room state (version included).
+async fn converge(c: &Cluster, nodes: &[usize], room: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut states = Vec::new();
+        for i in nodes {
+            states.push(room_info(c.addr(*i), room).await["state"].clone());
+        }
+        if states.windows(2).all(|w| w[0] == w[1]) {
+            return states.remove(0);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes disagree on {room}: {states:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let (_, body) = http(addr, "GET", "/metrics", None, "").await;
+    body.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            (k == name).then(|| v.parse::<f64>().ok()).flatten()
+        })
+        .unwrap_or(0.0)
+}
+
+fn seats(state: &serde_json::Value) -> Vec<(u64, String)> {
+    state["connected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["seat_index"].as_u64().unwrap(),
+                s["user_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_flows_across_three_nodes() {
+    let c = Cluster::start("flows", 3).await;
+    let room = "r-flows";
+    // The owner's node opens the room first and so owns it; guests are on the other two.
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut admin = member(c.addr(2), room, "admin", Role::Admin).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+
+    // Invite (host on node 0) → accept (guest on node 1).
+    owner.call(room, invite("a", 2, 60)).await.unwrap();
+    a.event("invited", |e| {
+        matches!(e, Event::HostInvitationReceived { .. })
+    })
+    .await;
+    a.call(room, accept_inv("owner")).await.unwrap();
+    owner
+        .event("a accepted", |e| {
+            matches!(
+                e,
+                Event::HostInvitationResponded {
+                    is_accept: true,
+                    ..
+                }
+            )
+        })
+        .await;
+    b.expect("b sees a seated", |m| matches!(m, ServerMsg::Change { .. }))
+        .await;
+
+    // Apply (node 2) → first host wins between the owner (node 0) and the admin (node 2).
+    let ack = b.call(room, apply(-1, 60)).await.unwrap();
+    assert!(ack.request_id.is_some());
+    owner
+        .event("application", |e| {
+            matches!(e, Event::GuestApplicationReceived { .. })
+        })
+        .await;
+    admin
+        .event("application", |e| {
+            matches!(e, Event::GuestApplicationReceived { .. })
+        })
+        .await;
+    owner.call(room, accept_app("b")).await.unwrap();
+    let late = admin.call(room, accept_app("b")).await.unwrap_err();
+    assert_eq!(late.code, code(coguest_proto::ErrorCode::RequestIdInvalid));
+    b.event("accepted", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationResponded {
+                is_accept: true,
+                ..
+            }
+        )
+    })
+    .await;
+
+    // Kick (host on node 2) → the kicked guest on node 1 hears it.
+    admin.call(room, kick("a")).await.unwrap();
+    a.event("kicked", |e| matches!(e, Event::KickedOffSeat { .. }))
+        .await;
+
+    // An application times out on the owner's clock; the applicant on node 1 hears it once.
+    a.call(room, apply(-1, 1)).await.unwrap();
+    a.event("timed out", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationNoResponse {
+                reason: NoResponseReason::Timeout
+            }
+        )
+    })
+    .await;
+
+    // Reject and leave.
+    a.call(room, apply(-1, 60)).await.unwrap();
+    admin.call(room, reject_app("a")).await.unwrap();
+    a.event("rejected", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationResponded {
+                is_accept: false,
+                ..
+            }
+        )
+    })
+    .await;
+    b.call(room, coguest_proto::ClientCommand::Leave)
+        .await
+        .unwrap();
+
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into())]);
+    let _ = owner.drain_events();
+
+    // One publish per change: the owner published each change once, the others applied each.
+    let published = metric(c.addr(0), "coguest_cluster_published_changes_total").await;
+    let version = state["version"].as_u64().unwrap() as f64;
+    assert!(published > 0.0);
+    // Node 2 loaded the owner's join from storage when it opened the room, node 1 the joins
+    // of the owner and the admin; every later change reached them once.
+    for (i, loaded) in [(1, 2.0), (2, 1.0)] {
+        let applied = metric(c.addr(i), "coguest_cluster_applied_changes_total").await;
+        assert_eq!(
+            applied,
+            published - loaded,
+            "node {i} applied every change once"
+        );
+    }
+    assert_eq!(metric(c.addr(0), "coguest_cluster_owned_rooms").await, 1.0);
+    assert!(version >= published - 0.5);
+    assert!(metric(c.addr(1), "coguest_cluster_forwarded_commands_total").await > 0.0);
+
+    // `coguest cluster status` lists the nodes and the owner.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coguest"))
+        .args(["cluster", "status", "--json", "--redis", &redis_url()])
+        .args(["--redis-prefix", &c.prefix])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(status["rooms"][0]["room"], room);
+    assert_eq!(status["rooms"][0]["owner"], "n0");
+    drop((a, b, admin));
+}
+
+fn kick(user: &str) -> coguest_proto::ClientCommand {
+    coguest_proto::ClientCommand::KickOffSeat {
+        user_id: user.into(),
+    }
+}
+
+fn is_timeout(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::GuestApplicationNoResponse {
+            reason: NoResponseReason::Timeout
+        }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_kill_9_with_pending_requests() {
+    let mut c = Cluster::start("kill", 3).await;
+    let room = "r-kill";
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+    a.event("invited", |e| {
+        matches!(e, Event::HostInvitationReceived { .. })
+    })
+    .await;
+    // Pending at the crash, due after the lease has expired.
+    b.call(room, apply(-1, 3)).await.unwrap();
+    let seen = owner
+        .expect("application", |m| {
+            matches!(
+                m,
+                ServerMsg::Event {
+                    event: Event::GuestApplicationReceived { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    let ServerMsg::Event { version, .. } = seen else {
+        unreachable!()
+    };
+
+    c.kill(0).await;
+    let killed = Instant::now();
+    // The invitee accepts on node 1 while the owner is dead: answered once a node took over.
+    a.call(room, accept_inv("owner")).await.unwrap();
+    let recovered = killed.elapsed();
+    eprintln!("owner killed: the room answered again after {recovered:?}");
+    assert!(recovered < Duration::from_secs(3), "took {recovered:?}");
+
+    // The owner's member reconnects to another node and resumes from its version.
+    let mut owner = connect(c.addr(2), "owner", Role::Owner).await;
+    owner.join(room, Some(version)).await.unwrap();
+    owner
+        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    owner
+        .event("a accepted", |e| {
+            matches!(
+                e,
+                Event::HostInvitationResponded {
+                    is_accept: true,
+                    ..
+                }
+            )
+        })
+        .await;
+
+    // The deadline set before the crash fires once, on the new owner.
+    b.event("timed out", is_timeout).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    b.barrier().await;
+    assert!(!b.drain_events().iter().any(is_timeout), "fired twice");
+    let state = converge(&c, &[1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into()), (1, "a".into())]);
+    assert!(state["applicants"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstop_past_the_lease_applies_nothing_stale() {
+    let c = Cluster::start("stop", 3).await;
+    let room = "r-stop";
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+
+    signal(c.pid(0), "-STOP");
+    // While node 0 sleeps: the owner's command waits in its socket.
+    let pending = owner.send(Some(room), invite("b", 2, 60)).await;
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 200)).await;
+    // Node 1 takes over and applies a's acceptance.
+    a.call(room, accept_inv("owner")).await.unwrap();
+    signal(c.pid(0), "-CONT");
+
+    // Node 0 finds its lease gone: the queued command goes to the new owner, applied once.
+    owner.answer(pending).await.unwrap();
+    b.event("invited", |e| {
+        matches!(e, Event::HostInvitationReceived { .. })
+    })
+    .await;
+    b.call(room, accept_inv("owner")).await.unwrap();
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(
+        seats(&state),
+        vec![(0, "owner".into()), (1, "a".into()), (2, "b".into())]
+    );
+    assert!(metric(c.addr(0), "coguest_cluster_leases_lost_total").await >= 1.0);
+    assert_eq!(metric(c.addr(0), "coguest_cluster_owned_rooms").await, 0.0);
+    // The owner saw every change in order, with no stale one: its last version is the room's.
+    owner.barrier().await;
+    let last = owner
+        .buf
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Event { version, .. } | ServerMsg::Change { version, .. } => Some(*version),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    assert_eq!(last, state["version"].as_u64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_restart_loses_nothing() {
+    let mut c = Cluster::start("rolling", 3).await;
+    let room = "r-rolling";
+    let mut owner = Robust::new("owner", Role::Owner);
+    let guests = ["g0", "g1", "g2"];
+    let mut rng = 0;
+    owner.call(&c, room, None, &mut rng).await.unwrap().unwrap();
+    for (round, node) in [0usize, 1, 2].into_iter().enumerate() {
+        // Each round seats one more guest, then restarts one node gracefully.
+        let mut g = Robust::new(guests[round], Role::Audience);
+        g.call(&c, room, None, &mut rng).await.unwrap().unwrap();
+        let seat = i32::try_from(round + 1).unwrap();
+        owner
+            .call(&c, room, Some(invite(guests[round], seat, 60)), &mut rng)
+            .await
+            .unwrap()
+            .unwrap();
+        g.call(&c, room, Some(accept_inv("owner")), &mut rng)
+            .await
+            .unwrap()
+            .unwrap();
+        c.stop(node).await;
+        c.restart(node).await;
+    }
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(
+        seats(&state),
+        vec![
+            (0, "owner".into()),
+            (1, "g0".into()),
+            (2, "g1".into()),
+            (3, "g2".into())
+        ]
+    );
+}
+
+/// A client that survives node loss: on a closed socket it reconnects to another live node,
+/// joins again and re-sends an unanswered command with the same id (like the SDK).
+struct Robust {
+    user: String,
+    role: Role,
+    ws: Option<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    >,
+    next_id: u64,
+}
+
+impl Robust {
+    fn new(user: &str, role: Role) -> Self {
+        Robust {
+            user: user.into(),
+            role,
+            ws: None,
+            next_id: 1,
+        }
+    }
+
+    async fn raw(
+        &mut self,
+        id: u64,
+        room: &str,
+        cmd: &coguest_proto::ClientCommand,
+    ) -> Option<serde_json::Value> {
+        use futures_util::{SinkExt, StreamExt};
+        let ws = self.ws.as_mut()?;
+        let frame = coguest_proto::ClientFrame {
+            id,
+            room: Some(room.into()),
+            command: cmd.clone(),
+        };
+        let text = serde_json::to_string(&frame).ok()?;
+        ws.send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .ok()?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let m = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            let tokio_tungstenite::tungstenite::Message::Text(t) = m else {
+                if matches!(m, tokio_tungstenite::tungstenite::Message::Close(_)) {
+                    return None;
+                }
+                continue;
+            };
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).ok()?;
+            let is_answer = matches!(v["t"].as_str(), Some("ack" | "error"));
+            if is_answer && v["id"].as_u64() == Some(id) {
+                return Some(v);
+            }
+        }
+    }
+
+    /// `cmd` (or a join with `None`). `Some(Ok)`/`Some(Err(code))` when answered, `None` when no
+    /// node answered after several attempts.
+    async fn call(
+        &mut self,
+        c: &Cluster,
+        room: &str,
+        cmd: Option<coguest_proto::ClientCommand>,
+        rng: &mut usize,
+    ) -> Option<Result<u64, i64>> {
+        let id = self.next_id;
+        self.next_id += 1;
+        for _ in 0..8 {
+            if self.ws.is_none() {
+                let alive = c.alive();
+                *rng = rng.wrapping_mul(31).wrapping_add(7);
+                let addr = c.addr(alive[*rng % alive.len()]);
+                let url = format!(
+                    "ws://{addr}/v1/ws?token={}",
+                    token(&self.user, self.role, false)
+                );
+                match tokio_tungstenite::connect_async(url).await {
+                    Ok((ws, _)) => self.ws = Some(ws),
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+                let join_id = self.next_id;
+                self.next_id += 1;
+                let join = coguest_proto::ClientCommand::Join { since: None };
+                match self.raw(join_id, room, &join).await {
+                    Some(v) if v["t"] == "ack" => {}
+                    _ => {
+                        self.ws = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                }
+                if cmd.is_none() {
+                    return Some(Ok(0));
+                }
+            }
+            let Some(cmd) = cmd.clone() else {
+                let join = coguest_proto::ClientCommand::Join { since: None };
+                match self.raw(id, room, &join).await {
+                    Some(v) if v["t"] == "ack" => return Some(Ok(0)),
+                    _ => {
+                        self.ws = None;
+                        continue;
+                    }
+                }
+            };
+            match self.raw(id, room, &cmd).await {
+                Some(v) if v["t"] == "ack" => return Some(Ok(v["version"].as_u64().unwrap_or(0))),
+                Some(v) if v["code"].as_i64() == Some(-1) || v["code"].as_i64() == Some(-3030) => {
+                    // Storage or shutdown: retry the same id.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Some(v) => return Some(Err(v["code"].as_i64().unwrap_or(0))),
+                None => {
+                    self.ws = None;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kills_and_restarts_lose_no_acknowledged_change() {
+    let mut c = Cluster::start("random", 3).await;
+    let room = "r-random";
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as usize;
+    eprintln!("seed {seed}");
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut r = next();
+    let mut owner = Robust::new("owner", Role::Owner);
+    owner.call(&c, room, None, &mut r).await.unwrap().unwrap();
+    let users = ["u0", "u1", "u2", "u3"];
+    let mut guests: Vec<Robust> = users
+        .iter()
+        .map(|u| Robust::new(u, Role::Audience))
+        .collect();
+    for g in guests.iter_mut() {
+        g.call(&c, room, None, &mut r).await.unwrap().unwrap();
+    }
+    // What acknowledged answers say about each guest: Some(seated) or None (unknown).
+    let mut known: Vec<Option<bool>> = vec![Some(false); users.len()];
+    let started = Instant::now();
+    let mut killed: Option<usize> = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        let roll = next() % 10;
+        if roll == 0 {
+            match killed.take() {
+                Some(i) => c.restart(i).await,
+                None => {
+                    let i = next() % 3;
+                    c.kill(i).await;
+                    killed = Some(i);
+                }
+            }
+            continue;
+        }
+        let k = next() % users.len();
+        let mut r = next();
+        match known[k] {
+            Some(true) => {
+                // Kick.
+                match owner.call(&c, room, Some(kick(users[k])), &mut r).await {
+                    Some(Ok(_)) => known[k] = Some(false),
+                    Some(Err(_)) | None => known[k] = None,
+                }
+            }
+            _ => {
+                // Invite then accept.
+                let inv = owner
+                    .call(&c, room, Some(invite(users[k], -1, 60)), &mut r)
+                    .await;
+                if !matches!(inv, Some(Ok(_))) {
+                    known[k] = None;
+                    continue;
+                }
+                match guests[k]
+                    .call(&c, room, Some(accept_inv("owner")), &mut r)
+                    .await
+                {
+                    Some(Ok(_)) => known[k] = Some(true),
+                    _ => known[k] = None,
+                }
+            }
+        }
+    }
+    if let Some(i) = killed {
+        c.restart(i).await;
+    }
+    // Every node agrees, and every acknowledged outcome is there.
+    let state = converge(&c, &[0, 1, 2], room).await;
+    let seated: Vec<String> = seats(&state).into_iter().map(|(_, u)| u).collect();
+    for (k, u) in users.iter().enumerate() {
+        if let Some(s) = known[k] {
+            assert_eq!(seated.contains(&u.to_string()), s, "{u}: {state:#?}");
+        }
+    }
+    // And every client's node answers a snapshot at that same version.
+    let mut r = next();
+    let v = owner
+        .call(
+            &c,
+            room,
+            Some(coguest_proto::ClientCommand::Snapshot),
+            &mut r,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v, state["version"].as_u64().unwrap());
+}

@@ -1,0 +1,235 @@
+//! Webhook delivery: one task per endpoint drains that endpoint's outbox (SQLite) in order.
+//!
+//! Room actors write each transition's delivery rows in the same transaction as the log entry
+//! that caused it, then wake the delivery tasks; they never wait for an endpoint. A task posts
+//! the oldest row, retries it with exponential backoff until the endpoint answers 2xx or the
+//! row expires, then deletes it. So delivery is at least once (a crash between a 2xx and the
+//! delete redelivers; the event `id` is stable), in room order per endpoint, and survives a
+//! restart.
+
+use crate::Shared;
+use crate::store::OutboxItem;
+use coguest_core::Timestamp;
+use coguest_proto::WebhookEvent;
+use hmac::{Hmac, Mac};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+/// Header with the signing time (Unix ms).
+pub const TIMESTAMP_HEADER: &str = "coguest-timestamp";
+/// Header with `v1=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`.
+pub const SIGNATURE_HEADER: &str = "coguest-signature";
+/// Header with the event id (also in the body).
+pub const EVENT_ID_HEADER: &str = "coguest-event-id";
+
+/// The signature header value for `body` signed at `timestamp_ms`.
+pub fn sign(secret: &[u8], timestamp_ms: u64, body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(timestamp_ms.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let tag = mac.finalize().into_bytes();
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v1={hex}")
+}
+
+/// Checks a signature header in constant time.
+pub fn verify(secret: &[u8], timestamp_ms: u64, body: &[u8], header: &str) -> bool {
+    let want = sign(secret, timestamp_ms, body);
+    want.len() == header.len()
+        && want
+            .bytes()
+            .zip(header.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The endpoints and their wake-up signals.
+pub(crate) struct Webhooks {
+    endpoints: Vec<(String, Arc<Notify>)>,
+}
+
+impl Webhooks {
+    pub fn new(endpoints: &[String]) -> Self {
+        Webhooks {
+            endpoints: endpoints
+                .iter()
+                .map(|e| (e.clone(), Arc::new(Notify::new())))
+                .collect(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.endpoints.is_empty()
+    }
+
+    /// One outbox row per endpoint for each event.
+    pub fn items(&self, events: &[WebhookEvent]) -> Vec<OutboxItem> {
+        let mut out = Vec::new();
+        for event in events {
+            let Ok(body) = serde_json::to_string(event) else {
+                continue;
+            };
+            for (endpoint, _) in &self.endpoints {
+                out.push(OutboxItem {
+                    endpoint: endpoint.clone(),
+                    created: Timestamp::from_millis(event.at_ms),
+                    body: body.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Wakes every delivery task (new rows were committed).
+    pub fn wake(&self) {
+        for (_, n) in &self.endpoints {
+            n.notify_one();
+        }
+    }
+
+    /// Starts one delivery task per endpoint.
+    pub fn spawn(
+        &self,
+        shared: Arc<Shared>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        self.endpoints
+            .iter()
+            .map(|(endpoint, notify)| {
+                tokio::spawn(deliver_loop(
+                    endpoint.clone(),
+                    notify.clone(),
+                    shared.clone(),
+                    shutdown.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// Waits `d` or until shutdown; `false` on shutdown.
+async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        _ = shutdown.changed() => false,
+    }
+}
+
+async fn deliver_loop(
+    endpoint: String,
+    notify: Arc<Notify>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let cfg = &shared.config.webhooks;
+    let retention = u64::try_from(cfg.retention.as_millis()).unwrap_or(u64::MAX);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let rows = match shared.store.outbox_next(&endpoint, 64).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(endpoint, error = %e, "reading the webhook outbox failed");
+                if !pause(Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            tokio::select! {
+                () = notify.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        }
+        for row in rows {
+            let mut backoff = cfg.backoff_initial;
+            loop {
+                let now = shared.clock.now();
+                if now.as_millis() > row.created.as_millis().saturating_add(retention) {
+                    tracing::warn!(endpoint, id = row.id, "webhook event expired undelivered");
+                    shared.metrics.webhook("expired");
+                    break;
+                }
+                match post(
+                    &client,
+                    &endpoint,
+                    &row.body,
+                    &cfg.secret,
+                    now,
+                    cfg.request_timeout,
+                )
+                .await
+                {
+                    Ok(()) => {
+                        shared.metrics.webhook("delivered");
+                        break;
+                    }
+                    Err(e) => {
+                        shared.metrics.webhook("failed");
+                        tracing::debug!(endpoint, id = row.id, error = %e, "webhook delivery failed; retrying");
+                        if !pause(backoff, &mut shutdown).await {
+                            return;
+                        }
+                        backoff = (backoff * 2).min(cfg.backoff_max);
+                    }
+                }
+            }
+            if let Err(e) = shared.store.outbox_remove(row.id).await {
+                // Delivered but not removed: it will be delivered again (at least once).
+                tracing::warn!(endpoint, error = %e, "removing a delivered webhook event failed");
+            }
+        }
+    }
+}
+
+async fn post(
+    client: &HttpClient,
+    endpoint: &str,
+    body: &str,
+    secret: &[u8],
+    now: Timestamp,
+    timeout: Duration,
+) -> Result<(), String> {
+    let ts = now.as_millis();
+    let id = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let req = hyper::Request::post(endpoint)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(TIMESTAMP_HEADER, ts.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, ts, body.as_bytes()))
+        .header(EVENT_ID_HEADER, id)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .map_err(|e| e.to_string())?;
+    let resp = tokio::time::timeout(timeout, client.request(req))
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("status {}", resp.status()))
+    }
+}
