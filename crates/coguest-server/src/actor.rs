@@ -1702,7 +1702,9 @@ impl RoomActor {
                 let answer = AdminAnswer { req, result };
                 match serde_json::to_string(&answer) {
                     Ok(text) => cluster.answer(&node, &self.id, ADMIN_CONN, &text),
-                    Err(e) => tracing::warn!(room = self.name(), error = %e, "encoding an admin answer failed"),
+                    Err(e) => {
+                        tracing::warn!(room = self.name(), error = %e, "encoding an admin answer failed")
+                    }
                 }
             }
         }

@@ -180,7 +180,10 @@ async fn https_delivers_to_a_trusted_private_ca_and_never_to_an_untrusted_one() 
     let ts: u64 = ts.parse().unwrap();
     assert!(verify(HOOK_SECRET, ts, body.as_bytes(), &sig), "{body}");
     let event: WebhookEvent = serde_json::from_str(&body).unwrap();
-    assert_eq!((event.kind.as_str(), event.room.as_str()), ("room_created", "tls"));
+    assert_eq!(
+        (event.kind.as_str(), event.room.as_str()),
+        ("room_created", "tls")
+    );
 
     // The untrusted receiver sees handshakes fail again and again (retries), never a request.
     until("retried handshakes to the untrusted receiver", || {
@@ -205,7 +208,10 @@ async fn a_ca_file_without_certificates_is_refused_at_start() {
         .start(listener)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("no usable PEM certificate"), "{err}");
+    assert!(
+        err.to_string().contains("no usable PEM certificate"),
+        "{err}"
+    );
 
     let mut config = coguest_server::ServerConfig::new(dir.path(), SECRET.to_vec());
     config.webhooks.endpoints = vec!["ftp://127.0.0.1/hook".into()];
@@ -214,5 +220,8 @@ async fn a_ca_file_without_certificates_is_refused_at_start() {
         .start(listener)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("only http:// and https://"), "{err}");
+    assert!(
+        err.to_string().contains("only http:// and https://"),
+        "{err}"
+    );
 }
