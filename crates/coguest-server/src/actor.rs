@@ -763,6 +763,9 @@ impl RoomActor {
         if self.closed {
             return;
         }
+        // From now on the room is unknown here: a request for it loads it afresh (and finds it
+        // deleted) instead of reaching this stopping actor.
+        self.registry.forget(&self.id, &self.me);
         let msg = encode(&ServerMsg::RoomClosed {
             room: self.name().to_owned(),
         });
