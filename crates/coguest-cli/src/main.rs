@@ -101,12 +101,17 @@ struct ServeArgs {
     /// A static key for the admin HTTP API (`/v1/admin/...`), accepted besides admin tokens.
     #[arg(long, env = "COGUEST_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
-    /// Webhook endpoint (http://) for room transitions; repeat for several (env: comma-separated).
+    /// Webhook endpoint (http:// or https://) for room transitions; repeat for several (env:
+    /// comma-separated). HTTPS trusts the Mozilla roots and --webhook-ca-file.
     #[arg(long = "webhook", env = "COGUEST_WEBHOOKS", value_delimiter = ',')]
     webhooks: Vec<String>,
     /// HMAC-SHA256 key for webhook signatures (required with --webhook).
     #[arg(long, env = "COGUEST_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// PEM file of CA certificates trusted for https:// webhook endpoints besides the Mozilla
+    /// roots (a private CA).
+    #[arg(long, env = "COGUEST_WEBHOOK_CA_FILE", value_name = "PEM")]
+    webhook_ca_file: Option<PathBuf>,
     /// Undelivered webhook events are dropped this long after they happened.
     #[arg(long, env = "COGUEST_WEBHOOK_RETENTION_SECS", default_value_t = 86400)]
     webhook_retention_secs: u64,
@@ -250,12 +255,9 @@ fn serve(args: ServeArgs) -> Result<()> {
             .clone()
             .filter(|s| !s.is_empty())
             .context("--webhook needs --webhook-secret (COGUEST_WEBHOOK_SECRET)")?;
-        for url in &args.webhooks {
-            if !url.starts_with("http://") {
-                anyhow::bail!("webhook {url:?}: only http:// endpoints are supported");
-            }
-        }
+        coguest_server::webhook::check_endpoints(&args.webhooks)?;
         config.webhooks.endpoints = args.webhooks.clone();
+        config.webhooks.ca_file = args.webhook_ca_file.clone();
         config.webhooks.secret = secret.into_bytes();
         config.webhooks.retention = Duration::from_secs(args.webhook_retention_secs);
     }

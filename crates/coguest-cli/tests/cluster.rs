@@ -375,6 +375,143 @@ async fn reference_flows_across_three_nodes() {
     drop((a, b, admin));
 }
 
+/// An admin API call on node `addr`: status and JSON body.
+async fn admin_api(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let (status, body) = http(
+        addr,
+        method,
+        path,
+        Some(&token("ops", Role::Audience, true)),
+        &text,
+    )
+    .await;
+    (status, serde_json::from_str(&body).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_on_non_owner_nodes_reaches_members_on_every_node() {
+    let c = Cluster::start("admin", 3).await;
+    let room = "r-admin";
+    // Node 0 owns the room (its member joined first); nodes 1 and 2 follow it.
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+
+    // Pick `a` (node 1) onto seat 2 through node 1's admin API: forwarded to node 0.
+    let base = format!("/v1/admin/rooms/{room}");
+    let (status, body) = admin_api(
+        c.addr(1),
+        "POST",
+        &format!("{base}/seats/pick"),
+        serde_json::json!({"user_id": "a", "seat_index": 2}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let picked_version = body["version"].as_u64().unwrap();
+    // The answering node already shows the change (read your writes on that node).
+    let (status, seats_now) = admin_api(
+        c.addr(1),
+        "GET",
+        &format!("{base}/seats"),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(seats_now["version"].as_u64().unwrap() >= picked_version);
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into()), (2, "a".into())]);
+    for m in [&mut owner, &mut a, &mut b] {
+        m.expect("the pick", |m| matches!(m, ServerMsg::Change { .. }))
+            .await;
+    }
+
+    // Lock seat 3 through node 2, then the same rule and code as on the owner: a locked seat
+    // cannot be picked.
+    let (status, body) = admin_api(
+        c.addr(2),
+        "POST",
+        &format!("{base}/seats/3/lock"),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = admin_api(
+        c.addr(2),
+        "POST",
+        &format!("{base}/seats/pick"),
+        serde_json::json!({"user_id": "b", "seat_index": 3}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (
+            409,
+            Some(i64::from(code(coguest_proto::ErrorCode::SeatLocked)))
+        ),
+        "{body}"
+    );
+
+    // Kick `a` through node 2: `a` on node 1 is told.
+    let (status, body) = admin_api(
+        c.addr(2),
+        "POST",
+        &format!("{base}/seats/kick"),
+        serde_json::json!({"user_id": "a"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    a.event("kicked", |e| matches!(e, Event::KickedOffSeat { .. }))
+        .await;
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into())]);
+    assert!(metric(c.addr(2), "coguest_cluster_forwarded_commands_total").await >= 3.0);
+
+    // Close through node 1: the members on all three nodes hear it, and the room is gone on
+    // every node.
+    let (status, body) = admin_api(c.addr(1), "DELETE", &base, serde_json::Value::Null).await;
+    assert_eq!(status, 204, "{body}");
+    for m in [&mut owner, &mut a, &mut b] {
+        m.expect("room closed", |m| matches!(m, ServerMsg::RoomClosed { .. }))
+            .await;
+    }
+    for i in 0..3 {
+        let (status, _) = admin_api(c.addr(i), "GET", &base, serde_json::Value::Null).await;
+        assert_eq!(status, 404, "node {i} still has the room");
+    }
+
+    // A room nobody owns: the node serving the request takes it over. Created on node 2,
+    // released when node 2 stops; node 0's admin API then acts on it.
+    let (status, body) = admin_api(
+        c.addr(2),
+        "POST",
+        "/v1/admin/rooms",
+        serde_json::json!({"room_id": "r-admin-2"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut c = c;
+    c.stop(2).await;
+    let (status, body) = admin_api(
+        c.addr(0),
+        "POST",
+        "/v1/admin/rooms/r-admin-2/seats/1/lock",
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    drop((owner, a, b));
+}
+
 fn kick(user: &str) -> coguest_proto::ClientCommand {
     coguest_proto::ClientCommand::KickOffSeat {
         user_id: user.into(),
@@ -473,7 +610,21 @@ async fn sigstop_past_the_lease_applies_nothing_stale() {
     signal(c.pid(0), "-CONT");
 
     // Node 0 finds its lease gone: the queued command goes to the new owner, applied once.
-    owner.answer(pending).await.unwrap();
+    // Right after SIGCONT a Redis call of node 0 may time out (its timers fired during the
+    // pause); it then answers FAILED (-1: not applied), and a client re-sends the same id.
+    let mut answer = owner.answer(pending).await;
+    for _ in 0..5 {
+        match &answer {
+            Err(r) if r.code == coguest_proto::ErrorCode::Failed.code() => {
+                owner
+                    .send_with_id(pending, Some(room), invite("b", 2, 60))
+                    .await;
+                answer = owner.answer(pending).await;
+            }
+            _ => break,
+        }
+    }
+    answer.unwrap();
     b.event("invited", |e| {
         matches!(e, Event::HostInvitationReceived { .. })
     })

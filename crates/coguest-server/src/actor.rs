@@ -7,7 +7,7 @@
 //! not stored, and memory never runs ahead of disk (a failed write reloads the room).
 
 use crate::auth::Identity;
-use crate::cluster::{Cluster, CmdMsg, NodeMsg};
+use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
 use crate::registry::Registry;
 use crate::store::redis::{Acquired, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
@@ -367,6 +367,32 @@ impl Part {
     }
 }
 
+/// Where an admin request's result goes.
+enum AdminReply {
+    Operator(oneshot::Sender<Result<u64, (ErrorCode, String)>>),
+    Close(oneshot::Sender<Result<(), (ErrorCode, String)>>),
+}
+
+impl AdminReply {
+    fn send(self, result: Result<u64, (ErrorCode, String)>) {
+        match self {
+            AdminReply::Operator(tx) => {
+                let _ = tx.send(result);
+            }
+            AdminReply::Close(tx) => {
+                let _ = tx.send(result.map(|_| ()));
+            }
+        }
+    }
+}
+
+/// An admin request forwarded to the owner and not answered yet.
+struct PendingAdmin {
+    op: AdminOp,
+    reply: AdminReply,
+    sent: Instant,
+}
+
 /// A command forwarded to the owner and not answered yet.
 struct Forwarded {
     c: CommandMsg,
@@ -404,6 +430,9 @@ pub(crate) struct RoomActor {
     remote: HashMap<UserId, HashSet<(String, u64)>>,
     /// Follower: commands waiting for the owner's answer, by (connection, request id).
     forwarded: HashMap<(u64, u64), Forwarded>,
+    /// Follower: admin requests waiting for the owner's answer, by request number.
+    admin_pending: HashMap<u64, PendingAdmin>,
+    next_admin: u64,
     /// The room version the local connections have been told about.
     delivered_version: u64,
     next_tick: Instant,
@@ -447,6 +476,8 @@ impl RoomActor {
             cluster,
             remote: HashMap::new(),
             forwarded: HashMap::new(),
+            admin_pending: HashMap::new(),
+            next_admin: 0,
             delivered_version,
             next_tick: Instant::now(),
         };
@@ -511,6 +542,15 @@ impl RoomActor {
                     self.on_command(f.c).await;
                 }
             }
+            // Admin requests that waited for an owner while this node became it.
+            if matches!(self.part, Part::Owner { .. }) && !self.admin_pending.is_empty() {
+                let mut waiting: Vec<(u64, PendingAdmin)> = self.admin_pending.drain().collect();
+                waiting.sort_by_key(|(req, _)| *req);
+                for (_, p) in waiting {
+                    let result = self.apply_admin(p.op).await;
+                    p.reply.send(result);
+                }
+            }
         }
         if let (Part::Owner { .. }, Some(cluster)) = (self.part, self.cluster.clone()) {
             // Let another node take the room at once instead of after the lease.
@@ -547,6 +587,9 @@ impl RoomActor {
         }
         for (_, f) in self.forwarded.drain() {
             f.c.conn.error(Some(f.c.id), code, why);
+        }
+        for (_, p) in self.admin_pending.drain() {
+            p.reply.send(Err((code, why.to_owned())));
         }
         self.shared
             .metrics
@@ -638,14 +681,35 @@ impl RoomActor {
                 });
             }
             RoomMsg::Operator { command, reply } => {
-                let _ = reply.send(self.operator(command).await);
+                self.admin(AdminOp::Operator { command }, AdminReply::Operator(reply))
+                    .await;
             }
-            RoomMsg::Close(reply) => {
-                let _ = reply.send(self.close().await);
-            }
+            RoomMsg::Close(reply) => self.admin(AdminOp::Close, AdminReply::Close(reply)).await,
             RoomMsg::Notice(n) => self.on_notice(n).await,
             RoomMsg::Remote(m) => self.on_remote(*m).await,
             RoomMsg::Answer(a) => self.on_answer(a).await,
+        }
+    }
+
+    /// An admin API request: applied here when this node decides for the room, else forwarded
+    /// to the owner (cluster mode).
+    async fn admin(&mut self, op: AdminOp, reply: AdminReply) {
+        if self.cluster.is_some() && !self.ensure_owner().await {
+            self.forward_admin(op, reply).await;
+            return;
+        }
+        let result = self.apply_admin(op).await;
+        reply.send(result);
+    }
+
+    /// Applies an admin request here (this node decides): the room version after it.
+    async fn apply_admin(&mut self, op: AdminOp) -> Result<u64, (ErrorCode, String)> {
+        match op {
+            AdminOp::Operator { command } => self.operator(command).await,
+            AdminOp::Close => {
+                let version = self.room.version();
+                self.close().await.map(|()| version)
+            }
         }
     }
 
@@ -688,6 +752,20 @@ impl RoomActor {
         if let Err(e) = self.shared.store.delete(&self.id).await {
             return Err(store_failed(&e));
         }
+        self.closed_here();
+        Ok(())
+    }
+
+    /// The room is closed: tells the members connected to this node, answers what waits for
+    /// the owner, and stops the actor. In cluster mode every node with members does this when
+    /// the delete's [`RoomNotice::Closed`] arrives.
+    fn closed_here(&mut self) {
+        if self.closed {
+            return;
+        }
+        // From now on the room is unknown here: a request for it loads it afresh (and finds it
+        // deleted) instead of reaching this stopping actor.
+        self.registry.forget(&self.id, &self.me);
         let msg = encode(&ServerMsg::RoomClosed {
             room: self.name().to_owned(),
         });
@@ -697,8 +775,17 @@ impl RoomActor {
         self.peers.clear();
         self.grace.clear();
         self.grace_of.clear();
+        let version = self.room.version();
+        for (_, p) in self.admin_pending.drain() {
+            match p.op {
+                AdminOp::Close => p.reply.send(Ok(version)),
+                AdminOp::Operator { .. } => p.reply.send(Err((
+                    ErrorCode::RoomIdNotExist,
+                    "the room was closed".to_owned(),
+                ))),
+            }
+        }
         self.closed = true;
-        Ok(())
     }
 
     /// A connection is gone (or left): when it was the user's last one, the grace period
@@ -1180,7 +1267,11 @@ impl RoomActor {
             }
             Part::Follower => {
                 self.next_tick = now + cluster.lease / 2;
-                if self.peers.is_empty() && self.forwarded.is_empty() {
+                self.expire_admin(&cluster);
+                if self.peers.is_empty()
+                    && self.forwarded.is_empty()
+                    && self.admin_pending.is_empty()
+                {
                     return;
                 }
                 match cluster.store.owner(&self.id).await {
@@ -1200,6 +1291,80 @@ impl RoomActor {
                     }
                 }
             }
+        }
+    }
+
+    /// Follower: admin requests the owner has not answered within three leases fail (the
+    /// owner may have died after applying one: the caller cannot tell, and reads it back).
+    fn expire_admin(&mut self, cluster: &Cluster) {
+        let limit = cluster.lease * 3;
+        let late: Vec<u64> = self
+            .admin_pending
+            .iter()
+            .filter(|(_, p)| p.sent.elapsed() >= limit)
+            .map(|(req, _)| *req)
+            .collect();
+        for req in late {
+            if let Some(p) = self.admin_pending.remove(&req) {
+                p.reply.send(Err((
+                    ErrorCode::Failed,
+                    "the room's owner did not answer in time; the change may or may not have been applied".to_owned(),
+                )));
+            }
+        }
+    }
+
+    /// Follower: sends an admin request to the owner (or takes the room over when nobody
+    /// owns it; the run loop then applies what waits).
+    async fn forward_admin(&mut self, op: AdminOp, reply: AdminReply) {
+        let Some(cluster) = self.cluster.clone() else {
+            reply.send(Err(not_owner()));
+            return;
+        };
+        self.next_admin += 1;
+        let req = self.next_admin;
+        let msg = CmdMsg::Admin {
+            node: cluster.node.clone(),
+            req,
+            op: op.clone(),
+        };
+        self.shared.metrics.cluster_forwarded.inc();
+        match cluster.to_owner(&self.id, &msg).await {
+            Ok(heard) => {
+                self.admin_pending.insert(
+                    req,
+                    PendingAdmin {
+                        op,
+                        reply,
+                        sent: Instant::now(),
+                    },
+                );
+                if !heard {
+                    self.try_take_over().await;
+                }
+            }
+            Err(e) => reply.send(Err(store_failed(&e))),
+        }
+    }
+
+    /// Follower: sends every unanswered admin request again (a new owner took over).
+    async fn resend_admin(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let mut heard_all = true;
+        for (req, p) in &self.admin_pending {
+            let msg = CmdMsg::Admin {
+                node: cluster.node.clone(),
+                req: *req,
+                op: p.op.clone(),
+            };
+            if !matches!(cluster.to_owner(&self.id, &msg).await, Ok(true)) {
+                heard_all = false;
+            }
+        }
+        if !heard_all {
+            self.try_take_over().await;
         }
     }
 
@@ -1411,14 +1576,20 @@ impl RoomActor {
                     if !self.forwarded.is_empty() {
                         self.resend_forwarded().await;
                     }
+                    if !self.admin_pending.is_empty() {
+                        self.resend_admin().await;
+                    }
                 }
             }
             RoomNotice::Released { node } => {
-                let interested = !self.peers.is_empty() || !self.forwarded.is_empty();
+                let interested = !self.peers.is_empty()
+                    || !self.forwarded.is_empty()
+                    || !self.admin_pending.is_empty();
                 if node != cluster.node && matches!(self.part, Part::Follower) && interested {
                     self.try_take_over().await;
                 }
             }
+            RoomNotice::Closed => self.closed_here(),
         }
     }
 
@@ -1543,11 +1714,40 @@ impl RoomActor {
                     self.grace_if_gone(&user);
                 }
             }
+            CmdMsg::Admin { node, req, op } => {
+                self.shared.metrics.cluster_remote.inc();
+                let result = self.apply_admin(op).await;
+                let answer = AdminAnswer { req, result };
+                match serde_json::to_string(&answer) {
+                    Ok(text) => cluster.answer(&node, &self.id, ADMIN_CONN, &text),
+                    Err(e) => {
+                        tracing::warn!(room = self.name(), error = %e, "encoding an admin answer failed")
+                    }
+                }
+            }
         }
     }
 
     /// Follower: the owner answered a forwarded command.
     async fn on_answer(&mut self, a: NodeMsg) {
+        if a.conn == ADMIN_CONN {
+            let Ok(answer) = serde_json::from_str::<AdminAnswer>(&a.text) else {
+                tracing::warn!(room = self.name(), "unreadable admin answer");
+                return;
+            };
+            let Some(p) = self.admin_pending.remove(&answer.req) else {
+                return;
+            };
+            // The change's entry was published before the answer: the local copy has it
+            // unless an entry was lost, which a reload repairs.
+            if let Ok(v) = answer.result {
+                if v > self.room.version() {
+                    self.reload().await;
+                }
+            }
+            p.reply.send(answer.result);
+            return;
+        }
         let head: serde_json::Value = match serde_json::from_str(&a.text) {
             Ok(v) => v,
             Err(_) => return,

@@ -153,6 +153,13 @@ impl Auth {
         if c.sub.is_empty() {
             return Err(AuthError::Invalid("empty `sub`".into()));
         }
+        if c.sub == UserId::OPERATOR {
+            // Reserved for the admin API's actor, which has host powers in every room.
+            return Err(AuthError::Invalid(format!(
+                "`sub` {} is reserved",
+                UserId::OPERATOR
+            )));
+        }
         let identity = Identity {
             user: UserId::from(c.sub),
             profile: Profile {
@@ -235,6 +242,18 @@ mod tests {
             Err(AuthError::Invalid(_))
         ));
         assert_eq!(auth.verify(None, now), Err(AuthError::Missing));
+    }
+
+    #[test]
+    fn the_operator_id_is_refused() {
+        let auth = Auth::new(b"s3cret");
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let claims = Claims::new(UserId::OPERATOR, Role::Owner, now, 60);
+        let token = auth.mint(&claims).unwrap();
+        assert!(matches!(
+            auth.verify(Some(&token), now),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -38,8 +38,11 @@ pub struct ServerConfig {
 /// Where and how room transitions are posted (see `docs/WEBHOOKS.md`).
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
-    /// Endpoint URLs (`http://`), each with its own delivery task and queue.
+    /// Endpoint URLs (`http://` or `https://`), each with its own delivery task and queue.
     pub endpoints: Vec<String>,
+    /// A PEM file of CA certificates trusted for `https://` endpoints besides the Mozilla
+    /// roots (a private CA). Default none.
+    pub ca_file: Option<PathBuf>,
     /// HMAC-SHA256 key for the `Coguest-Signature` header.
     pub secret: Vec<u8>,
     /// An undelivered event is dropped this long after it happened. Default 24 h.
@@ -56,6 +59,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         WebhookConfig {
             endpoints: Vec::new(),
+            ca_file: None,
             secret: Vec::new(),
             retention: Duration::from_secs(24 * 3600),
             backoff_initial: Duration::from_millis(500),

@@ -92,6 +92,9 @@ pub enum ServerError {
     /// Network or file IO failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The webhook settings cannot be used (endpoint URL, CA file).
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookSetupError),
 }
 
 /// What every room actor shares.
@@ -224,6 +227,8 @@ impl ServerBuilder {
                 "webhooks are not supported in cluster mode (Redis) yet",
             )));
         }
+        // Endpoints and CA file are checked before anything is opened.
+        let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
             (Some(s), _) => s,
@@ -250,7 +255,6 @@ impl ServerBuilder {
         let metrics = self.metrics.unwrap_or_default();
         let (actors_tx, actors_rx) = watch::channel(false);
         let (conns_tx, conns_rx) = watch::channel(false);
-        let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks.endpoints));
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),

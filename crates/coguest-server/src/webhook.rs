@@ -6,6 +6,11 @@
 //! row expires, then deletes it. So delivery is at least once (a crash between a 2xx and the
 //! delete redelivers; the event `id` is stable), in room order per endpoint, and survives a
 //! restart.
+//!
+//! Endpoints may be `http://` or `https://`. HTTPS uses rustls (the `ring` provider) and trusts
+//! the Mozilla roots (`webpki-roots`) plus, when configured, the certificates of a PEM file
+//! ([`crate::WebhookConfig::ca_file`]) — a private CA. A certificate that none of these vouch
+//! for fails the attempt like any other error: the event is retried, never delivered unverified.
 
 use crate::Shared;
 use crate::store::OutboxItem;
@@ -14,9 +19,12 @@ use coguest_proto::WebhookEvent;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -55,19 +63,103 @@ pub fn verify(secret: &[u8], timestamp_ms: u64, body: &[u8], header: &str) -> bo
             == 0
 }
 
+/// Why the webhook settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookSetupError {
+    /// An endpoint is not an `http://` or `https://` URL.
+    #[error("webhook endpoint {0:?}: only http:// and https:// URLs are supported")]
+    Scheme(String),
+    /// The CA file could not be read.
+    #[error("reading the webhook CA file {path}: {source}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The CA file holds no usable certificate.
+    #[error("the webhook CA file {path} holds no usable PEM certificate: {reason}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// rustls refused the configuration.
+    #[error("TLS setup: {0}")]
+    Tls(String),
+}
+
+/// Checks that every endpoint is an `http://` or `https://` URL.
+pub fn check_endpoints(endpoints: &[String]) -> Result<(), WebhookSetupError> {
+    for e in endpoints {
+        let ok = ["http://", "https://"]
+            .iter()
+            .any(|p| e.len() > p.len() && e[..p.len()].eq_ignore_ascii_case(p));
+        if !ok || e.parse::<hyper::Uri>().is_err() {
+            return Err(WebhookSetupError::Scheme(e.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The rustls client settings for webhook delivery: Mozilla roots plus every certificate in
+/// `ca_file` (PEM), TLS 1.2 and 1.3, the `ring` provider.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, WebhookSetupError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        use rustls_pki_types::pem::PemObject;
+        let shown = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|source| WebhookSetupError::CaFile {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut added = 0;
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| WebhookSetupError::CaCert {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            roots.add(cert).map_err(|e| WebhookSetupError::CaCert {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(WebhookSetupError::CaCert {
+                path: shown,
+                reason: "no CERTIFICATE block".into(),
+            });
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| WebhookSetupError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The endpoints and their wake-up signals.
 pub(crate) struct Webhooks {
     endpoints: Vec<(String, Arc<Notify>)>,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl Webhooks {
-    pub fn new(endpoints: &[String]) -> Self {
-        Webhooks {
-            endpoints: endpoints
+    /// Checks the endpoints and loads the trusted certificates.
+    pub fn new(config: &crate::WebhookConfig) -> Result<Self, WebhookSetupError> {
+        check_endpoints(&config.endpoints)?;
+        Ok(Webhooks {
+            endpoints: config
+                .endpoints
                 .iter()
                 .map(|e| (e.clone(), Arc::new(Notify::new())))
                 .collect(),
-        }
+            tls: Arc::new(tls_config(config.ca_file.as_deref())?),
+        })
     }
 
     pub fn enabled(&self) -> bool {
@@ -110,6 +202,7 @@ impl Webhooks {
             .map(|(endpoint, notify)| {
                 tokio::spawn(deliver_loop(
                     endpoint.clone(),
+                    self.tls.clone(),
                     notify.clone(),
                     shared.clone(),
                     shutdown.clone(),
@@ -119,7 +212,17 @@ impl Webhooks {
     }
 }
 
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A client for `http://` and `https://` endpoints.
+fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(connector)
+}
 
 /// Waits `d` or until shutdown; `false` on shutdown.
 async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
@@ -134,11 +237,12 @@ async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
 
 async fn deliver_loop(
     endpoint: String,
+    tls: Arc<rustls::ClientConfig>,
     notify: Arc<Notify>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let client = client(tls);
     let cfg = &shared.config.webhooks;
     let retention = u64::try_from(cfg.retention.as_millis()).unwrap_or(u64::MAX);
     loop {

@@ -13,4 +13,5 @@ mod e2e {
     pub mod persistence;
     pub mod seats;
     pub mod webhooks;
+    pub mod webhooks_tls;
 }

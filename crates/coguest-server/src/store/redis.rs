@@ -166,6 +166,9 @@ pub enum RoomNotice {
         /// The node that let go.
         node: String,
     },
+    /// The room was closed and deleted (published by the delete itself, so every node with
+    /// members tells them and stops its copy).
+    Closed,
 }
 
 const ACQUIRE: &str = r#"
@@ -224,6 +227,15 @@ redis.call('PUBLISH', KEYS[4], ARGV[4])
 return 1
 "#;
 
+const DELETE: &str = r#"
+-- KEYS: lease, room, log, rooms, room channel; ARGV: node|epoch, room id, notice json
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('PUBLISH', KEYS[5], ARGV[3])
+return 1
+"#;
+
 const COMPACT: &str = r#"
 -- KEYS: lease, room, log; ARGV: node|epoch, seq, snapshot
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -274,6 +286,7 @@ struct Scripts {
     release: redis::Script,
     create: redis::Script,
     append: redis::Script,
+    delete: redis::Script,
     compact: redis::Script,
     load: redis::Script,
 }
@@ -310,6 +323,7 @@ impl RedisStore {
                 release: redis::Script::new(RELEASE),
                 create: redis::Script::new(CREATE),
                 append: redis::Script::new(APPEND),
+                delete: redis::Script::new(DELETE),
                 compact: redis::Script::new(COMPACT),
                 load: redis::Script::new(LOAD),
             }),
@@ -544,18 +558,27 @@ impl RoomStore for RedisStore {
         check(code, room)
     }
 
+    /// Deletes the room (fenced) and publishes [`RoomNotice::Closed`] in the same script.
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
-        self.fenced(room)?;
+        let token = self.fenced(room)?;
         let r = room.as_str();
+        let notice = serde_json::to_string(&RoomNotice::Closed).map_err(backend)?;
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
-            .del(self.keys.room(r))
-            .del(self.keys.log(r))
-            .srem(self.keys.rooms(), r)
-            .query_async::<()>(&mut conn)
+        let code: i64 = self
+            .scripts
+            .delete
+            .key(self.keys.lease(r))
+            .key(self.keys.room(r))
+            .key(self.keys.log(r))
+            .key(self.keys.rooms())
+            .key(self.keys.room_channel(r))
+            .arg(token)
+            .arg(r)
+            .arg(notice)
+            .invoke_async(&mut conn)
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        check(code, room)
     }
 
     async fn compact(
