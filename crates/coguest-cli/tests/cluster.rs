@@ -3,6 +3,7 @@
 //! about a second.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 #[path = "../../coguest-server/tests/common/mod.rs"]
 mod common;
 
@@ -12,10 +13,8 @@ use coguest_server::auth::{Auth, Claims};
 use common::*;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const SECRET: &str = "cluster-test-secret";
 const LEASE_MS: u64 = 1000;
@@ -70,39 +69,16 @@ impl Cluster {
     }
 
     async fn spawn(&self, i: usize) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_coguest"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(self.data(i))
-            .args(["--redis", &redis_url(), "--redis-prefix", &self.prefix])
+        let mut cmd = binary::serve(&self.data(i), SECRET);
+        cmd.args(["--redis", &redis_url(), "--redis-prefix", &self.prefix])
             .args([
                 "--node-id",
                 &format!("n{i}"),
                 "--lease-ms",
                 &LEASE_MS.to_string(),
             ])
-            .args(["--grace-period-secs", "20"])
-            .env("COGUEST_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let addr = first
-            .split("ws://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .unwrap();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .args(["--grace-period-secs", "20"]);
+        let (child, addr) = binary::start(cmd, WAIT).await;
         Node { child, addr }
     }
 

@@ -1,6 +1,7 @@
 //! Crash test: the real `coguest` binary, `kill -9`, restart on the same data directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 #[path = "../../coguest-server/tests/common/mod.rs"]
 mod common;
 
@@ -10,10 +11,8 @@ use coguest_server::auth::{Auth, Claims};
 use common::*;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const SECRET: &str = "crash-test-secret";
 const ROOM: &str = "crash";
@@ -24,33 +23,7 @@ struct Proc {
 }
 
 async fn spawn(data: &Path) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coguest"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("COGUEST_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    // "coguest listening on ws://127.0.0.1:PORT/v1/ws ..."
-    let addr = first
-        .split("ws://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
-    // Keep reading stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (child, addr) = binary::start(binary::serve(data, SECRET), WAIT).await;
     Proc { child, addr }
 }
 
