@@ -317,11 +317,15 @@ impl Proxy {
                     };
                     let downstream = async {
                         let mut buf = vec![0u8; 16 * 1024];
+                        // TCP loses a suffix of a stream, never a middle: once this
+                        // connection swallowed a byte it forwards nothing more.
+                        let mut dead = false;
                         while let Ok(n) = ur.read(&mut buf).await {
                             if n == 0 {
                                 break;
                             }
-                            if bh.load(Ordering::SeqCst) {
+                            dead |= bh.load(Ordering::SeqCst);
+                            if dead {
                                 continue;
                             }
                             if dw.write_all(&buf[..n]).await.is_err() {
@@ -348,7 +352,8 @@ impl Proxy {
         format!("ws://{}", self.addr)
     }
 
-    /// From now on, drop everything the server sends.
+    /// From now on, drop everything the server sends. A connection that dropped something
+    /// stays silent until [`Proxy::cut`]; `false` only spares connections that lost nothing.
     pub fn swallow_answers(&self, on: bool) {
         self.blackhole
             .store(on, std::sync::atomic::Ordering::SeqCst);
