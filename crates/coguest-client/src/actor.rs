@@ -653,7 +653,8 @@ impl Actor {
                 };
                 let events = r.state.apply(&msg);
                 if matches!(msg, ServerMsg::Snapshot { .. } | ServerMsg::Change { .. }) {
-                    // Views first: a callback always sees lists at least as new as its event.
+                    // Views first: the core sends a version's changes before its events,
+                    // so a callback always sees lists at least as new as its event.
                     r.shared.set_views(r.state.views());
                 }
                 for e in events {

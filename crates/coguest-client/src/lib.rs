@@ -98,8 +98,9 @@
 //! - **Ordering.** A store's callbacks run on one dispatch task, one at a time, in the order
 //!   the server produced the events, and never while the SDK holds a lock, so a callback may
 //!   call the store. Streams see the same order.
-//! - **State before callbacks.** The `watch` lists are updated before the callback (and the
-//!   stream event) of the same server message is delivered.
+//! - **State before callbacks.** The server sends a room change's view updates before its
+//!   events, and the connection task updates the `watch` lists as each arrives, so a callback
+//!   (or stream event) always sees lists at least as new as the change that caused it.
 //! - **Calls.** Each call sends one command with a fresh request id and resolves with the
 //!   server's answer. `apply_for_seat` and `invite_to_seat` resolve once the server has
 //!   validated and registered the request; the outcome is an event.

@@ -547,7 +547,20 @@ impl Room {
         }
         if std::mem::take(&mut self.dirty) {
             self.version += 1;
+            self.views_before_events();
         }
+    }
+
+    /// Puts this mutation's view changes ahead of its events (stable otherwise), so a client
+    /// that applies messages in order has its lists updated before the callback fires.
+    fn views_before_events(&mut self) {
+        let version = self.version;
+        let outbox = self.outbox.make_contiguous();
+        let start = outbox
+            .iter()
+            .rposition(|o| o.version != version)
+            .map_or(0, |i| i + 1);
+        outbox[start..].sort_by_key(|o| !matches!(o.body, OutputBody::Change(_)));
     }
 
     fn candidate_head(&self) -> Vec<UserId> {
@@ -1106,7 +1119,7 @@ impl Room {
         } else {
             None
         };
-        // Checks are done: from here on the command succeeds. The answer goes out first.
+        // Checks are done: from here on the command succeeds.
         let user = applicant.clone();
         self.notice(if accept {
             NoticeKind::ApplicationAccepted { user }
@@ -1271,7 +1284,7 @@ impl Room {
         } else {
             None
         };
-        // Checks are done: from here on the command succeeds. The answer goes out first.
+        // Checks are done: from here on the command succeeds.
         let (user, h) = (invitee.clone(), host.clone());
         self.notice(if accept {
             NoticeKind::InvitationAccepted { user, host: h }

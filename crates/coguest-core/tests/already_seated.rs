@@ -25,20 +25,20 @@ fn accepting_an_invitation_closes_the_application() {
             > bob apply any 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite bob any 30
               ok request=2
               v4 @hosts+bob invitees+bob<-owner (request=2 seat=any deadline=+30s)
               v4 @bob host_invitation_received host=owner request=2 seat=any extra=-
             > bob accept-invitation owner
               ok
-              v5 @owner host_invitation_responded accepted=true guest=bob
               v5 @hosts+bob invitees-bob<-owner
               v5 @hosts+bob applicants-bob
-              v5 @bob guest_application_no_response reason=AlreadySeated
               v5 @room connected=[0:owner 1:bob]
               v5 @room seats(9)=[0:owner 1:bob]
+              v5 @owner host_invitation_responded accepted=true guest=bob
+              v5 @bob guest_application_no_response reason=AlreadySeated
             > view owner
               view v5 connected=[0:owner 1:bob] applicants=[] invitees=[] candidates=[]
                    seats(9)=[0:owner 1:bob] mode=ApplyToTake
@@ -72,20 +72,20 @@ fn one_of_two_invitations_accepted_closes_the_other() {
             > owner invite bob any 30
               ok request=1
               v4 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+30s)
-              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > admin invite bob 4 30
               ok request=2
               v5 @hosts+bob invitees+bob<-admin (request=2 seat=4 deadline=+30s)
               v5 @bob host_invitation_received host=admin request=2 seat=4 extra=-
             > bob accept-invitation admin
               ok
-              v6 @admin host_invitation_responded accepted=true guest=bob
               v6 @hosts+bob invitees-bob<-admin
               v6 @hosts+bob invitees-bob<-owner
-              v6 @owner host_invitation_no_response guest=bob reason=AlreadySeated
               v6 @room connected=[0:owner 4:bob]
               v6 @room seats(9)=[0:owner 4:bob]
+              v6 @admin host_invitation_responded accepted=true guest=bob
+              v6 @owner host_invitation_no_response guest=bob reason=AlreadySeated
             > bob accept-invitation owner
               error: no pending invitation from owner to bob (it may have been processed already)
         "#]],
@@ -117,21 +117,21 @@ fn accepted_application_closes_pending_invitations() {
             > admin invite bob any 30
               ok request=1
               v4 @hosts+bob invitees+bob<-admin (request=1 seat=any deadline=+30s)
-              v4 @bob host_invitation_received host=admin request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @bob host_invitation_received host=admin request=1 seat=any extra=-
             > bob apply any 30
               ok request=2
               v5 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
               v5 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
             > owner accept-application bob
               ok
-              v6 @bob guest_application_responded accepted=true host=owner
-              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @hosts+bob applicants-bob
               v6 @hosts+bob invitees-bob<-admin
-              v6 @admin host_invitation_no_response guest=bob reason=AlreadySeated
               v6 @room connected=[0:owner 1:bob]
               v6 @room seats(9)=[0:owner 1:bob]
+              v6 @bob guest_application_responded accepted=true host=owner
+              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
+              v6 @admin host_invitation_no_response guest=bob reason=AlreadySeated
         "#]],
     );
 }
@@ -158,15 +158,15 @@ fn inviting_a_seated_user_answers_already_seated() {
             > bob apply any 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner accept-application bob
               ok
-              v4 @bob guest_application_responded accepted=true host=owner
-              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
+              v4 @bob guest_application_responded accepted=true host=owner
+              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner invite bob any 30
               ok
               v5 @owner host_invitation_no_response guest=bob reason=AlreadySeated

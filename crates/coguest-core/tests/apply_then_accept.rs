@@ -26,8 +26,8 @@ fn apply_then_accept_seats_the_applicant() {
             > bob apply any 30 hello
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=hello
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=hello
             > view owner
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -36,11 +36,11 @@ fn apply_then_accept_seats_the_applicant() {
                    seats(9)=[0:owner] mode=ApplyToTake
             > owner accept-application bob
               ok
-              v4 @bob guest_application_responded accepted=true host=owner
-              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
+              v4 @bob guest_application_responded accepted=true host=owner
+              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > view bob
               view v4 connected=[0:owner 1:bob] applicants=[] invitees=[] candidates=[]
                    seats(9)=[0:owner 1:bob] mode=ApplyToTake
@@ -69,14 +69,14 @@ fn apply_for_exact_seat_then_reject() {
             > bob apply 3 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=3 deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=3 extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=3 extra=-
             > owner reject-application bob
               ok
-              v4 @bob guest_application_responded accepted=false host=owner
-              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @hosts+bob candidates+bob
+              v4 @bob guest_application_responded accepted=false host=owner
+              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -110,13 +110,13 @@ fn cancel_application_tells_hosts_and_second_cancel_fails() {
             > bob apply any 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > bob cancel-application
               ok
               v5 @hosts+bob applicants-bob
-              v5 @hosts-but-bob guest_application_cancelled guest=bob
               v5 @hosts+bob candidates+bob
+              v5 @hosts-but-bob guest_application_cancelled guest=bob
             > bob cancel-application
               error: no pending application from bob (it may have been processed already)
             > owner accept-application bob
@@ -145,8 +145,8 @@ fn second_application_while_pending_is_refused() {
             > bob apply any 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > bob apply 2 30
               error: you already have a pending application
         "#]],
@@ -183,20 +183,20 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
             > bob apply 1 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=1 deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
             > carol apply 1 30
               ok request=2
               v5 @hosts+carol applicants+carol (request=2 seat=1 deadline=+30s)
-              v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=1 extra=-
               v5 @hosts+carol candidates-carol
+              v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=1 extra=-
             > owner accept-application bob
               ok
-              v6 @bob guest_application_responded accepted=true host=owner
-              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @hosts+bob applicants-bob
               v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob]
+              v6 @bob guest_application_responded accepted=true host=owner
+              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner accept-application carol
               error: seat 1 is occupied
             > view owner
@@ -209,11 +209,11 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
               v7 @hosts+bob candidates+bob
             > owner accept-application carol
               ok
-              v8 @carol guest_application_responded accepted=true host=owner
-              v8 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
               v8 @hosts+carol applicants-carol
               v8 @room connected=[0:owner 1:carol]
               v8 @room seats(3)=[0:owner 1:carol]
+              v8 @carol guest_application_responded accepted=true host=owner
+              v8 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
         "#]],
     );
 }
@@ -246,20 +246,20 @@ fn accept_fails_when_all_seats_are_taken() {
             > bob apply any 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > carol apply any 30
               ok request=2
               v5 @hosts+carol applicants+carol (request=2 seat=any deadline=+30s)
-              v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
               v5 @hosts+carol candidates-carol
+              v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
             > owner accept-application bob
               ok
-              v6 @bob guest_application_responded accepted=true host=owner
-              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @hosts+bob applicants-bob
               v6 @room connected=[0:owner 1:bob]
               v6 @room seats(2)=[0:owner 1:bob]
+              v6 @bob guest_application_responded accepted=true host=owner
+              v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner accept-application carol
               error: all seats are occupied
             > view carol

@@ -25,17 +25,17 @@ fn invite_then_accept() {
             > owner invite bob 2 30 {"msg":"join"}
               ok request=1
               v3 @hosts+bob invitees+bob<-owner (request=1 seat=2 deadline=+30s)
-              v3 @bob host_invitation_received host=owner request=1 seat=2 extra={"msg":"join"}
               v3 @hosts+bob candidates-bob
+              v3 @bob host_invitation_received host=owner request=1 seat=2 extra={"msg":"join"}
             > view bob
               view v3 connected=[0:owner] applicants=[] invitees=[bob<-owner] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
             > bob accept-invitation owner
               ok
-              v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 2:bob]
               v4 @room seats(9)=[0:owner 2:bob]
+              v4 @owner host_invitation_responded accepted=true guest=bob
             > view owner
               view v4 connected=[0:owner 2:bob] applicants=[] invitees=[] candidates=[]
                    seats(9)=[0:owner 2:bob] mode=ApplyToTake
@@ -71,23 +71,23 @@ fn invite_then_reject_and_cancel() {
             > owner invite bob any 30
               ok request=1
               v4 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+30s)
-              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > owner invite carol any 30
               ok request=2
               v5 @hosts+carol invitees+carol<-owner (request=2 seat=any deadline=+30s)
-              v5 @carol host_invitation_received host=owner request=2 seat=any extra=-
               v5 @hosts+carol candidates-carol
+              v5 @carol host_invitation_received host=owner request=2 seat=any extra=-
             > bob reject-invitation owner
               ok
-              v6 @owner host_invitation_responded accepted=false guest=bob
               v6 @hosts+bob invitees-bob<-owner
               v6 @hosts+bob candidates+bob
+              v6 @owner host_invitation_responded accepted=false guest=bob
             > owner cancel-invitation carol
               ok
               v7 @hosts+carol invitees-carol<-owner
-              v7 @carol host_invitation_cancelled host=owner
               v7 @hosts+carol candidates+carol
+              v7 @carol host_invitation_cancelled host=owner
             > owner cancel-invitation carol
               error: no pending invitation from owner to carol (it may have been processed already)
             > carol accept-invitation owner
@@ -123,8 +123,8 @@ fn two_hosts_may_invite_the_same_user_but_not_twice_each() {
             > owner invite bob any 30
               ok request=1
               v4 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+30s)
-              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > admin invite bob any 30
               ok request=2
               v5 @hosts+bob invitees+bob<-admin (request=2 seat=any deadline=+30s)
@@ -166,8 +166,8 @@ fn only_the_inviting_host_may_cancel() {
             > owner invite bob any 30
               ok request=1
               v4 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+30s)
-              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > admin cancel-invitation bob
               error: no pending invitation from admin to bob (it may have been processed already)
             > bob cancel-invitation bob

@@ -55,15 +55,15 @@ fn without_keep_owner_the_owner_starts_in_the_audience() {
             > bob apply 0 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=0 deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=0 extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=0 extra=-
             > owner accept-application bob
               ok
-              v4 @bob guest_application_responded accepted=true host=owner
-              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v4 @hosts+bob applicants-bob
               v4 @room connected=[0:bob]
               v4 @room seats(2)=[0:bob]
+              v4 @bob guest_application_responded accepted=true host=owner
+              v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner invite bob any 30
               ok
               v5 @owner host_invitation_no_response guest=bob reason=AlreadySeated
@@ -103,8 +103,8 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
             > bob apply any 30
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v5 @hosts+bob candidates-bob
+              v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite bob any 30
               ok request=2
               v6 @hosts+bob invitees+bob<-owner (request=2 seat=any deadline=+30s)
@@ -112,20 +112,20 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
             > admin invite carol any 30
               ok request=3
               v7 @hosts+carol invitees+carol<-admin (request=3 seat=any deadline=+30s)
-              v7 @carol host_invitation_received host=admin request=3 seat=any extra=-
               v7 @hosts+carol candidates-carol
+              v7 @carol host_invitation_received host=admin request=3 seat=any extra=-
             > leave bob
               ok
-              v8 @hosts-but-bob guest_application_cancelled guest=bob
-              v8 @owner host_invitation_responded accepted=false guest=bob
               v8 @hosts+bob applicants-bob
               v8 @hosts+bob invitees-bob<-owner
+              v8 @hosts-but-bob guest_application_cancelled guest=bob
+              v8 @owner host_invitation_responded accepted=false guest=bob
             > leave admin
               ok
               v9 @hosts+carol invitees-carol<-admin
-              v9 @carol host_invitation_cancelled host=admin
               v9 @hosts+admin candidates-admin
               v9 @hosts+carol candidates+carol
+              v9 @carol host_invitation_cancelled host=admin
             > view owner
               view v9 connected=[0:owner] applicants=[] invitees=[] candidates=[carol]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -156,14 +156,14 @@ fn leaving_a_seat_by_leaving_the_room() {
             > owner invite bob any 30
               ok request=1
               v3 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+30s)
-              v3 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > bob accept-invitation owner
               ok
-              v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
+              v4 @owner host_invitation_responded accepted=true guest=bob
             > leave bob
               ok
               v5 @room connected=[0:owner]

@@ -44,14 +44,14 @@ fn take_seat_only_in_free_to_take_rooms() {
             > bob apply 2 30
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
-              v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
               v5 @hosts+bob candidates-bob
+              v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
             > bob take 1
               ok
               v6 @hosts+bob applicants-bob
-              v6 @bob guest_application_no_response reason=AlreadySeated
               v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob]
+              v6 @bob guest_application_no_response reason=AlreadySeated
             > bob take 2
               error: you are already on seat 1
             > carol take 1
@@ -63,10 +63,10 @@ fn take_seat_only_in_free_to_take_rooms() {
               v7 @hosts+carol candidates-carol
             > owner lock 2
               ok
-              v8 @carol kicked_off_seat seat=2 host=owner
               v8 @room connected=[0:owner 1:bob]
               v8 @room seats(3)=[0:owner 1:bob 2:-{locked}]
               v8 @hosts+carol candidates+carol
+              v8 @carol kicked_off_seat seat=2 host=owner
             > bob leave-seat
               ok
               v9 @room connected=[0:owner]
@@ -148,17 +148,17 @@ fn move_policies() {
               error: seat 2 is occupied
             > owner move bob 2 swap
               ok
-              v9 @carol moved_to_seat from=2 to=3 host=owner
-              v9 @bob moved_to_seat from=3 to=2 host=owner
               v9 @room connected=[0:owner 2:bob 3:carol]
               v9 @room seats(5)=[0:owner 2:bob{mic} 3:carol]
+              v9 @carol moved_to_seat from=2 to=3 host=owner
+              v9 @bob moved_to_seat from=3 to=2 host=owner
             > admin move carol 2 force
               ok
-              v10 @bob kicked_off_seat seat=2 host=admin
-              v10 @carol moved_to_seat from=3 to=2 host=admin
               v10 @room connected=[0:owner 2:carol]
               v10 @room seats(5)=[0:owner 2:carol]
               v10 @hosts+bob candidates+bob
+              v10 @bob kicked_off_seat seat=2 host=admin
+              v10 @carol moved_to_seat from=3 to=2 host=admin
             > owner move bob 0 abort
               error: bob is not on a seat
             > owner move owner 4 abort
@@ -172,9 +172,9 @@ fn move_policies() {
               error: bob is not on a seat
             > owner move carol 1 abort
               ok
-              v12 @carol moved_to_seat from=2 to=1 host=owner
               v12 @room connected=[0:owner 1:carol]
               v12 @room seats(5)=[0:owner 1:carol 4:-{locked}]
+              v12 @carol moved_to_seat from=2 to=1 host=owner
             > view carol
               view v12 connected=[0:owner 1:carol] applicants=[] invitees=[] candidates=[]
                    seats(5)=[0:owner 1:carol 4:-{locked}] mode=FreeToTake
@@ -227,27 +227,27 @@ fn first_host_wins_for_concurrent_moves_and_kicks() {
               v6 @hosts+carol candidates-carol
             > owner move bob 3 abort
               ok
-              v7 @bob moved_to_seat from=1 to=3 host=owner
               v7 @room connected=[0:owner 2:carol 3:bob]
               v7 @room seats(5)=[0:owner 2:carol 3:bob]
+              v7 @bob moved_to_seat from=1 to=3 host=owner
             > admin move bob 4 abort
               ok
-              v8 @bob moved_to_seat from=3 to=4 host=admin
               v8 @room connected=[0:owner 2:carol 4:bob]
               v8 @room seats(5)=[0:owner 2:carol 4:bob]
+              v8 @bob moved_to_seat from=3 to=4 host=admin
             > owner kick carol
               ok
-              v9 @carol kicked_off_seat seat=2 host=owner
               v9 @room connected=[0:owner 4:bob]
               v9 @room seats(5)=[0:owner 4:bob]
               v9 @hosts+carol candidates+carol
+              v9 @carol kicked_off_seat seat=2 host=owner
             > admin kick carol
               error: carol is not on a seat
             > owner move bob 2 abort
               ok
-              v10 @bob moved_to_seat from=4 to=2 host=owner
               v10 @room connected=[0:owner 2:bob]
               v10 @room seats(5)=[0:owner 2:bob]
+              v10 @bob moved_to_seat from=4 to=2 host=owner
             > admin move carol 2 abort
               error: carol is not on a seat
         "#]],
@@ -309,28 +309,28 @@ fn devices_and_permissions() {
               ok
             > owner disallow-user bob mic
               ok
-              v7 @bob device_permission_changed microphone allowed=false seat=- host=owner
               v7 @room seats(4)=[0:owner 1:bob{cam,user-no-mic}]
+              v7 @bob device_permission_changed microphone allowed=false seat=- host=owner
             > bob mic on
               error: opening the microphone is disallowed by a host
             > owner disallow-seat 1 cam
               ok
-              v8 @bob device_permission_changed camera allowed=false seat=1 host=owner
               v8 @room seats(4)=[0:owner 1:bob{seat-no-cam,user-no-mic}]
+              v8 @bob device_permission_changed camera allowed=false seat=1 host=owner
             > bob cam on
               error: opening the camera is disallowed by a host
             > owner move bob 2 abort
               ok
-              v9 @bob moved_to_seat from=1 to=2 host=owner
               v9 @room connected=[0:owner 2:bob]
               v9 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{user-no-mic}]
+              v9 @bob moved_to_seat from=1 to=2 host=owner
             > bob cam on
               ok
               v10 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{cam,user-no-mic}]
             > owner allow-user bob mic
               ok
-              v11 @bob device_permission_changed microphone allowed=true seat=- host=owner
               v11 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{cam}]
+              v11 @bob device_permission_changed microphone allowed=true seat=- host=owner
             > bob mic on
               ok
               v12 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{mic,cam}]
@@ -343,8 +343,8 @@ fn devices_and_permissions() {
               error: opening the camera is disallowed by a host
             > owner allow-seat 1 cam
               ok
-              v14 @carol device_permission_changed camera allowed=true seat=1 host=owner
               v14 @room seats(4)=[0:owner 1:carol 2:bob{mic,cam}]
+              v14 @carol device_permission_changed camera allowed=true seat=1 host=owner
             > bob leave-seat
               ok
               v15 @room connected=[0:owner 1:carol]
@@ -400,10 +400,10 @@ fn settings_change_at_run_time() {
               error: invalid setting: max_seat_count must be 1..=64
             > owner kick bob
               ok
-              v4 @bob kicked_off_seat seat=3 host=owner
               v4 @room connected=[0:owner]
               v4 @room seats(4)=[0:owner]
               v4 @hosts+bob candidates+bob
+              v4 @bob kicked_off_seat seat=3 host=owner
             > owner lock 3
               ok
               v5 @room seats(4)=[0:owner 3:-{locked}]
@@ -469,18 +469,18 @@ fn owner_grants_and_revokes_admin() {
               error: only the owner or an admin may do this
             > owner grant-admin bob
               ok
-              v5 @bob role_changed role=Admin by=owner
               v5 @bob reset v5 applicants=0 invitees=0 candidates=3
+              v5 @bob role_changed role=Admin by=owner
             > bob invite carol any 30
               ok request=1
               v6 @hosts+carol invitees+carol<-bob (request=1 seat=any deadline=+30s)
-              v6 @carol host_invitation_received host=bob request=1 seat=any extra=-
               v6 @hosts+carol candidates-carol
+              v6 @carol host_invitation_received host=bob request=1 seat=any extra=-
             > bob invite dave 2 30
               ok request=2
               v7 @hosts+dave invitees+dave<-bob (request=2 seat=2 deadline=+30s)
-              v7 @dave host_invitation_received host=bob request=2 seat=2 extra=-
               v7 @hosts+dave candidates-dave
+              v7 @dave host_invitation_received host=bob request=2 seat=2 extra=-
             > bob grant-admin carol
               error: only the owner may do this
             > owner grant-admin owner
@@ -488,13 +488,13 @@ fn owner_grants_and_revokes_admin() {
             > owner revoke-admin bob
               ok
               v8 @hosts+carol invitees-carol<-bob
-              v8 @carol host_invitation_cancelled host=bob
               v8 @hosts+dave invitees-dave<-bob
-              v8 @dave host_invitation_cancelled host=bob
-              v8 @bob role_changed role=Audience by=owner
               v8 @hosts+carol candidates+carol
               v8 @hosts+dave candidates+dave
               v8 @bob reset v8 applicants=0 invitees=0 candidates=1
+              v8 @carol host_invitation_cancelled host=bob
+              v8 @dave host_invitation_cancelled host=bob
+              v8 @bob role_changed role=Audience by=owner
             > view bob
               view v8 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
                    seats(4)=[0:owner] mode=ApplyToTake
@@ -553,14 +553,14 @@ fn operator_acts_as_a_host_without_joining() {
             > bob apply 2 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
             > @operator pick bob 1
               ok
               v4 @hosts+bob applicants-bob
-              v4 @bob guest_application_no_response reason=AlreadySeated
               v4 @room connected=[0:owner 1:bob]
               v4 @room seats(3)=[0:owner 1:bob]
+              v4 @bob guest_application_no_response reason=AlreadySeated
             > @operator pick bob 2
               error: you are already on seat 1
             > @operator lock 2
@@ -570,18 +570,18 @@ fn operator_acts_as_a_host_without_joining() {
               error: seat 2 is locked
             > @operator grant-admin bob
               ok
-              v6 @bob role_changed role=Admin by=@operator
               v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob 2:-{locked}]
               v6 @bob reset v6 applicants=0 invitees=0 candidates=0
+              v6 @bob role_changed role=Admin by=@operator
             > @operator invite owner any 30
               error: you are not a member of this room
             > @operator kick bob
               ok
-              v7 @bob kicked_off_seat seat=1 host=@operator
               v7 @room connected=[0:owner]
               v7 @room seats(3)=[0:owner 2:-{locked}]
               v7 @hosts+bob candidates+bob
+              v7 @bob kicked_off_seat seat=1 host=@operator
             > @operator settings mode=free
               ok
               v8 @room settings mode=FreeToTake seats=3
@@ -589,8 +589,8 @@ fn operator_acts_as_a_host_without_joining() {
             > bob apply any 30
               ok request=2
               v9 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
-              v9 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
               v9 @hosts+bob candidates-bob
+              v9 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
         "#]],
     );
 }

@@ -65,8 +65,8 @@ fn locked_seats_cannot_be_requested_or_assigned() {
             > bob apply 1 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=1 deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
             > owner lock 1
               ok
               v5 @room seats(3)=[0:owner 1:-{locked}]
@@ -79,8 +79,8 @@ fn locked_seats_cannot_be_requested_or_assigned() {
             > carol apply any 30
               ok request=2
               v6 @hosts+carol applicants+carol (request=2 seat=any deadline=+30s)
-              v6 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
               v6 @hosts+carol candidates-carol
+              v6 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
             > owner lock 2
               ok
               v7 @room seats(3)=[0:owner 1:-{locked} 2:-{locked}]
@@ -91,11 +91,11 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               v8 @room seats(3)=[0:owner 1:-{locked}]
             > owner accept-application carol
               ok
-              v9 @carol guest_application_responded accepted=true host=owner
-              v9 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
               v9 @hosts+carol applicants-carol
               v9 @room connected=[0:owner 2:carol]
               v9 @room seats(3)=[0:owner 1:-{locked} 2:carol]
+              v9 @carol guest_application_responded accepted=true host=owner
+              v9 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
         "#]],
     );
 }
@@ -123,20 +123,20 @@ fn locking_an_occupied_seat_removes_its_occupant() {
             > owner invite bob 3 30
               ok request=1
               v3 @hosts+bob invitees+bob<-owner (request=1 seat=3 deadline=+30s)
-              v3 @bob host_invitation_received host=owner request=1 seat=3 extra=-
               v3 @hosts+bob candidates-bob
+              v3 @bob host_invitation_received host=owner request=1 seat=3 extra=-
             > bob accept-invitation owner
               ok
-              v4 @owner host_invitation_responded accepted=true guest=bob
               v4 @hosts+bob invitees-bob<-owner
               v4 @room connected=[0:owner 3:bob]
               v4 @room seats(9)=[0:owner 3:bob]
+              v4 @owner host_invitation_responded accepted=true guest=bob
             > owner lock 3
               ok
-              v5 @bob kicked_off_seat seat=3 host=owner
               v5 @room connected=[0:owner]
               v5 @room seats(9)=[0:owner 3:-{locked}]
               v5 @hosts+bob candidates+bob
+              v5 @bob kicked_off_seat seat=3 host=owner
             > owner lock 0
               error: seat 0 is reserved for the owner (keep_owner_on_seat)
             > view bob
@@ -173,25 +173,25 @@ fn kick_off_seat() {
             > bob apply any 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner accept-application bob
               ok
-              v5 @bob guest_application_responded accepted=true host=owner
-              v5 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v5 @hosts+bob applicants-bob
               v5 @room connected=[0:owner 1:bob]
               v5 @room seats(9)=[0:owner 1:bob]
+              v5 @bob guest_application_responded accepted=true host=owner
+              v5 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > carol kick bob
               error: only the owner or an admin may do this
             > owner kick carol
               error: carol is not on a seat
             > owner kick bob
               ok
-              v6 @bob kicked_off_seat seat=1 host=owner
               v6 @room connected=[0:owner]
               v6 @room seats(9)=[0:owner]
               v6 @hosts+bob candidates+bob
+              v6 @bob kicked_off_seat seat=1 host=owner
         "#]],
     );
 }

@@ -28,16 +28,16 @@ fn application_times_out() {
             > bob apply any 10
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+10s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > advance 9
             > view owner
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
             > advance 1
               v4 @hosts+bob applicants-bob
-              v4 @bob guest_application_no_response reason=Timeout
               v4 @hosts+bob candidates+bob
+              v4 @bob guest_application_no_response reason=Timeout
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -70,12 +70,12 @@ fn invitation_times_out() {
             > owner invite bob any 5
               ok request=1
               v3 @hosts+bob invitees+bob<-owner (request=1 seat=any deadline=+5s)
-              v3 @bob host_invitation_received host=owner request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @bob host_invitation_received host=owner request=1 seat=any extra=-
             > advance 5
               v4 @hosts+bob invitees-bob<-owner
-              v4 @owner host_invitation_no_response guest=bob reason=Timeout
               v4 @hosts+bob candidates+bob
+              v4 @owner host_invitation_no_response guest=bob reason=Timeout
             > view bob
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -116,13 +116,13 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
             > carol apply any 20
               ok request=1
               v5 @hosts+carol applicants+carol (request=1 seat=any deadline=+20s)
-              v5 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
               v5 @hosts+carol candidates-carol
+              v5 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
             > owner invite bob any 10
               ok request=2
               v6 @hosts+bob invitees+bob<-owner (request=2 seat=any deadline=+10s)
-              v6 @bob host_invitation_received host=owner request=2 seat=any extra=-
               v6 @hosts+bob candidates-bob
+              v6 @bob host_invitation_received host=owner request=2 seat=any extra=-
             > admin invite bob any 15
               ok request=3
               v7 @hosts+bob invitees+bob<-admin (request=3 seat=any deadline=+15s)
@@ -132,11 +132,11 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
               v8 @owner host_invitation_no_response guest=bob reason=Timeout
             > advance 100
               v9 @hosts+bob invitees-bob<-admin
-              v9 @admin host_invitation_no_response guest=bob reason=Timeout
               v9 @hosts+bob candidates+bob
+              v9 @admin host_invitation_no_response guest=bob reason=Timeout
               v10 @hosts+carol applicants-carol
-              v10 @carol guest_application_no_response reason=Timeout
               v10 @hosts+carol candidates+carol
+              v10 @carol guest_application_no_response reason=Timeout
         "#]],
     );
 }
@@ -170,8 +170,8 @@ fn timeout_bounds_are_enforced() {
             > bob apply any 60
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+60s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
         "#]],
     );
 }
@@ -199,14 +199,14 @@ fn late_command_after_deadline_finds_request_expired() {
             > bob apply any 5
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+5s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > wait 6
             > owner accept-application bob
               error: no pending application from bob (it may have been processed already)
               v4 @hosts+bob applicants-bob
-              v4 @bob guest_application_no_response reason=Timeout
               v4 @hosts+bob candidates+bob
+              v4 @bob guest_application_no_response reason=Timeout
         "#]],
     );
 }

@@ -30,13 +30,13 @@ fn audience_sees_only_entries_about_itself() {
             > bob apply any 30
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
               v4 @hosts+bob candidates-bob
+              v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite carol any 30
               ok request=2
               v5 @hosts+carol invitees+carol<-owner (request=2 seat=any deadline=+30s)
-              v5 @carol host_invitation_received host=owner request=2 seat=any extra=-
               v5 @hosts+carol candidates-carol
+              v5 @carol host_invitation_received host=owner request=2 seat=any extra=-
             > view owner
               view v5 connected=[0:owner] applicants=[bob] invitees=[carol<-owner] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -86,18 +86,18 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
             > a apply any 30
               ok request=1
               v5 @hosts+a applicants+a (request=1 seat=any deadline=+30s)
-              v5 @hosts-but-a guest_application_received guest=a request=1 seat=any extra=-
               v5 @hosts+a candidates-a
               v5 @hosts+c candidates+c
+              v5 @hosts-but-a guest_application_received guest=a request=1 seat=any extra=-
             > view owner
               view v5 connected=[0:owner] applicants=[a] invitees=[] candidates=[b c]
                    seats(9)=[0:owner] mode=ApplyToTake
             > a cancel-application
               ok
               v6 @hosts+a applicants-a
-              v6 @hosts-but-a guest_application_cancelled guest=a
               v6 @hosts+c candidates-c
               v6 @hosts+a candidates+a
+              v6 @hosts-but-a guest_application_cancelled guest=a
             > view owner
               view v6 connected=[0:owner] applicants=[] invitees=[] candidates=[a b]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -138,8 +138,8 @@ fn extra_info_is_bounded() {
             > bob apply any 30 12345
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
-              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=12345
               v3 @hosts+bob candidates-bob
+              v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=12345
         "#]],
     );
 }
@@ -175,8 +175,8 @@ fn audience_cannot_use_host_commands() {
             > carol apply any 30
               ok request=1
               v4 @hosts+carol applicants+carol (request=1 seat=any deadline=+30s)
-              v4 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
               v4 @hosts+carol candidates-carol
+              v4 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
             > bob accept-application carol
               error: only the owner or an admin may do this
             > bob reject-application carol
