@@ -1180,7 +1180,8 @@ impl RoomActor {
     }
 }
 
-/// Cluster mode: the admin API acts only on the node that owns the room (not forwarded yet).
+/// Cluster mode: a room actor that does not own the room refuses to apply admin calls itself
+/// (they are forwarded to the owner first, see `forward_admin`).
 fn not_owner() -> (ErrorCode, String) {
     (
         ErrorCode::Failed,

@@ -1,6 +1,7 @@
 //! Tokens: HS256 JWTs carrying who the user is, its role and which room it may enter.
 //!
-//! Roles come only from the token. The server checks expiry against its own [`Clock`], so
+//! Roles come from the token (a room owner's `set_admin` grant overrides it in that room,
+//! which the core decides). The server checks expiry against its own [`Clock`], so
 //! tests can expire a token by moving a manual clock.
 //!
 //! [`Clock`]: crate::Clock

@@ -245,9 +245,7 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
-                    if e.to_string().to_ascii_lowercase().contains("too long")
-                        || e.to_string().to_ascii_lowercase().contains("capacity")
-                    {
+                    if over_hard_limit(e) {
                         conn.close(CLOSE_FRAME_TOO_LARGE);
                     }
                     break;
@@ -257,6 +255,15 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
     }
     // Boxed: what runs after the loop takes no room in the idle connection's future.
     Box::pin(finish(app, conn, reader.rooms, writer, writer_done)).await;
+}
+
+/// Whether a read failed because a frame or message exceeded the WebSocket's hard size limit.
+fn over_hard_limit(e: axum::Error) -> bool {
+    use tungstenite::Error;
+    matches!(
+        e.into_inner().downcast_ref::<Error>(),
+        Some(Error::Capacity(_))
+    )
 }
 
 /// Detaches the connection from its rooms and lets the writer close the socket.
@@ -307,7 +314,7 @@ impl Reader {
                 text.len(),
                 limits.max_frame_bytes
             );
-            self.conn.error(id, ErrorCode::FrameTooLarge, message);
+            self.refuse(id, ErrorCode::FrameTooLarge, message, received);
             return;
         }
         let now = self.app.clock.now();
@@ -316,20 +323,20 @@ impl Reader {
                 "more than {} commands per second (burst {})",
                 limits.commands_per_sec, limits.command_burst
             );
-            self.conn.error(id, ErrorCode::FreqLimit, message);
+            self.refuse(id, ErrorCode::FreqLimit, message, received);
             return;
         }
         if self.conn.identity.expired(now) {
             let e = AuthError::Expired;
-            self.conn.error(id, e.code(), e.to_string());
+            self.refuse(id, e.code(), e.to_string(), received);
             self.conn.close(CLOSE_UNAUTHORIZED);
             return;
         }
         let value = match value {
             Ok(v) => v,
             Err(e) => {
-                self.conn
-                    .error(None, ErrorCode::MalformedFrame, format!("not JSON: {e}"));
+                let message = format!("not JSON: {e}");
+                self.refuse(None, ErrorCode::MalformedFrame, message, received);
                 return;
             }
         };
@@ -337,19 +344,27 @@ impl Reader {
         if let Some(name) = cmd_name {
             if !ClientCommand::NAMES.contains(&name) {
                 let message = format!("unknown command {name:?}");
-                self.conn.error(id, ErrorCode::UnknownCommand, message);
+                self.refuse(id, ErrorCode::UnknownCommand, message, received);
                 return;
             }
         }
         let frame: ClientFrame = match serde_json::from_value(value) {
             Ok(f) => f,
             Err(e) => {
-                self.conn
-                    .error(id, ErrorCode::MalformedFrame, format!("invalid frame: {e}"));
+                let message = format!("invalid frame: {e}");
+                self.refuse(id, ErrorCode::MalformedFrame, message, received);
                 return;
             }
         };
         self.on_frame(frame, received).await;
+    }
+
+    /// Answers a frame refused before it became a command; counted as kind `frame`.
+    fn refuse(&self, id: Option<u64>, code: ErrorCode, message: String, received: Instant) {
+        self.conn.error(id, code, message);
+        self.app
+            .metrics
+            .command("frame", &format!("{code:?}"), received.elapsed());
     }
 
     async fn on_frame(&mut self, frame: ClientFrame, received: Instant) {

@@ -11,7 +11,8 @@ use std::time::Duration;
 /// Labels of `coguest_commands_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CommandLabels {
-    /// Command kind (`apply_for_seat`, ...).
+    /// Command kind (`apply_for_seat`, ...), or `frame` for a frame refused before it became a
+    /// command (malformed, unknown command, too large, over the rate limit, token expired).
     pub kind: String,
     /// `ok`, or the error code's name.
     pub result: String,
