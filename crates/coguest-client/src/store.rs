@@ -92,9 +92,11 @@ impl StoreShared {
         lock(&self.seat_subs).clear();
     }
 
-    /// The room was closed by the server, or re-joining it failed: calls fail from now on.
+    /// The room was closed by the server, or re-joining it failed: the lists empty, the
+    /// streams end and calls fail from now on.
     pub(crate) fn mark_closed(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.set_views(Views::default());
         self.end_streams();
     }
 }
@@ -198,7 +200,9 @@ impl CoGuestStore {
     /// `CoGuestStore.create`). The room is created with the server's defaults if new.
     ///
     /// One store per room per client: if this client already has a live store for the room,
-    /// that store is returned (a clone sharing listeners and state) and nothing is sent.
+    /// that store is returned (a clone sharing listeners and state) and nothing is sent. A
+    /// store whose room was closed ([`is_closed`](Self::is_closed)) is not reused: `create`
+    /// joins again with a new store.
     ///
     /// Fails with the server's code when the join is refused (`-3020` `ROOM_FULL`, `-3021`
     /// `OWNER_ALREADY_PRESENT`, `-3012` `WRONG_ROOM`, ...).
@@ -207,6 +211,7 @@ impl CoGuestStore {
         if let Some(inner) = lock(&client.inner.stores)
             .get(room_id)
             .and_then(std::sync::Weak::upgrade)
+            .filter(|inner| !inner.shared.closed.load(Ordering::SeqCst))
         {
             return Ok(CoGuestStore { inner });
         }
@@ -305,6 +310,13 @@ impl CoGuestStore {
     /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
     pub fn live_seat_store(&self) -> LiveSeatStore {
         LiveSeatStore::new(self.clone())
+    }
+
+    /// Whether this store is finished: the server closed the room (admin API) or refused to
+    /// let this client back in after a reconnect. Its lists are then empty, its event streams
+    /// have ended and every call fails with [`CoGuestError::ROOM_CLOSED`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.closed.load(Ordering::SeqCst)
     }
 
     pub(crate) fn shared(&self) -> &StoreShared {

@@ -626,3 +626,48 @@ async fn resume_beyond_the_history_falls_back_to_a_snapshot() {
     bob_log.expect("invitation_received from host_1").await;
     assert_eq!(ids(&state.invitees.borrow()), ["bob"]);
 }
+
+/// A room closed by the admin API: the store's lists empty, its streams end, its calls fail
+/// with `ROOM_CLOSED`, and `create` joins a new room of the same name with a fresh store.
+#[tokio::test]
+async fn a_room_closed_by_the_backend_ends_the_store() {
+    let h = Harness::start().await;
+    let (_owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (bob_c, bob) = h.member("bob", Role::Audience).await;
+    let mut host_events = owner.host_events();
+    bob.apply_for_seat(-1, 300, None).await.unwrap();
+    let state = owner.co_guest_state();
+    let first = tokio::time::timeout(WAIT, host_events.recv())
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Some(HostEvent::GuestApplicationReceived { .. })),
+        "{first:?}"
+    );
+    assert_eq!(ids(&state.applicants.borrow()), ["bob"]);
+
+    assert_eq!(h.close_room(ROOM).await, 204);
+
+    let ended = tokio::time::timeout(WAIT, host_events.recv())
+        .await
+        .unwrap();
+    assert!(ended.is_none(), "the stream ends, got {ended:?}");
+    wait_for(&state.connected, "connected emptied", Vec::is_empty).await;
+    assert!(state.applicants.borrow().is_empty());
+    assert!(owner.is_closed());
+    wait_for(
+        &bob.co_guest_state().connected,
+        "bob's view emptied",
+        Vec::is_empty,
+    )
+    .await;
+    assert!(bob.is_closed());
+    let err = bob.cancel_application().await.unwrap_err();
+    assert_eq!(err.code(), CoGuestError::ROOM_CLOSED, "{err}");
+
+    // A new room of the same name: a fresh store, not the dead one.
+    let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    assert!(!again.is_closed());
+    again.apply_for_seat(-1, 300, None).await.unwrap();
+    assert!(bob.is_closed(), "the old handle stays closed");
+}

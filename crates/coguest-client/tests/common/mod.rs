@@ -69,6 +69,27 @@ impl Harness {
         self.auth.mint(&c).unwrap()
     }
 
+    /// Closes `room` through the admin HTTP API (`DELETE /v1/admin/rooms/{room}`), returning
+    /// the HTTP status.
+    pub async fn close_room(&self, room: &str) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = Claims::new("ops", Role::Audience, self.clock.now(), 3600);
+        c.adm = true;
+        let token = self.auth.mint(&c).unwrap();
+        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let req = format!(
+            "DELETE /v1/admin/rooms/{room} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut out))
+            .await
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&out)[9..12].parse().unwrap()
+    }
+
     /// A client with a fast reconnect backoff.
     pub async fn client(&self, user: &str, role: Role) -> Client {
         self.client_with_backoff(user, role, Duration::from_millis(20))
