@@ -212,11 +212,69 @@ struct RingEntry {
     text: Utf8Bytes,
 }
 
+/// How much a room keeps for resuming clients: at most `entries` outputs and `bytes` of their
+/// text, so the history costs a bounded amount per room however busy or large it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RingCap {
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+impl RingCap {
+    pub fn of(config: &crate::ServerConfig) -> Self {
+        RingCap {
+            entries: config.resume_ring,
+            bytes: config.resume_ring_bytes,
+        }
+    }
+}
+
+/// The newest outputs of a room, oldest first, for clients resuming by version.
+#[derive(Clone)]
+struct ResumeRing {
+    entries: VecDeque<RingEntry>,
+    /// Clients at or past this version can resume; older ones get a snapshot.
+    floor: u64,
+    /// Text bytes held (plus a fixed cost per entry).
+    bytes: usize,
+}
+
+impl ResumeRing {
+    fn new(floor: u64) -> Self {
+        ResumeRing {
+            entries: VecDeque::new(),
+            floor,
+            bytes: 0,
+        }
+    }
+
+    fn cost(e: &RingEntry) -> usize {
+        e.text.len() + std::mem::size_of::<RingEntry>()
+    }
+
+    fn push(&mut self, entry: RingEntry, cap: RingCap) {
+        self.bytes += Self::cost(&entry);
+        self.entries.push_back(entry);
+        while self.entries.len() > cap.entries || self.bytes > cap.bytes {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= Self::cost(&old);
+            // Some output of `old.version` is gone, so only clients at or past it can resume.
+            self.floor = self.floor.max(old.version);
+        }
+    }
+
+    /// The outputs after `since`.
+    fn after(&self, since: u64) -> impl Iterator<Item = &RingEntry> {
+        self.entries.iter().filter(move |e| e.version > since)
+    }
+}
+
 /// A room rebuilt from storage: the core state and what replaying its log said and answered.
 pub(crate) struct Rebuilt {
     room: Room,
-    ring: VecDeque<RingEntry>,
-    ring_floor: u64,
+    ring: ResumeRing,
     answers: HashMap<UserId, VecDeque<(u64, Utf8Bytes)>>,
     log_seq: u64,
     checkpoint_seq: u64,
@@ -226,9 +284,8 @@ impl Rebuilt {
     /// A room that was just created (nothing to replay).
     pub fn new_room(room: Room) -> Self {
         Rebuilt {
-            ring_floor: room.version(),
+            ring: ResumeRing::new(room.version()),
             room,
-            ring: VecDeque::new(),
             answers: HashMap::new(),
             log_seq: 0,
             checkpoint_seq: 0,
@@ -236,14 +293,13 @@ impl Rebuilt {
     }
 
     /// Replays a stored room's log through the core (same inputs, same outputs).
-    pub fn replay(name: &str, stored: StoredRoom, ring_cap: usize) -> Result<Self, StoreError> {
+    pub fn replay(name: &str, stored: StoredRoom, ring_cap: RingCap) -> Result<Self, StoreError> {
         let corrupt = |m: String| StoreError::Corrupt(format!("room {name}: {m}"));
-        let ring_floor = stored.base.version;
+        let ring = ResumeRing::new(stored.base.version);
         let room = Room::restore(stored.base).map_err(|e| corrupt(e.to_string()))?;
         let mut r = Rebuilt {
             room,
-            ring: VecDeque::new(),
-            ring_floor,
+            ring,
             answers: HashMap::new(),
             log_seq: stored.base_seq,
             checkpoint_seq: stored.checkpoint_seq,
@@ -277,7 +333,7 @@ impl Rebuilt {
             // Backend notices were written to the webhook outbox when first applied.
             while let Some(out) = r.room.poll_output() {
                 if let Some(entry) = output_entry(name, out) {
-                    push_ring(&mut r.ring, &mut r.ring_floor, ring_cap, entry);
+                    r.ring.push(entry, ring_cap);
                 }
             }
         }
@@ -335,15 +391,6 @@ fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
     })
 }
 
-fn push_ring(ring: &mut VecDeque<RingEntry>, floor: &mut u64, cap: usize, entry: RingEntry) {
-    ring.push_back(entry);
-    while ring.len() > cap {
-        if let Some(old) = ring.pop_front() {
-            // Some output of `old.version` is gone, so only clients at or past it can resume.
-            *floor = (*floor).max(old.version);
-        }
-    }
-}
 
 /// This node's part in a room.
 #[derive(Debug, Clone, Copy)]
@@ -416,8 +463,7 @@ pub(crate) struct RoomActor {
     peers: HashMap<u64, ConnHandle>,
     grace: BTreeSet<(Timestamp, UserId)>,
     grace_of: HashMap<UserId, Timestamp>,
-    ring: VecDeque<RingEntry>,
-    ring_floor: u64,
+    ring: ResumeRing,
     answers: HashMap<UserId, VecDeque<(u64, Utf8Bytes)>>,
     log_seq: u64,
     checkpoint_seq: u64,
@@ -465,7 +511,6 @@ impl RoomActor {
             grace: BTreeSet::new(),
             grace_of: HashMap::new(),
             ring: rebuilt.ring,
-            ring_floor: rebuilt.ring_floor,
             answers: rebuilt.answers,
             log_seq: rebuilt.log_seq,
             checkpoint_seq: rebuilt.checkpoint_seq,
@@ -938,11 +983,11 @@ impl RoomActor {
     fn send_room_state(&self, conn: &ConnHandle, since: Option<u64>, joined_now: bool) {
         let user = conn.user().clone();
         let version = self.room.version();
-        let resumable = since.filter(|s| !joined_now && *s >= self.ring_floor && *s <= version);
+        let resumable = since.filter(|s| !joined_now && *s >= self.ring.floor && *s <= version);
         match resumable {
             Some(since) => {
                 let is_host = self.room.is_host(&user);
-                for e in self.ring.iter().filter(|e| e.version > since) {
+                for e in self.ring.after(since) {
                     if e.to.includes(&user, is_host) && !conn.send(e.text.clone()) {
                         break;
                     }
@@ -1067,9 +1112,9 @@ impl RoomActor {
             .collect();
         self.deliver(&entries, origin.map(|(_, conn)| conn));
         self.delivered_version = self.room.version();
-        let cap = self.shared.config.resume_ring;
+        let cap = RingCap::of(&self.shared.config);
         for e in entries {
-            push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
+            self.ring.push(e, cap);
         }
         Ok(request_id)
     }
@@ -1108,7 +1153,7 @@ impl RoomActor {
     async fn reload(&mut self) {
         let loaded = match self.shared.store.load(&self.id).await {
             Ok(Some(stored)) => {
-                Rebuilt::replay(self.name(), stored, self.shared.config.resume_ring)
+                Rebuilt::replay(self.name(), stored, RingCap::of(&self.shared.config))
             }
             Ok(None) => Err(StoreError::Corrupt("the room vanished from storage".into())),
             Err(e) => Err(e),
@@ -1118,19 +1163,13 @@ impl RoomActor {
                 let told = self.delivered_version;
                 self.room = r.room;
                 self.ring = r.ring;
-                self.ring_floor = r.ring_floor;
                 self.answers = r.answers;
                 self.log_seq = r.log_seq;
                 self.checkpoint_seq = r.checkpoint_seq;
                 // Tell local connections what was stored meanwhile (by another owner).
                 if self.room.version() > told {
-                    if self.ring_floor <= told {
-                        let missed: Vec<RingEntry> = self
-                            .ring
-                            .iter()
-                            .filter(|e| e.version > told)
-                            .cloned()
-                            .collect();
+                    if self.ring.floor <= told {
+                        let missed: Vec<RingEntry> = self.ring.after(told).cloned().collect();
                         self.deliver(&missed, None);
                     } else {
                         let peers: Vec<ConnHandle> = self.peers.values().cloned().collect();
@@ -1629,9 +1668,9 @@ impl RoomActor {
             .collect();
         self.deliver(&entries, None);
         self.delivered_version = self.room.version();
-        let cap = self.shared.config.resume_ring;
+        let cap = RingCap::of(&self.shared.config);
         for e in entries {
-            push_ring(&mut self.ring, &mut self.ring_floor, cap, e);
+            self.ring.push(e, cap);
         }
         if let Some(user) = leaving {
             self.peers.retain(|_, p| p.user() != &user);
@@ -1783,5 +1822,46 @@ impl RoomActor {
         }
         let result = if ok { "ok" } else { "error" };
         self.count(c.cmd.kind(), result, &c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(version: u64, len: usize) -> RingEntry {
+        RingEntry {
+            version,
+            to: Audience::Room,
+            text: Utf8Bytes::from("x".repeat(len)),
+        }
+    }
+
+    #[test]
+    fn the_resume_ring_is_bounded_by_entries_and_by_bytes() {
+        let per = ResumeRing::cost(&entry(0, 100));
+        let cap = RingCap {
+            entries: 10,
+            bytes: 3 * per,
+        };
+        let mut ring = ResumeRing::new(0);
+        for v in 1..=5 {
+            ring.push(entry(v, 100), cap);
+        }
+        // Bytes bound it: the three newest stay, and only clients at 2 or later can resume.
+        assert_eq!(ring.after(0).map(|e| e.version).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(ring.floor, 2);
+        assert_eq!(ring.bytes, 3 * per);
+
+        let cap = RingCap {
+            entries: 2,
+            bytes: usize::MAX,
+        };
+        let mut ring = ResumeRing::new(7);
+        for v in 8..=12 {
+            ring.push(entry(v, 1), cap);
+        }
+        assert_eq!(ring.after(0).map(|e| e.version).collect::<Vec<_>>(), [11, 12]);
+        assert_eq!(ring.floor, 10);
     }
 }

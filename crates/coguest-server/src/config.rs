@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// Outputs kept per room so a reconnecting client can resume by version instead of
     /// receiving a snapshot. Default 4096.
     pub resume_ring: usize,
+    /// Bytes of those outputs kept per room, at most (the older ones go first). Bounds the
+    /// history's memory per room however large its messages. Default 64 KiB.
+    pub resume_ring_bytes: usize,
     /// Log entries between two snapshots of a room in storage. Default 1000.
     pub compact_every: u64,
     /// A static key accepted by the admin HTTP API (`Authorization: Bearer <key>` or
@@ -111,6 +114,7 @@ impl ServerConfig {
             default_room: RoomConfig::default(),
             limits: Limits::default(),
             resume_ring: 4096,
+            resume_ring_bytes: 64 * 1024,
             compact_every: 1000,
             api_key: None,
             webhooks: WebhookConfig::default(),

@@ -111,7 +111,7 @@ impl Registry {
             return Ok(Some(Opened { tx, created: false }));
         }
         let store = &self.shared.store;
-        let ring = self.shared.config.resume_ring;
+        let ring = crate::actor::RingCap::of(&self.shared.config);
         let mut part = Part::Single;
         let stored;
         if let Some(cluster) = &self.shared.cluster {
