@@ -1,8 +1,8 @@
 //! `coguest demo`: a short co-guest session played through the SDK against an in-process
 //! server, printing every callback and the seat list as they happen.
 //!
-//! The server runs on a temporary data directory and a manual clock, so the timeout step
-//! does not wait 30 real seconds.
+//! The server runs on a temporary data directory (removed afterwards) and a manual clock, so
+//! the timeout step does not wait 30 real seconds.
 
 use anyhow::{Context, Result};
 use coguest_client::{
@@ -156,7 +156,11 @@ fn result(who: &str, what: &str, r: &Result<(), coguest_client::CoGuestError>) {
 }
 
 async fn play() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("coguest-demo-{}", std::process::id()));
+    // A fresh, unpredictable directory, removed when `dir` drops (on every path out).
+    let dir = tempfile::Builder::new()
+        .prefix("coguest-demo-")
+        .tempdir()
+        .context("creating a temporary data directory")?;
     let secret = b"coguest-demo".to_vec();
     let start = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -165,20 +169,22 @@ async fn play() -> Result<()> {
     let clock = ManualClock::new(Timestamp::from_millis(start));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = Server::builder(ServerConfig::new(&dir, secret.clone()))
+    let server = Server::builder(ServerConfig::new(dir.path(), secret.clone()))
         .clock(Arc::new(clock.clone()))
         .start(listener)
         .await?;
     let url = format!("ws://{addr}");
     println!(
         "coguest demo: a server on {url} (data in {})",
-        dir.display()
+        dir.path().display()
     );
     println!("`->` is a call, `==` its result, `<-` a listener callback as it runs.");
     let result = script(&url, &secret, &clock).await;
-    server.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let stopped = server.shutdown().await;
+    // The script's error first; then the shutdown's. `dir` is removed as it drops.
+    result?;
+    stopped?;
+    Ok(())
 }
 
 async fn script(url: &str, secret: &[u8], clock: &ManualClock) -> Result<()> {

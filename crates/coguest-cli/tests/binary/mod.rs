@@ -45,3 +45,57 @@ pub async fn start(mut cmd: Command, wait: Duration) -> (Child, SocketAddr) {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr)
 }
+
+/// `coguest <args>` as a newcomer runs it: no `COGUEST_*` variable inherited from the test's
+/// environment (no `COGUEST_SECRET`, no `COGUEST_DATA_DIR`, ...), so flags and defaults decide.
+pub fn clean(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coguest"));
+    cmd.args(args).env("RUST_LOG", "warn");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("COGUEST_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// `coguest serve` on a free loopback port with `data` as its data directory and no
+/// `COGUEST_SECRET`: the secret comes from (or is created in) the data directory.
+pub fn serve_without_secret(data: &std::path::Path) -> Command {
+    let mut cmd = clean(&["serve", "--listen", "127.0.0.1:0", "--data-dir"]);
+    cmd.arg(data);
+    cmd
+}
+
+/// Runs `cmd` to completion within `wait` (killed if it takes longer: the test fails).
+pub async fn output(mut cmd: Command, wait: Duration) -> std::process::Output {
+    let run = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(wait, run)
+        .await
+        .unwrap_or_else(|_| panic!("{cmd:?} did not finish within {wait:?}"))
+        .unwrap()
+}
+
+/// Sends SIGTERM to `child` (through `kill -TERM`, no libc binding needed).
+pub async fn sigterm(child: &Child) {
+    let pid = child.id().expect("the child is still running");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "kill -TERM {pid}: {status}");
+}
+
+/// Waits for `child` to exit within `wait`; its status.
+pub async fn exit_within(child: &mut Child, wait: Duration) -> std::process::ExitStatus {
+    tokio::time::timeout(wait, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("the server did not exit within {wait:?}"))
+        .unwrap()
+}
