@@ -2,80 +2,578 @@
 
 use crate::common::*;
 use coguest_core::Role;
-use coguest_proto::{CLOSE_UNAUTHORIZED, ClientCommand, ErrorCode, ServerMsg};
+use coguest_proto::{
+    CLOSE_UNAUTHORIZED, ClientCommand, Device, ErrorCode, MovePolicy, SeatMode, ServerMsg,
+};
 use coguest_server::auth::Auth;
 
 const ROOM: &str = "auth-room";
 
-fn host_commands() -> Vec<ClientCommand> {
+/// Who sends a command in the authorization matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Owner,
+    Admin,
+    Audience,
+    /// A valid token, joined to another room but not to this one.
+    NonMember,
+    /// A token scoped (`room` claim) to another room.
+    OtherRoomToken,
+}
+
+const ACTORS: [Actor; 5] = [
+    Actor::Owner,
+    Actor::Admin,
+    Actor::Audience,
+    Actor::NonMember,
+    Actor::OtherRoomToken,
+];
+
+impl Actor {
+    fn user(self) -> &'static str {
+        match self {
+            Actor::Owner => "owner",
+            Actor::Admin => "admin",
+            Actor::Audience => "aud",
+            Actor::NonMember => "out",
+            Actor::OtherRoomToken => "wr",
+        }
+    }
+
+    fn is_member(self) -> bool {
+        matches!(self, Actor::Owner | Actor::Admin | Actor::Audience)
+    }
+}
+
+/// A host who can invite `user` (nobody invites itself).
+fn inviter_of(user: &str) -> &'static str {
+    if user == "owner" { "admin" } else { "owner" }
+}
+
+/// The expected answer to one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Acknowledged, and the room changed: its version went up by exactly one.
+    Acted,
+    /// Acknowledged, and the room is exactly as before.
+    Unchanged,
+    /// Refused with this code, and the room is exactly as before.
+    Refused(ErrorCode),
+}
+use Expect::{Acted, Refused, Unchanged};
+
+/// Set-up done before the command (by the named members; actor steps only for members).
+#[derive(Debug, Clone, Copy)]
+enum Prep {
+    /// `g` applies for any seat.
+    GApplies,
+    /// The owner invites `g`.
+    OwnerInvitesG,
+    /// The admin invites `g`.
+    AdminInvitesG,
+    /// `g` sits on seat 2.
+    GSeated,
+    /// The actor (admin or audience) applies.
+    ActorApplies,
+    /// A host invites the actor.
+    ActorInvited,
+    /// The actor (admin or audience) sits on seat 2; the owner always sits on seat 0.
+    ActorSeated,
+    /// The room is free-to-take.
+    FreeToTake,
+    /// Seat 3 is locked.
+    Seat3Locked,
+}
+use Prep::*;
+
+struct Row {
+    prep: &'static [Prep],
+    /// The command, given the actor's user id.
+    cmd: fn(&'static str) -> ClientCommand,
+    /// Whether the frame names the room (every command but a room-less `ping` does).
+    with_room: bool,
+    /// Owner, admin, audience, non-member, token for another room.
+    expect: [Expect; 5],
+}
+
+const NOT_ENTERED: Expect = Refused(ErrorCode::NotEnteredRoom);
+const WRONG_ROOM: Expect = Refused(ErrorCode::WrongRoom);
+const NEED_ADMIN: Expect = Refused(ErrorCode::NeedAdminPermission);
+/// The usual row for a host command: owner and admin act, everyone else is refused.
+const HOSTS_ONLY: [Expect; 5] = [Acted, Acted, NEED_ADMIN, NOT_ENTERED, WRONG_ROOM];
+
+fn matrix() -> Vec<Row> {
+    fn row(
+        prep: &'static [Prep],
+        cmd: fn(&'static str) -> ClientCommand,
+        expect: [Expect; 5],
+    ) -> Row {
+        Row {
+            prep,
+            cmd,
+            with_room: true,
+            expect,
+        }
+    }
+    let mic_on = |_: &'static str| ClientCommand::SetDevice {
+        device: Device::Microphone,
+        on: true,
+    };
     vec![
-        accept_app("g"),
-        reject_app("g"),
-        invite("g", -1, 30),
-        ClientCommand::CancelInvitation {
-            invitee_id: "g".into(),
+        // A repeated join is a no-op; a non-member becomes a member.
+        row(
+            &[],
+            |_| ClientCommand::Join { since: None },
+            [Unchanged, Unchanged, Unchanged, Acted, WRONG_ROOM],
+        ),
+        row(
+            &[],
+            |_| ClientCommand::Leave,
+            [Acted, Acted, Acted, NOT_ENTERED, WRONG_ROOM],
+        ),
+        // The owner sits on seat 0 from joining.
+        row(
+            &[],
+            |_| apply(-1, 300),
+            [
+                Refused(ErrorCode::AlreadyInSeat),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        // Only the applicant cancels: the owner's cancel does not touch g's application.
+        row(
+            &[GApplies, ActorApplies],
+            |_| ClientCommand::CancelApplication,
+            [
+                Refused(ErrorCode::RequestIdInvalid),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(&[GApplies], |_| accept_app("g"), HOSTS_ONLY),
+        row(&[GApplies], |_| reject_app("g"), HOSTS_ONLY),
+        row(&[], |_| invite("g", -1, 300), HOSTS_ONLY),
+        // Each host cancels its own invitation.
+        row(
+            &[OwnerInvitesG, AdminInvitesG],
+            |_| ClientCommand::CancelInvitation {
+                invitee_id: "g".into(),
+            },
+            HOSTS_ONLY,
+        ),
+        // Only the inviting host cancels: the admin cannot cancel the owner's invitation.
+        row(
+            &[OwnerInvitesG],
+            |_| ClientCommand::CancelInvitation {
+                invitee_id: "g".into(),
+            },
+            [
+                Acted,
+                Refused(ErrorCode::RequestIdInvalid),
+                NEED_ADMIN,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        // Only the invitee answers; the seated owner cannot hold an invitation at all.
+        row(
+            &[ActorInvited, OwnerInvitesG],
+            |me| accept_inv(inviter_of(me)),
+            [
+                Refused(ErrorCode::RequestIdInvalid),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[ActorInvited, OwnerInvitesG],
+            |me| reject_inv(inviter_of(me)),
+            [
+                Refused(ErrorCode::RequestIdInvalid),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[ActorSeated],
+            |_| ClientCommand::Disconnect,
+            [
+                Refused(ErrorCode::OwnerMustStayOnSeat),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[GSeated],
+            |_| ClientCommand::KickOffSeat {
+                user_id: "g".into(),
+            },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[],
+            |_| ClientCommand::LockSeat { seat_index: 3 },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[Seat3Locked],
+            |_| ClientCommand::UnlockSeat { seat_index: 3 },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[FreeToTake],
+            |_| ClientCommand::TakeSeat { seat_index: -1 },
+            [
+                Refused(ErrorCode::AlreadyInSeat),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        // In an apply-to-take room nobody takes a seat, whatever its role.
+        row(
+            &[],
+            |_| ClientCommand::TakeSeat { seat_index: -1 },
+            [
+                Refused(ErrorCode::AlreadyInSeat),
+                Refused(ErrorCode::SeatModeApplyToTake),
+                Refused(ErrorCode::SeatModeApplyToTake),
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[ActorSeated],
+            |_| ClientCommand::LeaveSeat,
+            [
+                Refused(ErrorCode::OwnerMustStayOnSeat),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        // A host moves another user.
+        row(
+            &[GSeated],
+            |_| ClientCommand::MoveToSeat {
+                user_id: "g".into(),
+                seat_index: 4,
+                policy: MovePolicy::AbortWhenOccupied,
+            },
+            HOSTS_ONLY,
+        ),
+        // A seated user moves itself to a free seat.
+        row(
+            &[ActorSeated],
+            |me| ClientCommand::MoveToSeat {
+                user_id: me.into(),
+                seat_index: 4,
+                policy: MovePolicy::AbortWhenOccupied,
+            },
+            [
+                Refused(ErrorCode::OwnerMustStayOnSeat),
+                Acted,
+                Acted,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        // Any other policy needs a host, even on oneself.
+        row(
+            &[ActorSeated],
+            |me| ClientCommand::MoveToSeat {
+                user_id: me.into(),
+                seat_index: 4,
+                policy: MovePolicy::ForceReplace,
+            },
+            [
+                Refused(ErrorCode::OwnerMustStayOnSeat),
+                Acted,
+                NEED_ADMIN,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[ActorSeated],
+            mic_on,
+            [Acted, Acted, Acted, NOT_ENTERED, WRONG_ROOM],
+        ),
+        // Devices belong to a seat: only the (always seated) owner has one here.
+        row(
+            &[],
+            mic_on,
+            [
+                Acted,
+                Refused(ErrorCode::UserNotInSeat),
+                Refused(ErrorCode::UserNotInSeat),
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[],
+            |_| ClientCommand::SetUserDevicePermission {
+                user_id: "g".into(),
+                device: Device::Camera,
+                allowed: false,
+            },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[],
+            |_| ClientCommand::SetSeatDevicePermission {
+                seat_index: 3,
+                device: Device::Microphone,
+                allowed: false,
+            },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[],
+            |_| ClientCommand::ChangeSettings {
+                seat_mode: Some(SeatMode::FreeToTake),
+                max_seat_count: Some(6),
+            },
+            HOSTS_ONLY,
+        ),
+        row(
+            &[],
+            |_| ClientCommand::SetAdmin {
+                user_id: "g".into(),
+                admin: true,
+            },
+            [
+                Acted,
+                Refused(ErrorCode::NeedOwnerPermission),
+                Refused(ErrorCode::NeedOwnerPermission),
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[],
+            |_| ClientCommand::Snapshot,
+            [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM],
+        ),
+        // `ping` is for anyone, but a token for another room names no other room.
+        row(
+            &[],
+            |_| ClientCommand::Ping,
+            [Unchanged, Unchanged, Unchanged, Unchanged, WRONG_ROOM],
+        ),
+        Row {
+            prep: &[],
+            cmd: |_| ClientCommand::Ping,
+            with_room: false,
+            expect: [Unchanged; 5],
         },
-        ClientCommand::KickOffSeat {
-            user_id: "g".into(),
-        },
-        ClientCommand::LockSeat { seat_index: 3 },
-        ClientCommand::UnlockSeat { seat_index: 3 },
     ]
 }
 
-#[tokio::test]
-async fn every_host_command_needs_a_host_role() {
-    let s = TestServer::start().await;
-    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
-    let mut g = s.member(ROOM, "g", Role::Audience).await;
-    let mut other = s.member(ROOM, "other", Role::Audience).await;
-    g.call(ROOM, apply(-1, 60)).await.unwrap();
-    let before = s
+async fn room_info(s: &TestServer, room: &str) -> serde_json::Value {
+    let (status, body) = s
         .http(
             "GET",
-            &format!("/v1/rooms/{ROOM}"),
+            &format!("/v1/rooms/{room}"),
             Some(&s.admin_token()),
             "",
         )
         .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
 
-    for cmd in host_commands() {
-        let kind = cmd.kind();
-        let err = other.call(ROOM, cmd).await.unwrap_err();
-        assert_eq!(
-            err.code,
-            code(ErrorCode::NeedAdminPermission),
-            "{kind} under audience: {err:?}"
-        );
+fn version(info: &serde_json::Value) -> u64 {
+    info["state"]["version"].as_u64().unwrap()
+}
+
+async fn ok(c: &mut TestClient, room: &str, cmd: ClientCommand) {
+    let kind = cmd.kind();
+    if let Err(e) = c.call(room, cmd).await {
+        panic!("set-up {kind} by {}: {e:?}", c.user);
     }
-    // Nothing changed.
-    let after = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
-    assert_eq!(before, after);
+}
 
-    // The same commands pass the permission check for an admin and the owner.
-    let mut admin = s.member(ROOM, "admin", Role::Admin).await;
-    for host in [&mut admin, &mut owner] {
-        for cmd in host_commands() {
-            let kind = cmd.kind();
-            if let Err(e) = host.call(ROOM, cmd).await {
-                assert_ne!(
-                    e.code,
-                    code(ErrorCode::NeedAdminPermission),
-                    "{kind} under a host role"
-                );
+/// Runs one cell in a room of its own; the mismatch, if any.
+async fn cell(
+    s: &TestServer,
+    room: &str,
+    row: &Row,
+    actor: Actor,
+    expect: Expect,
+) -> Option<String> {
+    use std::collections::HashMap;
+    let mut c: HashMap<&str, TestClient> = HashMap::new();
+    for (user, role) in [
+        ("owner", Role::Owner),
+        ("admin", Role::Admin),
+        ("aud", Role::Audience),
+        ("g", Role::Audience),
+    ] {
+        c.insert(user, s.member(room, user, role).await);
+    }
+    let elsewhere = format!("{room}-x");
+    match actor {
+        Actor::NonMember => {
+            c.insert("out", s.member(&elsewhere, "out", Role::Audience).await);
+        }
+        Actor::OtherRoomToken => {
+            let mut claims = s.claims("wr", Role::Audience);
+            claims.room = Some(elsewhere.clone());
+            let token = s.auth.mint(&claims).unwrap();
+            let mut wr = TestClient::connect(&s.ws_url(Some(&token)), "wr").await;
+            assert!(matches!(wr.next().await, ServerMsg::Welcome { .. }));
+            wr.join(&elsewhere, None).await.unwrap();
+            wr.take_snapshot(&elsewhere);
+            c.insert("wr", wr);
+        }
+        _ => {}
+    }
+    let me = actor.user();
+    for step in row.prep {
+        let m = actor.is_member() && actor != Actor::Owner;
+        match step {
+            GApplies => ok(c.get_mut("g").unwrap(), room, apply(-1, 300)).await,
+            OwnerInvitesG => ok(c.get_mut("owner").unwrap(), room, invite("g", -1, 300)).await,
+            AdminInvitesG => ok(c.get_mut("admin").unwrap(), room, invite("g", -1, 300)).await,
+            GSeated => {
+                ok(c.get_mut("owner").unwrap(), room, invite("g", 2, 300)).await;
+                ok(c.get_mut("g").unwrap(), room, accept_inv("owner")).await;
+            }
+            ActorApplies if m => ok(c.get_mut(me).unwrap(), room, apply(-1, 300)).await,
+            ActorInvited if actor.is_member() => {
+                ok(
+                    c.get_mut(inviter_of(me)).unwrap(),
+                    room,
+                    invite(me, -1, 300),
+                )
+                .await;
+            }
+            ActorSeated if m => {
+                ok(c.get_mut("owner").unwrap(), room, invite(me, 2, 300)).await;
+                ok(c.get_mut(me).unwrap(), room, accept_inv("owner")).await;
+            }
+            FreeToTake => {
+                let cmd = ClientCommand::ChangeSettings {
+                    seat_mode: Some(SeatMode::FreeToTake),
+                    max_seat_count: None,
+                };
+                ok(c.get_mut("owner").unwrap(), room, cmd).await;
+            }
+            Seat3Locked => {
+                let cmd = ClientCommand::LockSeat { seat_index: 3 };
+                ok(c.get_mut("owner").unwrap(), room, cmd).await;
+            }
+            ActorApplies | ActorInvited | ActorSeated => {}
+        }
+    }
+
+    let before = room_info(s, room).await;
+    let cmd = (row.cmd)(me);
+    let creates_request = matches!(
+        cmd,
+        ClientCommand::ApplyForSeat { .. } | ClientCommand::InviteToSeat { .. }
+    );
+    let client = c.get_mut(me).unwrap();
+    let id = client.send(row.with_room.then_some(room), cmd).await;
+    let answer = client.answer(id).await;
+    let after = room_info(s, room).await;
+
+    let got = match &answer {
+        Ok(_) if after == before => Unchanged,
+        Ok(_) => Acted,
+        Err(e) => match ErrorCode::from_code(e.code) {
+            Some(code) => Refused(code),
+            None => return Some(format!("unknown code {e:?}")),
+        },
+    };
+    if got != expect {
+        return Some(format!(
+            "expected {expect:?}, got {answer:?} (room changed: {})",
+            after != before
+        ));
+    }
+    if answer.is_err() && after != before {
+        return Some(format!("refused, yet the room changed:\n{before}\n{after}"));
+    }
+    match (expect, &answer) {
+        (Acted, Ok(ack)) => {
+            if version(&after) != version(&before) + 1 {
+                return Some(format!(
+                    "version {} -> {}",
+                    version(&before),
+                    version(&after)
+                ));
+            }
+            if ack.version != Some(version(&after)) {
+                return Some(format!("ack {ack:?}, room at {}", version(&after)));
+            }
+            if ack.request_id.is_some() != creates_request {
+                return Some(format!("request id in {ack:?}"));
+            }
+        }
+        (Unchanged, Ok(ack)) => {
+            let want = row.with_room.then(|| version(&after));
+            if ack.version != want || ack.request_id.is_some() {
+                return Some(format!("ack {ack:?}, room at {}", version(&after)));
+            }
+        }
+        (Refused(ErrorCode::WrongRoom), _) if client.closed().await != Some(CLOSE_UNAUTHORIZED) => {
+            return Some(format!(
+                "not closed 4001 after WRONG_ROOM: {:?}",
+                client.close_code
+            ));
+        }
+        _ => {}
+    }
+    None
+}
+
+/// Every client command under every role: the exact answer, a refusal changes nothing, and an
+/// acknowledged command changes the room (bumping its version once) or, for the read-only
+/// ones, nothing.
+#[tokio::test]
+async fn authorization_matrix() {
+    let s = TestServer::start_with(|c| c.limits.max_connections_per_user = 10_000).await;
+    let rows = matrix();
+    let covered: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| (r.cmd)("aud").kind()).collect();
+    let all: std::collections::BTreeSet<&str> = ClientCommand::NAMES.iter().copied().collect();
+    assert_eq!(covered, all, "every command has a row");
+
+    let mut failures = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        for (i, actor) in ACTORS.into_iter().enumerate() {
+            let room = format!("authz-{n}-{i}");
+            let kind = (row.cmd)(actor.user()).kind();
+            if let Some(why) = cell(&s, &room, row, actor, row.expect[i]).await {
+                failures.push(format!(
+                    "row {n} {kind} as {actor:?} (prep {:?}): {why}",
+                    row.prep
+                ));
             }
         }
     }
-    // Guest commands work for any role.
-    let err = other.call(ROOM, accept_inv("owner")).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]

@@ -81,7 +81,7 @@ async fn application_accepted_reaches_guest_and_other_host() {
         expect_seats(c, &[(0, "owner"), (1, "guest")]).await;
     }
     // The accepting host is not told its own answer was processed by another host.
-    admin.barrier().await;
+    admin.room_barrier(ROOM).await;
     assert!(
         !admin
             .drain_events()
@@ -358,8 +358,8 @@ async fn requests_time_out_on_the_manual_clock() {
 
     // Just before the deadlines nothing fires.
     s.clock.advance(9_999);
-    owner.barrier().await;
-    g.barrier().await;
+    owner.room_barrier(ROOM).await;
+    g.room_barrier(ROOM).await;
     assert!(
         !owner
             .drain_events()
@@ -435,7 +435,7 @@ async fn first_host_wins_under_concurrent_accepts() {
     assert!(
         matches!(e, Event::GuestApplicationResponded { host_user, .. } if host_user.user_id == winner)
     );
-    g.barrier().await;
+    g.room_barrier(ROOM).await;
     assert_eq!(
         g.drain_events()
             .iter()

@@ -31,7 +31,7 @@ async fn reconnect_within_grace_keeps_the_seat_after_grace_loses_it() {
     g.expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
         .await;
     s.clock.advance_secs(10);
-    owner.barrier().await;
+    owner.room_barrier(ROOM).await;
     assert!(
         !owner
             .buf
@@ -44,7 +44,7 @@ async fn reconnect_within_grace_keeps_the_seat_after_grace_loses_it() {
     g.close().await;
     owner.room_barrier(ROOM).await;
     s.clock.advance_secs(29);
-    owner.barrier().await;
+    owner.room_barrier(ROOM).await;
     assert!(owner.buf.iter().all(|m| connected_ids(m).is_none()));
     s.clock.advance_secs(1);
     let m = owner

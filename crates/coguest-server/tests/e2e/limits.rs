@@ -127,6 +127,20 @@ async fn oversized_frame_and_extra_info() {
     .unwrap();
 }
 
+/// `n`-th command of the flood: apply, cancel, apply, cancel, ...
+fn flood_cmd(n: usize) -> ClientCommand {
+    if n % 2 == 0 {
+        apply(-1, 300)
+    } else {
+        ClientCommand::CancelApplication
+    }
+}
+
+fn version_of(state: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(state).unwrap();
+    v["state"]["version"].as_u64().unwrap()
+}
+
 #[tokio::test]
 async fn flood_past_the_rate_limit() {
     let s = TestServer::start_with(|c| {
@@ -134,36 +148,62 @@ async fn flood_past_the_rate_limit() {
         c.limits.command_burst = 10;
     })
     .await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut c = s.member(ROOM, "g", Role::Audience).await; // 1 token used by join
     let before = room_state(&s).await;
+    // State-changing commands, each valid in turn: apply, cancel, apply, ... The clock does not
+    // move, so exactly the first 9 are admitted.
     let mut ids = Vec::new();
-    for _ in 0..20 {
-        ids.push(c.send(Some(ROOM), ClientCommand::CancelApplication).await);
+    for n in 0..20 {
+        ids.push(c.send(Some(ROOM), flood_cmd(n)).await);
     }
-    let mut limited = 0;
-    for id in ids {
-        match c.answer(id).await {
-            Err(e) if e.code == code(ErrorCode::FreqLimit) => limited += 1,
-            Err(e) => assert_eq!(e.code, code(ErrorCode::RequestIdInvalid)),
-            Ok(a) => panic!("nothing to cancel: {a:?}"),
+    let mut last_request = None;
+    for (n, id) in ids.into_iter().enumerate() {
+        let answer = c.answer(id).await;
+        if n < 9 {
+            let ack = answer.unwrap_or_else(|e| panic!("command {n} was admitted: {e:?}"));
+            assert_eq!(ack.request_id.is_some(), n % 2 == 0, "{n}: {ack:?}");
+            last_request = ack.request_id.or(last_request);
+        } else {
+            let e = answer.expect_err("past the burst");
+            assert_eq!(e.code, code(ErrorCode::FreqLimit), "command {n}: {e:?}");
         }
     }
-    assert_eq!(limited, 11, "burst of 10, one used by the join");
-    assert_eq!(room_state(&s).await, before);
+    // The admitted ones took effect, once each: 9 mutations, 5 applications and 4 cancels
+    // announced to the host, and the 9th (an apply) is pending. The refused ones changed
+    // nothing: the 10th (a cancel) did not cancel it, the 11th did not act either.
+    let after = room_state(&s).await;
+    assert_eq!(version_of(&after), version_of(&before) + 9);
+    let v: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let applicants = v["state"]["applicants"].as_array().unwrap();
+    assert_eq!(applicants.len(), 1, "{v}");
+    assert_eq!(applicants[0]["request_id"], last_request.unwrap());
+    owner.room_barrier(ROOM).await;
+    let events = owner.drain_events();
+    let received = events
+        .iter()
+        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
+        .count();
+    let cancelled = events
+        .iter()
+        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationCancelled { .. }))
+        .count();
+    assert_eq!((received, cancelled, events.len()), (5, 4, 9), "{events:?}");
+
     // Tokens come back with time (manual clock): 5 per second.
     s.clock.advance_secs(1);
-    for _ in 0..5 {
-        let e = c
-            .call(ROOM, ClientCommand::CancelApplication)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, code(ErrorCode::RequestIdInvalid));
+    c.call(ROOM, ClientCommand::CancelApplication)
+        .await
+        .unwrap();
+    for n in 0..4 {
+        c.call(ROOM, flood_cmd(n)).await.unwrap();
     }
     let e = c
         .call(ROOM, ClientCommand::CancelApplication)
         .await
         .unwrap_err();
     assert_eq!(e.code, code(ErrorCode::FreqLimit));
+    assert_eq!(version_of(&room_state(&s).await), version_of(&after) + 5);
 }
 
 #[tokio::test]
@@ -212,7 +252,7 @@ async fn idempotent_retry_of_a_request_id() {
     g.send_with_id(id, Some(ROOM), apply(-1, 30)).await;
     let second = g.answer(id).await.unwrap();
     assert_eq!(first, second, "a retry gets the first answer");
-    owner.barrier().await;
+    owner.room_barrier(ROOM).await;
     let received = owner
         .drain_events()
         .into_iter()

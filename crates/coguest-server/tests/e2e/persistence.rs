@@ -54,7 +54,7 @@ async fn state_and_deadlines_survive_a_restart() {
 
     // Deadlines are intact: the application times out 60 s after it was made.
     s.clock.advance_secs(59);
-    owner.barrier().await;
+    owner.room_barrier(ROOM).await;
     assert!(owner.drain_events().is_empty());
     s.clock.advance_secs(1);
     owner
@@ -105,6 +105,75 @@ async fn a_deadline_that_passed_while_down_reaches_its_user_on_resume() {
     assert!(matches!(m, ServerMsg::Resumed { version, .. } if version > since));
     let v = room_json(&s).await;
     assert!(v["state"]["applicants"].as_array().unwrap().is_empty());
+}
+
+/// A deadline that passed while the server was down fires at start-up, on the room actor's own
+/// timer: no client has connected or sent anything when the admin API reads the room (reading
+/// it does not expire requests), and each outcome is waiting for its user on resume.
+#[tokio::test]
+async fn a_deadline_that_passed_while_down_fires_at_start_up_without_a_command() {
+    let s = TestServer::start_with(long_grace).await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    let _c = s.member(ROOM, "c", Role::Audience).await;
+    let mut d = s.member(ROOM, "d", Role::Audience).await;
+    let applied = b.call(ROOM, apply(-1, 30)).await.unwrap();
+    let invited = owner.call(ROOM, invite("c", -1, 40)).await.unwrap();
+    // Due after the restart: must still be pending.
+    d.call(ROOM, apply(-1, 120)).await.unwrap();
+    let before = room_json(&s).await;
+    assert_eq!(before["state"]["applicants"].as_array().unwrap().len(), 2);
+    assert_eq!(before["state"]["invitees"].as_array().unwrap().len(), 1);
+    let TestServer {
+        server,
+        dir,
+        config,
+        clock,
+        ..
+    } = s;
+    server.unwrap().shutdown().await.unwrap();
+    clock.advance_secs(45); // past b's and c's deadlines, not d's
+    let s = TestServer::start_on(dir, config, clock).await;
+
+    let after = room_json(&s).await;
+    let applicants: Vec<&str> = after["state"]["applicants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["user"]["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(applicants, ["d"], "b's application expired, d's did not");
+    assert_eq!(after["state"]["invitees"], serde_json::json!([]));
+    assert!(after["state"]["version"].as_u64() > before["state"]["version"].as_u64());
+    assert_eq!(
+        after["member_count"], 4,
+        "nobody left: the grace period is long"
+    );
+
+    // Each outcome reaches its user when it comes back.
+    let mut b = s.connect("b", Role::Audience).await;
+    b.join(ROOM, applied.version).await.unwrap();
+    b.event("application timed out", |e| {
+        matches!(
+            e,
+            Event::GuestApplicationNoResponse {
+                reason: NoResponseReason::Timeout
+            }
+        )
+    })
+    .await;
+    b.expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
+    let mut owner = s.connect("owner", Role::Owner).await;
+    owner.join(ROOM, invited.version).await.unwrap();
+    owner
+        .event("invitation timed out", |e| {
+            matches!(e, Event::HostInvitationNoResponse { reason: NoResponseReason::Timeout, guest_user } if guest_user.user_id == "c")
+        })
+        .await;
+    owner
+        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+        .await;
 }
 
 #[tokio::test]
@@ -229,7 +298,7 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
     store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
     let err = b.call(ROOM, apply(-1, 30)).await.unwrap_err();
     assert_eq!(err.code, code(coguest_proto::ErrorCode::Failed));
-    owner.barrier().await;
+    owner.room_barrier(ROOM).await;
     assert!(owner.drain_events().is_empty(), "nothing unstored was sent");
     assert_eq!(
         room_json(&s).await,
