@@ -147,9 +147,6 @@ async fn sigterm_with_no_client_exits_0_promptly() {
 /// Once `coguest serve` has announced its address, SIGTERM must be a graceful shutdown (an
 /// orchestrator may stop a server that just started).
 #[tokio::test]
-#[ignore = "bug: `serve` prints `listening` before its SIGTERM handler exists (installed on \
-            the shutdown future's first poll, after the store opens and rooms load), so an \
-            early SIGTERM kills it (status: signal 15)"]
 async fn sigterm_right_after_the_listening_line_is_graceful() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, _addr) =
