@@ -13,8 +13,10 @@ use serde_json::{Map, Value, json};
 /// One webhook delivery's body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WebhookEvent {
-    /// Unique and stable: `{room}/{version}/{n}` (the n-th transition of that room version).
-    /// A redelivery carries the same id.
+    /// Unique and stable: `{room}/{incarnation}/{version}/{n}`, the n-th transition of that
+    /// room version, where `incarnation` counts the rooms created under this id (a room closed
+    /// and created again starts at version 0 in a new incarnation). Lifecycle events end in
+    /// their type instead of `n`. A redelivery carries the same id.
     pub id: String,
     /// The transition (`member_joined`, `seated`, ..., `room_created`, `room_closed`).
     #[serde(rename = "type")]
@@ -41,7 +43,15 @@ fn device(d: core::Device) -> Device {
 }
 
 impl WebhookEvent {
-    /// The event for the `n`-th notice of room `room`'s version `version`.
+    /// An event id: `{room}/{incarnation}/{version}/{suffix}` (`suffix`: the notice's position
+    /// in its version, or the lifecycle event's type). Room ids may contain `/`, but the last
+    /// three parts never do, so an id names one event of one incarnation of one room.
+    pub fn event_id(room: &str, incarnation: u64, version: u64, suffix: &str) -> String {
+        format!("{room}/{incarnation}/{version}/{suffix}")
+    }
+
+    /// The event for the `n`-th notice of room `room`'s version `version`, numbered in
+    /// incarnation 0 (see [`WebhookEvent::with_incarnation`]).
     pub fn from_notice(
         room: &str,
         version: u64,
@@ -108,7 +118,7 @@ impl WebhookEvent {
             }),
         };
         WebhookEvent {
-            id: format!("{room}/{version}/{n}"),
+            id: Self::event_id(room, 0, version, &n.to_string()),
             kind: notice.kind.name().to_owned(),
             room: room.to_owned(),
             version,
@@ -121,7 +131,8 @@ impl WebhookEvent {
         }
     }
 
-    /// A room lifecycle event (`room_created`, `room_closed`), which the server emits itself.
+    /// A room lifecycle event (`room_created`, `room_closed`), which the server emits itself,
+    /// numbered in incarnation 0 (see [`WebhookEvent::with_incarnation`]).
     pub fn lifecycle(
         kind: &str,
         room: &str,
@@ -130,7 +141,7 @@ impl WebhookEvent {
         actor: Option<&str>,
     ) -> Self {
         WebhookEvent {
-            id: format!("{room}/{version}/{kind}"),
+            id: Self::event_id(room, 0, version, kind),
             kind: kind.to_owned(),
             room: room.to_owned(),
             version,
@@ -138,6 +149,17 @@ impl WebhookEvent {
             at_ms: at.as_millis(),
             data: Map::new(),
         }
+    }
+}
+
+impl WebhookEvent {
+    /// The same event in the room's `incarnation`: its id becomes
+    /// `{room}/{incarnation}/{version}/{suffix}`, the suffix kept.
+    #[must_use]
+    pub fn with_incarnation(mut self, incarnation: u64) -> Self {
+        let suffix = self.id.rsplit('/').next().unwrap_or_default().to_owned();
+        self.id = Self::event_id(&self.room, incarnation, self.version, &suffix);
+        self
     }
 }
 
@@ -169,3 +191,25 @@ pub const WEBHOOK_TYPES: &[&str] = &[
     "role_changed",
     "device_permission_changed",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_the_incarnation() {
+        let notice = core::Notice {
+            actor: None,
+            kind: core::NoticeKind::SeatLocked {
+                seat: core::SeatIndex(3),
+            },
+        };
+        let at = core::Timestamp::from_millis(5);
+        let e = WebhookEvent::from_notice("a/b", 7, 2, at, &notice);
+        assert_eq!(e.id, "a/b/0/7/2");
+        assert_eq!(e.clone().with_incarnation(3).id, "a/b/3/7/2");
+        assert_eq!(e.with_incarnation(3).with_incarnation(4).id, "a/b/4/7/2");
+        let c = WebhookEvent::lifecycle("room_created", "r", 0, at, None).with_incarnation(2);
+        assert_eq!(c.id, "r/2/0/room_created");
+    }
+}

@@ -391,7 +391,6 @@ fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
     })
 }
 
-
 /// This node's part in a room.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Part {
@@ -776,8 +775,9 @@ impl RoomActor {
         }
     }
 
-    /// Deletes the room from storage, then tells every connected member and stops. Pending
-    /// requests end with the room.
+    /// Deletes the room from storage, with its `room_closed` webhook deliveries in the same
+    /// transaction, then tells every connected member and stops. Pending requests end with
+    /// the room.
     async fn close(&mut self) -> Result<(), (ErrorCode, String)> {
         if !self.decides() {
             return Err(not_owner());
@@ -790,13 +790,10 @@ impl RoomActor {
             Some(UserId::OPERATOR),
         );
         let items = self.shared.webhooks.items(&[event]);
-        if let Err(e) = self.shared.store.enqueue(&items).await {
+        if let Err(e) = self.shared.store.delete_with_outbox(&self.id, &items).await {
             return Err(store_failed(&e));
         }
         self.shared.webhooks.wake();
-        if let Err(e) = self.shared.store.delete(&self.id).await {
-            return Err(store_failed(&e));
-        }
         self.closed_here();
         Ok(())
     }
@@ -1849,7 +1846,10 @@ mod tests {
             ring.push(entry(v, 100), cap);
         }
         // Bytes bound it: the three newest stay, and only clients at 2 or later can resume.
-        assert_eq!(ring.after(0).map(|e| e.version).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(
+            ring.after(0).map(|e| e.version).collect::<Vec<_>>(),
+            [3, 4, 5]
+        );
         assert_eq!(ring.floor, 2);
         assert_eq!(ring.bytes, 3 * per);
 
@@ -1861,7 +1861,10 @@ mod tests {
         for v in 8..=12 {
             ring.push(entry(v, 1), cap);
         }
-        assert_eq!(ring.after(0).map(|e| e.version).collect::<Vec<_>>(), [11, 12]);
+        assert_eq!(
+            ring.after(0).map(|e| e.version).collect::<Vec<_>>(),
+            [11, 12]
+        );
         assert_eq!(ring.floor, 10);
     }
 }

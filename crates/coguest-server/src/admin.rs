@@ -2,7 +2,9 @@
 //! backend. Every room change goes through the room's actor and the core as the operator
 //! (`@operator`, a host that is not a member), so the rules and error codes are the
 //! WebSocket's. The OpenAPI document (`GET /v1/openapi.json`) is generated from these handlers
-//! and types.
+//! and types (and the `PUT`/`GET /v1/rooms/{room}` ones in [`crate::http`]); the wire types
+//! the responses embed (`CoGuestState`, `SeatInfo`, ...) get the JSON Schemas `coguest-proto`
+//! derives for them, the ones of `protocol.schema.json`.
 
 use crate::App;
 use crate::actor::{RoomInfo, RoomMsg};
@@ -14,11 +16,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use coguest_core::{Command, SeatChoice, SeatIndex, UserId};
-use coguest_proto::{ErrorCode, MovePolicy, SeatMode};
+use coguest_core::{Command, RoomConfig, SeatChoice, SeatIndex, UserId};
+use coguest_proto::{
+    ApplicantInfo, CoGuestState, ErrorCode, InviteeInfo, MovePolicy, SeatInfo, SeatMode,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use utoipa::openapi::schema::{ArrayBuilder, Ref};
 use utoipa::{OpenApi, ToSchema};
 
 pub(crate) fn router() -> Router<Arc<App>> {
@@ -57,7 +63,9 @@ pub(crate) fn router() -> Router<Arc<App>> {
         unlock,
         requests,
         change_settings,
-        set_admin
+        set_admin,
+        crate::http::get_room,
+        crate::http::put_room
     ),
     components(schemas(
         ErrorBody,
@@ -73,13 +81,97 @@ pub(crate) fn router() -> Router<Arc<App>> {
         SettingsRequest,
         AdminRequest,
         MovePolicyName,
-        SeatModeName
+        SeatModeName,
+        RoomSettings,
+        RoomSettingsInput
     ))
 )]
 pub struct AdminApi;
 
 async fn openapi() -> Response {
-    Json(AdminApi::openapi()).into_response()
+    Json(openapi_document()).into_response()
+}
+
+/// The wire types that responses embed by reference (`#/components/schemas/{name}`).
+const WIRE_SCHEMAS: &[&str] = &["CoGuestState", "SeatInfo", "ApplicantInfo", "InviteeInfo"];
+
+/// The OpenAPI document: [`AdminApi`] plus the JSON Schemas of [`WIRE_SCHEMAS`] and of every
+/// type they use, taken from `coguest-proto`'s (JSON Schema 2020-12, which OpenAPI 3.1 uses).
+pub fn openapi_document() -> Value {
+    let mut doc = serde_json::to_value(AdminApi::openapi()).unwrap_or_default();
+    let proto = coguest_proto::json_schema();
+    let empty = Map::new();
+    let defs = proto
+        .get("$defs")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut todo: Vec<String> = WIRE_SCHEMAS.iter().map(|s| (*s).to_owned()).collect();
+    let mut picked = Map::new();
+    while let Some(name) = todo.pop() {
+        if picked.contains_key(&name) {
+            continue;
+        }
+        if let Some(def) = defs.get(&name) {
+            let mut def = def.clone();
+            rewrite_refs(&mut def, &mut todo);
+            picked.insert(name, def);
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, def) in picked {
+            schemas.entry(name).or_insert(def);
+        }
+    }
+    doc
+}
+
+/// Points `#/$defs/X` references at `#/components/schemas/X`, noting each `X` in `found`.
+fn rewrite_refs(schema: &mut Value, found: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if key == "$ref" {
+                    if let Some(name) = value.as_str().and_then(|r| r.strip_prefix("#/$defs/")) {
+                        found.push(name.to_owned());
+                        *value = Value::String(format!("#/components/schemas/{name}"));
+                    }
+                } else {
+                    rewrite_refs(value, found);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                rewrite_refs(item, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn state_schema() -> Ref {
+    Ref::from_schema_name("CoGuestState")
+}
+
+fn seats_schema() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name("SeatInfo"))
+        .build()
+}
+
+fn applicants_schema() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name("ApplicantInfo"))
+        .build()
+}
+
+fn invitees_schema() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name("InviteeInfo"))
+        .build()
 }
 
 /// An error: the same `code` as over WebSocket, and a message.
@@ -103,10 +195,79 @@ pub struct RoomList {
 pub struct CreateRoom {
     /// The room id (1 to 48 printable ASCII bytes).
     pub room_id: String,
-    /// Room settings (`RoomConfig` fields, each optional; server defaults fill the rest).
-    #[schema(value_type = Object)]
+    /// Room settings, each optional; server defaults fill the rest.
+    #[schema(value_type = Option<RoomSettingsInput>)]
     #[serde(default)]
     pub settings: Option<serde_json::Value>,
+}
+
+/// A room's settings (`RoomConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoomSettings {
+    /// Number of seats, indices `0..max_seat_count` (1..=64, default 9).
+    pub max_seat_count: u16,
+    /// How members get onto seats (default `apply_to_take`).
+    pub seat_mode: SeatModeName,
+    /// The owner takes seat 0 on joining and cannot leave it (default true).
+    pub keep_owner_on_seat: bool,
+    /// Shortest request timeout accepted, in seconds (default 1).
+    pub min_request_timeout_s: u32,
+    /// Longest request timeout accepted, in seconds (default 600, at most 86 400).
+    pub max_request_timeout_s: u32,
+    /// Largest `extra_info` accepted, in bytes of UTF-8 (default 2048, at most 65 536).
+    pub max_extra_info_bytes: u32,
+    /// Most entries in the hosts' `candidates` view (1..=1000, default 100).
+    pub max_candidates: u32,
+    /// Most members in the room at once (default 20 000).
+    pub max_members: u32,
+}
+
+impl From<&RoomConfig> for RoomSettings {
+    fn from(c: &RoomConfig) -> Self {
+        // Destructured, so a new setting does not compile until it is documented here.
+        let RoomConfig {
+            max_seat_count,
+            seat_mode,
+            keep_owner_on_seat,
+            min_request_timeout_s,
+            max_request_timeout_s,
+            max_extra_info_bytes,
+            max_candidates,
+            max_members,
+        } = *c;
+        RoomSettings {
+            max_seat_count,
+            seat_mode: SeatMode::from(seat_mode).into(),
+            keep_owner_on_seat,
+            min_request_timeout_s,
+            max_request_timeout_s,
+            max_extra_info_bytes,
+            max_candidates,
+            max_members,
+        }
+    }
+}
+
+/// Room settings to create a room with: the fields of `RoomSettings`, each optional (the
+/// server's defaults fill the rest); an unknown field is refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoomSettingsInput {
+    /// Number of seats (1..=64).
+    pub max_seat_count: Option<u16>,
+    /// How members get onto seats.
+    pub seat_mode: Option<SeatModeName>,
+    /// The owner takes seat 0 on joining and cannot leave it.
+    pub keep_owner_on_seat: Option<bool>,
+    /// Shortest request timeout accepted, in seconds.
+    pub min_request_timeout_s: Option<u32>,
+    /// Longest request timeout accepted, in seconds.
+    pub max_request_timeout_s: Option<u32>,
+    /// Largest `extra_info` accepted, in bytes.
+    pub max_extra_info_bytes: Option<u32>,
+    /// Most entries in the hosts' `candidates` view.
+    pub max_candidates: Option<u32>,
+    /// Most members in the room at once.
+    pub max_members: Option<u32>,
 }
 
 /// A room: its settings, the full host view and the member count.
@@ -114,12 +275,11 @@ pub struct CreateRoom {
 pub struct RoomResponse {
     /// The room id.
     pub room: String,
-    /// Its settings (`RoomConfig`).
-    #[schema(value_type = Object)]
-    pub settings: serde_json::Value,
+    /// Its settings.
+    pub settings: RoomSettings,
     /// The host view (`CoGuestState` of PROTOCOL.md).
-    #[schema(value_type = Object)]
-    pub state: serde_json::Value,
+    #[schema(schema_with = state_schema)]
+    pub state: CoGuestState,
     /// Members present.
     pub member_count: usize,
 }
@@ -132,8 +292,8 @@ pub struct SeatsResponse {
     /// Seat mode.
     pub seat_mode: SeatModeName,
     /// Every seat (`SeatInfo` of PROTOCOL.md), empty ones included.
-    #[schema(value_type = Vec<Object>)]
-    pub seats: Vec<serde_json::Value>,
+    #[schema(schema_with = seats_schema)]
+    pub seats: Vec<SeatInfo>,
 }
 
 /// Pending requests of a room.
@@ -142,11 +302,11 @@ pub struct RequestsResponse {
     /// Room version.
     pub version: u64,
     /// Pending applications (`ApplicantInfo`).
-    #[schema(value_type = Vec<Object>)]
-    pub applicants: Vec<serde_json::Value>,
+    #[schema(schema_with = applicants_schema)]
+    pub applicants: Vec<ApplicantInfo>,
     /// Pending invitations (`InviteeInfo`).
-    #[schema(value_type = Vec<Object>)]
-    pub invitees: Vec<serde_json::Value>,
+    #[schema(schema_with = invitees_schema)]
+    pub invitees: Vec<InviteeInfo>,
 }
 
 /// Seat a member directly.
@@ -178,13 +338,22 @@ pub enum MovePolicyName {
 }
 
 /// `apply_to_take` or `free_to_take`.
-#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SeatModeName {
     /// Members apply; `take_seat` is refused.
     ApplyToTake,
     /// Members may take a free seat directly.
     FreeToTake,
+}
+
+impl From<SeatMode> for SeatModeName {
+    fn from(m: SeatMode) -> Self {
+        match m {
+            SeatMode::ApplyToTake => SeatModeName::ApplyToTake,
+            SeatMode::FreeToTake => SeatModeName::FreeToTake,
+        }
+    }
 }
 
 /// Move a seated user.
@@ -328,11 +497,11 @@ fn seat_choice(v: i32) -> Result<SeatChoice, ApiError> {
     SeatChoice::from_i32(v).ok_or_else(|| bad(format!("seat_index {v} is invalid")))
 }
 
-fn room_response(info: RoomInfo) -> RoomResponse {
+pub(crate) fn room_response(info: RoomInfo) -> RoomResponse {
     RoomResponse {
         room: info.room,
-        settings: serde_json::to_value(&info.settings).unwrap_or_default(),
-        state: serde_json::to_value(&info.state).unwrap_or_default(),
+        settings: RoomSettings::from(&info.settings),
+        state: info.state,
         member_count: info.member_count,
     }
 }
@@ -442,16 +611,8 @@ async fn get_seats(
     let info = inspect(&existing(&app, &room).await?).await?;
     Ok(Json(SeatsResponse {
         version: info.state.version,
-        seat_mode: match info.state.seat_mode {
-            SeatMode::ApplyToTake => SeatModeName::ApplyToTake,
-            SeatMode::FreeToTake => SeatModeName::FreeToTake,
-        },
-        seats: info
-            .state
-            .seats
-            .iter()
-            .map(|s| serde_json::to_value(s).unwrap_or_default())
-            .collect(),
+        seat_mode: info.state.seat_mode.into(),
+        seats: info.state.seats,
     }))
 }
 
@@ -467,18 +628,8 @@ async fn requests(
     let info = inspect(&existing(&app, &room).await?).await?;
     Ok(Json(RequestsResponse {
         version: info.state.version,
-        applicants: info
-            .state
-            .applicants
-            .iter()
-            .map(|a| serde_json::to_value(a).unwrap_or_default())
-            .collect(),
-        invitees: info
-            .state
-            .invitees
-            .iter()
-            .map(|i| serde_json::to_value(i).unwrap_or_default())
-            .collect(),
+        applicants: info.state.applicants,
+        invitees: info.state.invitees,
     }))
 }
 
@@ -613,4 +764,63 @@ async fn set_admin(
         admin: req.admin,
     };
     operate(&app, &room, command).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// `RoomSettings` serializes exactly as `RoomConfig`, and the input type has its fields.
+    #[test]
+    fn settings_schemas_match_room_config() {
+        let config = RoomConfig {
+            seat_mode: coguest_core::SeatMode::FreeToTake,
+            ..RoomConfig::default()
+        };
+        let want = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            serde_json::to_value(RoomSettings::from(&config)).unwrap(),
+            want
+        );
+        let input: RoomSettingsInput = serde_json::from_value(want.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&input).unwrap(), want);
+    }
+
+    /// Every wire schema is in the document, none replaced a generated one, and every
+    /// reference resolves.
+    #[test]
+    fn the_document_has_every_schema_it_references() {
+        let generated = serde_json::to_value(AdminApi::openapi()).unwrap();
+        let doc = openapi_document();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (name, schema) in generated["components"]["schemas"].as_object().unwrap() {
+            assert_eq!(&schemas[name], schema, "{name} was replaced");
+        }
+        for name in WIRE_SCHEMAS {
+            assert!(schemas.contains_key(*name), "{name}");
+        }
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(refs.len() > 20, "{refs:?}");
+        for r in refs {
+            let pointer = r.strip_prefix('#').unwrap();
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    fn collect_refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_owned()),
+                        _ => collect_refs(v, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! HTTP routes: the WebSocket endpoint, health, metrics and the admin room API.
 
 use crate::actor::{RoomInfo, RoomMsg};
+use crate::admin::{ErrorBody as ErrorSchema, RoomResponse, RoomSettingsInput, room_response};
 use crate::auth::AuthError;
 use crate::{App, valid_room_id};
 use axum::Json;
@@ -165,11 +166,15 @@ pub(crate) fn store_error(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-async fn get_room(
+/// A room's settings, host view and member count (admin token only, not the API key).
+#[utoipa::path(get, path = "/v1/rooms/{room}", tag = "rooms", params(("room" = String, Path)),
+    responses((status = 200, body = RoomResponse), (status = 401, body = ErrorSchema),
+        (status = 403, body = ErrorSchema), (status = 404, body = ErrorSchema)))]
+pub(crate) async fn get_room(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<RoomInfo>, ApiError> {
+) -> Result<Json<RoomResponse>, ApiError> {
     require_admin(&app, &headers)?;
     let id = room_id(&room)?;
     let opened = app
@@ -184,13 +189,20 @@ async fn get_room(
                 format!("room {room} does not exist"),
             )
         })?;
-    Ok(Json(inspect(&opened.tx).await?))
+    Ok(Json(room_response(inspect(&opened.tx).await?)))
 }
 
 /// Creates a room with settings: a JSON object of `RoomConfig` fields, each optional (the
-/// server's defaults fill the rest). `201` when created, `200` when it exists with the same
-/// settings, `409` when it exists with different ones.
-async fn put_room(
+/// server's defaults fill the rest; an empty body or `null` is all defaults). `201` when
+/// created, `200` when it exists with the same settings, `409` when it exists with different
+/// ones. Admin token only, not the API key.
+#[utoipa::path(put, path = "/v1/rooms/{room}", tag = "rooms", params(("room" = String, Path)),
+    request_body(content = Option<RoomSettingsInput>,
+        description = "Settings, each optional; an empty body or `null` means all defaults."),
+    responses((status = 201, body = RoomResponse), (status = 200, body = RoomResponse),
+        (status = 409, body = ErrorSchema), (status = 400, body = ErrorSchema),
+        (status = 401, body = ErrorSchema), (status = 403, body = ErrorSchema)))]
+pub(crate) async fn put_room(
     State(app): State<Arc<App>>,
     Path(room): Path<String>,
     headers: HeaderMap,
@@ -207,7 +219,7 @@ async fn put_room(
         .ok_or_else(|| store_error("the room could not be created"))?;
     let info = inspect(&opened.tx).await?;
     if opened.created {
-        return Ok((StatusCode::CREATED, Json(info)).into_response());
+        return Ok((StatusCode::CREATED, Json(room_response(info))).into_response());
     }
     if info.settings != config {
         return Err(ApiError::new(
@@ -216,16 +228,21 @@ async fn put_room(
             format!("room {room} already exists with different settings"),
         ));
     }
-    Ok((StatusCode::OK, Json(info)).into_response())
+    Ok((StatusCode::OK, Json(room_response(info))).into_response())
 }
 
-/// Parses room settings: every field optional, missing ones from `defaults`.
+/// Parses room settings: every field optional, missing ones from `defaults` (all of them for
+/// an empty body or `null`).
 pub(crate) fn settings(defaults: &RoomConfig, body: &[u8]) -> Result<RoomConfig, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRoomSettings, m);
     let mut merged = serde_json::to_value(defaults).map_err(|e| bad(e.to_string()))?;
     if !body.iter().all(u8::is_ascii_whitespace) {
         let given: serde_json::Value =
             serde_json::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let given = match given {
+            serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+            other => other,
+        };
         let serde_json::Value::Object(given) = given else {
             return Err(bad("settings must be a JSON object".into()));
         };

@@ -62,6 +62,8 @@ impl Registry {
         if let Ok(mut table) = self.table.lock() {
             if table.get(room).is_some_and(|t| t.same_channel(tx)) {
                 table.remove(room);
+                // Under the table lock: a new actor for the room records its own after this.
+                self.shared.webhooks.forget_incarnation(room.as_str());
             }
         }
     }
@@ -156,8 +158,15 @@ impl Registry {
         } else {
             stored = store.load(room).await?;
         }
+        let webhooks = &self.shared.webhooks;
         let (rebuilt, loaded, created) = match stored {
-            Some(stored) => (Rebuilt::replay(room.as_str(), stored, ring)?, true, false),
+            Some(stored) => {
+                let rebuilt = Rebuilt::replay(room.as_str(), stored, ring)?;
+                if webhooks.enabled() {
+                    webhooks.set_incarnation(room.as_str(), store.incarnation(room).await?);
+                }
+                (rebuilt, true, false)
+            }
             None => {
                 let Some(config) = create else {
                     return Ok(None);
@@ -165,7 +174,9 @@ impl Registry {
                 let now = self.shared.clock.now();
                 let new = Room::new(config, now)
                     .map_err(|e| StoreError::Corrupt(format!("room settings: {e}")))?;
-                store.create(room, &new.snapshot()).await?;
+                // The room and its `room_created` are stored in one transaction (SQLite), so
+                // a room never exists unannounced; the event is numbered with the incarnation
+                // the store gives the new room.
                 let event = coguest_proto::WebhookEvent::lifecycle(
                     "room_created",
                     room.as_str(),
@@ -173,11 +184,18 @@ impl Registry {
                     now,
                     None,
                 );
-                let items = self.shared.webhooks.items(&[event]);
-                if let Err(e) = store.enqueue(&items).await {
-                    tracing::warn!(room = room.as_str(), error = %e, "could not queue room_created");
-                }
-                self.shared.webhooks.wake();
+                let hooks = webhooks.clone();
+                let outbox = Box::new(move |incarnation| hooks.items_in(incarnation, &[event]));
+                let incarnation = match store
+                    .create_with_outbox(room, &new.snapshot(), outbox)
+                    .await?
+                {
+                    Some(i) => i,
+                    // Already stored (it was not a moment ago): keep its number.
+                    None => store.incarnation(room).await?,
+                };
+                webhooks.set_incarnation(room.as_str(), incarnation);
+                webhooks.wake();
                 (Rebuilt::new_room(new), false, true)
             }
         };

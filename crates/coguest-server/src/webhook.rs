@@ -7,6 +7,11 @@
 //! delete redelivers; the event `id` is stable), in room order per endpoint, and survives a
 //! restart.
 //!
+//! Event ids carry the room's incarnation (how many times a room of that id was created, kept
+//! in the store), so a room closed and created again never repeats an id. The registry records
+//! each running room's incarnation here ([`Webhooks::set_incarnation`]) and [`Webhooks::items`]
+//! stamps it on the events the room actor builds.
+//!
 //! Endpoints may be `http://` or `https://`. HTTPS uses rustls (the `ring` provider) and trusts
 //! the Mozilla roots (`webpki-roots`) plus, when configured, the certificates of a PEM file
 //! ([`crate::WebhookConfig::ca_file`]) — a private CA. A certificate that none of these vouch
@@ -24,8 +29,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -93,9 +99,12 @@ pub enum WebhookSetupError {
 /// Checks that every endpoint is an `http://` or `https://` URL.
 pub fn check_endpoints(endpoints: &[String]) -> Result<(), WebhookSetupError> {
     for e in endpoints {
-        let ok = ["http://", "https://"]
-            .iter()
-            .any(|p| e.len() > p.len() && e[..p.len()].eq_ignore_ascii_case(p));
+        // `get`, not `[..]`: an endpoint may start with a multi-byte character.
+        let ok = ["http://", "https://"].iter().any(|p| {
+            e.len() > p.len()
+                && e.get(..p.len())
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(p))
+        });
         if !ok || e.parse::<hyper::Uri>().is_err() {
             return Err(WebhookSetupError::Scheme(e.clone()));
         }
@@ -146,6 +155,8 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, Webhoo
 pub(crate) struct Webhooks {
     endpoints: Vec<(String, Arc<Notify>)>,
     tls: Arc<rustls::ClientConfig>,
+    /// The incarnation of every room with a running actor (only when webhooks are enabled).
+    incarnations: Mutex<HashMap<String, u64>>,
 }
 
 impl Webhooks {
@@ -159,6 +170,7 @@ impl Webhooks {
                 .map(|e| (e.clone(), Arc::new(Notify::new())))
                 .collect(),
             tls: Arc::new(tls_config(config.ca_file.as_deref())?),
+            incarnations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -166,11 +178,50 @@ impl Webhooks {
         !self.endpoints.is_empty()
     }
 
-    /// One outbox row per endpoint for each event.
+    /// Records the incarnation of a room whose actor starts (before it builds any event).
+    pub fn set_incarnation(&self, room: &str, incarnation: u64) {
+        if !self.enabled() {
+            return;
+        }
+        if let Ok(mut map) = self.incarnations.lock() {
+            map.insert(room.to_owned(), incarnation);
+        }
+    }
+
+    /// Forgets a room whose actor stopped (the next one records its incarnation again).
+    pub fn forget_incarnation(&self, room: &str) {
+        if let Ok(mut map) = self.incarnations.lock() {
+            map.remove(room);
+        }
+    }
+
+    fn incarnation(&self, room: &str) -> u64 {
+        self.incarnations
+            .lock()
+            .ok()
+            .and_then(|map| map.get(room).copied())
+            .unwrap_or(0)
+    }
+
+    /// One outbox row per endpoint for each event, in its room's current incarnation.
     pub fn items(&self, events: &[WebhookEvent]) -> Vec<OutboxItem> {
+        if !self.enabled() {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for event in events {
-            let Ok(body) = serde_json::to_string(event) else {
+            let incarnation = self.incarnation(&event.room);
+            out.extend(self.items_in(incarnation, std::slice::from_ref(event)));
+        }
+        out
+    }
+
+    /// One outbox row per endpoint for each event, in the given incarnation of its room.
+    pub fn items_in(&self, incarnation: u64, events: &[WebhookEvent]) -> Vec<OutboxItem> {
+        let mut out = Vec::new();
+        for event in events {
+            let event = event.clone().with_incarnation(incarnation);
+            let Ok(body) = serde_json::to_string(&event) else {
                 continue;
             };
             for (endpoint, _) in &self.endpoints {
@@ -335,5 +386,35 @@ async fn post(
         Ok(())
     } else {
         Err(format!("status {}", resp.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_need_an_http_scheme_and_never_panic_on_non_ascii() {
+        for ok in ["http://127.0.0.1:9000/hook", "HTTPS://hooks.example.com/x"] {
+            assert!(check_endpoints(&[ok.to_owned()]).is_ok(), "{ok}");
+        }
+        // Byte 7 or 8 falls inside a multi-byte character: slicing there would panic.
+        for bad in [
+            "http:/\u{e9}x",
+            "https:/\u{e9}x",
+            "\u{1f600}\u{1f600}",
+            "\u{e9}",
+            "http://",
+            "ftp://x",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    check_endpoints(&[bad.to_owned()]),
+                    Err(WebhookSetupError::Scheme(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -40,11 +40,20 @@ fn every_example_is_an_event_and_every_type_has_one() {
             "unknown type {}",
             e.kind
         );
-        assert!(
-            e.id.starts_with(&format!("{}/{}/", e.room, e.version)),
-            "{}",
-            e.id
-        );
+        // `{room}/{incarnation}/{version}/{n or the lifecycle type}`.
+        let rest =
+            e.id.strip_prefix(&format!("{}/", e.room))
+                .unwrap_or_default();
+        let parts: Vec<&str> = rest.split('/').collect();
+        assert_eq!(parts.len(), 3, "{}", e.id);
+        assert!(parts[0].parse::<u64>().is_ok_and(|i| i >= 1), "{}", e.id);
+        assert_eq!(parts[1], e.version.to_string(), "{}", e.id);
+        let lifecycle = ["room_created", "room_closed"].contains(&e.kind.as_str());
+        if lifecycle {
+            assert_eq!(parts[2], e.kind, "{}", e.id);
+        } else {
+            assert!(parts[2].parse::<u64>().is_ok(), "{}", e.id);
+        }
         seen.insert(e.kind);
     }
     for t in WEBHOOK_TYPES {

@@ -81,6 +81,10 @@ pub struct OutboxRow {
     pub body: String,
 }
 
+/// Builds a new room's webhook deliveries once its incarnation is known (see
+/// [`RoomStore::create_with_outbox`]).
+pub type OutboxFor = Box<dyn FnOnce(u64) -> Vec<OutboxItem> + Send>;
+
 fn no_outbox() -> StoreError {
     StoreError::Backend("this store keeps no webhook outbox".into())
 }
@@ -159,6 +163,41 @@ pub trait RoomStore: Send + Sync + 'static {
     }
     /// Removes a room and its log (the room was closed). `Ok` when it was not stored.
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError>;
+    /// The room id's incarnation: 1 for the first room stored under it, one more each time it
+    /// is created again after a close (the last one's when none is stored now). 0 when the
+    /// store does not count incarnations or the room predates counting.
+    async fn incarnation(&self, room: &RoomId) -> Result<u64, StoreError> {
+        let _ = room;
+        Ok(0)
+    }
+    /// [`create`](Self::create) and, in the same transaction, the webhook deliveries that
+    /// `outbox` builds for the new room's incarnation. `Ok(None)` if the room already exists
+    /// (nothing is written then), else the incarnation. The default is not atomic: it creates,
+    /// then queues (which stores without an outbox refuse unless there is nothing to queue).
+    async fn create_with_outbox(
+        &self,
+        room: &RoomId,
+        snapshot: &RoomSnapshot,
+        outbox: OutboxFor,
+    ) -> Result<Option<u64>, StoreError> {
+        if !self.create(room, snapshot).await? {
+            return Ok(None);
+        }
+        let incarnation = self.incarnation(room).await?;
+        self.enqueue(&outbox(incarnation)).await?;
+        Ok(Some(incarnation))
+    }
+    /// [`delete`](Self::delete) and, in the same transaction, the webhook deliveries that
+    /// announce it: if the delete fails, none is queued. The default is not atomic: it queues,
+    /// then deletes.
+    async fn delete_with_outbox(
+        &self,
+        room: &RoomId,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        self.enqueue(outbox).await?;
+        self.delete(room).await
+    }
     /// Flushes and stops; later calls fail with [`StoreError::Closed`].
     async fn close(&self) {}
 }

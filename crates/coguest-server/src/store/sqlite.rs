@@ -10,7 +10,8 @@
 //! that matters more than write latency.
 
 use super::{
-    LogEntry, LogInput, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom, TIMEOUT_MARKER,
+    LogEntry, LogInput, OutboxFor, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom,
+    TIMEOUT_MARKER,
 };
 use async_trait::async_trait;
 use coguest_core::{Command, RoomId, RoomSnapshot, Timestamp, UserId};
@@ -42,7 +43,10 @@ struct RawRoom {
 enum Req {
     RoomIds(Reply<Vec<String>>),
     Load(String, Reply<Option<RawRoom>>),
-    Create(String, String, Reply<bool>),
+    /// A new room, and the webhook deliveries built for its incarnation; answers the
+    /// incarnation, `None` if the room exists.
+    Create(String, String, Option<OutboxFor>, Reply<Option<u64>>),
+    Incarnation(String, Reply<u64>),
     Append {
         room: String,
         seq: i64,
@@ -57,7 +61,8 @@ enum Req {
     OutboxNext(String, i64, Reply<Vec<OutboxRow>>),
     OutboxRemove(i64, Reply<()>),
     Compact(String, i64, String, Reply<()>),
-    Delete(String, Reply<()>),
+    /// Deletes a room and queues the deliveries that announce it, in one savepoint.
+    Delete(String, Vec<OutboxItem>, Reply<()>),
     Close(oneshot::Sender<()>),
 }
 
@@ -98,6 +103,12 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_outbox_endpoint ON webhook_outbox (endpoint, id);
+-- Kept when a room is deleted, so a room created again under the same id gets a new number
+-- (webhook event ids include it). Rooms stored before this table existed are incarnation 0.
+CREATE TABLE IF NOT EXISTS room_incarnations (
+    room_id TEXT PRIMARY KEY NOT NULL,
+    incarnation INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -161,7 +172,25 @@ impl RoomStore for SqliteStore {
 
     async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError> {
         let json = serde_json::to_string(snapshot).map_err(backend)?;
-        self.call(|r| Req::Create(room.as_str().to_owned(), json, r))
+        let created = self
+            .call(|r| Req::Create(room.as_str().to_owned(), json, None, r))
+            .await?;
+        Ok(created.is_some())
+    }
+
+    async fn create_with_outbox(
+        &self,
+        room: &RoomId,
+        snapshot: &RoomSnapshot,
+        outbox: OutboxFor,
+    ) -> Result<Option<u64>, StoreError> {
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        self.call(|r| Req::Create(room.as_str().to_owned(), json, Some(outbox), r))
+            .await
+    }
+
+    async fn incarnation(&self, room: &RoomId) -> Result<u64, StoreError> {
+        self.call(|r| Req::Incarnation(room.as_str().to_owned(), r))
             .await
     }
 
@@ -228,7 +257,15 @@ impl RoomStore for SqliteStore {
     }
 
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
-        self.call(|r| Req::Delete(room.as_str().to_owned(), r))
+        self.delete_with_outbox(room, &[]).await
+    }
+
+    async fn delete_with_outbox(
+        &self,
+        room: &RoomId,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        self.call(|r| Req::Delete(room.as_str().to_owned(), outbox.to_vec(), r))
             .await
     }
 
@@ -379,10 +416,11 @@ fn fail(req: Req, e: StoreError) {
     match req {
         Req::RoomIds(r) => drop(r.send(Err(e))),
         Req::Load(_, r) => drop(r.send(Err(e))),
-        Req::Create(_, _, r) => drop(r.send(Err(e))),
+        Req::Create(_, _, _, r) => drop(r.send(Err(e))),
+        Req::Incarnation(_, r) => drop(r.send(Err(e))),
         Req::Append { reply, .. } => drop(reply.send(Err(e))),
         Req::Compact(_, _, _, r) => drop(r.send(Err(e))),
-        Req::Delete(_, r) => drop(r.send(Err(e))),
+        Req::Delete(_, _, r) => drop(r.send(Err(e))),
         Req::Enqueue(_, r) => drop(r.send(Err(e))),
         Req::OutboxNext(_, _, r) => drop(r.send(Err(e))),
         Req::OutboxRemove(_, r) => drop(r.send(Err(e))),
@@ -394,14 +432,24 @@ fn apply(conn: &Connection, req: Req) -> Answer {
     match req {
         Req::RoomIds(r) => answer_after_commit(r, room_ids(conn)),
         Req::Load(room, r) => answer_after_commit(r, load(conn, &room)),
-        Req::Create(room, snapshot, r) => {
+        Req::Create(room, snapshot, outbox, r) => {
+            let res = create(conn, &room, &snapshot).and_then(|incarnation| {
+                match (incarnation, outbox) {
+                    (Some(i), Some(outbox)) => insert_outbox(conn, &outbox(i)).map(|()| Some(i)),
+                    (i, _) => Ok(i),
+                }
+            });
+            answer_after_commit(r, res)
+        }
+        Req::Incarnation(room, r) => {
             let res = conn
-                .execute(
-                    "INSERT OR IGNORE INTO rooms (room_id, base_snapshot, base_seq, log_seq) \
-                     VALUES (?1, ?2, 0, 0)",
-                    params![room, snapshot],
+                .query_row(
+                    "SELECT incarnation FROM room_incarnations WHERE room_id = ?1",
+                    params![room],
+                    |row| row.get::<_, i64>(0),
                 )
-                .map(|n| n == 1)
+                .optional()
+                .map(|i| i.map_or(0, to_u64))
                 .map_err(backend);
             answer_after_commit(r, res)
         }
@@ -469,12 +517,14 @@ fn apply(conn: &Connection, req: Req) -> Answer {
                 .map_err(backend);
             answer_after_commit(r, res)
         }
-        Req::Delete(room, r) => {
+        Req::Delete(room, outbox, r) => {
+            // One savepoint: if the delete fails, the deliveries announcing it are not queued.
             let res = conn
                 .execute("DELETE FROM room_log WHERE room_id = ?1", params![room])
                 .and_then(|_| conn.execute("DELETE FROM rooms WHERE room_id = ?1", params![room]))
                 .map(|_| ())
-                .map_err(backend);
+                .map_err(backend)
+                .and_then(|()| insert_outbox(conn, &outbox));
             answer_after_commit(r, res)
         }
         Req::Close(done) => {
@@ -482,6 +532,29 @@ fn apply(conn: &Connection, req: Req) -> Answer {
             (true, Box::new(|_| {}))
         }
     }
+}
+
+/// Stores a new room with the id's next incarnation: that number, or `None` if it exists.
+fn create(conn: &Connection, room: &str, snapshot: &str) -> Result<Option<u64>, StoreError> {
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO rooms (room_id, base_snapshot, base_seq, log_seq) \
+             VALUES (?1, ?2, 0, 0)",
+            params![room, snapshot],
+        )
+        .map_err(backend)?;
+    if inserted != 1 {
+        return Ok(None);
+    }
+    conn.query_row(
+        "INSERT INTO room_incarnations (room_id, incarnation) VALUES (?1, 1) \
+         ON CONFLICT (room_id) DO UPDATE SET incarnation = incarnation + 1 \
+         RETURNING incarnation",
+        params![room],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|i| Some(to_u64(i)))
+    .map_err(backend)
 }
 
 fn insert_outbox(conn: &Connection, outbox: &[OutboxItem]) -> Result<(), StoreError> {

@@ -300,30 +300,297 @@ async fn rooms_seats_requests_and_settings_over_http() {
     assert_eq!(body["rooms"], json!([]));
 }
 
-/// The OpenAPI document served by the running server lists every admin route, and every
-/// admin route the server answers is in it.
+/// Methods probed on every route path.
+const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH"];
+
+/// Paths passed to `.route(...)` in the server's HTTP sources, under `/v1/admin` and
+/// `/v1/rooms`: where to look for routes the document may have missed.
+fn routed_paths() -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for file in ["src/http.rs", "src/admin.rs"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(path).unwrap();
+        for piece in text.split(".route(\"").skip(1) {
+            let route = piece.split('"').next().unwrap();
+            if route.starts_with("/v1/admin") || route.starts_with("/v1/rooms") {
+                out.insert(route.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Whether the running server routes `method path` (anything but the router's own bare
+/// 404 or 405).
+async fn served(s: &TestServer, method: &str, path: &str) -> bool {
+    let concrete = path.replace("{room}", "doc").replace("{seat}", "1");
+    let (status, text) = s.http(method, &concrete, Some(KEY), "").await;
+    status != 405 && !(status == 404 && text.is_empty())
+}
+
+/// The OpenAPI document served by the running server lists exactly the operations it serves
+/// under `/v1/admin` and `/v1/rooms`, and every reference in it resolves.
 #[tokio::test]
 async fn openapi_document_describes_the_running_api() {
     let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
     let (status, text) = s.http("GET", "/v1/openapi.json", None, "").await;
     assert_eq!(status, 200);
     let doc: Value = serde_json::from_str(&text).unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths = doc["paths"].as_object().unwrap();
-    let mut ops = Vec::new();
-    for (path, item) in paths {
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert!(
+            path.starts_with("/v1/admin/") || path.starts_with("/v1/rooms/"),
+            "{path}"
+        );
         for method in item.as_object().unwrap().keys() {
-            ops.push((method.to_uppercase(), path.clone()));
+            documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    assert_eq!(ops.len(), 13, "{ops:?}");
+    let mut paths = routed_paths();
+    assert!(paths.len() >= 11, "the route scan found {paths:?}");
+    paths.extend(documented.iter().map(|(_, p)| p.clone()));
     api(&s, "POST", "/v1/admin/rooms", json!({"room_id": "doc"})).await;
-    // Every documented operation exists on the server: with the room and seat filled in and
-    // no body, it answers anything but 404/405 from the router (a JSON error at worst).
-    for (method, path) in ops {
-        let concrete = path.replace("{room}", "doc").replace("{seat}", "1");
-        let (status, text) = s.http(&method, &concrete, Some(KEY), "").await;
-        let routed = status != 405 && !(status == 404 && text.is_empty());
-        assert!(routed, "{method} {path}: {status} {text}");
+    let mut serving = std::collections::BTreeSet::new();
+    for path in &paths {
+        for method in METHODS {
+            if served(&s, method, path).await {
+                serving.insert(((*method).to_owned(), path.clone()));
+            }
+        }
     }
+    let undocumented: Vec<_> = serving.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&serving).collect();
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "served but not documented: {undocumented:?}; documented but not served: {unserved:?}"
+    );
+    assert_eq!(documented.len(), 15, "{documented:?}");
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    for r in refs {
+        assert!(
+            doc.pointer(r.strip_prefix('#').unwrap()).is_some(),
+            "{r} does not resolve"
+        );
+    }
+    s.stop().await;
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => out.push(r.to_owned()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// A structural check of `value` against a JSON Schema of the document: `$ref`, `type`,
+/// `enum`, `const`, `required`, `properties`, `items`, `allOf`, `anyOf`, `oneOf`.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let target = doc
+            .pointer(r.strip_prefix('#').unwrap_or(r))
+            .ok_or_else(|| format!("{at}: unresolved {r}"))?;
+        check(doc, target, value, at)?;
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let fits = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            _ => false,
+        };
+        if !types.iter().any(|t| fits(t)) {
+            return Err(format!("{at}: {value} is not {types:?}"));
+        }
+    }
+    if let Some(options) = schema["enum"].as_array() {
+        if !options.contains(value) {
+            return Err(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    if let Some(c) = schema.get("const") {
+        if c != value {
+            return Err(format!("{at}: {value} is not {c}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return Err(format!("{at}: required property {name} is missing"));
+            }
+        }
+        if let Some(props) = schema["properties"].as_object() {
+            for (name, sub) in props {
+                if let Some(v) = object.get(name) {
+                    check(doc, sub, v, &format!("{at}.{name}"))?;
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(values)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in values.iter().enumerate() {
+            check(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    for sub in schema["allOf"].as_array().into_iter().flatten() {
+        check(doc, sub, value, at)?;
+    }
+    if let Some(any) = schema["anyOf"].as_array() {
+        if !any.iter().any(|sub| check(doc, sub, value, at).is_ok()) {
+            return Err(format!("{at}: {value} matches no anyOf branch"));
+        }
+    }
+    if let Some(one) = schema["oneOf"].as_array() {
+        let n = one
+            .iter()
+            .filter(|sub| check(doc, sub, value, at).is_ok())
+            .count();
+        if n != 1 {
+            return Err(format!("{at}: {value} matches {n} oneOf branches"));
+        }
+    }
+    Ok(())
+}
+
+/// The documented JSON schema of `method path`'s `status` answer.
+fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16) -> &'a Value {
+    let schema = &doc["paths"][path][method.to_lowercase()]["responses"][status.to_string()]["content"]
+        ["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {path} documents no JSON body for {status}"
+    );
+    schema
+}
+
+/// The running server's answers match the documented schemas, with the seats, requests and
+/// members filled in.
+#[tokio::test]
+async fn responses_match_the_documented_schemas() {
+    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (_, text) = s.http("GET", "/v1/openapi.json", None, "").await;
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let admin = s.admin_token();
+    let call = |method: &'static str, path: String, token: &'static str, body: Value| {
+        let s = &s;
+        let admin = admin.clone();
+        async move {
+            let token = if token == "admin" { admin } else { KEY.into() };
+            let body = if body.is_null() {
+                String::new()
+            } else {
+                body.to_string()
+            };
+            let (status, text) = s.http(method, &path, Some(&token), &body).await;
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let mut checked = Vec::new();
+    let mut expect = |method: &str, template: &str, status: u16, got: (u16, Value)| {
+        assert_eq!(got.0, status, "{method} {template}: {}", got.1);
+        let schema = response_schema(&doc, method, template, status);
+        if let Err(e) = check(&doc, schema, &got.1, "body") {
+            panic!(
+                "{method} {template} answered {status} off its schema: {e}\n{}",
+                got.1
+            );
+        }
+        checked.push(format!("{method} {template} {status}"));
+    };
+
+    let (status, body) = call(
+        "PUT",
+        format!("/v1/rooms/{ROOM}"),
+        "admin",
+        json!({"max_seat_count": 4}),
+    )
+    .await;
+    expect("PUT", "/v1/rooms/{room}", 201, (status, body));
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut bob = s.member(ROOM, "bob", Role::Audience).await;
+    let _carol = s.member(ROOM, "carol", Role::Audience).await;
+    bob.call(ROOM, apply(2, 60)).await.unwrap();
+    owner.call(ROOM, invite("carol", -1, 60)).await.unwrap();
+
+    let room = "/v1/admin/rooms/{room}";
+    let filled = |t: &str| t.replace("{room}", ROOM);
+    let got = call("GET", "/v1/admin/rooms".into(), "key", Value::Null).await;
+    expect("GET", "/v1/admin/rooms", 200, got);
+    let got = call("GET", filled(room), "key", Value::Null).await;
+    assert_eq!(got.1["state"]["applicants"][0]["user"]["user_id"], "bob");
+    expect("GET", room, 200, got);
+    let got = call("GET", format!("/v1/rooms/{ROOM}"), "admin", Value::Null).await;
+    assert_eq!(got.1["member_count"], 3);
+    expect("GET", "/v1/rooms/{room}", 200, got);
+    let got = call("GET", filled(&format!("{room}/seats")), "key", Value::Null).await;
+    assert!(!got.1["seats"][0]["user"].is_null(), "{}", got.1);
+    expect("GET", &format!("{room}/seats"), 200, got);
+    let got = call(
+        "GET",
+        filled(&format!("{room}/requests")),
+        "key",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        got.1["invitees"][0]["user"]["user_id"], "carol",
+        "{}",
+        got.1
+    );
+    expect("GET", &format!("{room}/requests"), 200, got);
+    let template = format!("{room}/seats/{{seat}}/lock");
+    let got = call(
+        "POST",
+        filled(&template).replace("{seat}", "3"),
+        "key",
+        Value::Null,
+    )
+    .await;
+    expect("POST", &template, 200, got);
+    let got = call(
+        "POST",
+        "/v1/admin/rooms".into(),
+        "key",
+        json!({"room_id": "second"}),
+    )
+    .await;
+    expect("POST", "/v1/admin/rooms", 201, got);
+    let got = call("GET", "/v1/admin/rooms/nope".into(), "key", Value::Null).await;
+    expect("GET", room, 404, got);
+    assert_eq!(checked.len(), 9);
+
+    // The check is not vacuous: a body without a required property fails it.
+    let (_, mut body) = call("GET", filled(room), "key", Value::Null).await;
+    body["state"]["seats"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("locked");
+    let schema = response_schema(&doc, "GET", room, 200);
+    let err = check(&doc, schema, &body, "body").unwrap_err();
+    assert!(err.contains("locked"), "{err}");
+    body["state"] = json!({"version": "one"});
+    assert!(check(&doc, schema, &body, "body").is_err());
+    s.stop().await;
 }

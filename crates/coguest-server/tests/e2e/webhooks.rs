@@ -1,5 +1,6 @@
 //! Webhooks against a real receiver (axum on 127.0.0.1:0): signed, in room order, nothing
-//! missing, across a server restart while the receiver is down.
+//! missing, across a server restart while the receiver is down; ids unique across a room's
+//! incarnations; a room's creation and its close stored atomically with their events.
 
 use crate::common::*;
 use axum::Router;
@@ -10,6 +11,7 @@ use axum::routing::post;
 use coguest_core::Role;
 use coguest_proto::{ClientCommand, WebhookEvent};
 use coguest_server::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -178,8 +180,206 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
         (kicked.room.as_str(), kicked.data["seat_index"].as_i64()),
         (ROOM, Some(1))
     );
-    let mut ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    ids.dedup();
-    assert_eq!(ids.len(), events.len(), "event ids are unique");
+    let ids: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "event ids are unique: {events:?}");
+    assert_eq!(events[0].id, format!("{ROOM}/1/0/room_created"));
+    s.stop().await;
+}
+
+/// A receiver that is up, and a server posting to it.
+async fn server_and_receiver() -> (TestServer, Arc<Receiver>) {
+    let (rx, url) = receiver().await;
+    rx.up.store(true, Ordering::SeqCst);
+    let s = TestServer::start_with(|c| {
+        c.webhooks.endpoints = vec![url.clone()];
+        c.webhooks.secret = HOOK_SECRET.to_vec();
+        c.webhooks.backoff_initial = Duration::from_millis(5);
+        c.webhooks.backoff_max = Duration::from_millis(40);
+    })
+    .await;
+    (s, rx)
+}
+
+fn received(rx: &Receiver) -> Vec<WebhookEvent> {
+    rx.got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, b)| serde_json::from_str(b).unwrap())
+        .collect()
+}
+
+async fn close_room(s: &TestServer, room: &str) -> u16 {
+    let path = format!("/v1/admin/rooms/{room}");
+    s.http("DELETE", &path, Some(&s.admin_token()), "").await.0
+}
+
+/// A room closed and created again restarts at version 0, but in a new incarnation: no event
+/// id repeats, even across a restart between incarnations.
+#[tokio::test]
+async fn ids_never_repeat_when_a_room_is_closed_and_created_again() {
+    const AGAIN: &str = "again";
+    let (mut s, rx) = server_and_receiver().await;
+    let per_incarnation = [
+        "room_created",
+        "member_joined",
+        "seated",
+        "member_joined",
+        "application_created",
+        "application_accepted",
+        "seated",
+        "room_closed",
+    ];
+    for incarnation in 1..=3usize {
+        if incarnation == 3 {
+            // The counter is stored, not kept in memory.
+            s = s.restart().await;
+        }
+        let mut owner = s.member(AGAIN, "owner", Role::Owner).await;
+        let mut bob = s.member(AGAIN, "bob", Role::Audience).await;
+        bob.call(AGAIN, apply(-1, 30)).await.unwrap();
+        owner.call(AGAIN, accept_app("bob")).await.unwrap();
+        assert_eq!(close_room(&s, AGAIN).await, 204);
+        for c in [&mut owner, &mut bob] {
+            c.expect("room closed", |m| {
+                matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
+            })
+            .await;
+        }
+        let want = incarnation * per_incarnation.len();
+        until("this incarnation's events", || {
+            rx.got.lock().unwrap().len() >= want
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let events = received(&rx);
+    assert_eq!(events.len(), 3 * per_incarnation.len(), "{events:?}");
+    let ids: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "an id repeats: {events:?}");
+    // The incarnations really collide on (room, version, position): only the number differs.
+    let chunks: Vec<&[WebhookEvent]> = events.chunks(per_incarnation.len()).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let kinds: Vec<&str> = chunk.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, per_incarnation);
+        let versions: Vec<u64> = chunk.iter().map(|e| e.version).collect();
+        let first: Vec<u64> = chunks[0].iter().map(|e| e.version).collect();
+        assert_eq!(versions, first, "every incarnation starts at version 0");
+        assert_eq!(chunk[0].id, format!("{AGAIN}/{}/0/room_created", i + 1));
+        for e in *chunk {
+            assert!(
+                e.id.starts_with(&format!("{AGAIN}/{}/{}/", i + 1, e.version)),
+                "{}",
+                e.id
+            );
+        }
+    }
+    s.stop().await;
+}
+
+/// Opens the server's database beside it (tests only: to make a write fail).
+fn side_db(s: &TestServer) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(s.config.data_dir.join(coguest_server::DB_FILE)).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    db
+}
+
+fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `room_created` is stored with the room and `room_closed` with its deletion, in one
+/// transaction each: when the write fails, neither the change nor its event happens.
+#[tokio::test]
+async fn room_created_and_room_closed_are_stored_atomically_with_the_room() {
+    const ROOM2: &str = "atomic";
+    let (s, rx) = server_and_receiver().await;
+    let db = side_db(&s);
+    let admin = s.admin_token();
+    let create = format!(r#"{{"room_id":"{ROOM2}"}}"#);
+
+    // The outbox refuses rows: the room is not created either.
+    db.execute_batch(
+        "CREATE TRIGGER refuse_outbox BEFORE INSERT ON webhook_outbox \
+         BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+    )
+    .unwrap();
+    let (status, body) = s
+        .http("POST", "/v1/admin/rooms", Some(&admin), &create)
+        .await;
+    assert_eq!(status, 500, "{body}");
+    let (_, body) = s.http("GET", "/v1/admin/rooms", Some(&admin), "").await;
+    assert_eq!(body, r#"{"rooms":[]}"#);
+    assert_eq!(count(&db, "SELECT count(*) FROM rooms"), 0);
+    db.execute_batch("DROP TRIGGER refuse_outbox").unwrap();
+    let (status, _) = s
+        .http("POST", "/v1/admin/rooms", Some(&admin), &create)
+        .await;
+    assert_eq!(status, 201);
+
+    let mut owner = s.member(ROOM2, "owner", Role::Owner).await;
+    until("created, joined, seated", || {
+        rx.got.lock().unwrap().len() >= 3
+    })
+    .await;
+    let events = received(&rx);
+    // The failed attempt used no incarnation: its number was rolled back with it.
+    assert_eq!(events[0].id, format!("{ROOM2}/1/0/room_created"));
+
+    // The delete fails: no room_closed is queued, the room stays and works.
+    db.execute_batch(
+        "CREATE TRIGGER refuse_delete BEFORE DELETE ON rooms \
+         BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+    )
+    .unwrap();
+    assert_eq!(close_room(&s, ROOM2).await, 500);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM webhook_outbox WHERE body LIKE '%room_closed%'"
+        ),
+        0
+    );
+    let (status, _) = s
+        .http("GET", &format!("/v1/admin/rooms/{ROOM2}"), Some(&admin), "")
+        .await;
+    assert_eq!(status, 200);
+    owner
+        .call(ROOM2, ClientCommand::LockSeat { seat_index: 2 })
+        .await
+        .unwrap();
+    owner.barrier().await;
+    assert!(
+        !owner
+            .buf
+            .iter()
+            .any(|m| matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })),
+        "members were told of a close that did not happen"
+    );
+    until("seat_locked", || rx.got.lock().unwrap().len() >= 4).await;
+
+    // Once the delete works, the room closes with exactly one room_closed.
+    db.execute_batch("DROP TRIGGER refuse_delete").unwrap();
+    assert_eq!(close_room(&s, ROOM2).await, 204);
+    owner
+        .expect("room closed", |m| {
+            matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
+        })
+        .await;
+    until("room_closed", || rx.got.lock().unwrap().len() >= 5).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let events = received(&rx);
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "room_created",
+            "member_joined",
+            "seated",
+            "seat_locked",
+            "room_closed"
+        ]
+    );
+    assert_eq!(events[4].id, format!("{ROOM2}/1/2/room_closed"));
     s.stop().await;
 }
