@@ -478,3 +478,248 @@ pub fn reject_inv(from: &str) -> ClientCommand {
 pub fn code(c: coguest_proto::ErrorCode) -> i32 {
     c.code()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks: a real receiver, the documented type list, and a room that emits every type.
+
+/// The webhook secret of [`webhook_server`].
+pub const HOOK_SINK_SECRET: &[u8] = b"sink-secret";
+
+/// A webhook receiver (axum on 127.0.0.1:0) that accepts everything and records
+/// `(Coguest-Timestamp, Coguest-Signature, body)` of each delivery, in arrival order.
+#[derive(Default)]
+pub struct HookSink {
+    pub got: std::sync::Mutex<Vec<(String, String, String)>>,
+}
+
+impl HookSink {
+    /// Every delivery so far, parsed.
+    pub fn events(&self) -> Vec<coguest_proto::WebhookEvent> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, b)| {
+                serde_json::from_str(b).unwrap_or_else(|e| panic!("not an event ({e}): {b}"))
+            })
+            .collect()
+    }
+
+    /// Every delivery so far, raw.
+    pub fn raw(&self) -> Vec<(String, String, String)> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn hook_sink_handler(
+    axum::extract::State(sink): axum::extract::State<Arc<HookSink>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let entry = (
+        h(coguest_server::webhook::TIMESTAMP_HEADER),
+        h(coguest_server::webhook::SIGNATURE_HEADER),
+        String::from_utf8_lossy(&body).to_string(),
+    );
+    sink.got.lock().unwrap().push(entry);
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// Starts a [`HookSink`]; its URL.
+pub async fn hook_sink() -> (Arc<HookSink>, String) {
+    let sink = Arc::new(HookSink::default());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hook_sink_handler))
+        .with_state(sink.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (sink, url)
+}
+
+/// A server posting its webhooks (signed with [`HOOK_SINK_SECRET`]) to a fresh [`HookSink`].
+pub async fn webhook_server() -> (TestServer, Arc<HookSink>) {
+    let (sink, url) = hook_sink().await;
+    let s = TestServer::start_with(|c| {
+        c.webhooks.endpoints = vec![url.clone()];
+        c.webhooks.secret = HOOK_SINK_SECRET.to_vec();
+        c.webhooks.backoff_initial = Duration::from_millis(5);
+        c.webhooks.backoff_max = Duration::from_millis(40);
+    })
+    .await;
+    (s, sink)
+}
+
+/// Polls `f` every 5 ms until it holds; fails after [`WAIT`].
+pub async fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The webhook types documented in docs/WEBHOOKS.md: the "### `type`" headings of its
+/// "## Every event" section, in order.
+pub fn documented_webhook_types() -> Vec<String> {
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/WEBHOOKS.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    let section = text
+        .split("\n## Every event")
+        .nth(1)
+        .expect("docs/WEBHOOKS.md has an \"## Every event\" section");
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let types: Vec<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("### `")?.strip_suffix('`'))
+        .map(str::to_owned)
+        .collect();
+    assert!(types.len() >= 20, "the heading scan found {types:?}");
+    types
+}
+
+/// Drives room `room` on `s` (a [`webhook_server`]) through every documented webhook type:
+/// created over HTTP, joins, every request outcome (withdrawn, rejected, accepted, timed out,
+/// closed as already seated), kick, move, lock and unlock, settings, an admin grant, device
+/// permissions (per user and per seat), leaving a seat and the room, and the close. Returns
+/// once `room_closed` has been delivered to `sink` (and 50 ms more, for anything late).
+pub async fn drive_every_webhook_type(s: &TestServer, sink: &HookSink, room: &str) {
+    use coguest_proto::{ClientCommand as C, Device, Event, NoResponseReason};
+    let admin = s.admin_token();
+    let (status, body) = s
+        .http(
+            "POST",
+            "/v1/admin/rooms",
+            Some(&admin),
+            &format!(r#"{{"room_id":"{room}"}}"#),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut owner = s.member(room, "owner", Role::Owner).await;
+    let mut bob = s.member(room, "bob", Role::Audience).await;
+    let mut carol = s.member(room, "carol", Role::Audience).await;
+    let mut dave = s.member(room, "dave", Role::Audience).await;
+
+    // Applications: withdrawn, rejected, accepted, timed out.
+    bob.call(room, apply(-1, 30)).await.unwrap();
+    bob.call(room, C::CancelApplication).await.unwrap();
+    bob.call(room, apply(-1, 30)).await.unwrap();
+    owner.call(room, reject_app("bob")).await.unwrap();
+    bob.call(room, apply(2, 30)).await.unwrap();
+    owner.call(room, accept_app("bob")).await.unwrap();
+    carol.call(room, apply(-1, 5)).await.unwrap();
+    s.clock.advance_secs(5);
+    carol
+        .event("application timed out", |e| {
+            matches!(
+                e,
+                Event::GuestApplicationNoResponse {
+                    reason: NoResponseReason::Timeout
+                }
+            )
+        })
+        .await;
+
+    // Invitations: withdrawn, rejected, timed out, accepted (closing carol's application as
+    // already seated), and one to a seated user (closed at once).
+    owner.call(room, invite("carol", -1, 30)).await.unwrap();
+    let cancel = C::CancelInvitation {
+        invitee_id: "carol".into(),
+    };
+    owner.call(room, cancel).await.unwrap();
+    owner.call(room, invite("carol", -1, 30)).await.unwrap();
+    carol.call(room, reject_inv("owner")).await.unwrap();
+    owner.call(room, invite("carol", -1, 5)).await.unwrap();
+    s.clock.advance_secs(5);
+    owner
+        .event("invitation timed out", |e| {
+            matches!(
+                e,
+                Event::HostInvitationNoResponse {
+                    reason: NoResponseReason::Timeout,
+                    ..
+                }
+            )
+        })
+        .await;
+    carol.call(room, apply(-1, 60)).await.unwrap();
+    owner.call(room, invite("carol", 3, 60)).await.unwrap();
+    carol.call(room, accept_inv("owner")).await.unwrap();
+    owner.call(room, invite("bob", -1, 30)).await.unwrap();
+
+    // Seats: move, kick, lock and unlock (over HTTP), settings.
+    let mv = C::MoveToSeat {
+        user_id: "carol".into(),
+        seat_index: 4,
+        policy: coguest_proto::MovePolicy::AbortWhenOccupied,
+    };
+    owner.call(room, mv).await.unwrap();
+    let kick = C::KickOffSeat {
+        user_id: "carol".into(),
+    };
+    owner.call(room, kick).await.unwrap();
+    owner
+        .call(room, C::LockSeat { seat_index: 5 })
+        .await
+        .unwrap();
+    let path = format!("/v1/admin/rooms/{room}/seats/5/unlock");
+    let (status, body) = s.http("POST", &path, Some(&admin), "").await;
+    assert_eq!(status, 200, "{body}");
+    let settings = C::ChangeSettings {
+        seat_mode: Some(coguest_proto::SeatMode::FreeToTake),
+        max_seat_count: Some(8),
+    };
+    owner.call(room, settings).await.unwrap();
+
+    // Roles and device permissions.
+    let grant = C::SetAdmin {
+        user_id: "dave".into(),
+        admin: true,
+    };
+    owner.call(room, grant).await.unwrap();
+    let per_user = C::SetUserDevicePermission {
+        user_id: "bob".into(),
+        device: Device::Microphone,
+        allowed: false,
+    };
+    owner.call(room, per_user).await.unwrap();
+    let per_seat = C::SetSeatDevicePermission {
+        seat_index: 2,
+        device: Device::Camera,
+        allowed: false,
+    };
+    dave.call(room, per_seat).await.unwrap();
+
+    // Leaving the seat, then the room; then the close.
+    bob.call(room, C::LeaveSeat).await.unwrap();
+    carol.call(room, C::Leave).await.unwrap();
+    let (status, body) = s
+        .http(
+            "DELETE",
+            &format!("/v1/admin/rooms/{room}"),
+            Some(&admin),
+            "",
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    owner
+        .expect("room closed", |m| matches!(m, ServerMsg::RoomClosed { .. }))
+        .await;
+    wait_until("room_closed delivered", || {
+        sink.events()
+            .iter()
+            .any(|e| e.room == room && e.kind == "room_closed")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

@@ -586,11 +586,326 @@ async fn responses_match_the_documented_schemas() {
     body["state"]["seats"][0]
         .as_object_mut()
         .unwrap()
-        .remove("locked");
+        .remove("seat_index");
     let schema = response_schema(&doc, "GET", room, 200);
     let err = check(&doc, schema, &body, "body").unwrap_err();
-    assert!(err.contains("locked"), "{err}");
+    assert!(err.contains("seat_index"), "{err}");
     body["state"] = json!({"version": "one"});
     assert!(check(&doc, schema, &body, "body").is_err());
+    s.stop().await;
+}
+
+/// `(seat, user)` of the occupied seats, read over HTTP.
+async fn seated_over_http(s: &TestServer, room: &str) -> Vec<(i64, String)> {
+    let (status, body) = api(
+        s,
+        "GET",
+        &format!("/v1/admin/rooms/{room}/seats"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["user"].is_null())
+        .map(|s| {
+            (
+                s["seat_index"].as_i64().unwrap(),
+                s["user"]["user_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn seated_pairs(v: &[(i64, &str)]) -> Vec<(i64, String)> {
+    v.iter().map(|(i, u)| (*i, (*u).to_owned())).collect()
+}
+
+async fn room_version(s: &TestServer, room: &str) -> u64 {
+    let (_, body) = api(s, "GET", &format!("/v1/admin/rooms/{room}"), Value::Null).await;
+    body["state"]["version"].as_u64().unwrap()
+}
+
+/// Moves over HTTP with `force_replace` (the occupant is kicked and told) and
+/// `abort_when_occupied` (to a free seat: moved; onto an occupied one: `SEAT_OCCUPIED`,
+/// nothing changes), each answering the room version the members see.
+#[tokio::test]
+async fn force_replace_and_abort_when_occupied_moves_over_http() {
+    const R: &str = "adm-move";
+    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let create = json!({"room_id": R, "settings": {"max_seat_count": 6}});
+    assert_eq!(api(&s, "POST", "/v1/admin/rooms", create).await.0, 201);
+    let mut owner = s.member(R, "owner", Role::Owner).await;
+    let mut bob = s.member(R, "bob", Role::Audience).await;
+    let mut carol = s.member(R, "carol", Role::Audience).await;
+    let pick = format!("/v1/admin/rooms/{R}/seats/pick");
+    for (user, seat) in [("bob", 1), ("carol", 2)] {
+        let (status, body) = api(
+            &s,
+            "POST",
+            &pick,
+            json!({"user_id": user, "seat_index": seat}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let path = format!("/v1/admin/rooms/{R}/seats/move");
+
+    // force_replace: carol onto bob's seat; bob is kicked off it and told.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &path,
+        json!({"user_id": "carol", "seat_index": 1, "policy": "force_replace"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let version = body["version"].as_u64().unwrap();
+    let kicked = bob
+        .expect("kicked by force_replace", |m| {
+            matches!(
+                m,
+                ServerMsg::Event {
+                    event: Event::KickedOffSeat { seat_index: 1, .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    match kicked {
+        ServerMsg::Event {
+            version: v,
+            event: Event::KickedOffSeat { host_user, .. },
+            ..
+        } => {
+            assert_eq!(v, version, "the answer's version is the kick's");
+            assert_eq!(host_user.user_id, "@operator");
+        }
+        _ => unreachable!(),
+    }
+    carol
+        .event("moved by force_replace", |e| {
+            matches!(e, Event::MovedToSeat { from_seat_index: 2, to_seat_index: 1, host_user } if host_user.user_id == "@operator")
+        })
+        .await;
+    assert_eq!(
+        seated_over_http(&s, R).await,
+        seated_pairs(&[(0, "owner"), (1, "carol")])
+    );
+    // bob really left the seat: it is not seated any more.
+    let err = bob
+        .call(R, coguest_proto::ClientCommand::LeaveSeat)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::UserNotInSeat));
+    bob.barrier().await;
+    let kicks = bob
+        .drain_events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::KickedOffSeat { .. }))
+        .count();
+    assert_eq!(kicks, 0, "bob is told once");
+
+    // abort_when_occupied to a free seat: moved.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &path,
+        json!({"user_id": "carol", "seat_index": 3, "policy": "abort_when_occupied"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    carol
+        .event("moved to a free seat", |e| {
+            matches!(
+                e,
+                Event::MovedToSeat {
+                    from_seat_index: 1,
+                    to_seat_index: 3,
+                    ..
+                }
+            )
+        })
+        .await;
+    assert_eq!(
+        seated_over_http(&s, R).await,
+        seated_pairs(&[(0, "owner"), (3, "carol")])
+    );
+
+    // abort_when_occupied onto an occupied seat: SEAT_OCCUPIED, and nothing changes.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &pick,
+        json!({"user_id": "bob", "seat_index": 4}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let before = room_version(&s, R).await;
+    for body in [
+        json!({"user_id": "carol", "seat_index": 4, "policy": "abort_when_occupied"}),
+        json!({"user_id": "carol", "seat_index": 4}),
+    ] {
+        let (status, answer) = api(&s, "POST", &path, body.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_i64()),
+            (409, Some(i64::from(code(ErrorCode::SeatOccupied)))),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(
+        room_version(&s, R).await,
+        before,
+        "a refusal changes nothing"
+    );
+    assert_eq!(
+        seated_pairs(&[(0, "owner"), (3, "carol"), (4, "bob")]),
+        seated_over_http(&s, R).await
+    );
+    for c in [&mut owner, &mut bob, &mut carol] {
+        c.barrier().await;
+        assert!(
+            !c.buf.iter().any(|m| match m {
+                ServerMsg::Event { version, .. } | ServerMsg::Change { version, .. } =>
+                    *version > before,
+                _ => false,
+            }),
+            "{} heard of a refused move: {:?}",
+            c.user,
+            c.buf
+        );
+    }
+    s.stop().await;
+}
+
+/// Granting and revoking admin over HTTP takes effect at once: the granted user may act as a
+/// host, the revoked one is refused with `NEED_ADMIN_PERMISSION` and its invitations are
+/// cancelled (the invitee is told, the requests list is empty). The owner's role cannot be
+/// changed; a user not yet in the room may be granted ahead of joining.
+#[tokio::test]
+async fn granting_and_revoking_admin_over_http_takes_effect_at_once() {
+    const R: &str = "adm-role";
+    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    assert_eq!(
+        api(&s, "POST", "/v1/admin/rooms", json!({"room_id": R}))
+            .await
+            .0,
+        201
+    );
+    let _owner = s.member(R, "owner", Role::Owner).await;
+    let mut dave = s.member(R, "dave", Role::Audience).await;
+    let mut erin = s.member(R, "erin", Role::Audience).await;
+    let admins = format!("/v1/admin/rooms/{R}/admins");
+
+    // Audience: refused.
+    let err = dave.call(R, invite("erin", -1, 60)).await.unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
+
+    // Grant: dave is told (reset, then role_changed by the operator) and may invite at once.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &admins,
+        json!({"user_id": "dave", "admin": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    dave.event("granted", |e| {
+        matches!(e, Event::RoleChanged { role: coguest_proto::Role::Admin, by_user } if by_user.user_id == "@operator")
+    })
+    .await;
+    dave.expect("reset", |m| {
+        matches!(
+            m,
+            ServerMsg::Change {
+                change: Change::Reset { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    let ack = dave.call(R, invite("erin", -1, 60)).await.unwrap();
+    assert!(ack.request_id.is_some(), "{ack:?}");
+    erin.event("invited by dave", |e| {
+        matches!(e, Event::HostInvitationReceived { host_user, .. } if host_user.user_id == "dave")
+    })
+    .await;
+    let (_, body) = api(
+        &s,
+        "GET",
+        &format!("/v1/admin/rooms/{R}/requests"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(body["invitees"][0]["inviter_id"], "dave", "{body}");
+
+    // Revoke: dave's invitation is cancelled, erin is told, dave may no longer act as a host.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &admins,
+        json!({"user_id": "dave", "admin": false}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    erin.event("invitation cancelled", |e| {
+        matches!(e, Event::HostInvitationCancelled { host_user } if host_user.user_id == "dave")
+    })
+    .await;
+    dave.event("revoked", |e| {
+        matches!(
+            e,
+            Event::RoleChanged {
+                role: coguest_proto::Role::Audience,
+                ..
+            }
+        )
+    })
+    .await;
+    let (_, body) = api(
+        &s,
+        "GET",
+        &format!("/v1/admin/rooms/{R}/requests"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(body["invitees"], json!([]), "{body}");
+    let err = dave.call(R, invite("erin", -1, 60)).await.unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
+    let err = dave
+        .call(R, coguest_proto::ClientCommand::LockSeat { seat_index: 2 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
+    let err = erin.call(R, accept_inv("dave")).await.unwrap_err();
+    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+
+    // The owner's role cannot change.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &admins,
+        json!({"user_id": "owner", "admin": false}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (409, Some(i64::from(code(ErrorCode::CannotChangeOwnerRole))))
+    );
+
+    // Granted ahead of joining: frank's audience token joins as an admin.
+    let (status, body) = api(
+        &s,
+        "POST",
+        &admins,
+        json!({"user_id": "frank", "admin": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut frank = s.member(R, "frank", Role::Audience).await;
+    let ack = frank.call(R, invite("erin", -1, 60)).await.unwrap();
+    assert!(ack.request_id.is_some(), "{ack:?}");
     s.stop().await;
 }

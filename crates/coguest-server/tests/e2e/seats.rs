@@ -397,3 +397,116 @@ async fn devices_permissions_settings_and_admin_grants() {
         .unwrap();
     carol.call(ROOM, invite("bob", -1, 60)).await.unwrap();
 }
+
+/// `(index, user)` of the occupied seats in a fresh snapshot of `c`'s view.
+async fn snapshot_seats(c: &mut TestClient) -> Vec<(i32, String)> {
+    let id = c.send(Some(ROOM), C::Snapshot).await;
+    c.answer(id).await.unwrap();
+    c.take_snapshot(ROOM)
+        .seats
+        .iter()
+        .filter_map(|s| s.user.as_ref().map(|u| (s.seat_index, u.user_id.clone())))
+        .collect()
+}
+
+/// Two hosts race, one kicking bob and the other moving bob to seat 4, sent together from two
+/// connections, many rounds with the roles and the order alternated. Commands apply
+/// in arrival order: when the kick lands first it wins alone and the move gets
+/// `USER_NOT_IN_SEAT`; when the move lands first the kick still finds bob (now on seat 4) and
+/// both succeed, the move's version before the kick's. Either way bob ends unseated, hears
+/// exactly one kick naming the seat it was on and the kicker, and a move only if the move won.
+#[tokio::test]
+async fn a_kick_racing_a_move_of_the_same_user_applies_in_arrival_order() {
+    let s = TestServer::start().await;
+    let (mut owner, mut admin, mut bob, mut carol) = free_room(&s).await;
+    let (mut kick_first, mut move_first) = (0, 0);
+    for round in 0..16 {
+        bob.call(ROOM, C::TakeSeat { seat_index: 1 }).await.unwrap();
+        for c in [&mut owner, &mut admin, &mut bob, &mut carol] {
+            c.barrier().await;
+            c.buf.clear();
+        }
+        let (kicker, mover) = if round % 2 == 0 {
+            (&mut owner, &mut admin)
+        } else {
+            (&mut admin, &mut owner)
+        };
+        let kick = C::KickOffSeat {
+            user_id: "bob".into(),
+        };
+        // Sent at once, each half of the rounds polling the other one first: the order the
+        // room sees them in is up to the sockets and the scheduler.
+        let mov = mv("bob", 4, MovePolicy::AbortWhenOccupied);
+        let (k, m) = if round % 4 < 2 {
+            tokio::join!(kicker.send(Some(ROOM), kick), mover.send(Some(ROOM), mov))
+        } else {
+            let (m, k) = tokio::join!(mover.send(Some(ROOM), mov), kicker.send(Some(ROOM), kick));
+            (k, m)
+        };
+        let kicker_name = kicker.user.clone();
+        let (rk, rm) = tokio::join!(kicker.answer(k), mover.answer(m));
+        let rk =
+            rk.unwrap_or_else(|e| panic!("round {round}: the kick is always applicable: {e:?}"));
+        let moved = match rm {
+            Err(e) => {
+                assert_eq!(
+                    e.code,
+                    code(ErrorCode::UserNotInSeat),
+                    "round {round}: the move lost to the kick with {e:?}"
+                );
+                kick_first += 1;
+                false
+            }
+            Ok(am) => {
+                assert!(
+                    am.version < rk.version,
+                    "round {round}: both applied, so the move came first: {am:?} {rk:?}"
+                );
+                move_first += 1;
+                true
+            }
+        };
+
+        // One consistent state, whoever won.
+        assert_eq!(
+            snapshot_seats(&mut carol).await,
+            pairs(&[(0, "owner")]),
+            "round {round}"
+        );
+        bob.barrier().await;
+        let events = bob.drain_events();
+        let kicks: Vec<(i32, String)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::KickedOffSeat {
+                    seat_index,
+                    host_user,
+                } => Some((*seat_index, host_user.user_id.clone())),
+                _ => None,
+            })
+            .collect();
+        let from = if moved { 4 } else { 1 };
+        assert_eq!(
+            kicks,
+            vec![(from, kicker_name)],
+            "round {round}: {events:?}"
+        );
+        let moves = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::MovedToSeat {
+                        from_seat_index: 1,
+                        to_seat_index: 4,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(moves, usize::from(moved), "round {round}: {events:?}");
+        let err = bob.call(ROOM, C::LeaveSeat).await.unwrap_err();
+        assert_eq!(err.code, code(ErrorCode::UserNotInSeat), "round {round}");
+    }
+    assert_eq!(kick_first + move_first, 16);
+}

@@ -383,3 +383,156 @@ async fn room_created_and_room_closed_are_stored_atomically_with_the_room() {
     assert_eq!(events[4].id, format!("{ROOM2}/1/2/room_closed"));
     s.stop().await;
 }
+
+/// One room drives every webhook type of docs/WEBHOOKS.md: the types delivered are exactly the
+/// documented ones (the doc's headings, parsed), every delivery is signed, ids are unique and
+/// of the documented form, actors and data are those of the commands that caused them.
+#[tokio::test]
+async fn every_documented_event_type_is_delivered_signed_and_unique() {
+    const EVERY: &str = "every";
+    let (s, sink) = webhook_server().await;
+    drive_every_webhook_type(&s, &sink, EVERY).await;
+    let raw = sink.raw();
+    let mut events = Vec::new();
+    for (ts, sig, body) in &raw {
+        let ts: u64 = ts.parse().unwrap();
+        assert!(
+            verify(HOOK_SINK_SECRET, ts, body.as_bytes(), sig),
+            "bad signature on {body}"
+        );
+        assert!(!verify(HOOK_SECRET, ts, body.as_bytes(), sig));
+        events.push(serde_json::from_str::<WebhookEvent>(body).unwrap());
+    }
+    assert!(events.iter().all(|e| e.room == EVERY), "{events:?}");
+
+    let documented: Vec<String> = documented_webhook_types();
+    let documented_set: std::collections::BTreeSet<&str> =
+        documented.iter().map(String::as_str).collect();
+    assert_eq!(documented_set.len(), documented.len(), "{documented:?}");
+    assert_eq!(
+        documented_set,
+        coguest_proto::WEBHOOK_TYPES.iter().copied().collect(),
+        "the doc and WEBHOOK_TYPES disagree"
+    );
+    let delivered: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e.kind.as_str()).collect();
+    let missing: Vec<_> = documented_set.difference(&delivered).collect();
+    let undocumented: Vec<_> = delivered.difference(&documented_set).collect();
+    assert!(
+        missing.is_empty() && undocumented.is_empty(),
+        "documented but not delivered: {missing:?}; delivered but not documented: {undocumented:?}"
+    );
+
+    // The exact sequence, in room order.
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let expected = [
+        "room_created",
+        "member_joined",
+        "seated",
+        "member_joined",
+        "member_joined",
+        "member_joined",
+        "application_created",
+        "application_cancelled",
+        "application_created",
+        "application_rejected",
+        "application_created",
+        "application_accepted",
+        "seated",
+        "application_created",
+        "application_timed_out",
+        "invitation_created",
+        "invitation_cancelled",
+        "invitation_created",
+        "invitation_rejected",
+        "invitation_created",
+        "invitation_timed_out",
+        "application_created",
+        "invitation_created",
+        "invitation_accepted",
+        "seated",
+        "application_closed_already_seated",
+        "invitation_closed_already_seated",
+        "moved",
+        "left_seat",
+        "kicked",
+        "seat_locked",
+        "seat_unlocked",
+        "settings_changed",
+        "role_changed",
+        "device_permission_changed",
+        "device_permission_changed",
+        "left_seat",
+        "member_left",
+        "room_closed",
+    ];
+    assert_eq!(kinds, expected);
+
+    // Ids: unique, `{room}/1/{version}/{n}` with n counting from 0 within a version.
+    let ids: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "an id repeats: {events:?}");
+    let mut position = std::collections::HashMap::<u64, u64>::new();
+    for e in &events {
+        let suffix = if ["room_created", "room_closed"].contains(&e.kind.as_str()) {
+            e.kind.clone()
+        } else {
+            let n = position.entry(e.version).or_default();
+            *n += 1;
+            (*n - 1).to_string()
+        };
+        assert_eq!(e.id, format!("{EVERY}/1/{}/{suffix}", e.version));
+    }
+    let versions: Vec<u64> = events.iter().map(|e| e.version).collect();
+    assert!(versions.windows(2).all(|w| w[0] <= w[1]), "{versions:?}");
+
+    // Actors: null for deadlines and the creation, @operator for the admin API.
+    let find = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    };
+    for kind in [
+        "room_created",
+        "application_timed_out",
+        "invitation_timed_out",
+    ] {
+        assert_eq!(find(kind).actor, None, "{kind}");
+    }
+    for kind in ["seat_unlocked", "room_closed"] {
+        assert_eq!(find(kind).actor.as_deref(), Some("@operator"), "{kind}");
+    }
+    assert_eq!(find("application_cancelled").actor.as_deref(), Some("bob"));
+    assert_eq!(find("invitation_rejected").actor.as_deref(), Some("carol"));
+    let accepted = find("invitation_accepted");
+    assert_eq!(
+        (
+            accepted.data["user_id"].as_str(),
+            accepted.data["inviter_id"].as_str()
+        ),
+        (Some("carol"), Some("owner"))
+    );
+    let moved = find("moved");
+    assert_eq!(
+        (
+            moved.data["from_seat_index"].as_i64(),
+            moved.data["to_seat_index"].as_i64()
+        ),
+        (Some(3), Some(4))
+    );
+    let role = find("role_changed");
+    assert_eq!(
+        (role.data["user_id"].as_str(), role.data["role"].as_str()),
+        (Some("dave"), Some("admin"))
+    );
+    let devices: Vec<&WebhookEvent> = events
+        .iter()
+        .filter(|e| e.kind == "device_permission_changed")
+        .collect();
+    assert_eq!(devices[0].data["user_id"], "bob");
+    assert!(devices[0].data["seat_index"].is_null());
+    assert!(devices[1].data["user_id"].is_null());
+    assert_eq!(devices[1].data["seat_index"], 2);
+    assert_eq!(devices[1].actor.as_deref(), Some("dave"));
+    s.stop().await;
+}
