@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::store::redis::{Acquired, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
 use crate::{Shared, encode};
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::Utf8Bytes;
 use coguest_core::{
     Audience, Command, CommandError, Output, OutputBody, RequestId, Room, RoomConfig, RoomId,
     Timestamp, UserId,
@@ -41,8 +41,8 @@ pub(crate) struct ConnHandle {
 #[derive(Clone)]
 enum Sink {
     Local {
-        tx: mpsc::Sender<Message>,
-        kill: Arc<watch::Sender<Option<u16>>>,
+        tx: mpsc::Sender<Utf8Bytes>,
+        kill: Arc<Kill>,
     },
     Remote {
         node: String,
@@ -65,8 +65,8 @@ impl ConnHandle {
     pub fn new(
         id: u64,
         identity: Arc<Identity>,
-        tx: mpsc::Sender<Message>,
-        kill: Arc<watch::Sender<Option<u16>>>,
+        tx: mpsc::Sender<Utf8Bytes>,
+        kill: Arc<Kill>,
     ) -> Self {
         ConnHandle {
             id,
@@ -119,7 +119,7 @@ impl ConnHandle {
                 return true;
             }
         };
-        match tx.try_send(Message::Text(text)) {
+        match tx.try_send(text) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(coguest_proto::CLOSE_TOO_SLOW);
@@ -146,14 +146,38 @@ impl ConnHandle {
         let Sink::Local { kill, .. } = &self.sink else {
             return;
         };
-        kill.send_if_modified(|c| {
-            if c.is_none() {
-                *c = Some(code);
-                true
-            } else {
-                false
+        kill.ask(code);
+    }
+}
+
+/// A request to close one connection, with the first close code asked for. Lighter than a
+/// `watch` channel: one per connection, and it has a single waiter (the writer).
+#[derive(Debug, Default)]
+pub(crate) struct Kill {
+    /// 0 until a close is asked for (close codes are never 0).
+    code: std::sync::atomic::AtomicU16,
+    notify: tokio::sync::Notify,
+}
+
+impl Kill {
+    /// Asks for a close with `code`, unless one was asked for already.
+    pub fn ask(&self, code: u16) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.code.compare_exchange(0, code, SeqCst, SeqCst).is_ok() {
+            // A permit is kept if the writer is not waiting right now.
+            self.notify.notify_one();
+        }
+    }
+
+    /// The close code, once one is asked for.
+    pub async fn asked(&self) -> u16 {
+        loop {
+            let code = self.code.load(std::sync::atomic::Ordering::SeqCst);
+            if code != 0 {
+                return code;
             }
-        });
+            self.notify.notified().await;
+        }
     }
 }
 

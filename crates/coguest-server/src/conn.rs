@@ -2,7 +2,7 @@
 //! loop (socket → checks → room actors). The first to finish ends the other.
 
 use crate::App;
-use crate::actor::{CommandMsg, ConnHandle, RoomMsg};
+use crate::actor::{CommandMsg, ConnHandle, Kill, RoomMsg};
 use crate::auth::{AuthError, Identity};
 use crate::registry::RouteError;
 use crate::{encode, valid_room_id};
@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
@@ -108,14 +108,39 @@ async fn refuse(mut socket: WebSocket, code: ErrorCode, message: String, close: 
     .await;
 }
 
-pub(crate) async fn handle(socket: WebSocket, app: Arc<App>, token: Option<String>) {
+/// Serves one upgraded WebSocket. The token check and the connection slot are decided here,
+/// synchronously, and the socket is split before the returned future exists: an `async fn`
+/// keeps its by-value arguments for its whole life, so passing the socket down through async
+/// layers would store it once per layer in every idle connection's task.
+pub(crate) fn handle(
+    socket: WebSocket,
+    app: Arc<App>,
+    token: Option<String>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    use futures_util::future::Either;
+    match admit(&app, token.as_deref()) {
+        Ok((identity, slot)) => {
+            let conn_id = app.next_conn.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(conn = conn_id, user = %identity.user, "connected");
+            Either::Left(run(socket, app, identity, conn_id, slot))
+        }
+        Err((code, message, close)) => {
+            Either::Right(Box::pin(refuse(socket, code, message, close)))
+        }
+    }
+}
+
+/// Checks the token and takes one of the user's connection slots.
+fn admit(
+    app: &Arc<App>,
+    token: Option<&str>,
+) -> Result<(Arc<Identity>, Slot), (ErrorCode, String, u16)> {
     let now = app.clock.now();
-    let identity = match app.auth.verify(token.as_deref(), now) {
+    let identity = match app.auth.verify(token, now) {
         Ok(id) => Arc::new(id),
         Err(e) => {
             tracing::debug!(error = %e, "websocket refused");
-            refuse(socket, e.code(), e.to_string(), CLOSE_UNAUTHORIZED).await;
-            return;
+            return Err((e.code(), e.to_string(), CLOSE_UNAUTHORIZED));
         }
     };
     // Count the connection against its user's limit.
@@ -134,32 +159,28 @@ pub(crate) async fn handle(socket: WebSocket, app: Arc<App>, token: Option<Strin
     if !allowed {
         let max = app.config.limits.max_connections_per_user;
         let message = format!("at most {max} connections per user");
-        refuse(socket, ErrorCode::TooManyConnections, message, CLOSE_POLICY).await;
-        return;
+        return Err((ErrorCode::TooManyConnections, message, CLOSE_POLICY));
     }
     app.open_conns.fetch_add(1, Ordering::SeqCst);
     app.metrics.connections.inc();
-    let _slot = Slot {
+    let slot = Slot {
         app: app.clone(),
         user: identity.user.clone(),
     };
-    let conn_id = app.next_conn.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(conn = conn_id, user = %identity.user, "connected");
-    run(socket, app, identity, conn_id).await;
-    tracing::debug!(conn = conn_id, "disconnected");
+    Ok((identity, slot))
 }
 
 /// Flushes what was queued before the close (an error explaining it, say), unless the queue
 /// is what was too slow, then sends the close frame.
 async fn close_writer(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    rx: &mut mpsc::Receiver<Message>,
+    rx: &mut mpsc::Receiver<Utf8Bytes>,
     code: u16,
 ) {
     if code != CLOSE_TOO_SLOW {
         let flush = async {
             while let Ok(m) = rx.try_recv() {
-                if sink.send(m).await.is_err() {
+                if sink.send(Message::Text(m)).await.is_err() {
                     return;
                 }
             }
@@ -173,10 +194,19 @@ async fn close_writer(
     .await;
 }
 
-async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id: u64) {
+/// Splits the socket, starts the writer task and returns the reader loop (see [`handle`]).
+fn run(
+    socket: WebSocket,
+    app: Arc<App>,
+    identity: Arc<Identity>,
+    conn_id: u64,
+    slot: Slot,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Message>(app.config.limits.outgoing_queue.max(1));
-    let kill = Arc::new(watch::Sender::new(None::<u16>));
+    // The queue holds shared frame text only (a `Message` slot is bigger, and its first block
+    // of slots is allocated up front for every connection).
+    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(app.config.limits.outgoing_queue.max(1));
+    let kill = Arc::new(Kill::default());
     let conn = ConnHandle::new(conn_id, identity.clone(), tx, kill.clone());
     conn.send_msg(&ServerMsg::Welcome {
         protocol: PROTOCOL_VERSION,
@@ -184,21 +214,18 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
         role: identity.role.into(),
     });
 
-    let mut kill_rx = kill.subscribe();
     let mut writer = tokio::spawn(async move {
         loop {
             tokio::select! {
                 biased;
-                changed = kill_rx.changed() => {
-                    let code = if changed.is_ok() { *kill_rx.borrow() } else { None };
-                    let code = code.unwrap_or(CLOSE_NORMAL);
+                code = kill.asked() => {
                     // Boxed: the closing state exists only while closing.
                     Box::pin(close_writer(&mut sink, &mut rx, code)).await;
                     return;
                 }
                 m = rx.recv() => match m {
                     Some(m) => {
-                        if sink.send(m).await.is_err() {
+                        if sink.send(Message::Text(m)).await.is_err() {
                             return;
                         }
                     }
@@ -209,7 +236,7 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
     });
 
     let mut shutdown = app.conns_shutdown.clone();
-    let mut reader = Reader {
+    let reader = Reader {
         app: app.clone(),
         conn: conn.clone(),
         bucket: Bucket::new(
@@ -219,42 +246,47 @@ async fn run(socket: WebSocket, app: Arc<App>, identity: Arc<Identity>, conn_id:
         ),
         rooms: HashSet::new(),
     };
-    let mut writer_done = false;
     if *shutdown.borrow() {
         conn.close(CLOSE_RECONNECT);
     }
-    loop {
-        tokio::select! {
-            _ = &mut writer => {
-                writer_done = true;
-                break;
-            }
-            changed = shutdown.changed() => {
-                if changed.is_err() || *shutdown.borrow() {
-                    conn.close(CLOSE_RECONNECT);
-                }
-            }
-            msg = stream.next() => match msg {
-                // Boxed: the idle connection's future stays small; the parsing and routing state
-                // exists only while a frame is handled.
-                Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
-                Some(Ok(Message::Binary(_))) => {
-                    conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
-                }
-                Some(Ok(Message::Close(_))) | None => break,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
-                    if over_hard_limit(e) {
-                        conn.close(CLOSE_FRAME_TOO_LARGE);
-                    }
+    async move {
+        let mut reader = reader;
+        let mut writer_done = false;
+        loop {
+            tokio::select! {
+                _ = &mut writer => {
+                    writer_done = true;
                     break;
                 }
-            },
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        conn.close(CLOSE_RECONNECT);
+                    }
+                }
+                msg = stream.next() => match msg {
+                    // Boxed: the idle connection's future stays small; the parsing and routing state
+                    // exists only while a frame is handled.
+                    Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
+                        if over_hard_limit(e) {
+                            conn.close(CLOSE_FRAME_TOO_LARGE);
+                        }
+                        break;
+                    }
+                },
+            }
         }
+        // Boxed: what runs after the loop takes no room in the idle connection's future.
+        Box::pin(finish(app, conn, reader.rooms, writer, writer_done)).await;
+        drop(slot);
+        tracing::debug!(conn = conn_id, "disconnected");
     }
-    // Boxed: what runs after the loop takes no room in the idle connection's future.
-    Box::pin(finish(app, conn, reader.rooms, writer, writer_done)).await;
 }
 
 /// Whether a read failed because a frame or message exceeded the WebSocket's hard size limit.
