@@ -11,9 +11,11 @@
 //! exponential backoff with jitter, tries every URL in turn starting with the last good one,
 //! then re-joins every room with `since` = the reducer's resume point, and re-sends every
 //! request still waiting for its answer *with the same request id*, which the server answers at
-//! most once. A request whose deadline passes fails with [`CoGuestError::TIMEOUT`] if it was
-//! never written (so it cannot have been applied), or [`CoGuestError::OUTCOME_UNKNOWN`] if it
-//! was.
+//! most once. Frames go out in their original order: a `leave` queued for a store that is gone
+//! reaches the server before the join of a store of the same room created since (see
+//! `Actor::connected`). A request whose deadline passes fails with [`CoGuestError::TIMEOUT`]
+//! if it was never written (so it cannot have been applied), or
+//! [`CoGuestError::OUTCOME_UNKNOWN`] if it was.
 
 use crate::error::CoGuestError;
 use crate::state::{ClientState, StoreEvent};
@@ -22,7 +24,7 @@ use crate::types::Role;
 use coguest_proto::{CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame, PROTOCOL_VERSION, ServerMsg};
 use futures_util::SinkExt;
 use futures_util::stream::{SplitStream, StreamExt};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -397,19 +399,72 @@ impl Actor {
         self.conn = Some(conn);
         self.attempt = 0;
         self.status.send_replace(ConnectionStatus::Connected);
-        let rooms: Vec<String> = self.rooms.keys().cloned().collect();
-        for room in rooms {
-            self.send_join(&room);
+        // Re-send what is still unanswered, in the original order and with the same ids, each
+        // room joined before its frames (the server takes a room's commands only from a
+        // connection that joined it).
+        //
+        // A pending `leave` belongs to a store that is gone (dropped, or a `create` that gave
+        // up). If this client has a live store of that room again, that store was created
+        // after the `leave` and is still waiting for its first join: the `leave` must reach
+        // the server before that join, or the server applies it to the new store's membership
+        // and the new store is silently out of the room. So such a room is joined once for the
+        // old store (its answer and room state are ignored: the live store's own join, sent
+        // after the `leave`, brings a fresh snapshot), then the `leave` and the old store's
+        // other frames go out, then the live store's join.
+        let mut last_leave: HashMap<String, u64> = HashMap::new();
+        for (id, p) in &self.pending {
+            if let (ClientCommand::Leave, Some(room)) = (&p.frame.command, &p.frame.room) {
+                last_leave.insert(room.clone(), *id);
+            }
         }
-        // Re-send what is still unanswered, in the original order and with the same ids.
         let frames: Vec<ClientFrame> = self.pending.values().map(|p| p.frame.clone()).collect();
+        let mut old_joined: HashSet<String> = HashSet::new();
+        let mut joined: HashSet<String> = HashSet::new();
         for frame in frames {
+            if let Some(room) = &frame.room {
+                if self.rooms.contains_key(room) && !joined.contains(room) {
+                    let old_store = last_leave.get(room).is_some_and(|&leave| frame.id <= leave);
+                    if !old_store {
+                        self.send_join(room);
+                        joined.insert(room.clone());
+                    } else if old_joined.insert(room.clone()) {
+                        self.send_join_for_old_store(room);
+                    }
+                }
+            }
             if self.send(&frame) {
                 if let Some(p) = self.pending.get_mut(&frame.id) {
                     p.sent = true;
                 }
             }
         }
+        let rooms: Vec<String> = self
+            .rooms
+            .keys()
+            .filter(|r| !joined.contains(*r))
+            .cloned()
+            .collect();
+        for room in rooms {
+            self.send_join(&room);
+        }
+    }
+
+    /// Joins `room` on this connection for the frames of a store of it that is gone, before
+    /// the live store of the same room joins (see [`Actor::connected`]). Nobody waits for the
+    /// answer. The live store is still waiting for its first join, so nothing it received yet
+    /// is kept: its own join then asks for a fresh snapshot.
+    fn send_join_for_old_store(&mut self, room: &str) {
+        let id = self.fresh_id();
+        if let Some(r) = self.rooms.get_mut(room) {
+            if r.first_join.is_some() {
+                r.state = ClientState::new(room.to_owned());
+            }
+        }
+        self.send(&ClientFrame {
+            id,
+            room: Some(room.to_owned()),
+            command: ClientCommand::Join { since: None },
+        });
     }
 
     fn disconnected(&mut self) {

@@ -23,12 +23,37 @@ impl CoGuestError {
     /// The client was shut down ([`Client::close`](crate::Client::close)) or its connection
     /// task is gone.
     pub const CLOSED: i32 = -4101;
-    /// The call could not be sent before its deadline (the client was reconnecting). It was
-    /// never sent, so it was not applied: it is safe to call again.
+    /// The call's deadline ([`ClientBuilder::request_timeout`](crate::ClientBuilder::request_timeout))
+    /// passed before it could be written to any connection: the client was disconnected or
+    /// reconnecting the whole time.
+    ///
+    /// The caller may assume it was **not applied and never will be**: the SDK never wrote it
+    /// and drops it at the deadline (it is not sent after a later reconnect). Nothing changed;
+    /// calling again is safe.
+    ///
+    /// From [`CoGuestStore::create`](crate::CoGuestStore::create): the room's first join was
+    /// not answered in time (sent or not). The caller may assume it is not a member through
+    /// this client: if the join went out, the SDK sends a `leave` to undo whatever the server
+    /// granted. No store exists; `create` may be called again.
     pub const TIMEOUT: i32 = -4102;
-    /// The call was sent but no answer arrived before its deadline, even after resending it.
-    /// It may or may not have been applied; the state lists show which. Retrying is safe for
-    /// the server, which refuses a repeated request with a clear code.
+    /// The call was written to a connection, but no answer arrived before its deadline
+    /// (re-sends with the same request id after reconnecting included).
+    ///
+    /// The caller may assume **nothing** about the outcome: the server may have applied it or
+    /// not, and a copy still in flight may even be applied after this error; the SDK stops
+    /// waiting and does not send it again. If it was applied, its effects reach the lists
+    /// (`co_guest_state`, `seat_list`) and listeners like any change once connected: read the
+    /// lists before deciding. Calling again sends a new request: while the first one's effect
+    /// stands, the server refuses most repeats with a precise code (`-2312`
+    /// `REQUEST_ID_REPEAT` for a second pending application or invitation, `-2311`
+    /// `REQUEST_ID_INVALID` for answering an application twice, `-2345` `USER_NOT_IN_SEAT` for
+    /// leaving a seat twice, ...), and settings-like commands (devices, permissions, seat
+    /// mode) succeed again with no further change.
+    ///
+    /// Only a missing answer gives this error: a call whose answer was lost with a connection
+    /// and that is answered after the reconnect, before the deadline, resolves with that
+    /// answer (the server answers a re-sent id with its first answer, without applying it
+    /// again).
     pub const OUTCOME_UNKNOWN: i32 = -4103;
     /// The server closed the connection with close code 4001 (token refused or expired)
     /// without saying more. When it did say more, the error carries the server's code

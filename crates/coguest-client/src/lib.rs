@@ -111,9 +111,14 @@
 //!   no callback fires for what happened in between. A call in flight during the drop is
 //!   re-sent with the *same* request id, which the server applies at most once; if no answer
 //!   arrives by the deadline it fails with [`CoGuestError::TIMEOUT`] (never sent, so not
-//!   applied) or [`CoGuestError::OUTCOME_UNKNOWN`] (sent; check the lists). A refused token
-//!   (close code 4001) stops the client: every call then fails with the server's code.
-//! - **Lifetime.** Dropping the last handle of a store leaves the room. Works on the
+//!   applied) or [`CoGuestError::OUTCOME_UNKNOWN`] (sent: it may or may not have been applied;
+//!   check the lists). A refused token (close code 4001) stops the client: every call then
+//!   fails with the server's code.
+//! - **Lifetime.** Dropping the last handle of a store leaves the room. Dropped while
+//!   disconnected, the `leave` is sent once reconnected, before the join of a store of the same
+//!   room created meanwhile (which then starts a fresh membership). With no such store, the
+//!   server refuses that `leave` from a connection that has not joined the room, and the user
+//!   leaves when its reconnect grace period ends (30 s by default). Works on the
 //!   current-thread and the multi-thread tokio runtime (a runtime must be running: the SDK
 //!   spawns its connection and dispatch tasks).
 #![forbid(unsafe_code)]

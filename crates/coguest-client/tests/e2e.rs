@@ -13,14 +13,6 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Lets the dispatch tasks run what the actor already handed them.
-async fn settle(clients: &[&Client]) {
-    for c in clients {
-        c.ping().await.unwrap();
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-}
-
 #[tokio::test]
 async fn application_accept_reject_cancel_and_disconnect() {
     let h = Harness::start().await;
@@ -347,7 +339,7 @@ async fn callbacks_stop_after_remove_listener() {
 #[tokio::test]
 async fn one_store_per_room_and_dropping_it_leaves() {
     let h = Harness::start().await;
-    let (_owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let bob_c = h.client("bob", Role::Audience).await;
     let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
     let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
@@ -363,6 +355,8 @@ async fn one_store_per_room_and_dropping_it_leaves() {
     owner.invite_to_seat("bob", -1, 30, None).await.unwrap();
     log.expect("invitation_received from host_1").await;
     drop(bob);
+    // Once everything already received has been dispatched: no second callback.
+    settle(&[&owner_c, &bob_c]).await;
     assert!(log.drain().is_empty());
     // Still a member while a clone lives.
     owner.cancel_invitation("bob").await.unwrap();
@@ -487,17 +481,42 @@ fn works_on_a_current_thread_runtime_too() {
         let (_o, owner) = h.member("host_1", Role::Owner).await;
         let (_b, bob) = h.member("bob", Role::Audience).await;
         let mut events = bob.guest_events();
+        let mut host_events = owner.host_events();
+        // An invitation that times out on the server clock...
+        owner.invite_to_seat("bob", -1, 10, None).await.unwrap();
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            GuestEvent::HostInvitationReceived { .. }
+        ));
+        h.advance_secs(11);
+        match tokio::time::timeout(WAIT, host_events.recv())
+            .await
+            .unwrap()
+        {
+            Some(HostEvent::HostInvitationNoResponse { guest_user, reason }) => {
+                assert_eq!(guest_user.user_id, "bob");
+                assert_eq!(reason, NoResponseReason::Timeout);
+            }
+            other => panic!("expected a timed-out invitation, got {other:?}"),
+        }
+        // ...and one that is accepted.
         owner.invite_to_seat("bob", -1, 30, None).await.unwrap();
         assert!(matches!(
             events.recv().await.unwrap(),
             GuestEvent::HostInvitationReceived { .. }
         ));
         bob.accept_invitation("host_1").await.unwrap();
+        assert!(matches!(
+            host_events.recv().await.unwrap(),
+            HostEvent::HostInvitationResponded {
+                is_accept: true,
+                ..
+            }
+        ));
         wait_for(&owner.co_guest_state().connected, "bob seated", |c| {
             c.len() == 2
         })
         .await;
-        let _ = NoResponseReason::Timeout;
     });
 }
 
@@ -670,4 +689,162 @@ async fn a_room_closed_by_the_backend_ends_the_store() {
     assert!(!again.is_closed());
     again.apply_for_seat(-1, 300, None).await.unwrap();
     assert!(bob.is_closed(), "the old handle stays closed");
+}
+
+/// A client of the user behind the test proxy, with a short reconnect backoff unless told.
+async fn proxied(
+    h: &Harness,
+    proxy: &Proxy,
+    user: &str,
+    role: Role,
+    f: impl FnOnce(coguest_client::ClientBuilder) -> coguest_client::ClientBuilder,
+) -> Client {
+    let b = Client::builder(&h.token(user, role))
+        .url(&proxy.url())
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
+        .request_timeout(WAIT);
+    f(b).connect().await.unwrap()
+}
+
+/// A store dropped while disconnected queues a `leave`; a store of the same room created
+/// before the reconnect queues a `join`. They reach the server in that order: the old
+/// membership ends (its application closes), then the new store is in the room and stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_queued_while_disconnected_goes_before_the_new_stores_join() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr).await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    // A long backoff: the reconnect comes at least 500 ms after the cut.
+    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
+        b.reconnect_backoff(Duration::from_millis(1000), Duration::from_millis(1000))
+    })
+    .await;
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    bob.apply_for_seat(-1, 300, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+
+    proxy.cut();
+    wait_for(&bob_c.status(), "bob reconnecting", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    // While disconnected: the store goes (a `leave` is queued), a new one is created (its
+    // `join` waits for the connection).
+    drop(bob);
+    let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    assert_eq!(*bob_c.status().borrow(), ConnectionStatus::Connected);
+
+    // The old membership left first: its application was withdrawn...
+    host_log.expect("application_cancelled bob").await;
+    assert!(again.co_guest_state().applicants.borrow().is_empty());
+    // ...and the new store is a member (not taken out by the old store's `leave`).
+    again.apply_for_seat(-1, 300, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+    assert_eq!(ids(&again.co_guest_state().applicants.borrow()), ["bob"]);
+    settle(&[&owner_c, &bob_c]).await;
+    assert_eq!(ids(&owner.co_guest_state().applicants.borrow()), ["bob"]);
+    assert!(host_log.drain().is_empty());
+}
+
+/// A call made while the client cannot connect, whose deadline passes first: `TIMEOUT`. It
+/// was never written, and the SDK drops it: it is not sent after the reconnect either, so
+/// nothing changed and calling again is safe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_never_sent_before_its_deadline_fails_with_timeout_and_is_not_applied() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr).await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
+        b.request_timeout(Duration::from_millis(300))
+            .connect_timeout(Duration::from_millis(100))
+    })
+    .await;
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+
+    // Every reconnect attempt now dies before `welcome`: the client stays disconnected.
+    proxy.swallow_answers(true);
+    proxy.cut();
+    wait_for(&bob_c.status(), "bob reconnecting", |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+    let err = bob.apply_for_seat(-1, 300, None).await.unwrap_err();
+    assert_eq!(err.code(), CoGuestError::TIMEOUT, "{err}");
+
+    proxy.swallow_answers(false);
+    wait_for(&bob_c.status(), "bob connected", |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
+    // Not applied, and not re-sent after the reconnect: there is no application to cancel
+    // (this command goes to the room after anything the reconnect re-sent).
+    let err = bob.cancel_application().await.unwrap_err();
+    assert_eq!(err.code(), -2311, "{err}");
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(owner.co_guest_state().applicants.borrow().is_empty());
+    // Calling again works.
+    bob.apply_for_seat(-1, 300, None).await.unwrap();
+    host_log.expect("application_received bob").await;
+}
+
+/// A call written to the connection whose answer does not come back before its deadline:
+/// `OUTCOME_UNKNOWN`. Here the server did apply it; the lists show it once reconnected, and
+/// a repeat is refused with the server's precise code. A call whose answer is lost but
+/// arrives, re-sent after a reconnect, before its deadline succeeds: it is never reported
+/// failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_sent_but_unanswered_before_its_deadline_fails_with_outcome_unknown() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr).await;
+    let (owner_c, owner) = h.member("host_1", Role::Owner).await;
+    let (host_rec, mut host_log) = recorder();
+    owner.add_host_listener(host_rec.clone());
+    // Long enough for a reconnect (phase 2), short for a test (phase 1 waits all of it).
+    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
+        b.request_timeout(Duration::from_millis(2000))
+    })
+    .await;
+    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (bob_rec, mut bob_log) = recorder();
+    bob.add_guest_listener(bob_rec.clone());
+
+    // Sent and applied, but the answer is swallowed and the connection stays up.
+    proxy.swallow_answers(true);
+    let err = bob.apply_for_seat(-1, 300, None).await.unwrap_err();
+    assert_eq!(err.code(), CoGuestError::OUTCOME_UNKNOWN, "{err}");
+    assert_eq!(*bob_c.status().borrow(), ConnectionStatus::Connected);
+    host_log.expect("application_received bob").await;
+    assert!(bob.co_guest_state().applicants.borrow().is_empty());
+
+    // Once reconnected, the lists say what happened.
+    proxy.swallow_answers(false);
+    proxy.cut();
+    wait_for(&bob.co_guest_state().applicants, "bob's application", |a| {
+        ids(a) == ["bob"]
+    })
+    .await;
+    let err = bob.apply_for_seat(-1, 300, None).await.unwrap_err();
+    assert_eq!(err.code(), -2312, "{err}");
+
+    // Answer lost, connection cut, re-sent with the same id and answered before the
+    // deadline: the first answer (success), not a failure nor `REQUEST_ID_INVALID`.
+    proxy.swallow_answers(true);
+    let bob2 = bob.clone();
+    let cancel = tokio::spawn(async move { bob2.cancel_application().await });
+    host_log.expect("application_cancelled bob").await;
+    proxy.swallow_answers(false);
+    proxy.cut();
+    cancel.await.unwrap().unwrap();
+    wait_for(&bob.co_guest_state().applicants, "application gone", |a| {
+        a.is_empty()
+    })
+    .await;
+    settle(&[&owner_c, &bob_c]).await;
+    assert!(host_log.drain().is_empty());
+    assert!(bob_log.drain().is_empty());
 }

@@ -273,6 +273,15 @@ impl Log {
     }
 }
 
+/// Lets the dispatch tasks run what the actor already handed them: a round trip per client,
+/// then a pause.
+pub async fn settle(clients: &[&Client]) {
+    for c in clients {
+        c.ping().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
 /// Waits until `rx`'s value satisfies `pred`.
 pub async fn wait_for<T>(
     rx: &tokio::sync::watch::Receiver<T>,
