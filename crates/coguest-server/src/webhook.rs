@@ -9,7 +9,7 @@
 //!
 //! Event ids carry the room's incarnation (how many times a room of that id was created, kept
 //! in the store), so a room closed and created again never repeats an id. The registry records
-//! each running room's incarnation here ([`Webhooks::set_incarnation`]) and [`Webhooks::items`]
+//! each running room's incarnation here (`Webhooks::set_incarnation`) and `Webhooks::items`
 //! stamps it on the events the room actor builds.
 //!
 //! Endpoints may be `http://` or `https://`. HTTPS uses rustls (the `ring` provider) and trusts
