@@ -204,7 +204,7 @@ for label, r in [("coguest", con), ("socket.io", con_sio), ("NATS (subscribed)",
         p(f"| {label} | {r['connections']:,} | {r['server_rss_idle'] / 1048576:.1f} MiB | {r['server_rss_held'] / 1048576:.1f} MiB | {r['rss_per_connection'] / 1024:.2f} KiB | {r['idle_cpu'] * 100:.3f} % of a core |")
 p()
 
-p("## Saturation (rate raised ×1.5 per 5 s step until p99 > 50 ms)")
+p("## Saturation (rate raised ×1.5 per 5 s step until p99 > 50 ms in two steps in a row; the knee is the last step within it)")
 p()
 for label, r in [("coguest, pinned (server on 1 core)", sat), ("socket.io, pinned (server on 1 core)", sat_sio),
                  ("coguest, unpinned", sat_u), ("coguest BEFORE, pinned", load("before-saturate-coguest"))]:

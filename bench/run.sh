@@ -87,7 +87,7 @@ run connections-coguest no connections $CONNS
 run connections-socketio no connections --target socketio $CONNS
 run connections-nats no connections --target nats $CONNS
 
-step "saturate (raise the rate until p99 > 50 ms)"
+step "saturate (raise the rate until p99 > 50 ms in two steps in a row)"
 run saturate-coguest yes saturate $SAT
 run saturate-socketio yes saturate --target socketio $SAT
 run saturate-coguest-unpinned no saturate $SAT
