@@ -65,8 +65,21 @@ function event(room, event) {
 function change(room, change) {
   return { t: 'change', room: room.id, version: room.version, change };
 }
+function seatList(room) {
+  const list = [];
+  for (let i = 0; i < SEATS; i++) {
+    const u = room.seats[i];
+    if (u) {
+      const m = room.members.get(u);
+      list.push({ seat_index: i, user: { seat_index: i, ...info(m), role: m.role } });
+    } else {
+      list.push({ seat_index: i });
+    }
+  }
+  return list;
+}
 function seatsChanged(room) {
-  io.to(room.id).emit('msg', change(room, { type: 'connected', connected: connected(room) }));
+  io.to(room.id).emit('msg', change(room, { type: 'seats', seats: seatList(room) }));
 }
 function freeSeat(room, wanted) {
   if (wanted > 0) {

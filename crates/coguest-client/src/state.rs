@@ -426,11 +426,21 @@ mod tests {
             ),
             change(
                 12,
-                Change::Connected {
-                    connected: vec![
+                Change::Seats {
+                    seats: [
                         seat(0, "host", proto::Role::Owner),
                         seat(1, "bob", proto::Role::Audience),
-                    ],
+                    ]
+                    .into_iter()
+                    .map(|user| proto::SeatInfo {
+                        seat_index: user.seat_index,
+                        user: Some(user),
+                        locked: false,
+                        devices_on: proto::DeviceFlags::default(),
+                        seat_disallowed: proto::DeviceFlags::default(),
+                        user_disallowed: proto::DeviceFlags::default(),
+                    })
+                    .collect(),
                 },
             ),
         ]

@@ -196,15 +196,12 @@ pub struct Invitee {
     pub deadline: Timestamp,
 }
 
-/// A change to the views (`connected`, `applicants`, `invitees`, `candidates`).
+/// A change to the views (`applicants`, `invitees`, `candidates`, the seat list). There is no
+/// change of `connected`: it is the seat list's occupants, so every member derives it from the
+/// `Seats` change (one room-wide message per seat change instead of two).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ViewChange {
-    /// The whole `connected` list after the change (it is at most `max_seat_count` long).
-    Connected {
-        /// Seated users in seat order.
-        seats: Vec<SeatUser>,
-    },
     /// An application entered `applicants`.
     ApplicantAdded(Applicant),
     /// An application left `applicants`.

@@ -56,7 +56,6 @@ pub struct Room {
     // Per-mutation bookkeeping.
     outbox: VecDeque<Output>,
     dirty: bool,
-    connected_dirty: bool,
     seats_dirty: bool,
     resets: BTreeSet<UserId>,
     // The actor of the command being applied (for notices); `None` for timeouts.
@@ -85,7 +84,6 @@ impl Room {
             shown_candidates: Vec::new(),
             outbox: VecDeque::new(),
             dirty: false,
-            connected_dirty: false,
             seats_dirty: false,
             resets: BTreeSet::new(),
             actor: None,
@@ -510,11 +508,6 @@ impl Room {
 
     /// Ends a mutation: emits derived view changes, then bumps the version if anything changed.
     fn finish_mutation(&mut self) {
-        if self.connected_dirty {
-            self.connected_dirty = false;
-            let seats = self.connected();
-            self.change(Audience::Room, ViewChange::Connected { seats });
-        }
         if std::mem::take(&mut self.seats_dirty) {
             let seats = self.seat_list();
             self.change(Audience::Room, ViewChange::Seats { seats });
@@ -644,14 +637,12 @@ impl Room {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = None;
             }
-            self.connected_dirty = true;
             self.seats_dirty = true;
         }
         if let Some(seat) = new.seat() {
             if let Some(s) = self.seats.get_mut(usize::from(seat.0)) {
                 s.occupant = Some(user.clone());
             }
-            self.connected_dirty = true;
             self.seats_dirty = true;
         }
         // Candidates.
@@ -1775,7 +1766,6 @@ impl Room {
             .get(user)
             .is_some_and(|m| m.state.seat().is_some())
         {
-            self.connected_dirty = true;
             self.seats_dirty = true;
         }
         let by = self.info(owner);

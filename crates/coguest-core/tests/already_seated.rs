@@ -17,7 +17,6 @@ fn accepting_an_invitation_closes_the_application() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -35,7 +34,6 @@ fn accepting_an_invitation_closes_the_application() {
               ok
               v5 @hosts+bob invitees-bob<-owner
               v5 @hosts+bob applicants-bob
-              v5 @room connected=[0:owner 1:bob]
               v5 @room seats(9)=[0:owner 1:bob]
               v5 @owner host_invitation_responded accepted=true guest=bob
               v5 @bob guest_application_no_response reason=AlreadySeated
@@ -61,7 +59,6 @@ fn one_of_two_invitations_accepted_closes_the_other() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -82,7 +79,6 @@ fn one_of_two_invitations_accepted_closes_the_other() {
               ok
               v6 @hosts+bob invitees-bob<-admin
               v6 @hosts+bob invitees-bob<-owner
-              v6 @room connected=[0:owner 4:bob]
               v6 @room seats(9)=[0:owner 4:bob]
               v6 @admin host_invitation_responded accepted=true guest=bob
               v6 @owner host_invitation_no_response guest=bob reason=AlreadySeated
@@ -106,7 +102,6 @@ fn accepted_application_closes_pending_invitations() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -127,7 +122,6 @@ fn accepted_application_closes_pending_invitations() {
               ok
               v6 @hosts+bob applicants-bob
               v6 @hosts+bob invitees-bob<-admin
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(9)=[0:owner 1:bob]
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -150,7 +144,6 @@ fn inviting_a_seated_user_answers_already_seated() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -163,7 +156,6 @@ fn inviting_a_seated_user_answers_already_seated() {
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
-              v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner

@@ -18,7 +18,6 @@ fn apply_then_accept_seats_the_applicant() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -37,7 +36,6 @@ fn apply_then_accept_seats_the_applicant() {
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
-              v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -61,7 +59,6 @@ fn apply_for_exact_seat_then_reject() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -99,7 +96,6 @@ fn cancel_application_tells_hosts_and_second_cancel_fails() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -137,7 +133,6 @@ fn second_application_while_pending_is_refused() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -172,7 +167,6 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
@@ -193,7 +187,6 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
             > owner accept-application bob
               ok
               v6 @hosts+bob applicants-bob
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob]
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -204,13 +197,11 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
                    seats(3)=[0:owner 1:bob] mode=ApplyToTake
             > bob disconnect
               ok
-              v7 @room connected=[0:owner]
               v7 @room seats(3)=[0:owner]
               v7 @hosts+bob candidates+bob
             > owner accept-application carol
               ok
               v8 @hosts+carol applicants-carol
-              v8 @room connected=[0:owner 1:carol]
               v8 @room seats(3)=[0:owner 1:carol]
               v8 @carol guest_application_responded accepted=true host=owner
               v8 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
@@ -235,7 +226,6 @@ fn accept_fails_when_all_seats_are_taken() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(2)=[0:owner]
             > join bob audience
               ok
@@ -256,7 +246,6 @@ fn accept_fails_when_all_seats_are_taken() {
             > owner accept-application bob
               ok
               v6 @hosts+bob applicants-bob
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(2)=[0:owner 1:bob]
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner

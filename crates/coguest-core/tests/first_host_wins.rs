@@ -19,7 +19,6 @@ fn second_host_is_told_and_late_answer_is_refused() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin1 admin
               ok
@@ -38,7 +37,6 @@ fn second_host_is_told_and_late_answer_is_refused() {
             > admin1 accept-application bob
               ok
               v6 @hosts+bob applicants-bob
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(9)=[0:owner 1:bob]
               v6 @bob guest_application_responded accepted=true host=admin1
               v6 @hosts-but-admin1 guest_application_processed_by_other_host guest=bob host=admin1
@@ -64,7 +62,6 @@ fn reject_also_tells_other_hosts() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin1 admin
               ok

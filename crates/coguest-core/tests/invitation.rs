@@ -17,7 +17,6 @@ fn invite_then_accept() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -33,7 +32,6 @@ fn invite_then_accept() {
             > bob accept-invitation owner
               ok
               v4 @hosts+bob invitees-bob<-owner
-              v4 @room connected=[0:owner 2:bob]
               v4 @room seats(9)=[0:owner 2:bob]
               v4 @owner host_invitation_responded accepted=true guest=bob
             > view owner
@@ -60,7 +58,6 @@ fn invite_then_reject_and_cancel() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -112,7 +109,6 @@ fn two_hosts_may_invite_the_same_user_but_not_twice_each() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -155,7 +151,6 @@ fn only_the_inviting_host_may_cancel() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -187,7 +182,6 @@ fn invitee_must_be_in_the_room_and_not_the_host() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > owner invite ghost any 30
               error: user ghost is not in this room
@@ -221,7 +215,6 @@ fn accepting_an_invitation_fails_on_occupied_or_locked_seats_and_it_stays_pendin
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
@@ -242,7 +235,6 @@ fn accepting_an_invitation_fails_on_occupied_or_locked_seats_and_it_stays_pendin
             > bob accept-invitation owner
               ok
               v6 @hosts+bob invitees-bob<-owner
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob]
               v6 @owner host_invitation_responded accepted=true guest=bob
             > carol accept-invitation owner
@@ -274,7 +266,6 @@ fn accepting_an_invitation_fails_on_occupied_or_locked_seats_and_it_stays_pendin
             > carol accept-invitation owner
               ok
               v11 @hosts+carol invitees-carol<-owner
-              v11 @room connected=[0:owner 1:bob 2:carol]
               v11 @room seats(3)=[0:owner 1:bob 2:carol]
               v11 @owner host_invitation_responded accepted=true guest=carol
         "#]],
@@ -300,7 +291,6 @@ fn accepting_an_invitation_fails_when_all_seats_are_taken() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(2)=[0:owner]
             > join bob audience
               ok
@@ -321,7 +311,6 @@ fn accepting_an_invitation_fails_when_all_seats_are_taken() {
             > bob accept-invitation owner
               ok
               v6 @hosts+bob invitees-bob<-owner
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(2)=[0:owner 1:bob]
               v6 @owner host_invitation_responded accepted=true guest=bob
             > carol accept-invitation owner
@@ -331,13 +320,11 @@ fn accepting_an_invitation_fails_when_all_seats_are_taken() {
                    seats(2)=[0:owner 1:bob] mode=ApplyToTake
             > bob disconnect
               ok
-              v7 @room connected=[0:owner]
               v7 @room seats(2)=[0:owner]
               v7 @hosts+bob candidates+bob
             > carol accept-invitation owner
               ok
               v8 @hosts+carol invitees-carol<-owner
-              v8 @room connected=[0:owner 1:carol]
               v8 @room seats(2)=[0:owner 1:carol]
               v8 @owner host_invitation_responded accepted=true guest=carol
         "#]],

@@ -20,7 +20,6 @@ fn owner_takes_seat_zero_and_keeps_it() {
               v1 @hosts+bob candidates+bob
             > join owner owner
               ok
-              v2 @room connected=[0:owner]
               v2 @room seats(9)=[0:owner]
             > owner disconnect
               error: the owner stays on seat 0 in this room (keep_owner_on_seat)
@@ -60,7 +59,6 @@ fn without_keep_owner_the_owner_starts_in_the_audience() {
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
-              v4 @room connected=[0:bob]
               v4 @room seats(2)=[0:bob]
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -89,7 +87,6 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -148,7 +145,6 @@ fn leaving_a_seat_by_leaving_the_room() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -161,12 +157,10 @@ fn leaving_a_seat_by_leaving_the_room() {
             > bob accept-invitation owner
               ok
               v4 @hosts+bob invitees-bob<-owner
-              v4 @room connected=[0:owner 1:bob]
               v4 @room seats(9)=[0:owner 1:bob]
               v4 @owner host_invitation_responded accepted=true guest=bob
             > leave bob
               ok
-              v5 @room connected=[0:owner]
               v5 @room seats(9)=[0:owner]
             > leave bob
               error: you are not a member of this room
@@ -189,7 +183,6 @@ fn room_member_limit_and_repeated_join() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -213,7 +206,6 @@ fn disconnect_requires_a_seat() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok

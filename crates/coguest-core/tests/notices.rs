@@ -41,7 +41,6 @@ fn every_transition_has_a_notice() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(4)=[0:owner]
               v1 @backend notice member_joined by=owner role=owner user=owner
               v1 @backend notice seated by=owner seat=0 user=owner
@@ -91,7 +90,6 @@ fn every_transition_has_a_notice() {
             > owner accept-application bob
               ok
               v10 @hosts+bob applicants-bob
-              v10 @room connected=[0:owner 1:bob]
               v10 @room seats(4)=[0:owner 1:bob]
               v10 @backend notice application_accepted by=owner user=bob
               v10 @bob guest_application_responded accepted=true host=owner
@@ -124,7 +122,6 @@ fn every_transition_has_a_notice() {
               ok
               v15 @hosts+carol invitees-carol<-admin
               v15 @hosts+carol invitees-carol<-owner
-              v15 @room connected=[0:owner 1:bob 2:carol]
               v15 @room seats(4)=[0:owner 1:bob 2:carol]
               v15 @backend notice invitation_accepted by=carol host=admin user=carol
               v15 @admin host_invitation_responded accepted=true guest=carol
@@ -137,13 +134,11 @@ fn every_transition_has_a_notice() {
               v16 @owner host_invitation_no_response guest=carol reason=AlreadySeated
             > owner move bob 3 swap
               ok
-              v17 @room connected=[0:owner 2:carol 3:bob]
               v17 @room seats(4)=[0:owner 2:carol 3:bob]
               v17 @backend notice moved by=owner from=1 to=3 user=bob
               v17 @bob moved_to_seat from=1 to=3 host=owner
             > owner move bob 2 swap
               ok
-              v18 @room connected=[0:owner 2:bob 3:carol]
               v18 @room seats(4)=[0:owner 2:bob 3:carol]
               v18 @backend notice moved by=owner from=3 to=2 user=bob
               v18 @backend notice moved by=owner from=2 to=3 user=carol
@@ -151,7 +146,6 @@ fn every_transition_has_a_notice() {
               v18 @bob moved_to_seat from=3 to=2 host=owner
             > owner lock 3
               ok
-              v19 @room connected=[0:owner 2:bob]
               v19 @room seats(4)=[0:owner 2:bob 3:-{locked}]
               v19 @hosts+carol candidates+carol
               v19 @backend notice left_seat by=owner seat=3 user=carol
@@ -169,7 +163,6 @@ fn every_transition_has_a_notice() {
               v21 @backend notice settings_changed by=owner max_seat_count=3 seat_mode=free_to_take
             > owner grant-admin bob
               ok
-              v22 @room connected=[0:owner 2:bob]
               v22 @room seats(3)=[0:owner 2:bob]
               v22 @bob reset v22 applicants=0 invitees=0 candidates=2
               v22 @backend notice role_changed by=owner role=admin user=bob
@@ -201,13 +194,11 @@ fn every_transition_has_a_notice() {
               v27 @owner host_invitation_no_response guest=carol reason=Timeout
             > carol take any
               ok
-              v28 @room connected=[0:owner 1:carol 2:bob]
               v28 @room seats(3)=[0:owner 1:carol{seat-no-mic} 2:bob]
               v28 @hosts+carol candidates-carol
               v28 @backend notice seated by=carol seat=1 user=carol
             > leave carol
               ok
-              v29 @room connected=[0:owner 2:bob]
               v29 @room seats(3)=[0:owner 1:-{seat-no-mic} 2:bob]
               v29 @backend notice left_seat by=carol seat=1 user=carol
               v29 @backend notice member_left by=carol user=carol

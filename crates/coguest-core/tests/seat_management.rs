@@ -27,7 +27,6 @@ fn take_seat_only_in_free_to_take_rooms() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
@@ -49,7 +48,6 @@ fn take_seat_only_in_free_to_take_rooms() {
             > bob take 1
               ok
               v6 @hosts+bob applicants-bob
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob]
               v6 @bob guest_application_no_response reason=AlreadySeated
             > bob take 2
@@ -58,18 +56,15 @@ fn take_seat_only_in_free_to_take_rooms() {
               error: seat 1 is occupied
             > carol take any
               ok
-              v7 @room connected=[0:owner 1:bob 2:carol]
               v7 @room seats(3)=[0:owner 1:bob 2:carol]
               v7 @hosts+carol candidates-carol
             > owner lock 2
               ok
-              v8 @room connected=[0:owner 1:bob]
               v8 @room seats(3)=[0:owner 1:bob 2:-{locked}]
               v8 @hosts+carol candidates+carol
               v8 @carol kicked_off_seat seat=2 host=owner
             > bob leave-seat
               ok
-              v9 @room connected=[0:owner]
               v9 @room seats(3)=[0:owner 2:-{locked}]
               v9 @hosts+bob candidates+bob
             > bob leave-seat
@@ -110,7 +105,6 @@ fn move_policies() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(5)=[0:owner]
             > join admin admin
               ok
@@ -123,12 +117,10 @@ fn move_policies() {
               v4 @hosts+carol candidates+carol
             > bob take 1
               ok
-              v5 @room connected=[0:owner 1:bob]
               v5 @room seats(5)=[0:owner 1:bob]
               v5 @hosts+bob candidates-bob
             > carol take 2
               ok
-              v6 @room connected=[0:owner 1:bob 2:carol]
               v6 @room seats(5)=[0:owner 1:bob 2:carol]
               v6 @hosts+carol candidates-carol
             > bob mic on
@@ -142,19 +134,16 @@ fn move_policies() {
               error: only the owner or an admin may do this
             > bob move bob 3 abort
               ok
-              v8 @room connected=[0:owner 2:carol 3:bob]
               v8 @room seats(5)=[0:owner 2:carol 3:bob{mic}]
             > owner move bob 2 abort
               error: seat 2 is occupied
             > owner move bob 2 swap
               ok
-              v9 @room connected=[0:owner 2:bob 3:carol]
               v9 @room seats(5)=[0:owner 2:bob{mic} 3:carol]
               v9 @carol moved_to_seat from=2 to=3 host=owner
               v9 @bob moved_to_seat from=3 to=2 host=owner
             > admin move carol 2 force
               ok
-              v10 @room connected=[0:owner 2:carol]
               v10 @room seats(5)=[0:owner 2:carol]
               v10 @hosts+bob candidates+bob
               v10 @bob kicked_off_seat seat=2 host=admin
@@ -172,7 +161,6 @@ fn move_policies() {
               error: bob is not on a seat
             > owner move carol 1 abort
               ok
-              v12 @room connected=[0:owner 1:carol]
               v12 @room seats(5)=[0:owner 1:carol 4:-{locked}]
               v12 @carol moved_to_seat from=2 to=1 host=owner
             > view carol
@@ -204,7 +192,6 @@ fn first_host_wins_for_concurrent_moves_and_kicks() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(5)=[0:owner]
             > join admin admin
               ok
@@ -217,27 +204,22 @@ fn first_host_wins_for_concurrent_moves_and_kicks() {
               v4 @hosts+carol candidates+carol
             > bob take 1
               ok
-              v5 @room connected=[0:owner 1:bob]
               v5 @room seats(5)=[0:owner 1:bob]
               v5 @hosts+bob candidates-bob
             > carol take 2
               ok
-              v6 @room connected=[0:owner 1:bob 2:carol]
               v6 @room seats(5)=[0:owner 1:bob 2:carol]
               v6 @hosts+carol candidates-carol
             > owner move bob 3 abort
               ok
-              v7 @room connected=[0:owner 2:carol 3:bob]
               v7 @room seats(5)=[0:owner 2:carol 3:bob]
               v7 @bob moved_to_seat from=1 to=3 host=owner
             > admin move bob 4 abort
               ok
-              v8 @room connected=[0:owner 2:carol 4:bob]
               v8 @room seats(5)=[0:owner 2:carol 4:bob]
               v8 @bob moved_to_seat from=3 to=4 host=admin
             > owner kick carol
               ok
-              v9 @room connected=[0:owner 4:bob]
               v9 @room seats(5)=[0:owner 4:bob]
               v9 @hosts+carol candidates+carol
               v9 @carol kicked_off_seat seat=2 host=owner
@@ -245,7 +227,6 @@ fn first_host_wins_for_concurrent_moves_and_kicks() {
               error: carol is not on a seat
             > owner move bob 2 abort
               ok
-              v10 @room connected=[0:owner 2:bob]
               v10 @room seats(5)=[0:owner 2:bob]
               v10 @bob moved_to_seat from=4 to=2 host=owner
             > admin move carol 2 abort
@@ -284,7 +265,6 @@ fn devices_and_permissions() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(4)=[0:owner]
             > join bob audience
               ok
@@ -296,7 +276,6 @@ fn devices_and_permissions() {
               error: bob is not on a seat
             > bob take 1
               ok
-              v4 @room connected=[0:owner 1:bob]
               v4 @room seats(4)=[0:owner 1:bob]
               v4 @hosts+bob candidates-bob
             > bob mic on
@@ -321,7 +300,6 @@ fn devices_and_permissions() {
               error: opening the camera is disallowed by a host
             > owner move bob 2 abort
               ok
-              v9 @room connected=[0:owner 2:bob]
               v9 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{user-no-mic}]
               v9 @bob moved_to_seat from=1 to=2 host=owner
             > bob cam on
@@ -336,7 +314,6 @@ fn devices_and_permissions() {
               v12 @room seats(4)=[0:owner 1:-{seat-no-cam} 2:bob{mic,cam}]
             > carol take 1
               ok
-              v13 @room connected=[0:owner 1:carol 2:bob]
               v13 @room seats(4)=[0:owner 1:carol{seat-no-cam} 2:bob{mic,cam}]
               v13 @hosts+carol candidates-carol
             > carol cam on
@@ -347,7 +324,6 @@ fn devices_and_permissions() {
               v14 @carol device_permission_changed camera allowed=true seat=1 host=owner
             > bob leave-seat
               ok
-              v15 @room connected=[0:owner 1:carol]
               v15 @room seats(4)=[0:owner 1:carol]
               v15 @hosts+bob candidates+bob
             > view carol
@@ -380,7 +356,6 @@ fn settings_change_at_run_time() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(4)=[0:owner]
             > join bob audience
               ok
@@ -389,7 +364,6 @@ fn settings_change_at_run_time() {
               error: only the owner or an admin may do this
             > bob take 3
               ok
-              v3 @room connected=[0:owner 3:bob]
               v3 @room seats(4)=[0:owner 3:bob]
               v3 @hosts+bob candidates-bob
             > owner settings seats=2
@@ -400,7 +374,6 @@ fn settings_change_at_run_time() {
               error: invalid setting: max_seat_count must be 1..=64
             > owner kick bob
               ok
-              v4 @room connected=[0:owner]
               v4 @room seats(4)=[0:owner]
               v4 @hosts+bob candidates+bob
               v4 @bob kicked_off_seat seat=3 host=owner
@@ -454,7 +427,6 @@ fn owner_grants_and_revokes_admin() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(4)=[0:owner]
             > join bob audience
               ok
@@ -543,7 +515,6 @@ fn operator_acts_as_a_host_without_joining() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(3)=[0:owner]
             > join bob audience
               ok
@@ -558,7 +529,6 @@ fn operator_acts_as_a_host_without_joining() {
             > @operator pick bob 1
               ok
               v4 @hosts+bob applicants-bob
-              v4 @room connected=[0:owner 1:bob]
               v4 @room seats(3)=[0:owner 1:bob]
               v4 @bob guest_application_no_response reason=AlreadySeated
             > @operator pick bob 2
@@ -570,7 +540,6 @@ fn operator_acts_as_a_host_without_joining() {
               error: seat 2 is locked
             > @operator grant-admin bob
               ok
-              v6 @room connected=[0:owner 1:bob]
               v6 @room seats(3)=[0:owner 1:bob 2:-{locked}]
               v6 @bob reset v6 applicants=0 invitees=0 candidates=0
               v6 @bob role_changed role=Admin by=@operator
@@ -578,7 +547,6 @@ fn operator_acts_as_a_host_without_joining() {
               error: you are not a member of this room
             > @operator kick bob
               ok
-              v7 @room connected=[0:owner]
               v7 @room seats(3)=[0:owner 2:-{locked}]
               v7 @hosts+bob candidates+bob
               v7 @bob kicked_off_seat seat=1 host=@operator

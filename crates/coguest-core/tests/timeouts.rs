@@ -20,7 +20,6 @@ fn application_times_out() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -62,7 +61,6 @@ fn invitation_times_out() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -102,7 +100,6 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join admin admin
               ok
@@ -156,7 +153,6 @@ fn timeout_bounds_are_enforced() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -191,7 +187,6 @@ fn late_command_after_deadline_finds_request_expired() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok

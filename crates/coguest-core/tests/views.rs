@@ -19,7 +19,6 @@ fn audience_sees_only_entries_about_itself() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -70,7 +69,6 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join a audience
               ok
@@ -126,7 +124,6 @@ fn extra_info_is_bounded() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok
@@ -164,7 +161,6 @@ fn audience_cannot_use_host_commands() {
         expect![[r#"
             > join owner owner
               ok
-              v1 @room connected=[0:owner]
               v1 @room seats(9)=[0:owner]
             > join bob audience
               ok

@@ -249,9 +249,6 @@ impl From<&core::ViewChange> for Change {
     fn from(c: &core::ViewChange) -> Self {
         use core::ViewChange as C;
         match c {
-            C::Connected { seats } => Change::Connected {
-                connected: seats.iter().map(Into::into).collect(),
-            },
             C::ApplicantAdded(a) => Change::ApplicantAdded {
                 applicant: a.into(),
             },

@@ -630,11 +630,6 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
-    /// The whole new `connected` list.
-    Connected {
-        /// Seated users in seat order.
-        connected: Vec<SeatUserInfo>,
-    },
     /// An entry joined `applicants`.
     ApplicantAdded {
         /// The entry.
@@ -691,7 +686,6 @@ impl CoGuestState {
     pub fn apply(&mut self, version: u64, change: &Change) {
         self.version = self.version.max(version);
         match change {
-            Change::Connected { connected } => self.connected = connected.clone(),
             Change::ApplicantAdded { applicant } => {
                 self.applicants
                     .retain(|a| a.user.user_id != applicant.user.user_id);
@@ -720,7 +714,11 @@ impl CoGuestState {
             Change::CandidateRemoved { user_id } => {
                 self.candidates.retain(|c| &c.user_id != user_id);
             }
-            Change::Seats { seats } => self.seats = seats.clone(),
+            Change::Seats { seats } => {
+                // `connected` is the seat list's occupants, in seat order.
+                self.connected = seats.iter().filter_map(|s| s.user.clone()).collect();
+                self.seats = seats.clone();
+            }
             Change::Settings { seat_mode, .. } => self.seat_mode = *seat_mode,
             Change::Reset { state } => *self = (**state).clone(),
         }

@@ -110,7 +110,6 @@ fn every_example_parses_and_every_message_is_shown() {
         );
     }
     for c in [
-        "connected",
         "applicant_added",
         "applicant_removed",
         "invitee_added",

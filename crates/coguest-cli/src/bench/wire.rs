@@ -36,15 +36,15 @@ pub struct Head {
 /// The type of a view change.
 #[derive(Debug, Deserialize, Default)]
 pub struct ChangeHead {
-    /// `connected`, `applicant_added`, ...
+    /// `seats`, `applicant_added`, ...
     #[serde(rename = "type", default)]
     pub kind: String,
 }
 
 impl Head {
-    /// Whether this is a change of the seated list (the room-wide seat change).
+    /// Whether this is the room-wide seat change (the seat list, which carries who is seated).
     pub fn is_seat_change(&self) -> bool {
-        self.t == "change" && self.change.as_ref().is_some_and(|c| c.kind == "connected")
+        self.t == "change" && self.change.as_ref().is_some_and(|c| c.kind == "seats")
     }
 }
 
@@ -178,7 +178,7 @@ mod tests {
         );
         let Incoming::Msg(change) = decode(
             Target::Socketio,
-            r#"42["msg",{"t":"change","room":"r1","version":4,"change":{"type":"connected","connected":[]}}]"#,
+            r#"42["msg",{"t":"change","room":"r1","version":4,"change":{"type":"seats","seats":[]}}]"#,
         ) else {
             panic!("not a change");
         };

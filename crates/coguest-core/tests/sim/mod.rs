@@ -452,13 +452,6 @@ fn render_body(body: &OutputBody) -> String {
             format!("notice {} by={actor} {}", n.kind.name(), fields.join(" "))
         }
         OutputBody::Change(c) => match c {
-            ViewChange::Connected { seats } => {
-                let s: Vec<_> = seats
-                    .iter()
-                    .map(|s| format!("{}:{}", s.seat_index, who(&s.user)))
-                    .collect();
-                format!("connected=[{}]", s.join(" "))
-            }
             ViewChange::ApplicantAdded(a) => format!(
                 "applicants+{} (request={} seat={} deadline=+{}s)",
                 who(&a.user),

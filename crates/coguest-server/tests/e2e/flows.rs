@@ -8,13 +8,14 @@ const ROOM: &str = "live-1";
 
 fn seats_of(m: &ServerMsg) -> Option<Vec<(i32, String)>> {
     match m {
+        // `connected` is the seat list's occupants.
         ServerMsg::Change {
-            change: Change::Connected { connected },
+            change: Change::Seats { seats },
             ..
         } => Some(
-            connected
+            seats
                 .iter()
-                .map(|s| (s.seat_index, s.user_id.clone()))
+                .filter_map(|s| s.user.as_ref().map(|u| (u.seat_index, u.user_id.clone())))
                 .collect(),
         ),
         _ => None,

@@ -8,10 +8,16 @@ const ROOM: &str = "life";
 
 fn connected_ids(m: &ServerMsg) -> Option<Vec<String>> {
     match m {
+        // `connected` is the seat list's occupants.
         ServerMsg::Change {
-            change: Change::Connected { connected },
+            change: Change::Seats { seats },
             ..
-        } => Some(connected.iter().map(|s| s.user_id.clone()).collect()),
+        } => Some(
+            seats
+                .iter()
+                .filter_map(|s| s.user.as_ref().map(|u| u.user_id.clone()))
+                .collect(),
+        ),
         _ => None,
     }
 }
