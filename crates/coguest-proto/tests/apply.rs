@@ -1,4 +1,5 @@
 //! `CoGuestState::apply`: what a client does with each change.
+#![allow(clippy::unwrap_used)]
 
 use coguest_proto::{Change, CoGuestState};
 
