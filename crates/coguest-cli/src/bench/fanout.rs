@@ -10,7 +10,7 @@ use coguest_proto::ClientCommand;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -59,7 +59,7 @@ async fn run_room(
     let room = format!("fan-{}", std::process::id());
     let stats = Stats::new();
     let seats = Arc::new(SeatSink::default());
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(client::Stop::default());
     progress.set_length(members as u64);
     progress.set_message("connecting");
     let joined: Vec<Result<()>> = futures_util::stream::iter(0..members)
@@ -164,7 +164,7 @@ async fn run_room(
         progress.inc(1);
     }
     let cpu_secs = cpu() - cpu0;
-    stop.store(true, Ordering::Relaxed);
+    stop.stop();
     Ok(FanoutResult {
         last,
         missing,
@@ -267,14 +267,15 @@ async fn run_nats(
 ) -> Result<FanoutResult> {
     let stats = Stats::new();
     let seats = Arc::new(SeatSink::default());
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(client::Stop::default());
     progress.set_length(members as u64);
     progress.set_message("connecting");
     let subs = nats_idle(base, members, progress).await?;
     for mut ws in subs {
         let (seats, stats, stop) = (seats.clone(), stats.clone(), stop.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            let stopped = stop.stopped();
+            tokio::pin!(stopped);
             loop {
                 tokio::select! {
                     m = ws.next() => {
@@ -294,7 +295,7 @@ async fn run_nats(
                             let _ = ws.send(Message::binary(b"PONG\r\n".to_vec())).await;
                         }
                     }
-                    _ = tick.tick() => if stop.load(Ordering::Relaxed) { break },
+                    () = &mut stopped => break,
                 }
             }
         });
@@ -337,7 +338,7 @@ async fn run_nats(
         progress.inc(1);
     }
     let cpu_secs = cpu() - cpu0;
-    stop.store(true, Ordering::Relaxed);
+    stop.stop();
     Ok(FanoutResult {
         last,
         missing,

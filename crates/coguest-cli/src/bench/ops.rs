@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -75,7 +75,7 @@ pub struct Fleet {
     pub stats: Arc<Stats>,
     /// Ticks that found no member free to act (not sent, not counted as latency).
     pub skipped: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<client::Stop>,
     /// Connections open.
     pub connections: usize,
 }
@@ -94,7 +94,7 @@ pub async fn connect_fleet(
     }
     let auth = Arc::new(client::bench_auth());
     let stats = Stats::new();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(client::Stop::default());
     let per_room = conns / rooms;
     let run_tag = std::process::id();
     let mut plan = Vec::new();
@@ -224,7 +224,7 @@ impl Fleet {
 
     /// Closes every connection.
     pub async fn close(self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.stop();
         drop(self.ticks);
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
