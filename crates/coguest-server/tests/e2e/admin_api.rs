@@ -370,7 +370,6 @@ async fn openapi_document_describes_the_running_api() {
     s.stop().await;
 }
 
-
 /// A structural check of `value` against a JSON Schema of the document: `$ref`, `type`,
 /// `enum`, `const`, `required`, `properties`, `items`, `allOf`, `anyOf`, `oneOf`.
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
