@@ -449,6 +449,15 @@ impl Reader {
         };
         let room_id = RoomId::from(room);
         let is_join = matches!(command, ClientCommand::Join { .. });
+        if !is_join && !self.rooms.contains(&room_id) {
+            // Answered here, the same for every room: a connection that never joined a room
+            // learns nothing about it (not whether it exists, nor its version).
+            fail(
+                ErrorCode::NotEnteredRoom,
+                "join the room on this connection first".into(),
+            );
+            return;
+        }
         let create = is_join.then(|| self.app.config.default_room.clone());
         if is_join {
             self.rooms.insert(room_id.clone());

@@ -369,11 +369,13 @@ fn matrix() -> Vec<Row> {
             |_| ClientCommand::Snapshot,
             [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM],
         ),
-        // `ping` is for anyone, but a token for another room names no other room.
+        // A room-less `ping` is for anyone; naming a room, only for a connection that joined
+        // it (a non-member learns nothing about the room), and a token for another room names
+        // no other room.
         row(
             &[],
             |_| ClientCommand::Ping,
-            [Unchanged, Unchanged, Unchanged, Unchanged, WRONG_ROOM],
+            [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM],
         ),
         Row {
             prep: &[],
@@ -685,4 +687,25 @@ async fn admin_http_needs_an_admin_token() {
     assert_eq!(v["code"], code(ErrorCode::NeedAdminPermission));
     let (status, _) = s.http("GET", path, Some(&user), "").await;
     assert_eq!(status, 403);
+}
+
+/// A connection that never joined a room gets the same answer about it whether it exists or
+/// not, for every command but `join`: it cannot probe rooms nor read their version.
+#[tokio::test]
+async fn a_connection_learns_nothing_about_rooms_it_did_not_join() {
+    let s = TestServer::start().await;
+    let mut owner = s.member("real", "owner", Role::Owner).await;
+    owner.call("real", ClientCommand::Ping).await.unwrap();
+    let mut probe = s.connect("probe", Role::Audience).await;
+    for cmd in [
+        ClientCommand::Ping,
+        ClientCommand::Snapshot,
+        ClientCommand::CancelApplication,
+        ClientCommand::Leave,
+    ] {
+        let real = probe.call("real", cmd.clone()).await.unwrap_err();
+        let none = probe.call("no-such-room", cmd).await.unwrap_err();
+        assert_eq!(real, none);
+        assert_eq!(real.code, ErrorCode::NotEnteredRoom.code());
+    }
 }
