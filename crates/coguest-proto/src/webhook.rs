@@ -50,10 +50,10 @@ impl WebhookEvent {
         format!("{room}/{incarnation}/{version}/{suffix}")
     }
 
-    /// The event for the `n`-th notice of room `room`'s version `version`, numbered in
-    /// incarnation 0 (see [`WebhookEvent::with_incarnation`]).
+    /// The event for the `n`-th notice of version `version` of room `room`'s `incarnation`.
     pub fn from_notice(
         room: &str,
+        incarnation: u64,
         version: u64,
         n: usize,
         at: core::Timestamp,
@@ -118,7 +118,7 @@ impl WebhookEvent {
             }),
         };
         WebhookEvent {
-            id: Self::event_id(room, 0, version, &n.to_string()),
+            id: Self::event_id(room, incarnation, version, &n.to_string()),
             kind: notice.kind.name().to_owned(),
             room: room.to_owned(),
             version,
@@ -131,17 +131,18 @@ impl WebhookEvent {
         }
     }
 
-    /// A room lifecycle event (`room_created`, `room_closed`), which the server emits itself,
-    /// numbered in incarnation 0 (see [`WebhookEvent::with_incarnation`]).
+    /// A room lifecycle event (`room_created`, `room_closed`) of room `room`'s `incarnation`,
+    /// which the server emits itself.
     pub fn lifecycle(
         kind: &str,
         room: &str,
+        incarnation: u64,
         version: u64,
         at: core::Timestamp,
         actor: Option<&str>,
     ) -> Self {
         WebhookEvent {
-            id: Self::event_id(room, 0, version, kind),
+            id: Self::event_id(room, incarnation, version, kind),
             kind: kind.to_owned(),
             room: room.to_owned(),
             version,
@@ -149,17 +150,6 @@ impl WebhookEvent {
             at_ms: at.as_millis(),
             data: Map::new(),
         }
-    }
-}
-
-impl WebhookEvent {
-    /// The same event in the room's `incarnation`: its id becomes
-    /// `{room}/{incarnation}/{version}/{suffix}`, the suffix kept.
-    #[must_use]
-    pub fn with_incarnation(mut self, incarnation: u64) -> Self {
-        let suffix = self.id.rsplit('/').next().unwrap_or_default().to_owned();
-        self.id = Self::event_id(&self.room, incarnation, self.version, &suffix);
-        self
     }
 }
 
@@ -205,11 +195,15 @@ mod tests {
             },
         };
         let at = core::Timestamp::from_millis(5);
-        let e = WebhookEvent::from_notice("a/b", 7, 2, at, &notice);
-        assert_eq!(e.id, "a/b/0/7/2");
-        assert_eq!(e.clone().with_incarnation(3).id, "a/b/3/7/2");
-        assert_eq!(e.with_incarnation(3).with_incarnation(4).id, "a/b/4/7/2");
-        let c = WebhookEvent::lifecycle("room_created", "r", 0, at, None).with_incarnation(2);
+        assert_eq!(
+            WebhookEvent::from_notice("a/b", 0, 7, 2, at, &notice).id,
+            "a/b/0/7/2"
+        );
+        assert_eq!(
+            WebhookEvent::from_notice("a/b", 3, 7, 2, at, &notice).id,
+            "a/b/3/7/2"
+        );
+        let c = WebhookEvent::lifecycle("room_created", "r", 2, 0, at, None);
         assert_eq!(c.id, "r/2/0/room_created");
     }
 }

@@ -505,6 +505,8 @@ pub(crate) struct RoomActor {
     /// The room version the local connections have been told about.
     delivered_version: u64,
     next_tick: Instant,
+    /// Which room of this id this is (webhook event ids carry it; 0 without webhooks).
+    incarnation: u64,
 }
 
 impl RoomActor {
@@ -519,6 +521,7 @@ impl RoomActor {
         shutdown: watch::Receiver<bool>,
         loaded: bool,
         part: Part,
+        incarnation: u64,
     ) -> Self {
         let cluster = shared.cluster.clone();
         let delivered_version = rebuilt.room.version();
@@ -548,6 +551,7 @@ impl RoomActor {
             next_admin: 0,
             delivered_version,
             next_tick: Instant::now(),
+            incarnation,
         };
         if loaded && actor.decides() {
             // Nobody is connected after a (re)load: every member gets a grace period.
@@ -809,6 +813,7 @@ impl RoomActor {
         let event = WebhookEvent::lifecycle(
             "room_closed",
             self.name(),
+            self.incarnation,
             self.room.version(),
             self.shared.clock.now(),
             Some(UserId::OPERATOR),
@@ -1152,7 +1157,9 @@ impl RoomActor {
                 _ => None,
             })
             .enumerate()
-            .map(|(i, (version, n))| WebhookEvent::from_notice(self.name(), version, i, now, n))
+            .map(|(i, (version, n))| {
+                WebhookEvent::from_notice(self.name(), self.incarnation, version, i, now, n)
+            })
             .collect();
         self.shared.webhooks.items(&events)
     }

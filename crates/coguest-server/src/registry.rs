@@ -62,8 +62,6 @@ impl Registry {
         if let Ok(mut table) = self.table.lock() {
             if table.get(room).is_some_and(|t| t.same_channel(tx)) {
                 table.remove(room);
-                // Under the table lock: a new actor for the room records its own after this.
-                self.shared.webhooks.forget_incarnation(room.as_str());
             }
         }
     }
@@ -159,11 +157,13 @@ impl Registry {
             stored = store.load(room).await?;
         }
         let webhooks = &self.shared.webhooks;
+        // Webhook event ids carry it; only webhooks need it read.
+        let mut incarnation = 0;
         let (rebuilt, loaded, created) = match stored {
             Some(stored) => {
                 let rebuilt = Rebuilt::replay(room.as_str(), stored, ring)?;
                 if webhooks.enabled() {
-                    webhooks.set_incarnation(room.as_str(), store.incarnation(room).await?);
+                    incarnation = store.incarnation(room).await?;
                 }
                 (rebuilt, true, false)
             }
@@ -177,16 +177,19 @@ impl Registry {
                 // The room and its `room_created` are stored in one transaction (SQLite), so
                 // a room never exists unannounced; the event is numbered with the incarnation
                 // the store gives the new room.
-                let event = coguest_proto::WebhookEvent::lifecycle(
-                    "room_created",
-                    room.as_str(),
-                    0,
-                    now,
-                    None,
-                );
-                let hooks = webhooks.clone();
-                let outbox = Box::new(move |incarnation| hooks.items_in(incarnation, &[event]));
-                let incarnation = match store
+                let (hooks, name) = (webhooks.clone(), room.to_string());
+                let outbox = Box::new(move |incarnation| {
+                    let event = coguest_proto::WebhookEvent::lifecycle(
+                        "room_created",
+                        &name,
+                        incarnation,
+                        0,
+                        now,
+                        None,
+                    );
+                    hooks.items(&[event])
+                });
+                incarnation = match store
                     .create_with_outbox(room, &new.snapshot(), outbox)
                     .await?
                 {
@@ -194,7 +197,6 @@ impl Registry {
                     // Already stored (it was not a moment ago): keep its number.
                     None => store.incarnation(room).await?,
                 };
-                webhooks.set_incarnation(room.as_str(), incarnation);
                 webhooks.wake();
                 (Rebuilt::new_room(new), false, true)
             }
@@ -210,6 +212,7 @@ impl Registry {
             self.shutdown.clone(),
             loaded,
             part,
+            incarnation,
         );
         if let Ok(mut table) = self.table.lock() {
             table.insert(room.clone(), tx.clone());

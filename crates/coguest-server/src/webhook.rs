@@ -8,9 +8,8 @@
 //! restart.
 //!
 //! Event ids carry the room's incarnation (how many times a room of that id was created, kept
-//! in the store), so a room closed and created again never repeats an id. The registry records
-//! each running room's incarnation here (`Webhooks::set_incarnation`) and `Webhooks::items`
-//! stamps it on the events the room actor builds.
+//! in the store), so a room closed and created again never repeats an id. The registry reads it
+//! when it opens a room and the room actor numbers its events with it.
 //!
 //! Endpoints may be `http://` or `https://`. HTTPS uses rustls (the `ring` provider) and trusts
 //! the Mozilla roots (`webpki-roots`) plus, when configured, the certificates of a PEM file
@@ -29,9 +28,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -155,8 +153,6 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, Webhoo
 pub(crate) struct Webhooks {
     endpoints: Vec<(String, Arc<Notify>)>,
     tls: Arc<rustls::ClientConfig>,
-    /// The incarnation of every room with a running actor (only when webhooks are enabled).
-    incarnations: Mutex<HashMap<String, u64>>,
 }
 
 impl Webhooks {
@@ -170,7 +166,6 @@ impl Webhooks {
                 .map(|e| (e.clone(), Arc::new(Notify::new())))
                 .collect(),
             tls: Arc::new(tls_config(config.ca_file.as_deref())?),
-            incarnations: Mutex::new(HashMap::new()),
         })
     }
 
@@ -178,50 +173,11 @@ impl Webhooks {
         !self.endpoints.is_empty()
     }
 
-    /// Records the incarnation of a room whose actor starts (before it builds any event).
-    pub fn set_incarnation(&self, room: &str, incarnation: u64) {
-        if !self.enabled() {
-            return;
-        }
-        if let Ok(mut map) = self.incarnations.lock() {
-            map.insert(room.to_owned(), incarnation);
-        }
-    }
-
-    /// Forgets a room whose actor stopped (the next one records its incarnation again).
-    pub fn forget_incarnation(&self, room: &str) {
-        if let Ok(mut map) = self.incarnations.lock() {
-            map.remove(room);
-        }
-    }
-
-    fn incarnation(&self, room: &str) -> u64 {
-        self.incarnations
-            .lock()
-            .ok()
-            .and_then(|map| map.get(room).copied())
-            .unwrap_or(0)
-    }
-
-    /// One outbox row per endpoint for each event, in its room's current incarnation.
+    /// One outbox row per endpoint for each event (none without endpoints).
     pub fn items(&self, events: &[WebhookEvent]) -> Vec<OutboxItem> {
-        if !self.enabled() {
-            return Vec::new();
-        }
         let mut out = Vec::new();
         for event in events {
-            let incarnation = self.incarnation(&event.room);
-            out.extend(self.items_in(incarnation, std::slice::from_ref(event)));
-        }
-        out
-    }
-
-    /// One outbox row per endpoint for each event, in the given incarnation of its room.
-    pub fn items_in(&self, incarnation: u64, events: &[WebhookEvent]) -> Vec<OutboxItem> {
-        let mut out = Vec::new();
-        for event in events {
-            let event = event.clone().with_incarnation(incarnation);
-            let Ok(body) = serde_json::to_string(&event) else {
+            let Ok(body) = serde_json::to_string(event) else {
                 continue;
             };
             for (endpoint, _) in &self.endpoints {
