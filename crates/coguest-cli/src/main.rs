@@ -39,6 +39,9 @@ enum Cmd {
     Demo,
     /// Load-test a server (coguest or a baseline) it spawns: latency, fan-out, memory, knee.
     Bench(Box<bench::BenchArgs>),
+    /// One load process of `coguest bench hold` (spawned by it, speaks JSON lines).
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
     /// Cluster tools (Redis mode).
     #[command(subcommand)]
     Cluster(ClusterCmd),
@@ -194,6 +197,7 @@ fn main() -> Result<()> {
         }
         Cmd::Demo => demo::run(),
         Cmd::Bench(args) => bench::run(*args),
+        Cmd::BenchWorker(args) => bench::worker(args),
         Cmd::Cluster(ClusterCmd::Status {
             redis,
             redis_prefix,

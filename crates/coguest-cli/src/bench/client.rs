@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A WebSocket to a server under test.
@@ -48,6 +49,8 @@ pub struct Stats {
     pub backwards: AtomicU64,
     /// Connections that closed or failed while the run was on.
     pub dropped: AtomicU64,
+    /// Heartbeat pings sent.
+    pub pings: AtomicU64,
 }
 
 impl Stats {
@@ -62,6 +65,7 @@ impl Stats {
             received: AtomicU64::new(0),
             backwards: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            pings: AtomicU64::new(0),
         })
     }
 
@@ -90,6 +94,14 @@ impl SeatSink {
             e.0 += 1;
             e.1 = e.1.max(at);
         }
+    }
+
+    /// Every key seen: how many members received it, and when the last one did.
+    pub fn all(&self) -> Vec<(u64, u64, Instant)> {
+        self.seen
+            .lock()
+            .map(|m| m.iter().map(|(k, (n, at))| (*k, *n, *at)).collect())
+            .unwrap_or_default()
     }
 
     /// How many members received `key`, and when the last one did.
@@ -195,16 +207,16 @@ pub async fn connect(
         Target::Socketio => format!("{base}/socket.io/?EIO=4&transport=websocket"),
         Target::Nats => bail!("NATS connections are not room members"),
     };
+    // Small read buffers: a load process holds up to ~19,000 of these sockets, and the
+    // messages it reads are a few hundred bytes (a larger one still grows the buffer).
+    let config = WebSocketConfig::default().read_buffer_size(4096);
     let (mut ws, _) = tokio::time::timeout(
         Duration::from_secs(30),
-        tokio_tungstenite::connect_async(url.as_str()),
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true),
     )
     .await
     .context("connect timed out")?
     .context("connect")?;
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        let _ = s.set_nodelay(true);
-    }
     if target == Target::Socketio {
         // engine.io open packet, then the socket.io namespace connect with our identity.
         let open = next_text(&mut ws).await?;
@@ -288,7 +300,9 @@ impl Stop {
     }
 }
 
-/// Runs a joined connection until `stop` is set or the socket closes.
+/// Runs a joined connection until `stop` is set or the socket closes. With a `heartbeat`, it
+/// sends a WebSocket ping that often, as the SDK does (its first one at a random point of the
+/// first period, so thousands of connections do not ping in step).
 pub fn spawn(
     mut ws: Ws,
     target: Target,
@@ -296,6 +310,7 @@ pub fn spawn(
     version: u64,
     sinks: Sinks,
     stop: Arc<Stop>,
+    heartbeat: Option<Duration>,
 ) -> ConnHandle {
     let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
     let handle = ConnHandle {
@@ -312,8 +327,19 @@ pub fn spawn(
         tokio::pin!(stopped);
         // A member nobody sends commands through (fan-out audience) keeps reading.
         let mut commands_open = true;
+        let period = heartbeat.unwrap_or(Duration::from_secs(86_400));
+        let beat = tokio::time::sleep(period.mul_f64(rand::random::<f64>()));
+        tokio::pin!(beat);
         loop {
             tokio::select! {
+                () = &mut beat, if heartbeat.is_some() => {
+                    if ws.send(Message::Ping(Default::default())).await.is_err() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    stats.pings.fetch_add(1, Ordering::Relaxed);
+                    beat.as_mut().reset(tokio::time::Instant::now() + period);
+                }
                 out = rx.recv(), if commands_open => {
                     let Some(out) = out else {
                         commands_open = false;

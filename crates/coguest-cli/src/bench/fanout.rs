@@ -7,6 +7,7 @@ use super::wire::{self, Head, Incoming, Target};
 use anyhow::{Context, Result, bail};
 use coguest_core::Role;
 use coguest_proto::ClientCommand;
+use coguest_server::auth::Auth;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ async fn run_room(
                     done: None,
                     seats: Some(seats),
                 };
-                client::spawn(ws, target, &room, v, sinks, stop);
+                client::spawn(ws, target, &room, v, sinks, stop, None);
                 Ok(())
             }
         })
@@ -93,31 +94,8 @@ async fn run_room(
     for j in joined {
         j?;
     }
-    let (mut host, _) = client::connect(target, base, &auth, "host", Role::Owner, &room).await?;
-    let (mut guest, _) =
-        client::connect(target, base, &auth, "guest", Role::Audience, &room).await?;
-    let mut next_id = 2u64;
-    // Seat the guest first: invite, accept.
-    let mut send = async |ws: &mut Ws, cmd: ClientCommand| -> Result<(u64, Instant)> {
-        let id = next_id;
-        next_id += 1;
-        let sent = Instant::now();
-        ws.send(Message::text(wire::encode(target, id, &room, cmd)))
-            .await?;
-        let version = answer(target, ws, id).await?;
-        Ok((version, sent))
-    };
-    let invite = || ClientCommand::InviteToSeat {
-        invitee_id: "guest".into(),
-        seat_index: -1,
-        timeout: 600,
-        extra_info: None,
-    };
-    let accept = || ClientCommand::AcceptInvitation {
-        inviter_id: "host".into(),
-    };
-    send(&mut host, invite()).await?;
-    send(&mut guest, accept()).await?;
+    let mut changer = SeatChanger::connect(target, base, base, &auth, &room).await?;
+    changer.seat_guest().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stats.received.store(0, Ordering::Relaxed);
     let mut last = histogram();
@@ -129,24 +107,10 @@ async fn run_room(
     let start = Instant::now();
     for k in 0..changes {
         tokio::time::sleep_until((start + interval.mul_f64(k as f64)).into()).await;
-        // Odd: kick the guest off its seat; even: invite it back and it accepts.
-        let (version, sent) = if k % 2 == 0 {
-            send(
-                &mut host,
-                ClientCommand::KickOffSeat {
-                    user_id: "guest".into(),
-                },
-            )
-            .await?
-        } else {
-            send(&mut host, invite()).await?;
-            send(&mut guest, accept()).await?
-        };
+        let (version, sent) = changer.change(k).await?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            // Drain the host's and guest's own sockets so they never fill.
-            drain(target, &mut host).await;
-            drain(target, &mut guest).await;
+            changer.drain().await;
             match seats.get(version) {
                 Some((n, at)) if n as usize >= members => {
                     last.saturating_record(at.saturating_duration_since(sent).as_micros() as u64);
@@ -173,6 +137,92 @@ async fn run_room(
         stats,
         cpu_secs,
     })
+}
+
+/// A host and a guest who change a room's seats on demand: even changes kick the guest off its
+/// seat, odd ones invite it back and it accepts.
+pub struct SeatChanger {
+    target: Target,
+    room: String,
+    host: Ws,
+    guest: Ws,
+    next_id: u64,
+}
+
+impl SeatChanger {
+    /// Connects the owner `host` (at `host_base`) and the audience member `guest` (at
+    /// `guest_base`) to `room`.
+    pub async fn connect(
+        target: Target,
+        host_base: &str,
+        guest_base: &str,
+        auth: &Auth,
+        room: &str,
+    ) -> Result<Self> {
+        let (host, _) = client::connect(target, host_base, auth, "host", Role::Owner, room).await?;
+        let (guest, _) =
+            client::connect(target, guest_base, auth, "guest", Role::Audience, room).await?;
+        Ok(SeatChanger {
+            target,
+            room: room.to_owned(),
+            host,
+            guest,
+            next_id: 2,
+        })
+    }
+
+    async fn send(&mut self, by_host: bool, cmd: ClientCommand) -> Result<(u64, Instant)> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let ws = if by_host {
+            &mut self.host
+        } else {
+            &mut self.guest
+        };
+        let sent = Instant::now();
+        ws.send(Message::text(wire::encode(
+            self.target,
+            id,
+            &self.room,
+            cmd,
+        )))
+        .await?;
+        let version = answer(self.target, ws, id).await?;
+        Ok((version, sent))
+    }
+
+    /// Invites the guest and it accepts: returns the accept's room version and send time.
+    pub async fn seat_guest(&mut self) -> Result<(u64, Instant)> {
+        let invite = ClientCommand::InviteToSeat {
+            invitee_id: "guest".into(),
+            seat_index: -1,
+            timeout: 600,
+            extra_info: None,
+        };
+        self.send(true, invite).await?;
+        let accept = ClientCommand::AcceptInvitation {
+            inviter_id: "host".into(),
+        };
+        self.send(false, accept).await
+    }
+
+    /// Change number `k`: the room version of the seat change and when its command was sent.
+    pub async fn change(&mut self, k: u64) -> Result<(u64, Instant)> {
+        if k % 2 == 0 {
+            let kick = ClientCommand::KickOffSeat {
+                user_id: "guest".into(),
+            };
+            self.send(true, kick).await
+        } else {
+            self.seat_guest().await
+        }
+    }
+
+    /// Reads what waits on both sockets, so they never fill.
+    pub async fn drain(&mut self) {
+        drain(self.target, &mut self.host).await;
+        drain(self.target, &mut self.guest).await;
+    }
 }
 
 /// Reads until the answer to `id` arrives; returns the room version it carries.

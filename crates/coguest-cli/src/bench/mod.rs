@@ -10,6 +10,7 @@
 
 mod client;
 mod fanout;
+mod hold;
 mod ops;
 mod server;
 mod wire;
@@ -17,6 +18,7 @@ mod wire;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
+pub use hold::{WorkerArgs, worker};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use server::{ServerProc, Spawn};
@@ -40,6 +42,10 @@ pub enum Scenario {
     /// Raise the rate until p99 > 50 ms in two steps in a row: the knee and ops per server
     /// core-second.
     Saturate,
+    /// `--members` in one room over `--servers` (a cluster with `--redis`) and `--load-procs`
+    /// load processes, held `--duration` s with heartbeats; a seat change every
+    /// `--interval-ms` (default 5000), timed to the last member.
+    Hold,
 }
 
 /// `coguest bench` flags. Sizes default per scenario (see `--help`); small values make smoke
@@ -67,15 +73,26 @@ pub struct BenchArgs {
     /// Seconds of load before recording starts.
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
-    /// Fan-out: audience members in the room.
+    /// Fan-out, hold: audience members in the room.
     #[arg(long, default_value_t = 10_000)]
     pub members: usize,
     /// Fan-out: seat changes made.
     #[arg(long, default_value_t = 40)]
     pub changes: u64,
-    /// Fan-out: milliseconds between seat changes.
-    #[arg(long, default_value_t = 250)]
-    pub interval_ms: u64,
+    /// Fan-out, hold: milliseconds between seat changes (fanout 250, hold 5000).
+    #[arg(long)]
+    pub interval_ms: Option<u64>,
+    /// Hold: load processes (each holds at most ~19,000 connections).
+    #[arg(long, default_value_t = 1)]
+    pub load_procs: usize,
+    /// Hold: seconds between two WebSocket pings of a member (0: none).
+    #[arg(long, default_value_t = 20.0)]
+    pub heartbeat_secs: f64,
+    /// Run the coguest servers as one cluster on this Redis (a fresh key prefix per run,
+    /// removed at the end); the command scenarios then place every guest on another node than
+    /// its room's owner.
+    #[arg(long)]
+    pub redis: Option<String>,
     /// Saturate: rate multiplier per step.
     #[arg(long, default_value_t = 1.5)]
     pub step_factor: f64,
@@ -178,27 +195,52 @@ impl Servers {
 
 /// Runs `coguest bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    let this_exe = std::env::current_exe().context("locating this executable")?;
+    let cluster = match &args.redis {
+        Some(url) if args.target == Target::Coguest => Some((
+            url.clone(),
+            format!(
+                "bench-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            ),
+        )),
+        Some(_) => bail!("--redis runs coguest servers only"),
+        None => None,
+    };
+    if args.scenario == Scenario::Hold && args.target != Target::Coguest {
+        bail!("the hold scenario runs against coguest only");
+    }
+    let mut extra: Vec<String> = [
+        "--commands-per-sec",
+        "1000000",
+        "--command-burst",
+        "1000000",
+        "--outgoing-queue",
+        "4096",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    if matches!(args.scenario, Scenario::Hold | Scenario::Fanout) {
+        // One room holds every member (plus the host and the guest).
+        extra.extend(["--max-members".into(), (args.members + 16).to_string()]);
+    }
     let spawn = Spawn {
         target: args.target,
         cpus: args.server_cpus.clone(),
         coguest_bin: match &args.coguest_bin {
             Some(p) => p.clone(),
-            None => std::env::current_exe().context("locating this executable")?,
+            None => this_exe.clone(),
         },
         socketio_js: args.socketio_js.clone(),
         nats_bin: args.nats_bin.clone(),
         // The load's own pace is the limit under test, not the per-connection quotas.
-        extra: [
-            "--commands-per-sec",
-            "1000000",
-            "--command-burst",
-            "1000000",
-            "--outgoing-queue",
-            "4096",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect(),
+        extra,
+        cluster: cluster.clone(),
     };
     if args.target == Target::Nats
         && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
@@ -215,22 +257,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     let started = Instant::now();
-    let mut report = runtime.block_on(async {
+    let report = runtime.block_on(async {
         match args.scenario {
             Scenario::Latency => ops_run(&args, &servers, 1000, 10, 100.0).await,
             Scenario::Heavy => ops_run(&args, &servers, 10_000, 500, 2000.0).await,
             Scenario::Saturate => saturate(&args, &servers).await,
             Scenario::Fanout => fanout_run(&args, &servers).await,
             Scenario::Connections => connections(&args, &servers).await,
+            Scenario::Hold => hold::run(&args, &servers, &this_exe, cluster.as_ref()).await,
         }
-    })?;
+    });
+    if let Some((url, prefix)) = &cluster {
+        drop(servers);
+        if let Err(e) = runtime.block_on(remove_prefix(url, prefix)) {
+            eprintln!("removing the run's Redis keys ({prefix}:*) failed: {e:#}");
+        }
+    } else {
+        drop(servers);
+    }
     runtime.shutdown_timeout(Duration::from_secs(2));
-    drop(servers);
+    let mut report = report?;
     let mut head = serde_json::Map::new();
     head.insert("scenario".into(), json!(args.scenario));
     head.insert("target".into(), json!(args.target));
     head.insert("label".into(), json!(args.label));
     head.insert("servers".into(), json!(args.servers.max(1)));
+    head.insert("cluster".into(), json!(args.redis.is_some()));
     head.insert("server_cpus".into(), json!(args.server_cpus));
     head.insert(
         "cores".into(),
@@ -283,6 +335,39 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
 }
 
+/// Deletes every key of a benchmark cluster (they are many: one room of 100,000 members).
+async fn remove_prefix(url: &str, prefix: &str) -> Result<()> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            let _: u64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// Where the command scenarios connect each room's members.
+fn placement(args: &BenchArgs) -> ops::Placement {
+    if args.redis.is_some() {
+        ops::Placement::CrossNode
+    } else {
+        ops::Placement::RoomPerServer
+    }
+}
+
 fn secs(args: &BenchArgs, default: f64) -> Duration {
     Duration::from_secs_f64(args.duration.unwrap_or(default).max(0.1))
 }
@@ -299,7 +384,15 @@ async fn ops_run(
     let rate = args.rate.unwrap_or(rate);
     let duration = secs(args, 20.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(args.target, &servers.urls(), conns, rooms, &pb).await?;
+    let fleet = ops::connect_fleet(
+        args.target,
+        &servers.urls(),
+        placement(args),
+        conns,
+        rooms,
+        &pb,
+    )
+    .await?;
     let rss = servers.rss();
     pb.set_message("warm-up");
     fleet.stats.recording.store(false, Ordering::Relaxed);
@@ -431,7 +524,15 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let rooms = args.rooms.unwrap_or(100);
     let step = secs(args, 5.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(args.target, &servers.urls(), conns, rooms, &pb).await?;
+    let fleet = ops::connect_fleet(
+        args.target,
+        &servers.urls(),
+        placement(args),
+        conns,
+        rooms,
+        &pb,
+    )
+    .await?;
     let mut rate = args.rate.unwrap_or(500.0);
     let mut steps = Vec::new();
     let mut knee: Option<Value> = None;
@@ -534,7 +635,7 @@ async fn fanout_run(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         base,
         args.members,
         args.changes,
-        Duration::from_millis(args.interval_ms),
+        Duration::from_millis(args.interval_ms.unwrap_or(250)),
         &pb,
         &cpu,
     )
@@ -599,7 +700,10 @@ async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         nats = fanout::nats_idle(&servers.procs[0].ws, n, &pb).await?;
     } else {
         let rooms = args.rooms.unwrap_or(n.div_ceil(1000)).max(1);
-        fleet = Some(ops::connect_fleet(args.target, &servers.urls(), n, rooms, &pb).await?);
+        fleet = Some(
+            ops::connect_fleet(args.target, &servers.urls(), placement(args), n, rooms, &pb)
+                .await?,
+        );
     }
     pb.finish_and_clear();
     // Let allocators settle, then measure memory and an idle window of CPU.

@@ -80,11 +80,33 @@ pub struct Fleet {
     pub connections: usize,
 }
 
-/// Opens `conns` connections in `rooms` rooms spread over `servers` (room `r` on server
-/// `r % servers.len()`), each room one owner and guests.
+/// Where a room's members connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Room `r` on server `r % servers` (independent single nodes).
+    RoomPerServer,
+    /// Cluster: the owner of room `r` on node `r % nodes` and joined first (so that node owns
+    /// the room), every guest on one of the other nodes: each guest command crosses nodes
+    /// through Redis, and each change reaches other nodes.
+    CrossNode,
+}
+
+impl Placement {
+    fn server(self, r: usize, m: usize, n: usize) -> usize {
+        match self {
+            Placement::RoomPerServer => r % n,
+            Placement::CrossNode if m == 0 || n < 2 => r % n,
+            Placement::CrossNode => (r + 1 + (m - 1) % (n - 1)) % n,
+        }
+    }
+}
+
+/// Opens `conns` connections in `rooms` rooms spread over `servers` as `placement` says, each
+/// room one owner and guests.
 pub async fn connect_fleet(
     target: Target,
     servers: &[String],
+    placement: Placement,
     conns: usize,
     rooms: usize,
     progress: &indicatif::ProgressBar,
@@ -113,30 +135,39 @@ pub async fn connect_fleet(
         done_txs.push(tx);
         done_rxs.push(rx);
     }
-    let results: Vec<Result<(usize, usize, String, ConnHandle)>> = futures_util::stream::iter(plan)
-        .map(|(r, m, role)| {
-            let auth = auth.clone();
-            let base = servers[r % servers.len()].clone();
-            let sinks = Sinks {
-                stats: stats.clone(),
-                done: Some(done_txs[r].clone()),
-                seats: None,
-            };
-            let stop = stop.clone();
-            async move {
-                let room = format!("bench-{run_tag}-{r}");
-                let user = format!("u{r}-{m}");
-                let (ws, version) = client::connect(target, &base, &auth, &user, role, &room)
-                    .await
-                    .with_context(|| format!("connecting {user}"))?;
-                let handle = client::spawn(ws, target, &room, version, sinks, stop);
-                Ok((r, m, user, handle))
-            }
-        })
-        .buffer_unordered(128)
-        .inspect(|_| progress.inc(1))
-        .collect()
-        .await;
+    let connect_one = |(r, m, role): (usize, usize, Role)| {
+        let auth = auth.clone();
+        let base = servers[placement.server(r, m, servers.len())].clone();
+        let sinks = Sinks {
+            stats: stats.clone(),
+            done: Some(done_txs[r].clone()),
+            seats: None,
+        };
+        let stop = stop.clone();
+        async move {
+            let room = format!("bench-{run_tag}-{r}");
+            let user = format!("u{r}-{m}");
+            let (ws, version) = client::connect(target, &base, &auth, &user, role, &room)
+                .await
+                .with_context(|| format!("connecting {user}"))?;
+            let handle = client::spawn(ws, target, &room, version, sinks, stop, None);
+            Ok((r, m, user, handle))
+        }
+    };
+    // Owners first when the first join decides which node owns the room.
+    let (first, rest): (Vec<_>, Vec<_>) = plan
+        .into_iter()
+        .partition(|&(_, m, _)| placement == Placement::CrossNode && m == 0);
+    let mut results: Vec<Result<(usize, usize, String, ConnHandle)>> = Vec::new();
+    for batch in [first, rest] {
+        let mut done: Vec<_> = futures_util::stream::iter(batch)
+            .map(connect_one)
+            .buffer_unordered(128)
+            .inspect(|_| progress.inc(1))
+            .collect()
+            .await;
+        results.append(&mut done);
+    }
     let mut members: Vec<Vec<Option<(String, ConnHandle)>>> =
         (0..rooms).map(|_| vec![None; per_room]).collect();
     for res in results {

@@ -26,6 +26,8 @@ pub struct Spawn {
     pub nats_bin: PathBuf,
     /// Extra `coguest serve` flags.
     pub extra: Vec<String>,
+    /// Cluster mode: the Redis URL and the key prefix of this run's cluster (coguest only).
+    pub cluster: Option<(String, String)>,
 }
 
 /// One running server process.
@@ -77,6 +79,16 @@ impl Spawn {
                     "text".into(),
                 ];
                 args.extend(self.extra.iter().cloned());
+                if let Some((redis, prefix)) = &self.cluster {
+                    args.extend([
+                        "--redis".into(),
+                        redis.clone(),
+                        "--redis-prefix".into(),
+                        prefix.clone(),
+                        "--node-id".into(),
+                        format!("bench-node-{index}"),
+                    ]);
+                }
                 (self.coguest_bin.clone(), args)
             }
             Target::Socketio => (
