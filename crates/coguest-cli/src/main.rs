@@ -101,6 +101,9 @@ struct ServeArgs {
     /// Frames queued per connection before it is closed as too slow (close 4008).
     #[arg(long, env = "COGUEST_OUTGOING_QUEUE", default_value_t = 1024)]
     outgoing_queue: usize,
+    /// Close a connection silent (no frame, ping or pong) for this many seconds (0: never).
+    #[arg(long, env = "COGUEST_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    idle_timeout_secs: u64,
     /// A static key for the admin HTTP API (`/v1/admin/...`), accepted besides admin tokens.
     #[arg(long, env = "COGUEST_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -271,6 +274,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         command_burst: args.command_burst,
         max_connections_per_user: args.max_connections_per_user,
         outgoing_queue: args.outgoing_queue,
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
     };
     config.default_room = RoomConfig {
         max_extra_info_bytes: args.max_extra_info_bytes,

@@ -79,3 +79,63 @@ fn connections_and_saturate_scenarios_report() {
     ]);
     assert!(!r["steps"].as_array().unwrap().is_empty(), "{r}");
 }
+
+/// The hold scenario over a real two-node cluster (the Redis the cluster tests use) and two
+/// load processes: every member sees every change, one room-channel publish per command.
+#[test]
+fn hold_scenario_spans_nodes_and_load_processes() {
+    let redis =
+        std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let r = bench(&[
+        "hold",
+        "--members",
+        "60",
+        "--load-procs",
+        "2",
+        "--servers",
+        "2",
+        "--redis",
+        &redis,
+        "--duration",
+        "2",
+        "--interval-ms",
+        "400",
+        "--heartbeat-secs",
+        "0.5",
+    ]);
+    assert_eq!(r["correctness"]["missing"], 0, "{r}");
+    assert_eq!(r["correctness"]["dropped"], 0, "{r}");
+    let changes = r["changes"].as_u64().unwrap();
+    assert!(changes >= 3, "{r}");
+    assert_eq!(r["last_member"]["count"].as_u64().unwrap(), changes);
+    assert!(r["held"]["pings"].as_u64().unwrap() >= 60, "{r}");
+    let p = &r["redis_publishes"];
+    assert_eq!(p["room_channel"], p["commands"], "{r}");
+}
+
+/// The command scenarios on a cluster put every guest on another node than its room's owner.
+#[test]
+fn heavy_scenario_runs_across_cluster_nodes() {
+    let redis =
+        std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let r = bench(&[
+        "heavy",
+        "--servers",
+        "2",
+        "--redis",
+        &redis,
+        "--connections",
+        "40",
+        "--rooms",
+        "4",
+        "--rate",
+        "40",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ]);
+    assert_eq!(r["cluster"], true);
+    assert_eq!(r["correctness"]["lost"], 0, "{r}");
+    assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
+}

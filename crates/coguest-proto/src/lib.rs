@@ -34,6 +34,9 @@ pub const CLOSE_RECONNECT: u16 = 1012;
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 /// WebSocket close code for a refused or expired token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// WebSocket close code for a connection silent (no frame, ping or pong) for the server's idle
+/// timeout: its peer is taken for gone; a live client reconnects and resumes.
+pub const CLOSE_IDLE: u16 = 4009;
 /// WebSocket close code for a connection refused by policy (the user has too many open).
 pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for a frame larger than the server accepts.

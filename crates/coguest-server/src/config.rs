@@ -90,6 +90,11 @@ pub struct Limits {
     /// Frames queued for one connection (default 1024). A connection whose queue is full is
     /// closed with `CLOSE_TOO_SLOW` (4008) so it never slows its rooms down.
     pub outgoing_queue: usize,
+    /// A connection from which nothing arrived (no frame, ping or pong) for this long is
+    /// closed with `CLOSE_IDLE` (4009): a peer that vanished without closing (a dead network,
+    /// a killed phone) would otherwise hold its seat forever. Default 60 s (the SDK pings every
+    /// 20 s); zero disables it.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -100,6 +105,7 @@ impl Default for Limits {
             command_burst: 40,
             max_connections_per_user: 8,
             outgoing_queue: 1024,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -9,8 +9,8 @@ use crate::{encode, valid_room_id};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use coguest_core::{RoomId, Timestamp};
 use coguest_proto::{
-    CLOSE_FRAME_TOO_LARGE, CLOSE_RECONNECT, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED, ClientCommand,
-    ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerMsg,
+    CLOSE_FRAME_TOO_LARGE, CLOSE_IDLE, CLOSE_RECONNECT, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED,
+    ClientCommand, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerMsg,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashSet;
@@ -249,37 +249,67 @@ fn run(
     if *shutdown.borrow() {
         conn.close(CLOSE_RECONNECT);
     }
+    let idle_ms = u64::try_from(app.config.limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
     async move {
         let mut reader = reader;
         let mut writer_done = false;
+        // One timer for both ways a connection ends by itself. It is not re-armed per frame:
+        // when it fires early (something was heard since), it sleeps again until the new end.
+        let mut heard = app.clock.now();
+        let end = |heard: Timestamp| {
+            let idle = match idle_ms {
+                0 => Timestamp::from_millis(u64::MAX),
+                ms => heard.plus_millis(ms),
+            };
+            idle.min(conn.identity.expires)
+        };
+        let mut timer = app.clock.sleep_until(end(heard));
         loop {
             tokio::select! {
                 _ = &mut writer => {
                     writer_done = true;
                     break;
                 }
+                () = &mut timer => {
+                    let now = app.clock.now();
+                    if conn.identity.expired(now) {
+                        let e = AuthError::Expired;
+                        conn.error(None, e.code(), e.to_string());
+                        conn.close(CLOSE_UNAUTHORIZED);
+                        timer = Box::pin(std::future::pending());
+                    } else if now >= end(heard) {
+                        tracing::debug!(conn = conn.id, "idle: nothing heard for the idle timeout");
+                        conn.close(CLOSE_IDLE);
+                        timer = Box::pin(std::future::pending());
+                    } else {
+                        timer = app.clock.sleep_until(end(heard));
+                    }
+                }
                 changed = shutdown.changed() => {
                     if changed.is_err() || *shutdown.borrow() {
                         conn.close(CLOSE_RECONNECT);
                     }
                 }
-                msg = stream.next() => match msg {
-                    // Boxed: the idle connection's future stays small; the parsing and routing state
-                    // exists only while a frame is handled.
-                    Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
-                    Some(Ok(Message::Binary(_))) => {
-                        conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
-                    }
-                    Some(Ok(Message::Close(_))) | None => break,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
-                        if over_hard_limit(e) {
-                            conn.close(CLOSE_FRAME_TOO_LARGE);
+                msg = stream.next() => {
+                    heard = app.clock.now();
+                    match msg {
+                        // Boxed: the idle connection's future stays small; the parsing and routing state
+                        // exists only while a frame is handled.
+                        Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
                         }
-                        break;
+                        Some(Ok(Message::Close(_))) | None => break,
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
+                            if over_hard_limit(e) {
+                                conn.close(CLOSE_FRAME_TOO_LARGE);
+                            }
+                            break;
+                        }
                     }
-                },
+                }
             }
         }
         // Boxed: what runs after the loop takes no room in the idle connection's future.

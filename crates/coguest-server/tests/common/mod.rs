@@ -209,7 +209,7 @@ pub struct Refused {
 
 pub struct TestClient {
     pub user: String,
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     /// Frames read but not yet consumed by an expectation.
     pub buf: VecDeque<ServerMsg>,

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use coguest_core::Role;
-use coguest_proto::{CLOSE_TOO_SLOW, ClientCommand, ErrorCode, ServerMsg};
+use coguest_proto::{CLOSE_IDLE, CLOSE_TOO_SLOW, ClientCommand, ErrorCode, ServerMsg};
 use coguest_server::CLOSE_POLICY;
 
 const ROOM: &str = "limits";
@@ -316,4 +316,44 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
         })
         .count();
     assert!(received < rounds, "slow got {received} of {rounds}");
+}
+
+/// A connection nothing arrives from for the idle timeout is closed with 4009, and its member
+/// leaves after the grace period like any dropped connection; anything heard (a frame, a
+/// WebSocket ping) keeps it open.
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    use futures_util::SinkExt;
+    let s = TestServer::start_with(|c| c.limits.idle_timeout = std::time::Duration::from_secs(60))
+        .await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut quiet = s.member(ROOM, "quiet", Role::Audience).await;
+    let mut pinging = s.member(ROOM, "pinging", Role::Audience).await;
+    for _ in 0..3 {
+        s.clock.advance_secs(40);
+        owner.call(ROOM, ClientCommand::Ping).await.unwrap();
+        // A WebSocket ping (what the SDK sends) counts as well as a frame.
+        pinging
+            .ws
+            .send(tokio_tungstenite::tungstenite::Message::Ping(
+                Default::default(),
+            ))
+            .await
+            .unwrap();
+        pinging.call(ROOM, ClientCommand::Ping).await.unwrap();
+    }
+    assert_eq!(quiet.closed().await, Some(CLOSE_IDLE));
+    // The others, heard every 40 s, are still served after 120 s.
+    owner.call(ROOM, ClientCommand::Ping).await.unwrap();
+    pinging.call(ROOM, ClientCommand::Ping).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_zero_idle_timeout_never_closes() {
+    let s = TestServer::start_with(|c| c.limits.idle_timeout = std::time::Duration::ZERO).await;
+    let mut quiet = s.member(ROOM, "quiet", Role::Audience).await;
+    s.clock.advance_secs(1800);
+    let mut other = s.member(ROOM, "other", Role::Audience).await;
+    other.call(ROOM, ClientCommand::Ping).await.unwrap();
+    quiet.call(ROOM, ClientCommand::Ping).await.unwrap();
 }
