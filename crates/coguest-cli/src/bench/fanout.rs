@@ -147,6 +147,9 @@ pub struct SeatChanger {
     host: Ws,
     guest: Ws,
     next_id: u64,
+    /// When both last sent a WebSocket ping (the server closes connections it hears nothing
+    /// from for its idle timeout, and these two may wait minutes for the audience to join).
+    pinged: Instant,
 }
 
 impl SeatChanger {
@@ -168,6 +171,7 @@ impl SeatChanger {
             host,
             guest,
             next_id: 2,
+            pinged: Instant::now(),
         })
     }
 
@@ -218,10 +222,15 @@ impl SeatChanger {
         }
     }
 
-    /// Reads what waits on both sockets, so they never fill.
+    /// Reads what waits on both sockets, so they never fill, and pings every 15 s.
     pub async fn drain(&mut self) {
         drain(self.target, &mut self.host).await;
         drain(self.target, &mut self.guest).await;
+        if self.target == Target::Coguest && self.pinged.elapsed() >= Duration::from_secs(15) {
+            self.pinged = Instant::now();
+            let _ = self.host.send(Message::Ping(Default::default())).await;
+            let _ = self.guest.send(Message::Ping(Default::default())).await;
+        }
     }
 }
 
