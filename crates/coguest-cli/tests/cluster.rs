@@ -1,6 +1,6 @@
 //! Cluster tests: real Redis, three real `coguest serve --redis` processes on loopback, real
-//! WebSockets. Each test uses its own Redis key prefix. Leases are 1 s so failovers take
-//! about a second.
+//! WebSockets. Each test uses its own Redis key prefix (and, where it cuts a node's Redis
+//! connections, its own ACL users). Leases are 1 s so failovers take about a second.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
@@ -8,7 +8,7 @@ mod binary;
 mod common;
 
 use coguest_core::{Role, Timestamp};
-use coguest_proto::{Event, NoResponseReason, ServerMsg};
+use coguest_proto::{Change, Event, NoResponseReason, ServerMsg};
 use coguest_server::auth::{Auth, Claims};
 use common::*;
 use std::net::SocketAddr;
@@ -28,6 +28,8 @@ struct Cluster {
     prefix: String,
     dir: tempfile::TempDir,
     nodes: Vec<Option<Node>>,
+    /// Whether each node connects to Redis as its own ACL user (see `start_as_users`).
+    users: bool,
 }
 
 struct Node {
@@ -37,6 +39,17 @@ struct Node {
 
 impl Cluster {
     async fn start(name: &str, n: usize) -> Self {
+        Self::launch(name, n, false).await
+    }
+
+    /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
+    /// connections (`CLIENT KILL ... USER`) or refuse it new ones (`ACL SETUSER ... off`)
+    /// without touching other nodes or other tests.
+    async fn start_as_users(name: &str, n: usize) -> Self {
+        Self::launch(name, n, true).await
+    }
+
+    async fn launch(name: &str, n: usize, users: bool) -> Self {
         // Fail loudly when Redis is not there: these tests must run in CI.
         let url = redis_url();
         let hostport = url
@@ -56,8 +69,22 @@ impl Cluster {
             prefix: format!("cgtest-{name}-{}-{nanos}", std::process::id()),
             dir: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
+            users,
         };
         for i in 0..n {
+            if users {
+                let user = c.user(i);
+                redis(&[
+                    "ACL",
+                    "SETUSER",
+                    &user,
+                    "on",
+                    &format!(">{user}"),
+                    "~*",
+                    "&*",
+                    "+@all",
+                ]);
+            }
             let node = c.spawn(i).await;
             c.nodes.push(Some(node));
         }
@@ -68,9 +95,33 @@ impl Cluster {
         self.dir.path().join(format!("n{i}"))
     }
 
+    /// Node `i`'s ACL user (its password is its name).
+    fn user(&self, i: usize) -> String {
+        format!("{}-n{i}", self.prefix)
+    }
+
+    fn node_url(&self, i: usize) -> String {
+        if !self.users {
+            return redis_url();
+        }
+        let user = self.user(i);
+        format!("redis://{user}:{user}@{}", redis_addr().1)
+    }
+
+    /// Cuts node `i`'s Redis subscription connection; how many connections were killed.
+    fn kill_pubsub(&self, i: usize) -> String {
+        redis(&["CLIENT", "KILL", "TYPE", "pubsub", "USER", &self.user(i)])
+    }
+
+    /// Lets node `i` open new Redis connections, or not (its open ones keep working).
+    fn allow_connections(&self, i: usize, allow: bool) {
+        let on = if allow { "on" } else { "off" };
+        redis(&["ACL", "SETUSER", &self.user(i), on]);
+    }
+
     async fn spawn(&self, i: usize) -> Node {
         let mut cmd = binary::serve(&self.data(i), SECRET);
-        cmd.args(["--redis", &redis_url(), "--redis-prefix", &self.prefix])
+        cmd.args(["--redis", &self.node_url(i), "--redis-prefix", &self.prefix])
             .args([
                 "--node-id",
                 &format!("n{i}"),
@@ -126,7 +177,94 @@ impl Drop for Cluster {
                 signal(pid, "-CONT");
             }
         }
+        if self.users {
+            // Nodes first: deleting a user cuts its connections, which they would retry.
+            for n in self.nodes.iter_mut().flatten() {
+                let _ = n.child.start_kill();
+            }
+            for i in 0..self.nodes.len() {
+                // Not `redis`: a panic while unwinding would abort the test binary.
+                let _ = try_redis(&["ACL", "DELUSER", &self.user(i)]);
+            }
+        }
     }
+}
+
+/// The test's Redis: `AUTH` arguments from the URL, if any, and `host:port`.
+fn redis_addr() -> (Option<Vec<String>>, String) {
+    let url = redis_url();
+    let rest = url.trim_start_matches("redis://");
+    let rest = rest.split('/').next().unwrap_or(rest);
+    match rest.rsplit_once('@') {
+        Some((auth, hostport)) => {
+            let args = match auth.split_once(':') {
+                Some(("", pass)) => vec!["AUTH".into(), pass.into()],
+                Some((user, pass)) => vec!["AUTH".into(), user.into(), pass.into()],
+                None => vec!["AUTH".into(), auth.into()],
+            };
+            (Some(args), hostport.to_owned())
+        }
+        None => (None, rest.to_owned()),
+    }
+}
+
+/// One Redis command on a fresh connection; the reply as text. The tests have no Redis
+/// client, and these replies are a simple string, an integer or one bulk string.
+fn try_redis(args: &[&str]) -> Result<String, String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (auth, hostport) = redis_addr();
+    let stream = std::net::TcpStream::connect(&hostport).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut cmds: Vec<Vec<String>> = auth.into_iter().collect();
+    cmds.push(args.iter().map(|a| a.to_string()).collect());
+    let mut out = Vec::new();
+    for cmd in &cmds {
+        write!(out, "*{}\r\n", cmd.len()).unwrap();
+        for a in cmd {
+            write!(out, "${}\r\n{a}\r\n", a.len()).unwrap();
+        }
+    }
+    (&stream).write_all(&out).map_err(|e| e.to_string())?;
+    let mut r = BufReader::new(&stream);
+    let mut reply = String::new();
+    for _ in &cmds {
+        let mut line = String::new();
+        r.read_line(&mut line).map_err(|e| e.to_string())?;
+        let line = line.trim_end();
+        reply = match line.split_at_checked(1) {
+            Some(("+" | ":", v)) => v.to_owned(),
+            Some(("$", n)) => {
+                let n: usize = n.parse().map_err(|_| format!("bad reply {line:?}"))?;
+                let mut buf = vec![0; n + 2];
+                r.read_exact(&mut buf).map_err(|e| e.to_string())?;
+                String::from_utf8_lossy(&buf[..n]).into_owned()
+            }
+            _ => return Err(format!("Redis {args:?}: {line}")),
+        };
+    }
+    Ok(reply)
+}
+
+fn redis(args: &[&str]) -> String {
+    try_redis(args).unwrap()
+}
+
+/// `fut`, which must finish within `limit`.
+async fn within<T>(limit: Duration, what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {limit:?}"))
+}
+
+/// A seat list with `user` seated.
+fn seats_with(m: &ServerMsg, user: &str) -> bool {
+    matches!(
+        m,
+        ServerMsg::Change { change: Change::Seats { seats }, .. }
+            if seats.iter().any(|s| s.user.as_ref().is_some_and(|u| u.user_id == user))
+    )
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -890,4 +1028,115 @@ async fn random_kills_and_restarts_lose_no_acknowledged_change() {
         .unwrap()
         .unwrap();
     assert_eq!(v, state["version"].as_u64().unwrap());
+}
+
+fn invited(e: &Event) -> bool {
+    matches!(e, Event::HostInvitationReceived { .. })
+}
+
+fn accepted(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::HostInvitationResponded {
+            is_accept: true,
+            ..
+        }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_redis_subscriptions_are_restored_and_rooms_resynchronised() {
+    let c = Cluster::start_as_users("resub", 3).await;
+    let room = "r-resub";
+    // Node 0 owns the room; nodes 1 and 2 follow it.
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+    let mut b = member(c.addr(2), room, "b", Role::Audience).await;
+
+    // Redis drops every node's subscriber (as over its output buffer limit, or on restart).
+    for i in 0..3 {
+        assert_eq!(c.kill_pubsub(i), "1", "node {i}'s subscription");
+    }
+    // The owner changes the room at once: published while the followers may not listen.
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+    let limit = Duration::from_secs(3);
+    within(limit, "a hears the invitation", a.event("invited", invited)).await;
+    // A member of node 1 answers: forwarded to node 0, answered, and seen on every node.
+    within(limit, "a's answer", a.call(room, accept_inv("owner")))
+        .await
+        .unwrap();
+    within(
+        limit,
+        "the owner hears it",
+        owner.event("accepted", accepted),
+    )
+    .await;
+    within(
+        limit,
+        "b sees a seated",
+        b.expect("a seated", |m| seats_with(m, "a")),
+    )
+    .await;
+    let state = converge(&c, &[0, 1, 2], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into()), (1, "a".into())]);
+    for i in 0..3 {
+        let n = metric(c.addr(i), "coguest_cluster_resubscribes_total").await;
+        assert_eq!(n, 1.0, "node {i} resubscribed once");
+    }
+    // Later changes flow as before.
+    owner.call(room, kick("a")).await.unwrap();
+    within(
+        limit,
+        "a kicked",
+        a.event("kicked", |e| matches!(e, Event::KickedOffSeat { .. })),
+    )
+    .await;
+    converge(&c, &[0, 1, 2], room).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_that_missed_the_last_entry_catches_up_within_a_lease() {
+    let c = Cluster::start_as_users("missed", 2).await;
+    let room = "r-missed";
+    let mut owner = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut a = member(c.addr(1), room, "a", Role::Audience).await;
+
+    // Node 1 loses its subscription and cannot open a new one for now (its open data
+    // connection still works): the next entry is published while nobody there listens, and
+    // no later one comes to reveal the gap.
+    c.allow_connections(1, false);
+    assert_eq!(c.kill_pubsub(1), "1");
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+    let stored = Instant::now();
+    within(
+        Duration::from_millis(2 * LEASE_MS),
+        "a hears the invitation",
+        a.event("invited", invited),
+    )
+    .await;
+    eprintln!("missed entry caught up after {:?}", stored.elapsed());
+    // The periodic look at the stored sequence did it, not a resubscription.
+    assert_eq!(
+        metric(c.addr(1), "coguest_cluster_resubscribes_total").await,
+        0.0
+    );
+    assert!(metric(c.addr(1), "coguest_cluster_catch_ups_total").await >= 1.0);
+
+    // Once Redis takes connections again, node 1 resubscribes (after failed attempts) and
+    // forwards and hears answers again.
+    c.allow_connections(1, true);
+    within(
+        Duration::from_secs(5),
+        "a's answer",
+        a.call(room, accept_inv("owner")),
+    )
+    .await
+    .unwrap();
+    owner.event("accepted", accepted).await;
+    let state = converge(&c, &[0, 1], room).await;
+    assert_eq!(seats(&state), vec![(0, "owner".into()), (1, "a".into())]);
+    assert_eq!(
+        metric(c.addr(1), "coguest_cluster_resubscribes_total").await,
+        1.0
+    );
 }

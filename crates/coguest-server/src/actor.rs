@@ -214,6 +214,9 @@ pub(crate) enum RoomMsg {
     Remote(Box<CmdMsg>),
     /// Cluster: the owner's answer to a forwarded command.
     Answer(NodeMsg),
+    /// Cluster: the node's Redis subscription was lost and restored; what was published
+    /// meanwhile is lost.
+    Resync,
 }
 
 /// A room's settings and host view, for the admin API.
@@ -504,6 +507,8 @@ pub(crate) struct RoomActor {
     next_admin: u64,
     /// The room version the local connections have been told about.
     delivered_version: u64,
+    /// Follower: the stored log sequence seen at the last tick, when it was ahead of this copy.
+    stored_ahead: Option<u64>,
     next_tick: Instant,
     /// Which room of this id this is (webhook event ids carry it; 0 without webhooks).
     incarnation: u64,
@@ -550,6 +555,7 @@ impl RoomActor {
             admin_pending: HashMap::new(),
             next_admin: 0,
             delivered_version,
+            stored_ahead: None,
             next_tick: Instant::now(),
             incarnation,
         };
@@ -760,6 +766,7 @@ impl RoomActor {
             RoomMsg::Notice(n) => self.on_notice(n).await,
             RoomMsg::Remote(m) => self.on_remote(*m).await,
             RoomMsg::Answer(a) => self.on_answer(a).await,
+            RoomMsg::Resync => self.resync().await,
         }
     }
 
@@ -1183,6 +1190,11 @@ impl RoomActor {
             Ok(Some(stored)) => {
                 Rebuilt::replay(self.name(), stored, RingCap::of(&self.shared.config))
             }
+            // Only the fenced delete removes a shared room: its `Closed` notice was missed.
+            Ok(None) if self.cluster.is_some() => {
+                self.closed_here();
+                return;
+            }
             Ok(None) => Err(StoreError::Corrupt("the room vanished from storage".into())),
             Err(e) => Err(e),
         };
@@ -1348,6 +1360,9 @@ impl RoomActor {
                     _ => {}
                 }
                 if matches!(self.part, Part::Follower) {
+                    self.check_stored_seq(&cluster).await;
+                }
+                if matches!(self.part, Part::Follower) && !self.closed {
                     // Answers lost with a dead owner: ask the next one (same request ids, so
                     // nothing runs twice).
                     let stale = self
@@ -1357,6 +1372,73 @@ impl RoomActor {
                     if stale {
                         self.resend_forwarded().await;
                     }
+                }
+            }
+        }
+    }
+
+    /// Follower: catches up when storage holds an entry that never arrived. Gaps are seen when
+    /// a later entry comes; this sees a missed *last* one (a full inbox drops messages, a lost
+    /// subscription loses them). An entry stored by the previous tick and still missing now
+    /// is lost, not in flight: only then reload, so staleness stays within about one lease.
+    async fn check_stored_seq(&mut self, cluster: &Cluster) {
+        if self.stored_ahead.take().is_some_and(|s| s > self.log_seq) {
+            tracing::info!(
+                room = self.name(),
+                seq = self.log_seq,
+                "a stored entry never arrived; reloading"
+            );
+            self.shared.metrics.cluster_catch_ups.inc();
+            self.reload().await;
+            if self.closed || self.broken {
+                return;
+            }
+        }
+        match cluster.store.log_seq(&self.id).await {
+            Ok(Some(seq)) if seq > self.log_seq => self.stored_ahead = Some(seq),
+            Ok(Some(_)) => {}
+            // Deleted: the reload next tick closes the room here if the notice is lost too.
+            Ok(None) => self.stored_ahead = Some(u64::MAX),
+            Err(e) => {
+                tracing::warn!(room = self.name(), error = %e, "reading the stored sequence failed")
+            }
+        }
+    }
+
+    /// The node's subscription was lost and restored: everything published meanwhile is
+    /// lost. A follower catches up from storage and sends again what waits for an answer
+    /// (same request ids, so nothing runs twice); an owner confirms its lease and announces
+    /// itself again, so that followers re-send what it missed, or steps down.
+    async fn resync(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        match self.part {
+            Part::Single => {}
+            Part::Owner { epoch, .. } => {
+                let sent = Instant::now();
+                match cluster.store.reassert(&self.id).await {
+                    Ok(true) => self.part = Part::owner(epoch, sent, cluster.lease),
+                    Ok(false) => self.step_down().await,
+                    // Unsure: the local trust window decides (ensure_owner asks again).
+                    Err(e) => {
+                        tracing::warn!(room = self.name(), error = %e, "reasserting the lease failed")
+                    }
+                }
+            }
+            Part::Follower => {
+                self.stored_ahead = None;
+                self.reload().await;
+                if self.closed || self.broken {
+                    return;
+                }
+                // A new owner may have missed this node's connections.
+                self.announce_presence().await;
+                if !self.forwarded.is_empty() {
+                    self.resend_forwarded().await;
+                }
+                if !self.admin_pending.is_empty() {
+                    self.resend_admin().await;
                 }
             }
         }

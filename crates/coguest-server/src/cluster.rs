@@ -10,8 +10,12 @@
 //! channel; the owner answers on the origin node's channel.
 //!
 //! This module holds the node-wide part: the Redis subscriptions and their dispatch to room
-//! actors, the ordered publisher, node heartbeats and the live-node set.
+//! actors, the ordered publisher, node heartbeats and the live-node set. When the subscription
+//! connection is lost (Redis restarted, or it dropped this subscriber), it reconnects with a
+//! bounded backoff, subscribes to every channel it had again, and asks every room actor to
+//! resynchronise, since whatever was published meanwhile is lost.
 
+use crate::Metrics;
 use crate::actor::RoomMsg;
 use crate::registry::Registry;
 use crate::store::StoreError;
@@ -19,7 +23,7 @@ use crate::store::redis::{Keys, RedisStore, RoomNotice};
 use coguest_core::{Command, Profile, Role, RoomId};
 use coguest_proto::ClientCommand;
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, PubSubSink};
+use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
@@ -109,6 +113,22 @@ pub(crate) struct NodeMsg {
     pub text: String,
 }
 
+/// The subscription connection's sink and every channel subscribed through it, under one
+/// lock so that a reconnection restores exactly the channels subscribed at that moment.
+struct Subs {
+    sink: PubSubSink,
+    channels: HashSet<String>,
+}
+
+/// The first retry of a lost subscription waits this long, doubling up to [`RESUBSCRIBE_MAX`].
+const RESUBSCRIBE_MIN: Duration = Duration::from_millis(100);
+const RESUBSCRIBE_MAX: Duration = Duration::from_secs(2);
+/// One reconnection attempt (connect and subscribe) gives up after this long.
+const RESUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Subscriptions sent at once when restoring them (one channel per request: the client
+/// matches one reply to each request).
+const RESUBSCRIBE_BATCH: usize = 64;
+
 /// The node-wide cluster state.
 pub(crate) struct Cluster {
     pub store: Arc<RedisStore>,
@@ -116,11 +136,13 @@ pub(crate) struct Cluster {
     pub node: String,
     pub lease: Duration,
     advertise: String,
+    client: redis::Client,
     conn: ConnectionManager,
-    sink: tokio::sync::Mutex<PubSubSink>,
+    subs: tokio::sync::Mutex<Subs>,
     out: mpsc::UnboundedSender<(String, String)>,
     alive: Mutex<HashSet<String>>,
     registry: Mutex<Weak<Registry>>,
+    metrics: Arc<Metrics>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -133,14 +155,14 @@ impl Cluster {
     pub async fn start(
         config: &ClusterConfig,
         store: Arc<RedisStore>,
+        metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, StoreError> {
         let client = redis::Client::open(config.redis_url.as_str()).map_err(backend)?;
         let pubsub = client.get_async_pubsub().await.map_err(backend)?;
-        let (mut sink, mut stream) = pubsub.split();
+        let (mut sink, stream) = pubsub.split();
         let keys = store.keys().clone();
-        sink.subscribe(keys.node_channel(&config.node_id))
-            .await
-            .map_err(backend)?;
+        let node_channel = keys.node_channel(&config.node_id);
+        sink.subscribe(&node_channel).await.map_err(backend)?;
         let conn = store.connection();
         let (out, mut out_rx) = mpsc::unbounded_channel::<(String, String)>();
         let cluster = Arc::new(Cluster {
@@ -149,11 +171,16 @@ impl Cluster {
             node: config.node_id.clone(),
             lease: config.lease,
             advertise: config.advertise.clone(),
+            client,
             conn,
-            sink: tokio::sync::Mutex::new(sink),
+            subs: tokio::sync::Mutex::new(Subs {
+                sink,
+                channels: HashSet::from([node_channel]),
+            }),
             out,
             alive: Mutex::new(HashSet::new()),
             registry: Mutex::new(Weak::new()),
+            metrics,
         });
         // Publisher: one task, so answers to a node leave in the order they were sent.
         let mut pub_conn = cluster.conn.clone();
@@ -172,15 +199,19 @@ impl Cluster {
         // Dispatcher: every subscribed message goes to its room actor's inbox, in order.
         let weak = Arc::downgrade(&cluster);
         tokio::spawn(async move {
-            while let Some(msg) = stream.next().await {
-                let Some(cluster) = weak.upgrade() else {
-                    return;
-                };
-                cluster.dispatch(msg.get_channel_name(), msg.get_payload_bytes());
+            let mut stream = stream;
+            loop {
+                while let Some(msg) = stream.next().await {
+                    let Some(cluster) = weak.upgrade() else {
+                        return;
+                    };
+                    cluster.dispatch(msg.get_channel_name(), msg.get_payload_bytes());
+                }
+                match Self::resubscribe(&weak).await {
+                    Some(s) => stream = s,
+                    None => return,
+                }
             }
-            tracing::error!(
-                "the Redis subscription ended; cluster messages are no longer received"
-            );
         });
         // Heartbeat and live-node set.
         let weak = Arc::downgrade(&cluster);
@@ -209,6 +240,60 @@ impl Cluster {
 
     fn registry(&self) -> Option<Arc<Registry>> {
         self.registry.lock().ok()?.upgrade()
+    }
+
+    /// The subscription connection is gone, and with it whatever was published since: opens
+    /// a new one with a bounded backoff, restores every channel, then has every room actor
+    /// resynchronise. `None` once the node is shutting down.
+    async fn resubscribe(weak: &Weak<Cluster>) -> Option<PubSubStream> {
+        tracing::warn!("the Redis subscription ended; reconnecting");
+        let mut delay = RESUBSCRIBE_MIN;
+        loop {
+            let cluster = weak.upgrade()?;
+            let attempt = tokio::time::timeout(RESUBSCRIBE_TIMEOUT, cluster.reconnect()).await;
+            match attempt {
+                Ok(Ok((stream, channels))) => {
+                    cluster.metrics.cluster_resubscribes.inc();
+                    let rooms = cluster.registry().map_or(0, |r| r.resync_all());
+                    tracing::warn!(
+                        channels,
+                        rooms,
+                        "resubscribed to Redis; room actors resynchronise"
+                    );
+                    return Some(stream);
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "resubscribing to Redis failed"),
+                Err(_) => tracing::warn!("resubscribing to Redis timed out"),
+            }
+            drop(cluster);
+            // Jitter, so that nodes cut off together do not all retry at once.
+            let jitter = 0.5 + rand::random::<f64>() / 2.0;
+            tokio::time::sleep(delay.mul_f64(jitter)).await;
+            delay = (delay * 2).min(RESUBSCRIBE_MAX);
+        }
+    }
+
+    /// A new subscription connection, subscribed to every channel the lost one had. The lock
+    /// is held throughout, so a concurrent (un)subscribe lands on one side of the swap.
+    async fn reconnect(&self) -> Result<(PubSubStream, usize), StoreError> {
+        let pubsub = self.client.get_async_pubsub().await.map_err(backend)?;
+        let (sink, stream) = pubsub.split();
+        let mut subs = self.subs.lock().await;
+        let channels: Vec<String> = subs.channels.iter().cloned().collect();
+        let n = channels.len();
+        let results: Vec<redis::RedisResult<()>> = futures_util::stream::iter(channels)
+            .map(|ch| {
+                let mut sink = sink.clone();
+                async move { sink.subscribe(ch).await }
+            })
+            .buffer_unordered(RESUBSCRIBE_BATCH)
+            .collect()
+            .await;
+        if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+            return Err(backend(e));
+        }
+        subs.sink = sink;
+        Ok((stream, n))
     }
 
     async fn heartbeat(&self) -> Result<(), StoreError> {
@@ -288,35 +373,31 @@ impl Cluster {
         registry.deliver_local(&room, msg);
     }
 
+    /// Subscribes to `channel` and remembers it, to restore it after a reconnection.
+    async fn subscribe(&self, channel: String) -> Result<(), StoreError> {
+        let mut subs = self.subs.lock().await;
+        subs.sink.subscribe(&channel).await.map_err(backend)?;
+        subs.channels.insert(channel);
+        Ok(())
+    }
+
     /// Subscribes to a room's change channel (before loading it, so nothing is missed).
     pub async fn subscribe_room(&self, room: &RoomId) -> Result<(), StoreError> {
-        self.sink
-            .lock()
-            .await
-            .subscribe(self.keys.room_channel(room.as_str()))
-            .await
-            .map_err(backend)
+        self.subscribe(self.keys.room_channel(room.as_str())).await
     }
 
     /// Subscribes to a room's command channel (as its owner).
     pub async fn subscribe_cmds(&self, room: &RoomId) -> Result<(), StoreError> {
-        self.sink
-            .lock()
-            .await
-            .subscribe(self.keys.cmd_channel(room.as_str()))
-            .await
-            .map_err(backend)
+        self.subscribe(self.keys.cmd_channel(room.as_str())).await
     }
 
     /// Stops listening to a room's command channel (no longer its owner).
     pub async fn unsubscribe_cmds(&self, room: &RoomId) {
-        let r = self
-            .sink
-            .lock()
-            .await
-            .unsubscribe(self.keys.cmd_channel(room.as_str()))
-            .await;
-        if let Err(e) = r {
+        let channel = self.keys.cmd_channel(room.as_str());
+        let mut subs = self.subs.lock().await;
+        // Forgotten even if the request fails: a lost connection took it anyway.
+        subs.channels.remove(&channel);
+        if let Err(e) = subs.sink.unsubscribe(&channel).await {
             tracing::warn!(error = %e, "unsubscribing failed");
         }
     }

@@ -229,6 +229,7 @@ impl ServerBuilder {
         }
         // Endpoints and CA file are checked before anything is opened.
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
+        let metrics = self.metrics.unwrap_or_default();
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
             (Some(s), _) => s,
@@ -243,7 +244,7 @@ impl ServerBuilder {
                     )
                     .await?,
                 );
-                cluster = Some(cluster::Cluster::start(cc, redis.clone()).await?);
+                cluster = Some(cluster::Cluster::start(cc, redis.clone(), metrics.clone()).await?);
                 tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
                 redis
             }
@@ -252,7 +253,6 @@ impl ServerBuilder {
                 Arc::new(SqliteStore::open(&config.data_dir.join(DB_FILE))?)
             }
         };
-        let metrics = self.metrics.unwrap_or_default();
         let (actors_tx, actors_rx) = watch::channel(false);
         let (conns_tx, conns_rx) = watch::channel(false);
         let shared = Arc::new(Shared {

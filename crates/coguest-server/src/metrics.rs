@@ -55,6 +55,12 @@ pub struct Metrics {
     pub cluster_takeovers: Counter,
     /// Cluster: leases this node lost (it stopped deciding for the room).
     pub cluster_leases_lost: Counter,
+    /// Cluster: times the Redis subscription was lost and restored.
+    pub cluster_resubscribes: Counter,
+    /// Cluster: subscribed messages dropped because their room's inbox was full.
+    pub cluster_dropped: Counter,
+    /// Cluster: follower reloads after a tick found a stored entry that never arrived.
+    pub cluster_catch_ups: Counter,
 }
 
 impl Default for Metrics {
@@ -106,6 +112,9 @@ impl Metrics {
         let cluster_remote = Counter::default();
         let cluster_takeovers = Counter::default();
         let cluster_leases_lost = Counter::default();
+        let cluster_resubscribes = Counter::default();
+        let cluster_dropped = Counter::default();
+        let cluster_catch_ups = Counter::default();
         registry.register(
             "cluster_owned_rooms",
             "Rooms this node owns (cluster mode)",
@@ -141,6 +150,21 @@ impl Metrics {
             "Room leases this node lost",
             cluster_leases_lost.clone(),
         );
+        registry.register(
+            "cluster_resubscribes",
+            "Times the Redis subscription was lost and restored",
+            cluster_resubscribes.clone(),
+        );
+        registry.register(
+            "cluster_dropped_messages",
+            "Subscribed cluster messages dropped because the room's inbox was full",
+            cluster_dropped.clone(),
+        );
+        registry.register(
+            "cluster_catch_ups",
+            "Follower reloads after a tick found a stored entry that never arrived",
+            cluster_catch_ups.clone(),
+        );
         Metrics {
             owned_rooms,
             cluster_published,
@@ -149,6 +173,9 @@ impl Metrics {
             cluster_remote,
             cluster_takeovers,
             cluster_leases_lost,
+            cluster_resubscribes,
+            cluster_dropped,
+            cluster_catch_ups,
             registry,
             connections,
             rooms,

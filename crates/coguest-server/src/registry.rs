@@ -70,10 +70,29 @@ impl Registry {
     pub fn deliver_local(&self, room: &RoomId, msg: RoomMsg) {
         if let Some(tx) = self.get(room) {
             if tx.try_send(msg).is_err() {
-                // A dropped change is noticed as a gap and caught up from storage.
+                // A dropped change is noticed as a gap, or by the follower's periodic look at
+                // the stored sequence, and caught up from storage.
+                self.shared.metrics.cluster_dropped.inc();
                 tracing::warn!(room = %room, "room inbox full; dropped a cluster message");
             }
         }
+    }
+
+    /// Cluster: asks every running room actor to resynchronise (the subscription was lost and
+    /// restored). Returns how many were asked.
+    pub fn resync_all(&self) -> usize {
+        let actors: Vec<(RoomId, mpsc::Sender<RoomMsg>)> = match self.table.lock() {
+            Ok(t) => t.iter().map(|(r, tx)| (r.clone(), tx.clone())).collect(),
+            Err(_) => return 0,
+        };
+        for (room, tx) in &actors {
+            if tx.try_send(RoomMsg::Resync).is_err() {
+                // Its ticks still catch up: owners renew, followers compare the stored sequence.
+                self.shared.metrics.cluster_dropped.inc();
+                tracing::warn!(room = %room, "room inbox full; dropped a resync request");
+            }
+        }
+        actors.len()
     }
 
     fn stopping(&self) -> bool {

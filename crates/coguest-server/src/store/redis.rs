@@ -154,7 +154,7 @@ impl WireEntry {
 pub enum RoomNotice {
     /// A stored log entry.
     Entry(WireEntry),
-    /// A node became the owner.
+    /// A node became the owner (or, after resubscribing, is still it).
     Leader {
         /// The owner.
         node: String,
@@ -192,6 +192,16 @@ const RENEW: &str = r#"
 -- KEYS: lease; ARGV: node|epoch, ttl ms
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+const REASSERT: &str = r#"
+-- KEYS: lease, room channel; ARGV: node|epoch, ttl ms, node, epoch
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PUBLISH', KEYS[2], cjson.encode({k = 'leader', node = ARGV[3], epoch = tonumber(ARGV[4])}))
   return 1
 end
 return 0
@@ -283,6 +293,7 @@ pub struct RedisStore {
 struct Scripts {
     acquire: redis::Script,
     renew: redis::Script,
+    reassert: redis::Script,
     release: redis::Script,
     create: redis::Script,
     append: redis::Script,
@@ -320,6 +331,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts {
                 acquire: redis::Script::new(ACQUIRE),
                 renew: redis::Script::new(RENEW),
+                reassert: redis::Script::new(REASSERT),
                 release: redis::Script::new(RELEASE),
                 create: redis::Script::new(CREATE),
                 append: redis::Script::new(APPEND),
@@ -410,6 +422,50 @@ impl RedisStore {
             self.forget(room);
         }
         Ok(ok == 1)
+    }
+
+    /// Renews this node's lease on `room` and announces it again as the owner (a
+    /// [`RoomNotice::Leader`], fenced like every write), so that nodes whose messages it may
+    /// have missed send them again. `Ok(false)` when the lease is lost.
+    pub async fn reassert(&self, room: &RoomId) -> Result<bool, StoreError> {
+        let Some(epoch) = self.held(room) else {
+            return Ok(false);
+        };
+        let r = room.as_str();
+        let mut conn = self.conn.clone();
+        let ok: i64 = self
+            .scripts
+            .reassert
+            .key(self.keys.lease(r))
+            .key(self.keys.room_channel(r))
+            .arg(self.token(epoch))
+            .arg(self.lease_ms)
+            .arg(&self.node)
+            .arg(epoch)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if ok != 1 {
+            self.forget(room);
+        }
+        Ok(ok == 1)
+    }
+
+    /// The sequence number of `room`'s last stored log entry; `None` when the room is not
+    /// stored (deleted).
+    pub async fn log_seq(&self, room: &RoomId) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        let v: Option<String> = redis::cmd("HGET")
+            .arg(self.keys.room(room.as_str()))
+            .arg("log_seq")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::Corrupt(format!("room {room}: log_seq {v:?}")))
+        })
+        .transpose()
     }
 
     /// Gives `room` up (graceful shutdown), so another node can take it at once.
