@@ -386,10 +386,19 @@ pub async fn run(
         .sum::<f64>()
         - load_cpu0;
     let rss2: Vec<u64> = servers.procs.iter().map(|p| p.rss()).collect();
-    if published.is_some() {
-        // Let the counting subscriber read the last change.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Read before the load processes leave (their detaches are not part of the hold).
+    let published = match published {
+        Some(p) => {
+            // Let the counting subscriber read the last change.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Some((
+                p.room.load(Ordering::Relaxed),
+                p.cmd.load(Ordering::Relaxed),
+                p.node.load(Ordering::Relaxed),
+            ))
+        }
+        None => None,
+    };
     pb.finish_and_clear();
 
     // Stop the load processes and read their summaries.
@@ -491,12 +500,7 @@ pub async fn run(
         ),
         json!({"cpu_secs": cpu, "cores_busy": cpu / held_secs.max(0.001), "load_cpu_secs": load_cpu, "load_rss": load_rss}),
     );
-    if let Some(p) = &published {
-        let (room, cmd, node) = (
-            p.room.load(Ordering::Relaxed),
-            p.cmd.load(Ordering::Relaxed),
-            p.node.load(Ordering::Relaxed),
-        );
+    if let Some((room, cmd, node)) = published {
         r.put(
             "redis_publishes",
             format!(
