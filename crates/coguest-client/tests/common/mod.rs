@@ -40,6 +40,8 @@ impl Harness {
         let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
         config.limits.commands_per_sec = 10_000;
         config.limits.command_burst = 10_000;
+        // Tests jump the manual clock by minutes; the idle-timeout tests set it themselves.
+        config.limits.idle_timeout = std::time::Duration::ZERO;
         f(&mut config);
         let clock = ManualClock::new(Timestamp::from_millis(T0));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

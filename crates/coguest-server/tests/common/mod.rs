@@ -42,6 +42,8 @@ impl TestServer {
         // Generous by default; limit tests tighten them.
         config.limits.commands_per_sec = 10_000;
         config.limits.command_burst = 10_000;
+        // Tests jump the manual clock by minutes; the idle-timeout tests set it themselves.
+        config.limits.idle_timeout = std::time::Duration::ZERO;
         f(&mut config);
         let clock = ManualClock::new(Timestamp::from_millis(T0));
         Self::start_on(dir, config, clock).await
@@ -58,7 +60,8 @@ impl TestServer {
     /// A server over an injected store.
     pub async fn start_with_store(store: Arc<dyn coguest_server::RoomStore>) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
-        let config = ServerConfig::new(dir.path().join("data"), SECRET);
+        let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
+        config.limits.idle_timeout = std::time::Duration::ZERO;
         let clock = ManualClock::new(Timestamp::from_millis(T0));
         Self::start_full(dir, config, clock, Some(store)).await
     }
