@@ -473,3 +473,65 @@ async fn one_connection_joins_several_rooms() {
     let err = g.call("r1", apply(-1, 30)).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::NotEnteredRoom));
 }
+
+/// A commander gets every output of its command before the answer (so a client's lists are
+/// up to date when its call returns) and none after, now that the answer is queued with its
+/// outputs ahead of the rest of the room's deliveries; the rest of the room still gets them.
+#[tokio::test]
+async fn the_commander_gets_its_outputs_then_its_answer() {
+    let s = TestServer::start().await;
+    let mut host = s.member(ROOM, "host", Role::Owner).await;
+    let mut guest = s.member(ROOM, "guest", Role::Audience).await;
+    let mut watchers = Vec::new();
+    for i in 0..30 {
+        watchers.push(s.member(ROOM, &format!("w{i}"), Role::Audience).await);
+    }
+    host.barrier().await;
+    host.drain_events();
+    let ack = host.call(ROOM, invite("guest", 2, 30)).await.unwrap();
+    let v = ack.version.unwrap();
+    // Everything of version v the host will get came before the ack: nothing more arrives.
+    let before = host.buf.iter().filter(|m| version_of(m) == Some(v)).count();
+    assert!(
+        before > 0,
+        "the host's own outputs of version {v} came after its ack"
+    );
+    host.buf.retain(|m| version_of(m) != Some(v));
+    host.barrier().await;
+    assert!(
+        host.buf.iter().all(|m| version_of(m) != Some(v)),
+        "outputs of version {v} after the ack: {:?}",
+        host.buf
+    );
+    let ack = guest
+        .call(
+            ROOM,
+            ClientCommand::AcceptInvitation {
+                inviter_id: "host".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let v = ack.version.unwrap();
+    assert!(
+        guest
+            .buf
+            .iter()
+            .any(|m| version_of(m) == Some(v) && seats_of(m).is_some()),
+        "the guest's seat change of version {v} did not come before its ack: {:?}",
+        guest.buf
+    );
+    for w in &mut watchers {
+        w.expect("the seat change", |m| {
+            version_of(m) == Some(v) && seats_of(m).is_some()
+        })
+        .await;
+    }
+}
+
+fn version_of(m: &ServerMsg) -> Option<u64> {
+    match m {
+        ServerMsg::Change { version, .. } | ServerMsg::Event { version, .. } => Some(*version),
+        _ => None,
+    }
+}
