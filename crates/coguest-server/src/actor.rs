@@ -478,38 +478,6 @@ enum MutateError {
     Store(StoreError),
 }
 
-/// The client command behind a mutation.
-#[derive(Debug, Clone, Copy)]
-struct Origin {
-    /// The client's request id.
-    id: u64,
-    /// The connection it came on, when it is one of this node's (connection ids are per node).
-    conn: Option<u64>,
-    /// Whether the mutation answers it (an ack queued right after the connection's own
-    /// outputs and before the rest of the room's, so the commander's answer does not wait
-    /// behind a room-wide fan-out), instead of the caller.
-    answer: bool,
-}
-
-/// A command's answer, and whether it was queued already (with its outputs).
-struct Answer {
-    text: Utf8Bytes,
-    sent: bool,
-}
-
-impl Answer {
-    fn to_send(text: Utf8Bytes) -> Self {
-        Answer { text, sent: false }
-    }
-}
-
-/// What a stored mutation returns.
-struct Mutated {
-    request_id: Option<RequestId>,
-    /// The ack already queued to the origin connection (see [`Origin::answer`]).
-    answered: Option<Utf8Bytes>,
-}
-
 pub(crate) struct RoomActor {
     id: RoomId,
     room: Room,
@@ -932,12 +900,12 @@ impl RoomActor {
         let kind = c.cmd.kind();
         let user = c.conn.user().clone();
         let result = match (&c.cmd, c.core.clone()) {
-            (ClientCommand::Join { since }, _) => self.join(&c, *since).await.map(Answer::to_send),
-            (ClientCommand::Ping, _) => Ok(Answer::to_send(self.ack_now(c.id, None))),
+            (ClientCommand::Join { since }, _) => self.join(&c, *since).await,
+            (ClientCommand::Ping, _) => Ok(self.ack_now(c.id, None)),
             (ClientCommand::Snapshot, _) => {
                 if self.peers.contains_key(&c.conn.id) {
                     c.conn.send_msg(&self.snapshot_for(&user));
-                    Ok(Answer::to_send(self.ack_now(c.id, None)))
+                    Ok(self.ack_now(c.id, None))
                 } else {
                     Err(not_entered())
                 }
@@ -956,15 +924,13 @@ impl RoomActor {
             }
             (_, None) => Err((ErrorCode::InvalidParameter, "not a room command".into())),
         };
-        let result_label = match result {
-            Ok(answer) => {
-                if !answer.sent {
-                    c.conn.send(answer.text);
-                }
+        let result_label = match &result {
+            Ok(text) => {
+                c.conn.send(text.clone());
                 "ok".to_owned()
             }
             Err((code, message)) => {
-                c.conn.error(Some(c.id), code, message);
+                c.conn.error(Some(c.id), *code, message.clone());
                 format!("{code:?}")
             }
         };
@@ -1025,13 +991,7 @@ impl RoomActor {
                 actor: user.clone(),
                 command,
             };
-            let origin = Origin {
-                id: c.id,
-                conn: c.conn.remote_node().is_none().then_some(c.conn.id),
-                // The joiner's answer comes after its room state, sent below.
-                answer: false,
-            };
-            match self.mutate(now, input, Some(origin)).await {
+            match self.mutate(now, input, Some((c.id, c.conn.id))).await {
                 Ok(_) => {}
                 Err(MutateError::Refused(e)) => return Err(refused(&e)),
                 Err(MutateError::Store(e)) => return Err(store_failed(&e)),
@@ -1080,7 +1040,7 @@ impl RoomActor {
         &mut self,
         c: &CommandMsg,
         command: Command,
-    ) -> Result<Answer, (ErrorCode, String)> {
+    ) -> Result<Utf8Bytes, (ErrorCode, String)> {
         let user = c.conn.user().clone();
         let now = self.shared.clock.now();
         self.expire_due(now).await?;
@@ -1089,20 +1049,11 @@ impl RoomActor {
             actor: user.clone(),
             command,
         };
-        let origin = Origin {
-            id: c.id,
-            conn: c.conn.remote_node().is_none().then_some(c.conn.id),
-            answer: true,
-        };
-        let answer = match self.mutate(now, input, Some(origin)).await {
-            Ok(Mutated {
-                request_id,
-                answered,
-            }) => {
-                let sent = answered.is_some();
-                let text = answered.unwrap_or_else(|| self.ack_now(c.id, request_id));
+        let answer = match self.mutate(now, input, Some((c.id, c.conn.id))).await {
+            Ok(request_id) => {
+                let text = self.ack_now(c.id, request_id);
                 remember(&mut self.answers, &user, c.id, text.clone());
-                Ok(Answer { text, sent })
+                Ok(text)
             }
             Err(MutateError::Refused(e)) => {
                 let (code, message) = refused(&e);
@@ -1126,13 +1077,13 @@ impl RoomActor {
     }
 
     /// Applies one input, drains its outputs, stores it, then delivers the outputs. `origin`
-    /// is the client command behind it, when a client sent one.
+    /// is the command's client request id and connection, when a client sent it.
     async fn mutate(
         &mut self,
         now: Timestamp,
         input: LogInput,
-        origin: Option<Origin>,
-    ) -> Result<Mutated, MutateError> {
+        origin: Option<(u64, u64)>,
+    ) -> Result<Option<RequestId>, MutateError> {
         let before = self.room.version();
         let result = match &input {
             LogInput::Timeout => {
@@ -1152,12 +1103,9 @@ impl RoomActor {
             }
         };
         if self.room.version() == before && outputs.is_empty() {
-            return Ok(Mutated {
-                request_id,
-                answered: None,
-            });
+            return Ok(request_id);
         }
-        let client_req_id = origin.map(|o| o.id);
+        let client_req_id = origin.map(|(id, _)| id);
         let entry = LogEntry {
             seq: self.log_seq + 1,
             at: now,
@@ -1195,19 +1143,13 @@ impl RoomActor {
             .into_iter()
             .filter_map(|o| output_entry(&name, o))
             .collect();
-        let answer = origin
-            .filter(|o| o.answer)
-            .map(|o| ack(o.id, self.name(), self.room.version(), request_id));
-        let answered = self.deliver(&entries, origin.and_then(|o| o.conn), answer.as_ref());
+        self.deliver(&entries, origin.map(|(_, conn)| conn));
         self.delivered_version = self.room.version();
         let cap = RingCap::of(&self.shared.config);
         for e in entries {
             self.ring.push(e, cap);
         }
-        Ok(Mutated {
-            request_id,
-            answered: if answered { answer } else { None },
-        })
+        Ok(request_id)
     }
 
     /// The webhook deliveries for a mutation's notices (none without endpoints).
@@ -1268,7 +1210,7 @@ impl RoomActor {
                 if self.room.version() > told {
                     if self.ring.floor <= told {
                         let missed: Vec<RingEntry> = self.ring.after(told).cloned().collect();
-                        self.deliver(&missed, None, None);
+                        self.deliver(&missed, None);
                     } else {
                         let peers: Vec<ConnHandle> = self.peers.values().cloned().collect();
                         for p in peers {
@@ -1286,56 +1228,35 @@ impl RoomActor {
     }
 
     /// Sends each output to the connected peers its audience includes, the connection whose
-    /// command caused them first, followed by `answer` (its writer is woken first, so its
-    /// answer is not queued behind the whole room's). Returns whether `first` was here to be
-    /// answered. A peer whose queue is full is closed and detached; the room never waits for
-    /// it.
-    fn deliver(
-        &mut self,
-        entries: &[RingEntry],
-        first: Option<u64>,
-        answer: Option<&Utf8Bytes>,
-    ) -> bool {
+    /// command caused them first (its writer is woken first, so its answer is not queued
+    /// behind the whole room's). A peer whose queue is full is closed and detached; the room
+    /// never waits for it.
+    fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
         let mut gone = Vec::new();
         let origin = first.and_then(|id| self.peers.get_key_value(&id));
-        let answered = origin.is_some() && answer.is_some();
         let rest = self.peers.iter().filter(|(id, _)| Some(**id) != first);
         for (id, peer) in origin.into_iter().chain(rest) {
-            let mut sent = send_entries(&self.room, peer, entries);
-            if sent && Some(*id) == first {
-                if let Some(answer) = answer {
-                    sent = peer.send(answer.clone());
+            // Looked up only when an output is not for the whole room (seat changes, the bulk
+            // of deliveries, need no lookup).
+            let mut is_host = None;
+            for e in entries {
+                let included = match &e.to {
+                    Audience::Room => true,
+                    to => {
+                        let h = *is_host.get_or_insert_with(|| self.room.is_host(peer.user()));
+                        to.includes(peer.user(), h)
+                    }
+                };
+                if included && !peer.send(e.text.clone()) {
+                    gone.push(*id);
+                    break;
                 }
-            }
-            if !sent {
-                gone.push(*id);
             }
         }
         for id in gone {
             self.detach(id);
         }
-        answered
     }
-}
-
-/// Queues to `peer` the entries its audience includes; false when its queue is full.
-fn send_entries(room: &Room, peer: &ConnHandle, entries: &[RingEntry]) -> bool {
-    // Looked up only when an output is not for the whole room (seat changes, the bulk of
-    // deliveries, need no lookup).
-    let mut is_host = None;
-    for e in entries {
-        let included = match &e.to {
-            Audience::Room => true,
-            to => {
-                let h = *is_host.get_or_insert_with(|| room.is_host(peer.user()));
-                to.includes(peer.user(), h)
-            }
-        };
-        if included && !peer.send(e.text.clone()) {
-            return false;
-        }
-    }
-    true
 }
 
 /// Cluster mode: a room actor that does not own the room refuses to apply admin calls itself
@@ -1855,7 +1776,7 @@ impl RoomActor {
             .into_iter()
             .filter_map(|o| output_entry(&name, o))
             .collect();
-        self.deliver(&entries, None, None);
+        self.deliver(&entries, None);
         self.delivered_version = self.room.version();
         let cap = RingCap::of(&self.shared.config);
         for e in entries {
