@@ -51,6 +51,9 @@ pub struct Room {
     requests: BTreeMap<RequestId, RequestRef>,
     timers: BTreeSet<(Timestamp, RequestId)>,
     candidates: BTreeSet<(u64, UserId)>,
+    // Members who are hosts (owner, admins): a few, looked up once per recipient of every
+    // host-only output.
+    hosts: BTreeSet<UserId>,
     // The candidates view as last announced, to emit it as additions and removals.
     shown_candidates: Vec<UserId>,
     // Per-mutation bookkeeping.
@@ -81,6 +84,7 @@ impl Room {
             requests: BTreeMap::new(),
             timers: BTreeSet::new(),
             candidates: BTreeSet::new(),
+            hosts: BTreeSet::new(),
             shown_candidates: Vec::new(),
             outbox: VecDeque::new(),
             dirty: false,
@@ -118,7 +122,12 @@ impl Room {
 
     /// Whether `user` is a member with a host role.
     pub fn is_host(&self, user: &UserId) -> bool {
-        self.members.get(user).is_some_and(|m| m.role.is_host())
+        self.hosts.contains(user)
+    }
+
+    /// The members who are hosts (the owner and the admins).
+    pub fn hosts(&self) -> impl Iterator<Item = &UserId> {
+        self.hosts.iter()
     }
 
     /// Number of pending requests (each has exactly one deadline).
@@ -337,6 +346,9 @@ impl Room {
         let err = |m: String| Err(RestoreError(m));
         for member in self.members.values() {
             let user = &member.user_id;
+            if member.role.is_host() {
+                self.hosts.insert(user.clone());
+            }
             match &member.state {
                 GuestState::Audience => {
                     self.candidates.insert((member.join_seq, user.clone()));
@@ -436,6 +448,9 @@ impl Room {
                     return Err(format!("{} is pending with nothing pending", m.user_id));
                 }
             }
+            if self.hosts.contains(&m.user_id) != m.role.is_host() {
+                return Err(format!("{} host index is stale", m.user_id));
+            }
             let is_candidate = self.candidates.contains(&(m.join_seq, m.user_id.clone()));
             if is_candidate != (m.state == GuestState::Audience) {
                 return Err(format!("{} candidate index is stale", m.user_id));
@@ -462,6 +477,9 @@ impl Room {
         }
         if self.candidates.len() + occupied + self.count_pending_members() != self.members.len() {
             return Err("candidate index size is wrong".into());
+        }
+        if self.hosts.iter().any(|h| !self.members.contains_key(h)) {
+            return Err("the host index names a non-member".into());
         }
         Ok(())
     }
@@ -976,6 +994,9 @@ impl Room {
             },
         );
         self.candidates.insert((join_seq, actor.clone()));
+        if role.is_host() {
+            self.hosts.insert(actor.clone());
+        }
         self.dirty = true;
         self.notice(NoticeKind::MemberJoined {
             user: actor.clone(),
@@ -1019,6 +1040,7 @@ impl Room {
         self.set_state(actor, GuestState::Audience);
         if let Some(m) = self.members.remove(actor) {
             self.candidates.remove(&(m.join_seq, actor.clone()));
+            self.hosts.remove(actor);
         }
         self.notice(NoticeKind::MemberLeft {
             user: actor.clone(),
@@ -1759,6 +1781,11 @@ impl Room {
         }
         if let Some(m) = self.members.get_mut(user) {
             m.role = role;
+            if role.is_host() {
+                self.hosts.insert(user.clone());
+            } else {
+                self.hosts.remove(user);
+            }
         }
         // The role shows in `connected` and `seats`.
         if self

@@ -8,6 +8,7 @@
 
 use crate::auth::Identity;
 use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
+use crate::peers::Peers;
 use crate::registry::Registry;
 use crate::store::redis::{Acquired, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
@@ -486,7 +487,7 @@ pub(crate) struct RoomActor {
     inbox: mpsc::Receiver<RoomMsg>,
     me: mpsc::Sender<RoomMsg>,
     shutdown: watch::Receiver<bool>,
-    peers: HashMap<u64, ConnHandle>,
+    peers: Peers,
     grace: BTreeSet<(Timestamp, UserId)>,
     grace_of: HashMap<UserId, Timestamp>,
     ring: ResumeRing,
@@ -538,7 +539,7 @@ impl RoomActor {
             inbox,
             me,
             shutdown,
-            peers: HashMap::new(),
+            peers: Peers::default(),
             grace: BTreeSet::new(),
             grace_of: HashMap::new(),
             ring: rebuilt.ring,
@@ -730,8 +731,7 @@ impl RoomActor {
         let due = self.grace.first().filter(|(t, _)| *t <= now).cloned();
         if let Some((_, user)) = due {
             self.cancel_grace(&user);
-            let connected =
-                self.peers.values().any(|p| p.user() == &user) || self.remote.contains_key(&user);
+            let connected = self.peers.has_user(&user) || self.remote.contains_key(&user);
             if connected || self.room.member(&user).is_none() {
                 return;
             }
@@ -847,10 +847,9 @@ impl RoomActor {
         let msg = encode(&ServerMsg::RoomClosed {
             room: self.name().to_owned(),
         });
-        for peer in self.peers.values() {
+        for peer in self.peers.take_all() {
             peer.send(msg.clone());
         }
-        self.peers.clear();
         self.grace.clear();
         self.grace_of.clear();
         let version = self.room.version();
@@ -870,7 +869,7 @@ impl RoomActor {
     /// starts.
     fn detach(&mut self, conn: u64) {
         self.forwarded.retain(|(c, _), _| *c != conn);
-        let Some(peer) = self.peers.remove(&conn) else {
+        let Some(peer) = self.peers.remove(conn) else {
             return;
         };
         let user = peer.user().clone();
@@ -882,7 +881,7 @@ impl RoomActor {
             cluster.queue_to_owner(&self.id, &msg);
             return;
         }
-        let still_connected = self.peers.values().any(|p| p.user() == &user);
+        let still_connected = self.peers.has_user(&user);
         if !still_connected && self.room.member(&user).is_some() {
             let until = self.grace_deadline(self.shared.clock.now());
             self.start_grace(user, until);
@@ -903,7 +902,7 @@ impl RoomActor {
             (ClientCommand::Join { since }, _) => self.join(&c, *since).await,
             (ClientCommand::Ping, _) => Ok(self.ack_now(c.id, None)),
             (ClientCommand::Snapshot, _) => {
-                if self.peers.contains_key(&c.conn.id) {
+                if self.peers.contains(c.conn.id) {
                     c.conn.send_msg(&self.snapshot_for(&user));
                     Ok(self.ack_now(c.id, None))
                 } else {
@@ -1006,7 +1005,7 @@ impl RoomActor {
                 .insert((node.to_owned(), c.conn.id));
             return Ok(self.ack_now(c.id, None));
         }
-        self.peers.insert(c.conn.id, c.conn.clone());
+        self.peers.insert(c.conn.clone());
         self.send_room_state(&c.conn, since, joined_now);
         Ok(self.ack_now(c.id, None))
     }
@@ -1069,7 +1068,7 @@ impl RoomActor {
         };
         if leaving && answer.is_ok() {
             // Out of the room: this user's connections stop receiving its outputs.
-            self.peers.retain(|_, p| p.user() != &user);
+            self.peers.remove_user(&user);
             self.remote.remove(&user);
             self.cancel_grace(&user);
         }
@@ -1212,7 +1211,7 @@ impl RoomActor {
                         let missed: Vec<RingEntry> = self.ring.after(told).cloned().collect();
                         self.deliver(&missed, None);
                     } else {
-                        let peers: Vec<ConnHandle> = self.peers.values().cloned().collect();
+                        let peers: Vec<ConnHandle> = self.peers.iter().cloned().collect();
                         for p in peers {
                             p.send_msg(&self.snapshot_for(p.user()));
                         }
@@ -1233,23 +1232,34 @@ impl RoomActor {
     /// never waits for it.
     fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
         let mut gone = Vec::new();
-        let origin = first.and_then(|id| self.peers.get_key_value(&id));
-        let rest = self.peers.iter().filter(|(id, _)| Some(**id) != first);
-        for (id, peer) in origin.into_iter().chain(rest) {
-            // Looked up only when an output is not for the whole room (seat changes, the bulk
-            // of deliveries, need no lookup).
-            let mut is_host = None;
+        let room = &self.room;
+        let origin = first.and_then(|id| self.peers.get(id));
+        let mut send = |peer: &ConnHandle| {
+            if !send_entries(room, peer, entries) {
+                gone.push(peer.id);
+            }
+        };
+        if let Some(peer) = origin {
+            send(peer);
+        }
+        if entries.iter().any(|e| matches!(e.to, Audience::Room)) {
+            for peer in self.peers.iter().filter(|p| Some(p.id) != first) {
+                send(peer);
+            }
+        } else {
+            // Only hosts and the users the outputs name receive them (a join's candidate
+            // change, say): their connections, not a scan of the whole audience.
+            let mut users: Vec<&UserId> = room.hosts().collect();
             for e in entries {
-                let included = match &e.to {
-                    Audience::Room => true,
-                    to => {
-                        let h = *is_host.get_or_insert_with(|| self.room.is_host(peer.user()));
-                        to.includes(peer.user(), h)
-                    }
-                };
-                if included && !peer.send(e.text.clone()) {
-                    gone.push(*id);
-                    break;
+                if let Audience::HostsAnd(u) | Audience::User(u) = &e.to {
+                    users.push(u);
+                }
+            }
+            users.sort_unstable();
+            users.dedup();
+            for user in users {
+                for peer in self.peers.of_user(user).filter(|p| Some(p.id) != first) {
+                    send(peer);
                 }
             }
         }
@@ -1257,6 +1267,26 @@ impl RoomActor {
             self.detach(id);
         }
     }
+}
+
+/// Queues to `peer` the entries its audience includes; false when its queue is full.
+fn send_entries(room: &Room, peer: &ConnHandle, entries: &[RingEntry]) -> bool {
+    // Looked up only when an output is not for the whole room (seat changes, the bulk of
+    // deliveries, need no lookup).
+    let mut is_host = None;
+    for e in entries {
+        let included = match &e.to {
+            Audience::Room => true,
+            to => {
+                let h = *is_host.get_or_insert_with(|| room.is_host(peer.user()));
+                to.includes(peer.user(), h)
+            }
+        };
+        if included && !peer.send(e.text.clone()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Cluster mode: a room actor that does not own the room refuses to apply admin calls itself
@@ -1294,7 +1324,7 @@ impl RoomActor {
     /// Whether `conn` has joined the room (through this node or, for the owner, another).
     fn attached(&self, conn: &ConnHandle) -> bool {
         match conn.remote_node() {
-            None => self.peers.contains_key(&conn.id),
+            None => self.peers.contains(conn.id),
             Some(node) => self
                 .remote
                 .get(conn.user())
@@ -1534,7 +1564,7 @@ impl RoomActor {
     }
 
     fn grace_if_gone(&mut self, user: &UserId) {
-        let here = self.peers.values().any(|p| p.user() == user) || self.remote.contains_key(user);
+        let here = self.peers.has_user(user) || self.remote.contains_key(user);
         if !here && self.room.member(user).is_some() && !self.grace_of.contains_key(user) {
             let until = self.grace_deadline(self.shared.clock.now());
             self.start_grace(user.clone(), until);
@@ -1599,7 +1629,7 @@ impl RoomActor {
                 c.conn.send(self.ack_now(c.id, None));
             }
             ClientCommand::Snapshot => {
-                if self.peers.contains_key(&c.conn.id) {
+                if self.peers.contains(c.conn.id) {
                     c.conn.send_msg(&self.snapshot_for(&user));
                     c.conn.send(self.ack_now(c.id, None));
                 } else {
@@ -1609,7 +1639,7 @@ impl RoomActor {
             }
             ClientCommand::Join { .. } => self.forward(c).await,
             _ => {
-                if c.core.is_some() && !self.peers.contains_key(&c.conn.id) {
+                if c.core.is_some() && !self.peers.contains(c.conn.id) {
                     let (code, message) = not_entered();
                     c.conn.error(Some(c.id), code, message);
                 } else {
@@ -1689,7 +1719,7 @@ impl RoomActor {
         let conns: Vec<(u64, String)> = self
             .peers
             .iter()
-            .map(|(id, p)| (*id, p.user().to_string()))
+            .map(|p| (p.id, p.user().to_string()))
             .collect();
         let msg = CmdMsg::Presence {
             node: cluster.node.clone(),
@@ -1783,7 +1813,7 @@ impl RoomActor {
             self.ring.push(e, cap);
         }
         if let Some(user) = leaving {
-            self.peers.retain(|_, p| p.user() != &user);
+            self.peers.remove_user(&user);
         }
         self.shared.metrics.cluster_applied.inc();
     }
@@ -1917,14 +1947,14 @@ impl RoomActor {
         let text = Utf8Bytes::from(a.text);
         match &c.cmd {
             ClientCommand::Join { since } if ok => {
-                self.peers.insert(c.conn.id, c.conn.clone());
+                self.peers.insert(c.conn.clone());
                 self.send_room_state(&c.conn, *since, !f.was_member);
                 c.conn.send(text);
             }
             ClientCommand::Leave if ok => {
                 c.conn.send(text);
                 let user = c.conn.user().clone();
-                self.peers.retain(|_, p| p.user() != &user);
+                self.peers.remove_user(&user);
             }
             _ => {
                 c.conn.send(text);

@@ -53,6 +53,7 @@ mod config;
 mod conn;
 mod http;
 mod metrics;
+mod peers;
 mod registry;
 pub mod store;
 pub mod webhook;
