@@ -100,6 +100,9 @@ con_nats = load("connections-nats")
 sat = load("saturate-coguest")
 sat_sio = load("saturate-socketio")
 sat_u = load("saturate-coguest-unpinned")
+multi = load("fanout-multi-coguest")
+c_hold = load("cluster-hold")
+c_heavy = load("cluster-heavy")
 
 p("## Targets")
 p()
@@ -139,6 +142,18 @@ if con and con_sio:
 if fan and fan_sio:
     r_fan = get(fan_sio, "last_member", "p99_ms") / get(fan, "last_member", "p99_ms")
     p(f"| vs socket.io: fan-out p99 | ≥ 2× better | {r_fan:.2f}× better | {verdict(r_fan >= 2)} |")
+if c_hold:
+    n, secs = c_hold["members"], get(c_hold, "held", "secs")
+    nodes = get(c_hold, "processes", "servers")
+    dropped = get(c_hold, "correctness", "dropped")
+    p(f"| cluster: connections held with heartbeats, ≥ 6 nodes, 10 min | 100,000, no unexpected drop | {n:,} over {nodes} nodes for {secs:,.0f} s, {dropped} dropped | {verdict(n >= 100000 and nodes >= 6 and secs >= 600 and dropped == 0)} |")
+    p50, p99 = get(c_hold, "last_member", "p50_ms"), get(c_hold, "last_member", "p99_ms")
+    pub = get(c_hold, "redis_publishes") or {}
+    one = pub.get("room_channel") == pub.get("commands") and pub.get("cmd_channel") == 0
+    p(f"| cluster: one seat change to {n:,} members, last member | p50 ≤ 1.5 s, p99 ≤ 3 s, one Redis publish per change | p50 {fmt(p50 / 1000)} s, p99 {fmt(p99 / 1000)} s; {pub.get('room_channel')} room-channel publishes for {pub.get('commands')} commands | {verdict(p50 <= 1500 and p99 <= 3000 and one and get(c_hold, 'correctness', 'missing') == 0)} |")
+if c_heavy:
+    p99 = get(c_heavy, "latency", "p99_ms")
+    p(f"| cluster: op round trip, guests on other nodes than the owner, `heavy` load | p99 ≤ 12 ms | p50 {fmt(get(c_heavy, 'latency', 'p50_ms'), 3)} ms, p99 {fmt(p99, 3)} ms, lost {get(c_heavy, 'correctness', 'lost')} | {verdict(p99 <= 12 and get(c_heavy, 'correctness', 'lost') == 0)} |")
 p()
 
 
@@ -177,10 +192,16 @@ p("| run | members | p50 | p90 | p99 | max | changes | missing | server deliveri
 p("|---|---|---|---|---|---|---|---|---|")
 for label, r in [("coguest, pinned", fan), ("NATS, pinned", fan_nats), ("socket.io, pinned", fan_sio),
                  ("coguest, unpinned", fan_u), ("NATS, unpinned", fan_nats_u),
+                 ("coguest, members over 2 load processes, pinned", multi),
+                 ("coguest cluster, 6 nodes, 6 load processes", c_hold),
                  ("coguest BEFORE, pinned", load("before-fanout-coguest"))]:
     if r:
         l = r["last_member"]
-        p(f"| {label} | {r['members']:,} | {fmt(l['p50_ms'])} | {fmt(l['p90_ms'])} | {fmt(l['p99_ms'])} | {fmt(l['max_ms'])} | {l['count']} | {r['correctness']['missing']} | {fmt(get(r, 'server_cpu', 'deliveries_per_core_sec'), 0)} |")
+        per_core = get(r, "server_cpu", "deliveries_per_core_sec")
+        if per_core is None and get(r, "server_cpu", "cpu_secs"):
+            # hold: CPU over the whole hold, heartbeats included.
+            per_core = get(r, "correctness", "received") / get(r, "server_cpu", "cpu_secs")
+        p(f"| {label} | {r['members']:,} | {fmt(l['p50_ms'])} | {fmt(l['p90_ms'])} | {fmt(l['p99_ms'])} | {fmt(l['max_ms'])} | {l['count']} | {r['correctness']['missing']} | {fmt(per_core, 0)} |")
 p()
 if fan and fan_nats:
     p(f"coguest / NATS: p50 {ratio(get(fan, 'last_member', 'p50_ms'), get(fan_nats, 'last_member', 'p50_ms'))}, p99 {ratio(get(fan, 'last_member', 'p99_ms'), get(fan_nats, 'last_member', 'p99_ms'))} (pinned).")
@@ -193,6 +214,22 @@ p("coguest's change is a `kick_off_seat` (or an `accept_invitation`) by a member
 p("sending the command: it includes the command's commit to SQLite. NATS's is one `PUB` of a 300-byte")
 p("payload, the size of a seat change. socket.io's is the same command as coguest's, in memory.")
 p()
+
+if c_hold:
+    p("## Cluster on Redis")
+    p()
+    pr = c_hold["processes"]
+    pub = c_hold.get("redis_publishes") or {}
+    rss = c_hold["server_rss"]
+    p(f"- **hold**: {c_hold['members']:,} members of one room over {pr['servers']} nodes and {pr['load']} load processes (unpinned, all on this machine's 2 cores, with Redis); {c_hold['connect']:,.0f} s to connect and join them all; held {get(c_hold, 'held', 'secs'):,.0f} s with {get(c_hold, 'held', 'pings'):,} WebSocket pings; {get(c_hold, 'correctness', 'dropped')} connections dropped, {get(c_hold, 'correctness', 'missing')} deliveries missing, {get(c_hold, 'correctness', 'backwards')} versions backwards.")
+    p(f"- **seat change to the last of {c_hold['members']:,} members** ({get(c_hold, 'last_member', 'count')} changes, one every 5 s, by the owner on the owning node): p50 {fmt(get(c_hold, 'last_member', 'p50_ms'))} ms, p90 {fmt(get(c_hold, 'last_member', 'p90_ms'))} ms, p99 {fmt(get(c_hold, 'last_member', 'p99_ms'))} ms, max {fmt(get(c_hold, 'last_member', 'max_ms'))} ms.")
+    p(f"- **Redis publishes during the hold** (a pattern subscriber on the cluster's channels): {pub.get('room_channel')} on the room's channel for {pub.get('commands')} commands, {pub.get('cmd_channel')} forwarded commands, {pub.get('node_channels')} answers between nodes: one publish per change, whatever the number of members or nodes.")
+    p(f"- **Memory**: {rss['total'] / 1048576:,.0f} MiB RSS over the {pr['servers']} nodes ({rss['grown_kib_per_member']:.2f} KiB per member over the idle nodes; each node holds a replica of the room); load processes {get(c_hold, 'server_cpu', 'load_rss') / 1048576:,.0f} MiB.")
+    p(f"- **CPU over the hold**: nodes {get(c_hold, 'server_cpu', 'cpu_secs'):,.1f} core-s ({get(c_hold, 'server_cpu', 'cores_busy') * 100:.0f} % of a core), load processes {get(c_hold, 'server_cpu', 'load_cpu_secs'):,.1f} core-s.")
+    if c_heavy:
+        l = c_heavy["latency"]
+        p(f"- **heavy across nodes** ({c_heavy['connections']:,} connections, {c_heavy['rooms']} rooms, 3 nodes; every room's owner joined first on its node, every guest on another node, so each guest command is forwarded to the owner through Redis and each change published to the other nodes): p50 {fmt(l['p50_ms'], 3)} ms, p90 {fmt(l['p90_ms'], 3)} ms, p99 {fmt(l['p99_ms'], 3)} ms, max {fmt(l['max_ms'], 3)} ms; {get(c_heavy, 'correctness', 'lost')} lost; {fmt(get(c_heavy, 'server_cpu', 'commands_per_core_sec'), 0)} commands per node core-second.")
+    p()
 
 p("## Idle connections")
 p()

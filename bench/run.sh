@@ -42,12 +42,18 @@ if [ "${QUICK:-0}" = 1 ]; then
   FAN="--members 500 --changes 10"
   CONNS="--connections 500 --duration 2"
   SAT="--connections 200 --rooms 10 --duration 2 --max-rate 3000"
+  HOLD="--members 600 --servers 3 --load-procs 2 --duration 6 --interval-ms 1000"
+  MULTI="--members 500 --load-procs 2 --duration 3 --interval-ms 250"
 else
   LAT=""
   HEAVY=""
   FAN="--members 10000 --changes 40"
   CONNS="--connections 10000 --duration 10"
   SAT="--duration 5"
+  # Issue 7's cluster run: 100,000 connections over 6 nodes and 6 load processes (each at most
+  # 20,000 open files), held 10 minutes with a ping every 20 s, a seat change every 5 s.
+  HOLD="--members 100000 --servers 6 --load-procs 6 --duration ${HOLD_SECS:-600} --interval-ms 5000"
+  MULTI="--members 10000 --load-procs 2 --duration 20 --interval-ms 250"
 fi
 
 # run NAME PINNED(yes|no) ARGS...: one `coguest bench` run, its JSON kept as NAME.json.
@@ -91,6 +97,19 @@ step "saturate (raise the rate until p99 > 50 ms in two steps in a row)"
 run saturate-coguest yes saturate $SAT
 run saturate-socketio yes saturate --target socketio $SAT
 run saturate-coguest-unpinned no saturate $SAT
+
+step "fan-out with the members over two load processes (one server)"
+run fanout-multi-coguest yes hold $MULTI
+
+step "cluster on Redis (nodes and load processes unpinned)"
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --save '' --appendonly no
+  for _ in $(seq 50); do redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+redis-cli -u "$REDIS_URL" ping
+run cluster-heavy no heavy --redis "$REDIS_URL" --servers 3 $HEAVY
+run cluster-hold no hold --redis "$REDIS_URL" $HOLD
 
 if [ -n "${BEFORE_BIN:-}" ]; then
   step "before: $BEFORE_BIN"

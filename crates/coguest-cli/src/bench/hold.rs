@@ -6,8 +6,9 @@
 //! dropped.
 //!
 //! Load processes talk to this one over their stdin/stdout, one JSON object per line: `ready`,
-//! one `v` line per seat change all of its members saw (with the unix time in µs the last one
-//! did: one clock for every process of the machine), and a `done` summary when stdin closes.
+//! one `v` line per seat change all of its members saw (with the `CLOCK_MONOTONIC` time in µs
+//! the last one did: one clock for every process of the machine), and a `done` summary when
+//! stdin closes.
 
 use super::client::{self, SeatSink, Sinks, Stats};
 use super::fanout::SeatChanger;
@@ -22,7 +23,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -46,30 +47,31 @@ pub struct WorkerArgs {
     pub heartbeat_secs: f64,
 }
 
-/// Maps `Instant`s of this process to unix microseconds (the machine's one wall clock).
+/// Maps `Instant`s of this process to microseconds of `CLOCK_MONOTONIC`, which every process
+/// of the machine reads alike (and which `Instant` is made of, so the mapping does not drift;
+/// the wall clock could be stepped or slewed during a 10-minute run).
 #[derive(Clone, Copy)]
-struct UnixClock {
+struct MachineClock {
     instant: Instant,
-    unix_us: u64,
+    mono_us: u64,
 }
 
-impl UnixClock {
+impl MachineClock {
     fn now() -> Self {
-        let unix_us = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
-        UnixClock {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let mono_us = u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000
+            + u64::try_from(t.tv_nsec).unwrap_or(0) / 1000;
+        MachineClock {
             instant: Instant::now(),
-            unix_us,
+            mono_us,
         }
     }
 
-    fn unix_us(&self, at: Instant) -> u64 {
+    fn us(&self, at: Instant) -> u64 {
         if at >= self.instant {
-            self.unix_us + at.duration_since(self.instant).as_micros() as u64
+            self.mono_us + at.duration_since(self.instant).as_micros() as u64
         } else {
-            self.unix_us
+            self.mono_us
                 .saturating_sub(self.instant.duration_since(at).as_micros() as u64)
         }
     }
@@ -94,7 +96,7 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
 }
 
 async fn worker_run(args: &WorkerArgs) -> Result<()> {
-    let clock = UnixClock::now();
+    let clock = MachineClock::now();
     let auth = Arc::new(client::bench_auth());
     let stats = Stats::new();
     let seats = Arc::new(SeatSink::default());
@@ -152,7 +154,7 @@ async fn worker_run(args: &WorkerArgs) -> Result<()> {
             _ = tick.tick() => {
                 for (v, n, at) in seats.all() {
                     if n as usize >= args.count && reported.insert(v) {
-                        say(json!({"v": v, "last_us": clock.unix_us(at)}));
+                        say(json!({"v": v, "last_us": clock.us(at)}));
                     }
                 }
             }
@@ -325,7 +327,7 @@ pub async fn run(
         None => None,
     };
 
-    let clock = UnixClock::now();
+    let clock = MachineClock::now();
     let mut last = client::histogram();
     let mut measured = Vec::new();
     let mut commands = 0u64;
@@ -374,7 +376,7 @@ pub async fn run(
         }
         if let Some(ts) = completions.get(&version).filter(|t| t.len() >= procs) {
             let at = ts.iter().copied().max().unwrap_or(0);
-            last.saturating_record(at.saturating_sub(clock.unix_us(sent)).max(1));
+            last.saturating_record(at.saturating_sub(clock.us(sent)).max(1));
         }
         k += 1;
     }
