@@ -474,6 +474,11 @@ pub async fn run(
         json!({"secs": held_secs, "pings": pings}),
     );
     r.put("changes", measured.len().to_string(), json!(measured.len()));
+    r.put(
+        "interval_ms",
+        format!("{} ms between changes", interval.as_millis()),
+        json!(interval.as_millis() as u64),
+    );
     r.latency("last_member", &last);
     let per_node: Vec<f64> = rss1
         .iter()
