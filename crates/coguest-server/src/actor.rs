@@ -10,7 +10,7 @@ use crate::auth::Identity;
 use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
 use crate::peers::Peers;
 use crate::registry::Registry;
-use crate::store::redis::{Acquired, RoomNotice};
+use crate::store::redis::{Acquired, EntryAnswer, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
 use crate::{Shared, encode};
 use axum::extract::ws::Utf8Bytes;
@@ -479,6 +479,26 @@ enum MutateError {
     Store(StoreError),
 }
 
+/// What a stored mutation returns.
+struct Mutated {
+    request_id: Option<RequestId>,
+    /// The ack already on its way: a command from another node's connection is answered in the
+    /// published entry itself (see `WireEntry::answer`).
+    answered: Option<Utf8Bytes>,
+}
+
+/// A command's answer, and whether it was sent already.
+struct Answer {
+    text: Utf8Bytes,
+    sent: bool,
+}
+
+impl Answer {
+    fn to_send(text: Utf8Bytes) -> Self {
+        Answer { text, sent: false }
+    }
+}
+
 pub(crate) struct RoomActor {
     id: RoomId,
     room: Room,
@@ -900,11 +920,11 @@ impl RoomActor {
         let user = c.conn.user().clone();
         let result = match (&c.cmd, c.core.clone()) {
             (ClientCommand::Join { since }, _) => self.join(&c, *since).await,
-            (ClientCommand::Ping, _) => Ok(self.ack_now(c.id, None)),
+            (ClientCommand::Ping, _) => Ok(Answer::to_send(self.ack_now(c.id, None))),
             (ClientCommand::Snapshot, _) => {
                 if self.peers.contains(c.conn.id) {
                     c.conn.send_msg(&self.snapshot_for(&user));
-                    Ok(self.ack_now(c.id, None))
+                    Ok(Answer::to_send(self.ack_now(c.id, None)))
                 } else {
                     Err(not_entered())
                 }
@@ -923,13 +943,15 @@ impl RoomActor {
             }
             (_, None) => Err((ErrorCode::InvalidParameter, "not a room command".into())),
         };
-        let result_label = match &result {
-            Ok(text) => {
-                c.conn.send(text.clone());
+        let result_label = match result {
+            Ok(answer) => {
+                if !answer.sent {
+                    c.conn.send(answer.text);
+                }
                 "ok".to_owned()
             }
             Err((code, message)) => {
-                c.conn.error(Some(c.id), *code, message.clone());
+                c.conn.error(Some(c.id), code, message);
                 format!("{code:?}")
             }
         };
@@ -976,11 +998,12 @@ impl RoomActor {
         &mut self,
         c: &CommandMsg,
         since: Option<u64>,
-    ) -> Result<Utf8Bytes, (ErrorCode, String)> {
+    ) -> Result<Answer, (ErrorCode, String)> {
         let user = c.conn.user().clone();
         let now = self.shared.clock.now();
         self.expire_due(now).await?;
         let joined_now = self.room.member(&user).is_none();
+        let mut answered = None;
         if joined_now {
             let command = Command::Join {
                 profile: c.conn.identity.profile.clone(),
@@ -990,8 +1013,8 @@ impl RoomActor {
                 actor: user.clone(),
                 command,
             };
-            match self.mutate(now, input, Some((c.id, c.conn.id))).await {
-                Ok(_) => {}
+            match self.mutate(now, input, Some((c.id, &c.conn))).await {
+                Ok(m) => answered = m.answered,
                 Err(MutateError::Refused(e)) => return Err(refused(&e)),
                 Err(MutateError::Store(e)) => return Err(store_failed(&e)),
             }
@@ -1003,11 +1026,14 @@ impl RoomActor {
                 .entry(user)
                 .or_default()
                 .insert((node.to_owned(), c.conn.id));
-            return Ok(self.ack_now(c.id, None));
+            return Ok(match answered {
+                Some(text) => Answer { text, sent: true },
+                None => Answer::to_send(self.ack_now(c.id, None)),
+            });
         }
         self.peers.insert(c.conn.clone());
         self.send_room_state(&c.conn, since, joined_now);
-        Ok(self.ack_now(c.id, None))
+        Ok(Answer::to_send(self.ack_now(c.id, None)))
     }
 
     /// A joining connection gets what it missed since `since` when the ring still has it,
@@ -1039,7 +1065,7 @@ impl RoomActor {
         &mut self,
         c: &CommandMsg,
         command: Command,
-    ) -> Result<Utf8Bytes, (ErrorCode, String)> {
+    ) -> Result<Answer, (ErrorCode, String)> {
         let user = c.conn.user().clone();
         let now = self.shared.clock.now();
         self.expire_due(now).await?;
@@ -1048,11 +1074,15 @@ impl RoomActor {
             actor: user.clone(),
             command,
         };
-        let answer = match self.mutate(now, input, Some((c.id, c.conn.id))).await {
-            Ok(request_id) => {
-                let text = self.ack_now(c.id, request_id);
+        let answer = match self.mutate(now, input, Some((c.id, &c.conn))).await {
+            Ok(Mutated {
+                request_id,
+                answered,
+            }) => {
+                let sent = answered.is_some();
+                let text = answered.unwrap_or_else(|| self.ack_now(c.id, request_id));
                 remember(&mut self.answers, &user, c.id, text.clone());
-                Ok(text)
+                Ok(Answer { text, sent })
             }
             Err(MutateError::Refused(e)) => {
                 let (code, message) = refused(&e);
@@ -1081,8 +1111,8 @@ impl RoomActor {
         &mut self,
         now: Timestamp,
         input: LogInput,
-        origin: Option<(u64, u64)>,
-    ) -> Result<Option<RequestId>, MutateError> {
+        origin: Option<(u64, &ConnHandle)>,
+    ) -> Result<Mutated, MutateError> {
         let before = self.room.version();
         let result = match &input {
             LogInput::Timeout => {
@@ -1102,7 +1132,10 @@ impl RoomActor {
             }
         };
         if self.room.version() == before && outputs.is_empty() {
-            return Ok(request_id);
+            return Ok(Mutated {
+                request_id,
+                answered: None,
+            });
         }
         let client_req_id = origin.map(|(id, _)| id);
         let entry = LogEntry {
@@ -1112,11 +1145,29 @@ impl RoomActor {
             client_req_id,
         };
         let outbox = self.webhook_items(now, &outputs);
-        let stored = self
-            .shared
-            .store
-            .append_with_outbox(&self.id, &entry, &outbox)
-            .await;
+        // A command from another node's connection: its answer rides on the published entry.
+        let remote_answer = match (&self.cluster, origin) {
+            (Some(_), Some((id, conn))) => conn.remote_node().map(|node| EntryAnswer {
+                node: node.to_owned(),
+                conn: conn.id,
+                text: ack(id, self.name(), self.room.version(), request_id).to_string(),
+            }),
+            _ => None,
+        };
+        let stored = match (&self.cluster, &remote_answer) {
+            (Some(cluster), Some(a)) => {
+                cluster
+                    .store
+                    .append_answering(&self.id, &entry, Some(a.clone()))
+                    .await
+            }
+            _ => {
+                self.shared
+                    .store
+                    .append_with_outbox(&self.id, &entry, &outbox)
+                    .await
+            }
+        };
         if let Err(e) = stored {
             tracing::error!(room = self.name(), error = %e, "storing a log entry failed; reloading");
             if matches!(e, StoreError::Fenced(_)) {
@@ -1142,13 +1193,17 @@ impl RoomActor {
             .into_iter()
             .filter_map(|o| output_entry(&name, o))
             .collect();
-        self.deliver(&entries, origin.map(|(_, conn)| conn));
+        let local = origin.filter(|(_, c)| c.remote_node().is_none());
+        self.deliver(&entries, local.map(|(_, c)| c.id));
         self.delivered_version = self.room.version();
         let cap = RingCap::of(&self.shared.config);
         for e in entries {
             self.ring.push(e, cap);
         }
-        Ok(request_id)
+        Ok(Mutated {
+            request_id,
+            answered: remote_answer.map(|a| Utf8Bytes::from(a.text)),
+        })
     }
 
     /// The webhook deliveries for a mutation's notices (none without endpoints).
@@ -1774,8 +1829,11 @@ impl RoomActor {
     }
 
     /// Follower: applies one entry the owner stored, exactly as the owner did.
-    async fn follow_entry(&mut self, w: crate::store::redis::WireEntry) {
+    async fn follow_entry(&mut self, mut w: crate::store::redis::WireEntry) {
+        let answer = w.answer.take();
         if w.seq <= self.log_seq {
+            // Applied already (a reload read it from storage first): its answer is still due.
+            self.answer_here(answer).await;
             return;
         }
         let entry = match w.to_entry() {
@@ -1783,6 +1841,7 @@ impl RoomActor {
             // A gap (or an unreadable entry): catch up from storage.
             _ => {
                 self.reload().await;
+                self.answer_here(answer).await;
                 return;
             }
         };
@@ -1816,6 +1875,24 @@ impl RoomActor {
             self.peers.remove_user(&user);
         }
         self.shared.metrics.cluster_applied.inc();
+        // Right after the entry's outputs, before any later entry's.
+        self.answer_here(answer).await;
+    }
+
+    /// Follower: an answer that came with an entry, when it is for a connection of this node.
+    async fn answer_here(&mut self, answer: Option<EntryAnswer>) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        if let Some(a) = answer.filter(|a| a.node == cluster.node) {
+            let room = self.name().to_owned();
+            self.on_answer(NodeMsg {
+                room,
+                conn: a.conn,
+                text: a.text,
+            })
+            .await;
+        }
     }
 
     /// Owner: a message from another node.

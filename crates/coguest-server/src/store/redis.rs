@@ -108,6 +108,23 @@ pub struct WireEntry {
     /// Client request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub req: Option<u64>,
+    /// Published only (never stored): the answer to the command, when it came from a
+    /// connection on another node. It travels with the entry so that node sends it right after
+    /// the entry's outputs and before any later entry's: published on its own it could arrive
+    /// after the next entry, and the member would see the room's version go backwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<EntryAnswer>,
+}
+
+/// A forwarded command's answer, carried by its entry (see [`WireEntry::answer`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntryAnswer {
+    /// The node of the connection.
+    pub node: String,
+    /// The connection (ids are per node).
+    pub conn: u64,
+    /// The answer frame.
+    pub text: String,
 }
 
 impl WireEntry {
@@ -126,6 +143,7 @@ impl WireEntry {
             actor,
             command,
             req: e.client_req_id,
+            answer: None,
         })
     }
 
@@ -489,6 +507,39 @@ impl RedisStore {
         Ok(())
     }
 
+    /// Appends an entry (fenced) and publishes it on the room's channel, in one script; with
+    /// `answer`, the published notice (not the stored entry) carries the answer to the command
+    /// for its connection on another node.
+    pub async fn append_answering(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        answer: Option<EntryAnswer>,
+    ) -> Result<(), StoreError> {
+        let token = self.fenced(room)?;
+        let r = room.as_str();
+        let mut wire = WireEntry::from_entry(entry)?;
+        let json = serde_json::to_string(&wire).map_err(backend)?;
+        wire.answer = answer;
+        let notice = serde_json::to_string(&RoomNotice::Entry(wire)).map_err(backend)?;
+        let mut conn = self.conn.clone();
+        let code: i64 = self
+            .scripts
+            .append
+            .key(self.keys.lease(r))
+            .key(self.keys.room(r))
+            .key(self.keys.log(r))
+            .key(self.keys.room_channel(r))
+            .arg(token)
+            .arg(entry.seq)
+            .arg(json)
+            .arg(notice)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        check(code, room)
+    }
+
     /// The current owner of `room`: `(node, epoch)`.
     pub async fn owner(&self, room: &RoomId) -> Result<Option<(String, u64)>, StoreError> {
         let mut conn = self.conn.clone();
@@ -591,27 +642,7 @@ impl RoomStore for RedisStore {
     }
 
     async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError> {
-        let token = self.fenced(room)?;
-        let r = room.as_str();
-        let wire = WireEntry::from_entry(entry)?;
-        let json = serde_json::to_string(&wire).map_err(backend)?;
-        let notice = serde_json::to_string(&RoomNotice::Entry(wire)).map_err(backend)?;
-        let mut conn = self.conn.clone();
-        let code: i64 = self
-            .scripts
-            .append
-            .key(self.keys.lease(r))
-            .key(self.keys.room(r))
-            .key(self.keys.log(r))
-            .key(self.keys.room_channel(r))
-            .arg(token)
-            .arg(entry.seq)
-            .arg(json)
-            .arg(notice)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        check(code, room)
+        self.append_answering(room, entry, None).await
     }
 
     /// Deletes the room (fenced) and publishes [`RoomNotice::Closed`] in the same script.
