@@ -251,6 +251,125 @@ fn redis(args: &[&str]) -> String {
     try_redis(args).unwrap()
 }
 
+/// One RESP reply, flattened to its scalars (the replies a subscription gets are a simple
+/// string, an integer, a bulk string or an array of those).
+fn read_resp(r: &mut impl std::io::BufRead) -> std::io::Result<Vec<String>> {
+    use std::io::Error;
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(Error::other("closed"));
+    }
+    let line = line.trim_end();
+    let bad = || Error::other(format!("bad reply {line:?}"));
+    match line.split_at_checked(1) {
+        Some(("+" | ":", v)) => Ok(vec![v.to_owned()]),
+        Some(("$", "-1")) => Ok(Vec::new()),
+        Some(("$", n)) => {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            let mut buf = vec![0; n + 2];
+            r.read_exact(&mut buf)?;
+            Ok(vec![String::from_utf8_lossy(&buf[..n]).into_owned()])
+        }
+        Some(("*", n)) => {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            let mut all = Vec::new();
+            for _ in 0..n {
+                all.extend(read_resp(r)?);
+            }
+            Ok(all)
+        }
+        _ => Err(Error::other(format!("Redis: {line}"))),
+    }
+}
+
+/// Every message published on a cluster's channels (`{prefix}:ch:*`), as `(channel, payload)`
+/// in the order Redis delivered them: a raw connection doing PSUBSCRIBE, read on a thread.
+struct Tap {
+    prefix: String,
+    stream: std::net::TcpStream,
+    rx: std::sync::mpsc::Receiver<(String, String)>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    markers: u64,
+}
+
+impl Tap {
+    /// Subscribed once this returns.
+    fn start(prefix: &str) -> Self {
+        use std::io::Write;
+        let (auth, hostport) = redis_addr();
+        let stream = std::net::TcpStream::connect(&hostport).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut r = std::io::BufReader::new(stream.try_clone().unwrap());
+        let mut cmds: Vec<Vec<String>> = auth.into_iter().collect();
+        let authed = !cmds.is_empty();
+        cmds.push(vec!["PSUBSCRIBE".into(), format!("{prefix}:ch:*")]);
+        let mut out = Vec::new();
+        for cmd in &cmds {
+            write!(out, "*{}\r\n", cmd.len()).unwrap();
+            for a in cmd {
+                write!(out, "${}\r\n{a}\r\n", a.len()).unwrap();
+            }
+        }
+        (&stream).write_all(&out).unwrap();
+        if authed {
+            assert_eq!(read_resp(&mut r).unwrap(), ["OK"]);
+        }
+        let confirmed = read_resp(&mut r).unwrap();
+        assert_eq!(confirmed[0], "psubscribe", "{confirmed:?}");
+        // From now on the thread waits as long as it takes; dropping the tap shuts the socket.
+        stream.set_read_timeout(None).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            while let Ok(m) = read_resp(&mut r) {
+                if let [kind, _pattern, channel, payload] = m.as_slice() {
+                    if kind == "pmessage" && tx.send((channel.clone(), payload.clone())).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Tap {
+            prefix: prefix.to_owned(),
+            stream,
+            rx,
+            reader: Some(reader),
+            markers: 0,
+        }
+    }
+
+    /// Everything received since the last call, up to a marker published now: Redis delivers
+    /// one subscriber's messages in publishing order, so this holds everything published
+    /// before this call.
+    fn drain(&mut self) -> Vec<(String, String)> {
+        self.markers += 1;
+        let channel = format!("{}:ch:tap-marker", self.prefix);
+        let marker = format!("marker-{}", self.markers);
+        redis(&["PUBLISH", &channel, &marker]);
+        let mut got = Vec::new();
+        loop {
+            let m = self
+                .rx
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the tap's marker did not come back");
+            if m == (channel.clone(), marker.clone()) {
+                return got;
+            }
+            got.push(m);
+        }
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
 /// `fut`, which must finish within `limit`.
 async fn within<T>(limit: Duration, what: &str, fut: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(limit, fut)
@@ -1139,4 +1258,202 @@ async fn a_follower_that_missed_the_last_entry_catches_up_within_a_lease() {
         metric(c.addr(1), "coguest_cluster_resubscribes_total").await,
         1.0
     );
+}
+
+/// The room version a frame carries, if any.
+fn frame_version(m: &ServerMsg) -> Option<u64> {
+    match m {
+        ServerMsg::Event { version, .. }
+        | ServerMsg::Change { version, .. }
+        | ServerMsg::Resumed { version, .. } => Some(*version),
+        ServerMsg::Ack { version, .. } => *version,
+        _ => None,
+    }
+}
+
+/// Reads `client`'s frames into `frames` until those from `from` on satisfy `done` (within
+/// 5 s); an error frame fails at once.
+async fn record_until(
+    client: &mut TestClient,
+    frames: &mut Vec<ServerMsg>,
+    from: usize,
+    what: &str,
+    done: impl Fn(&[ServerMsg]) -> bool,
+) {
+    within(Duration::from_secs(5), what, async {
+        while !done(&frames[from..]) {
+            let m = client.next().await;
+            assert!(!matches!(m, ServerMsg::Error { .. }), "{what}: got {m:?}");
+            frames.push(m);
+        }
+    })
+    .await;
+}
+
+fn is_ack(m: &ServerMsg, id: u64) -> bool {
+    matches!(m, ServerMsg::Ack { id: i, .. } if *i == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_commands_answer_rides_on_its_entry_and_versions_never_go_back() {
+    let c = Cluster::start("answer", 2).await;
+    let room = "r-answer";
+    // Node 0 owns the room (the host joined there first); the guest is on node 1.
+    let mut host = member(c.addr(0), room, "owner", Role::Owner).await;
+    let mut guest = member(c.addr(1), room, "g", Role::Audience).await;
+    guest.barrier().await;
+    // Every frame the guest got after its snapshot, in order.
+    let mut frames: Vec<ServerMsg> = guest.buf.drain(..).collect();
+    let mut tap = Tap::start(&c.prefix);
+    let room_channel = format!("{}:ch:room:{room}", c.prefix);
+    let node_channel = format!("{}:ch:node:n1", c.prefix);
+    let limit = Duration::from_secs(5);
+    for round in 0..5 {
+        let from = frames.len();
+        // The guest applies through node 1: forwarded to node 0, which stores and answers it.
+        let id = guest.send(Some(room), apply(-1, 60)).await;
+        // The host accepts as soon as it hears of it, so the next entry follows at once, while
+        // the guest's answer may still be on its way.
+        within(
+            limit,
+            "the host hears the application",
+            host.event("application", |e| {
+                matches!(e, Event::GuestApplicationReceived { .. })
+            }),
+        )
+        .await;
+        host.call(room, accept_app("g")).await.unwrap();
+        record_until(
+            &mut guest,
+            &mut frames,
+            from,
+            "the guest's ack and acceptance",
+            |got| {
+                got.iter().any(|m| is_ack(m, id))
+                    && got.iter().any(|m| {
+                        matches!(
+                            m,
+                            ServerMsg::Event {
+                                event: Event::GuestApplicationResponded {
+                                    is_accept: true,
+                                    ..
+                                },
+                                ..
+                            }
+                        )
+                    })
+            },
+        )
+        .await;
+        // One more change by the host; the guest hears it.
+        let kicked_from = frames.len();
+        host.call(room, kick("g")).await.unwrap();
+        record_until(
+            &mut guest,
+            &mut frames,
+            kicked_from,
+            "the guest is kicked",
+            |got| {
+                got.iter().any(|m| {
+                    matches!(
+                        m,
+                        ServerMsg::Event {
+                            event: Event::KickedOffSeat { .. },
+                            ..
+                        }
+                    )
+                })
+            },
+        )
+        .await;
+
+        // (1) The ack comes after the change it acknowledges, with that change's version.
+        let got = &frames[from..];
+        let ack_at = got.iter().position(|m| is_ack(m, id)).unwrap();
+        let change_at = got
+            .iter()
+            .position(|m| {
+                matches!(
+                    m,
+                    ServerMsg::Change {
+                        change: Change::ApplicantAdded { applicant },
+                        ..
+                    } if applicant.user.user_id == "g"
+                )
+            })
+            .unwrap_or_else(|| panic!("round {round}: no change for the application: {got:#?}"));
+        assert!(
+            change_at < ack_at,
+            "round {round}: the ack came before its change: {got:#?}"
+        );
+        let ack = got[ack_at].clone();
+        assert_eq!(
+            frame_version(&ack),
+            frame_version(&got[change_at]),
+            "round {round}: {got:#?}"
+        );
+
+        // What was published meanwhile, on every channel of the cluster.
+        let published = tap.drain();
+        let entries: Vec<serde_json::Value> = published
+            .iter()
+            .filter(|(ch, _)| *ch == room_channel)
+            .map(|(_, p)| serde_json::from_str::<serde_json::Value>(p).unwrap())
+            .filter(|n| n["k"] == "entry")
+            .collect();
+        // (2) The entry of the guest's command carries its answer, for node 1, verbatim.
+        let mine: Vec<&serde_json::Value> = entries
+            .iter()
+            .filter(|n| n["actor"] == "g" && n["req"] == id)
+            .collect();
+        assert_eq!(mine.len(), 1, "round {round}: {published:#?}");
+        let answer = &mine[0]["answer"];
+        assert_eq!(answer["node"], "n1", "round {round}: {:#}", mine[0]);
+        let text = answer["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("round {round}: no answer in {:#}", mine[0]));
+        let carried: ServerMsg = serde_json::from_str(text).unwrap();
+        assert_eq!(carried, ack, "round {round}");
+        // The host's commands came from node 0's own connection: nothing to carry.
+        let hosts: Vec<&serde_json::Value> =
+            entries.iter().filter(|n| n["actor"] == "owner").collect();
+        assert_eq!(hosts.len(), 2, "round {round}: {published:#?}");
+        assert!(
+            hosts.iter().all(|n| n.get("answer").is_none()),
+            "{hosts:#?}"
+        );
+        // (3) Nothing for that command on node 1's answer channel.
+        let separate: Vec<&(String, String)> = published
+            .iter()
+            .filter(|(ch, p)| {
+                let Ok(msg) = serde_json::from_str::<serde_json::Value>(p) else {
+                    return *ch == node_channel;
+                };
+                let text = msg["text"]
+                    .as_str()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                    .unwrap_or_default();
+                *ch == node_channel && msg["room"] == room && text["id"] == id
+            })
+            .collect();
+        assert!(
+            separate.is_empty(),
+            "round {round}: answered on node 1's channel too: {separate:#?}"
+        );
+    }
+
+    // The guest never saw the room's version go back, acks included.
+    let mut seen = 0;
+    for (i, m) in frames.iter().enumerate() {
+        if let Some(v) = frame_version(m) {
+            assert!(
+                v >= seen,
+                "frame {i} has version {v} after {seen}: {frames:#?}"
+            );
+            seen = v;
+        }
+    }
+    let state = converge(&c, &[0, 1], room).await;
+    assert_eq!(seen, state["version"].as_u64().unwrap());
+    drop(tap);
 }
