@@ -35,6 +35,7 @@ OUT=bench/results/latest
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cat /proc/loadavg > "$OUT/loadavg-start.txt"
+git rev-parse --short HEAD > "$OUT/commit.txt" 2>/dev/null || true
 
 if [ "${QUICK:-0}" = 1 ]; then
   LAT="--connections 100 --rooms 5 --duration 3"
