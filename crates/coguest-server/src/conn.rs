@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
 const CLOSE_NORMAL: u16 = 1000;
+/// Most queued frames written together.
+const WRITE_BATCH: usize = 32;
 
 /// A token bucket on the server clock.
 struct Bucket {
@@ -225,7 +227,21 @@ fn run(
                 }
                 m = rx.recv() => match m {
                     Some(m) => {
-                        if sink.send(Message::Text(m)).await.is_err() {
+                        // What is queued already leaves in one write (several deliveries to a
+                        // member of a busy room often wait together): one syscall, not one per
+                        // frame.
+                        let mut next = Some(m);
+                        let mut batched = 0;
+                        while let Some(m) = next.take() {
+                            if sink.feed(Message::Text(m)).await.is_err() {
+                                return;
+                            }
+                            batched += 1;
+                            if batched < WRITE_BATCH {
+                                next = rx.try_recv().ok();
+                            }
+                        }
+                        if sink.flush().await.is_err() {
                             return;
                         }
                     }

@@ -86,6 +86,8 @@ struct WsQuery {
 
 /// Bytes a WebSocket reads at a time (tungstenite's default is 128 KiB).
 const WS_READ_BUFFER: usize = 512;
+/// Bytes of frames a WebSocket gathers before writing, short of a flush.
+const WS_WRITE_BUFFER: usize = 8 * 1024;
 
 async fn ws(
     ws: WebSocketUpgrade,
@@ -97,12 +99,14 @@ async fn ws(
     let max = app.config.transport_max_message();
     // tungstenite's defaults (a 128 KiB read buffer allocated per connection, writes batched
     // up to 128 KiB) suit a few busy sockets, not tens of thousands of quiet ones: read in
-    // small chunks (a larger frame still grows the buffer as needed) and write each message
-    // as it is sent, so one message is one write. The per-connection queue bounds memory.
+    // small chunks (a larger frame still grows the buffer as needed), and buffer writes up to
+    // 8 KiB only: the writer task feeds what is queued and flushes once, so frames queued
+    // together leave in one write and a lone frame leaves at once. The per-connection queue
+    // bounds memory.
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(WS_READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WS_WRITE_BUFFER)
         .on_upgrade(move |socket| crate::conn::handle(socket, app, token))
 }
 
