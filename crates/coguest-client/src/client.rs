@@ -172,7 +172,9 @@ impl ClientBuilder {
     }
 
     /// Interval of WebSocket pings (default 20 s); a connection silent for three intervals
-    /// is considered dead and replaced.
+    /// is considered dead and replaced. Keep it well under the server's idle timeout
+    /// (`--idle-timeout-secs`, default 60 s), which closes a connection it hears nothing from
+    /// (close code 4009; the client then reconnects and resumes).
     pub fn keepalive(mut self, interval: Duration) -> Self {
         self.cfg.keepalive = interval.max(Duration::from_millis(100));
         self
