@@ -42,7 +42,7 @@ pub(crate) struct ConnHandle {
 #[derive(Clone)]
 enum Sink {
     Local {
-        tx: mpsc::Sender<Utf8Bytes>,
+        outbox: Arc<Outbox>,
         kill: Arc<Kill>,
     },
     Remote {
@@ -63,16 +63,11 @@ impl std::fmt::Debug for ConnHandle {
 }
 
 impl ConnHandle {
-    pub fn new(
-        id: u64,
-        identity: Arc<Identity>,
-        tx: mpsc::Sender<Utf8Bytes>,
-        kill: Arc<Kill>,
-    ) -> Self {
+    pub fn new(id: u64, identity: Arc<Identity>, outbox: Arc<Outbox>, kill: Arc<Kill>) -> Self {
         ConnHandle {
             id,
             identity,
-            sink: Sink::Local { tx, kill },
+            sink: Sink::Local { outbox, kill },
         }
     }
 
@@ -109,8 +104,8 @@ impl ConnHandle {
 
     /// Queues a frame without waiting. A full queue closes the connection as too slow.
     pub fn send(&self, text: Utf8Bytes) -> bool {
-        let tx = match &self.sink {
-            Sink::Local { tx, .. } => tx,
+        let outbox = match &self.sink {
+            Sink::Local { outbox, .. } => outbox,
             Sink::Remote {
                 node,
                 room,
@@ -120,13 +115,13 @@ impl ConnHandle {
                 return true;
             }
         };
-        match tx.try_send(text) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        match outbox.push(text) {
+            Pushed::Queued => true,
+            Pushed::Full => {
                 self.close(coguest_proto::CLOSE_TOO_SLOW);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Pushed::Closed => false,
         }
     }
 
@@ -148,6 +143,89 @@ impl ConnHandle {
             return;
         };
         kill.ask(code);
+    }
+}
+
+/// A connection's frames waiting for its writer: bounded, filled by room actors without
+/// waiting, drained by the writer task. Lighter than a tokio `mpsc` channel, which allocates a
+/// block of 32 slots (1 KiB of `Utf8Bytes`) for every connection up front: this holds what is
+/// queued, and gives back the room of a long queue once it is drained.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    frames: std::sync::Mutex<std::collections::VecDeque<Utf8Bytes>>,
+    cap: usize,
+    /// Set when the writer is gone: nothing is queued any more.
+    closed: std::sync::atomic::AtomicBool,
+    ready: tokio::sync::Notify,
+}
+
+/// What [`Outbox::push`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    Queued,
+    Full,
+    Closed,
+}
+
+/// Slots a drained queue keeps (more were needed for a burst; they are given back).
+const OUTBOX_KEEP: usize = 8;
+
+impl Outbox {
+    /// An empty queue of at most `cap` frames.
+    pub fn new(cap: usize) -> Self {
+        Outbox {
+            frames: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            cap: cap.max(1),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            ready: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Queues a frame without waiting.
+    pub fn push(&self, frame: Utf8Bytes) -> Pushed {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.closed.load(SeqCst) {
+            return Pushed::Closed;
+        }
+        let Ok(mut frames) = self.frames.lock() else {
+            return Pushed::Closed;
+        };
+        if frames.len() >= self.cap {
+            return Pushed::Full;
+        }
+        frames.push_back(frame);
+        drop(frames);
+        // A permit is kept if the writer is not waiting right now.
+        self.ready.notify_one();
+        Pushed::Queued
+    }
+
+    /// The oldest queued frame, if any.
+    pub fn pop(&self) -> Option<Utf8Bytes> {
+        let mut frames = self.frames.lock().ok()?;
+        let frame = frames.pop_front();
+        if frames.is_empty() && frames.capacity() > OUTBOX_KEEP {
+            frames.shrink_to(OUTBOX_KEEP);
+        }
+        frame
+    }
+
+    /// The next frame, once one is queued.
+    pub async fn next(&self) -> Utf8Bytes {
+        loop {
+            if let Some(frame) = self.pop() {
+                return frame;
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    /// The writer is gone: drop what waits and refuse what comes.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut frames) = self.frames.lock() {
+            *frames = std::collections::VecDeque::new();
+        }
     }
 }
 
@@ -2045,6 +2123,39 @@ impl RoomActor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_is_bounded_ordered_and_gives_back_a_burst() {
+        let o = Outbox::new(3);
+        for t in ["a", "b", "c"] {
+            assert_eq!(o.push(Utf8Bytes::from(t)), Pushed::Queued);
+        }
+        assert_eq!(o.push(Utf8Bytes::from("d")), Pushed::Full);
+        assert_eq!(o.next().await.as_str(), "a");
+        assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("b".into()));
+        assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("c".into()));
+        assert!(o.pop().is_none());
+        // A frame pushed while the writer waits wakes it.
+        let o = Arc::new(Outbox::new(100));
+        let waiter = tokio::spawn({
+            let o = o.clone();
+            async move { o.next().await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(o.push(Utf8Bytes::from("x")), Pushed::Queued);
+        assert_eq!(
+            waiter.await.map(|f| f.as_str().to_owned()).ok(),
+            Some("x".into())
+        );
+        // A drained burst gives its room back.
+        for _ in 0..100 {
+            o.push(Utf8Bytes::from("y"));
+        }
+        while o.pop().is_some() {}
+        assert!(o.frames.lock().map(|f| f.capacity()).unwrap_or(0) <= OUTBOX_KEEP);
+        o.close();
+        assert_eq!(o.push(Utf8Bytes::from("z")), Pushed::Closed);
+    }
 
     fn entry(version: u64, len: usize) -> RingEntry {
         RingEntry {

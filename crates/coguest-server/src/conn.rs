@@ -2,7 +2,7 @@
 //! loop (socket → checks → room actors). The first to finish ends the other.
 
 use crate::App;
-use crate::actor::{CommandMsg, ConnHandle, Kill, RoomMsg};
+use crate::actor::{CommandMsg, ConnHandle, Kill, Outbox, RoomMsg};
 use crate::auth::{AuthError, Identity};
 use crate::registry::RouteError;
 use crate::{encode, valid_room_id};
@@ -17,7 +17,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
@@ -176,12 +175,12 @@ fn admit(
 /// is what was too slow, then sends the close frame.
 async fn close_writer(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    outbox: &Outbox,
     code: u16,
 ) {
     if code != CLOSE_TOO_SLOW {
         let flush = async {
-            while let Ok(m) = rx.try_recv() {
+            while let Some(m) = outbox.pop() {
                 if sink.send(Message::Text(m)).await.is_err() {
                     return;
                 }
@@ -196,6 +195,15 @@ async fn close_writer(
     .await;
 }
 
+/// Closes a connection's outbox when its writer task ends.
+struct CloseOnDrop(Arc<Outbox>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Splits the socket, starts the writer task and returns the reader loop (see [`handle`]).
 fn run(
     socket: WebSocket,
@@ -205,11 +213,10 @@ fn run(
     slot: Slot,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let (mut sink, mut stream) = socket.split();
-    // The queue holds shared frame text only (a `Message` slot is bigger, and its first block
-    // of slots is allocated up front for every connection).
-    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(app.config.limits.outgoing_queue.max(1));
+    // The queue holds shared frame text only.
+    let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
     let kill = Arc::new(Kill::default());
-    let conn = ConnHandle::new(conn_id, identity.clone(), tx, kill.clone());
+    let conn = ConnHandle::new(conn_id, identity.clone(), outbox.clone(), kill.clone());
     conn.send_msg(&ServerMsg::Welcome {
         protocol: PROTOCOL_VERSION,
         user_id: identity.user.to_string(),
@@ -217,36 +224,35 @@ fn run(
     });
 
     let mut writer = tokio::spawn(async move {
+        // However the writer ends, nothing more is queued for it.
+        let _closed = CloseOnDrop(outbox.clone());
         loop {
             tokio::select! {
                 biased;
                 code = kill.asked() => {
                     // Boxed: the closing state exists only while closing.
-                    Box::pin(close_writer(&mut sink, &mut rx, code)).await;
+                    Box::pin(close_writer(&mut sink, &outbox, code)).await;
                     return;
                 }
-                m = rx.recv() => match m {
-                    Some(m) => {
-                        // What is queued already leaves in one write (several deliveries to a
-                        // member of a busy room often wait together): one syscall, not one per
-                        // frame.
-                        let mut next = Some(m);
-                        let mut batched = 0;
-                        while let Some(m) = next.take() {
-                            if sink.feed(Message::Text(m)).await.is_err() {
-                                return;
-                            }
-                            batched += 1;
-                            if batched < WRITE_BATCH {
-                                next = rx.try_recv().ok();
-                            }
-                        }
-                        if sink.flush().await.is_err() {
+                m = outbox.next() => {
+                    // What is queued already leaves in one write (several deliveries to a
+                    // member of a busy room often wait together): one syscall, not one per
+                    // frame.
+                    let mut next = Some(m);
+                    let mut batched = 0;
+                    while let Some(m) = next.take() {
+                        if sink.feed(Message::Text(m)).await.is_err() {
                             return;
                         }
+                        batched += 1;
+                        if batched < WRITE_BATCH {
+                            next = outbox.pop();
+                        }
                     }
-                    None => return,
-                },
+                    if sink.flush().await.is_err() {
+                        return;
+                    }
+                }
             }
         }
     });

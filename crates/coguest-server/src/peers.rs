@@ -81,12 +81,12 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor::{ConnHandle, Kill};
+    use crate::actor::{ConnHandle, Kill, Outbox};
     use crate::auth::Identity;
     use std::sync::Arc;
 
     fn conn(id: u64, user: &str) -> ConnHandle {
-        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        let outbox = Arc::new(Outbox::new(1));
         let identity = Arc::new(Identity {
             user: user.into(),
             profile: coguest_core::Profile::default(),
@@ -95,7 +95,7 @@ mod tests {
             expires: coguest_core::Timestamp::from_millis(0),
             admin: false,
         });
-        ConnHandle::new(id, identity, tx, Arc::new(Kill::default()))
+        ConnHandle::new(id, identity, outbox, Arc::new(Kill::default()))
     }
 
     #[test]
