@@ -24,6 +24,11 @@ fn bench(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
+/// The Redis the cluster tests use.
+fn redis_url() -> String {
+    std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 #[test]
 fn latency_scenario_answers_every_command() {
     let r = bench(&[
@@ -84,8 +89,7 @@ fn connections_and_saturate_scenarios_report() {
 /// load processes: every member sees every change, one room-channel publish per command.
 #[test]
 fn hold_scenario_spans_nodes_and_load_processes() {
-    let redis =
-        std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = redis_url();
     let r = bench(&[
         "hold",
         "--members",
@@ -116,8 +120,7 @@ fn hold_scenario_spans_nodes_and_load_processes() {
 /// The command scenarios on a cluster put every guest on another node than its room's owner.
 #[test]
 fn heavy_scenario_runs_across_cluster_nodes() {
-    let redis =
-        std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = redis_url();
     let r = bench(&[
         "heavy",
         "--servers",

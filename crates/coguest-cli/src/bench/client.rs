@@ -416,3 +416,45 @@ pub fn spawn(
     });
     handle
 }
+
+/// Joins audience members `a{i}` for every `i` in `members` to `room`, member `i` at
+/// `bases[i % len]`, `concurrency` at a time, each then run by [`spawn`] reporting its seat
+/// changes to `seats`; `joined` is called after each join.
+#[allow(clippy::too_many_arguments)]
+pub async fn join_audience(
+    target: Target,
+    bases: &[String],
+    room: &str,
+    members: std::ops::Range<usize>,
+    stats: &Arc<Stats>,
+    seats: &Arc<SeatSink>,
+    stop: &Arc<Stop>,
+    heartbeat: Option<Duration>,
+    concurrency: usize,
+    joined: &(dyn Fn() + Sync),
+) -> Result<()> {
+    let auth = bench_auth();
+    let results: Vec<Result<()>> = futures_util::stream::iter(members)
+        .map(|i| {
+            let base = &bases[i % bases.len()];
+            let auth = &auth;
+            async move {
+                let user = format!("a{i}");
+                let (ws, v) = connect(target, base, auth, &user, Role::Audience, room)
+                    .await
+                    .with_context(|| format!("connecting {user} to {base}"))?;
+                let sinks = Sinks {
+                    stats: stats.clone(),
+                    done: None,
+                    seats: Some(seats.clone()),
+                };
+                spawn(ws, target, room, v, sinks, stop.clone(), heartbeat);
+                joined();
+                Ok(())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}

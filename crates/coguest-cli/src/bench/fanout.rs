@@ -2,7 +2,7 @@
 //! schedule and the time from the change's command to the LAST member receiving it is
 //! recorded. For NATS the same shape: N WebSocket subscribers, one publish.
 
-use super::client::{self, SeatSink, Sinks, Stats, Ws, histogram};
+use super::client::{self, SeatSink, Stats, Ws, histogram};
 use super::wire::{self, Head, Incoming, Target};
 use anyhow::{Context, Result, bail};
 use coguest_core::Role;
@@ -63,37 +63,21 @@ async fn run_room(
     let stop = Arc::new(client::Stop::default());
     progress.set_length(members as u64);
     progress.set_message("connecting");
-    let joined: Vec<Result<()>> = futures_util::stream::iter(0..members)
-        .map(|i| {
-            let (auth, room, stats, seats, stop) = (
-                auth.clone(),
-                room.clone(),
-                stats.clone(),
-                seats.clone(),
-                stop.clone(),
-            );
-            let base = base.to_owned();
-            async move {
-                let user = format!("a{i}");
-                let (ws, v) = client::connect(target, &base, &auth, &user, Role::Audience, &room)
-                    .await
-                    .with_context(|| format!("connecting {user}"))?;
-                let sinks = Sinks {
-                    stats,
-                    done: None,
-                    seats: Some(seats),
-                };
-                client::spawn(ws, target, &room, v, sinks, stop, None);
-                Ok(())
-            }
-        })
-        .buffer_unordered(128)
-        .inspect(|_| progress.inc(1))
-        .collect()
-        .await;
-    for j in joined {
-        j?;
-    }
+    let bases = [base.to_owned()];
+    let joined = || progress.inc(1);
+    client::join_audience(
+        target,
+        &bases,
+        &room,
+        0..members,
+        &stats,
+        &seats,
+        &stop,
+        None,
+        128,
+        &joined,
+    )
+    .await?;
     let mut changer = SeatChanger::connect(target, base, base, &auth, &room).await?;
     changer.seat_guest().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -10,12 +10,11 @@
 //! the last one did: one clock for every process of the machine), and a `done` summary when
 //! stdin closes.
 
-use super::client::{self, SeatSink, Sinks, Stats};
+use super::client::{self, SeatSink, Stats};
 use super::fanout::SeatChanger;
 use super::wire::Target;
 use super::{BenchArgs, Report, Servers, progress_bar, server};
 use anyhow::{Context, Result, bail};
-use coguest_core::Role;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -97,50 +96,31 @@ pub fn worker(args: WorkerArgs) -> Result<()> {
 
 async fn worker_run(args: &WorkerArgs) -> Result<()> {
     let clock = MachineClock::now();
-    let auth = Arc::new(client::bench_auth());
     let stats = Stats::new();
     let seats = Arc::new(SeatSink::default());
     let stop = Arc::new(client::Stop::default());
     let heartbeat =
         (args.heartbeat_secs > 0.0).then(|| Duration::from_secs_f64(args.heartbeat_secs));
     let connected = AtomicU64::new(0);
-    let joined: Vec<Result<()>> = futures_util::stream::iter(args.first..args.first + args.count)
-        .map(|i| {
-            let (auth, stats, seats, stop) =
-                (auth.clone(), stats.clone(), seats.clone(), stop.clone());
-            let base = args.urls[i % args.urls.len()].clone();
-            let connected = &connected;
-            async move {
-                let user = format!("a{i}");
-                let (ws, v) = client::connect(
-                    Target::Coguest,
-                    &base,
-                    &auth,
-                    &user,
-                    Role::Audience,
-                    &args.room,
-                )
-                .await
-                .with_context(|| format!("connecting {user} to {base}"))?;
-                let sinks = Sinks {
-                    stats,
-                    done: None,
-                    seats: Some(seats),
-                };
-                client::spawn(ws, Target::Coguest, &args.room, v, sinks, stop, heartbeat);
-                let n = connected.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 1000 == 0 {
-                    say(json!({"connected": n}));
-                }
-                Ok(())
-            }
-        })
-        .buffer_unordered(64)
-        .collect()
-        .await;
-    for j in joined {
-        j?;
-    }
+    let joined = || {
+        let n = connected.fetch_add(1, Ordering::Relaxed) + 1;
+        if n % 1000 == 0 {
+            say(json!({"connected": n}));
+        }
+    };
+    client::join_audience(
+        Target::Coguest,
+        &args.urls,
+        &args.room,
+        args.first..args.first + args.count,
+        &stats,
+        &seats,
+        &stop,
+        heartbeat,
+        64,
+        &joined,
+    )
+    .await?;
     say(json!({"ready": args.count}));
     let mut reported: HashSet<u64> = HashSet::new();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
