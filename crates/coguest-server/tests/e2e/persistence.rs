@@ -314,3 +314,67 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
         })
         .await;
 }
+
+/// Checkpoints run on the store's own thread while it is open (SQLite's automatic one, inside
+/// a commit, is off), and the WAL stays bounded under commits that never pause.
+#[tokio::test]
+async fn checkpoints_run_beside_the_writer_and_keep_the_wal_bounded() {
+    use coguest_server::RoomStore;
+    use coguest_server::store::sqlite::WalOptions;
+    use coguest_server::store::{LogEntry, LogInput};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let wal_file = dir.path().join("db-wal");
+    let options = WalOptions {
+        checkpoint_interval: Duration::from_millis(5),
+        restart_pages: 64,
+    };
+    let store = coguest_server::SqliteStore::open_with(&db, options).unwrap();
+    let room = coguest_core::RoomId::from("wal-room");
+    let snapshot = coguest_core::Room::new(Default::default(), coguest_core::Timestamp::ZERO)
+        .unwrap()
+        .snapshot();
+    assert!(store.create(&room, &snapshot).await.unwrap());
+    let db_size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    let wal_size = || std::fs::metadata(&wal_file).map(|m| m.len()).unwrap_or(0);
+    let initial = db_size();
+    const ENTRIES: u64 = 5_000;
+    // Each append is its own commit of at least one 4 KiB page: never restarted, the log
+    // would reach ~20 MiB.
+    let mut largest_wal = 0;
+    for seq in 1..=ENTRIES {
+        let entry = LogEntry {
+            seq,
+            at: coguest_core::Timestamp::from_millis(seq),
+            input: LogInput::Command {
+                actor: coguest_core::UserId::from(format!("user-{seq}")),
+                command: coguest_core::Command::Leave,
+            },
+            client_req_id: Some(seq),
+        };
+        store.append(&room, &entry).await.unwrap();
+        largest_wal = largest_wal.max(wal_size());
+    }
+    assert!(
+        largest_wal < 8 << 20,
+        "the WAL reached {largest_wal} bytes: it is not restarted under steady commits"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while db_size() <= initial {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint copied the log into the database file while the store was open"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    store.close().await;
+    let reopened = coguest_server::SqliteStore::open(&db).unwrap();
+    let stored = reopened.load(&room).await.unwrap().unwrap();
+    assert_eq!(
+        stored.log.len() as u64,
+        ENTRIES,
+        "every acknowledged append is stored"
+    );
+    assert_eq!(stored.log.last().map(|e| e.seq), Some(ENTRIES));
+    reopened.close().await;
+}
