@@ -1232,6 +1232,7 @@ impl RoomActor {
             }),
             _ => None,
         };
+        let storing = Instant::now();
         let stored = match (&self.cluster, &remote_answer) {
             (Some(cluster), Some(a)) => {
                 cluster
@@ -1246,6 +1247,10 @@ impl RoomActor {
                     .await
             }
         };
+        self.shared
+            .metrics
+            .store_append_latency
+            .observe(storing.elapsed().as_secs_f64());
         if let Err(e) = stored {
             tracing::error!(room = self.name(), error = %e, "storing a log entry failed; reloading");
             if matches!(e, StoreError::Fenced(_)) {

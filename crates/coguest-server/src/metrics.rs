@@ -37,6 +37,9 @@ pub struct Metrics {
     pub commands: Family<CommandLabels, Counter>,
     /// Seconds from reading a command to answering it.
     pub command_latency: Histogram,
+    /// Seconds a room actor waited for a log entry to be stored (a SQLite commit, or a Redis
+    /// append and publish): part of every changing command's latency.
+    pub store_append_latency: Histogram,
     /// Pending deadlines: request timeouts plus reconnect grace periods.
     pub timers_pending: Gauge,
     /// Webhook delivery attempts, by result.
@@ -77,6 +80,7 @@ impl Metrics {
         let rooms = Gauge::default();
         let commands = Family::<CommandLabels, Counter>::default();
         let command_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        let store_append_latency = Histogram::new(exponential_buckets(0.000025, 2.0, 18));
         let timers_pending = Gauge::default();
         let webhooks = Family::<WebhookLabels, Counter>::default();
         registry.register(
@@ -99,6 +103,11 @@ impl Metrics {
             "command_latency_seconds",
             "Time from reading a command to answering it",
             command_latency.clone(),
+        );
+        registry.register(
+            "store_append_latency_seconds",
+            "Time a room waited for a log entry to be stored",
+            store_append_latency.clone(),
         );
         registry.register(
             "timers_pending",
@@ -181,6 +190,7 @@ impl Metrics {
             rooms,
             commands,
             command_latency,
+            store_append_latency,
             timers_pending,
             webhooks,
         }
