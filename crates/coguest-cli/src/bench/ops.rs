@@ -202,39 +202,48 @@ pub async fn connect_fleet(
 impl Fleet {
     /// Sends `rate` operations per second for `duration`, each to a random room, on a fixed
     /// schedule (open loop: a late answer never delays the next command).
+    ///
+    /// The schedule runs on its own thread and sleeps with the kernel's high-resolution timer:
+    /// tokio's timer has 1 ms granularity (latency counts from each command's due time, so
+    /// that would add up to 1 ms to every figure), and spinning until the due time took the
+    /// pinned load generator's one core from the tasks that read the answers.
     pub async fn schedule(&self, rate: f64, duration: Duration, progress: &indicatif::ProgressBar) {
-        let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-        let start = Instant::now() + Duration::from_millis(10);
-        let end = start + duration;
-        let total = (duration.as_secs_f64() * rate) as u64;
-        progress.set_length(total);
-        progress.set_position(0);
-        let mut rng = SmallRng::seed_from_u64(7);
-        let mut i: u64 = 0;
-        loop {
-            let due = start + period.mul_f64(i as f64);
-            if due >= end {
-                break;
+        let ticks = self.ticks.clone();
+        let progress = progress.clone();
+        let run = move || {
+            // Wake within a few µs of the due time, not the default 50 µs slack.
+            let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1_000));
+            let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+            let start = Instant::now() + Duration::from_millis(10);
+            let end = start + duration;
+            let total = (duration.as_secs_f64() * rate) as u64;
+            progress.set_length(total);
+            progress.set_position(0);
+            let mut rng = SmallRng::seed_from_u64(7);
+            let mut i: u64 = 0;
+            loop {
+                let due = start + period.mul_f64(i as f64);
+                if due >= end {
+                    break;
+                }
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                // Every tick due by now leaves now (after a late wake-up, several).
+                let now = Instant::now();
+                let mut t = due;
+                while t <= now && t < end {
+                    let room = rng.random_range(0..ticks.len());
+                    let _ = ticks[room].send(t);
+                    i += 1;
+                    t = start + period.mul_f64(i as f64);
+                }
+                progress.set_position(i);
             }
-            // The timer wheel has 1 ms granularity and latency counts from `due`: sleep to
-            // just before it, then yield until it comes, so the schedule itself adds no delay.
-            let early = due.checked_sub(Duration::from_millis(1)).unwrap_or(due);
-            if early > Instant::now() {
-                tokio::time::sleep_until(early.into()).await;
-            }
-            while Instant::now() < due {
-                tokio::task::yield_now().await;
-            }
-            // Send every tick that is due now (the timer has ~1 ms granularity).
-            let now = Instant::now();
-            let mut t = due;
-            while t <= now && t < end {
-                let room = rng.random_range(0..self.ticks.len());
-                let _ = self.ticks[room].send(t);
-                i += 1;
-                t = start + period.mul_f64(i as f64);
-            }
-            progress.set_position(i);
+        };
+        if let Err(e) = tokio::task::spawn_blocking(run).await {
+            tracing::error!(error = %e, "the schedule's thread failed");
         }
     }
 
