@@ -54,8 +54,9 @@ pub struct Room {
     // Members who are hosts (owner, admins): a few, looked up once per recipient of every
     // host-only output.
     hosts: BTreeSet<UserId>,
-    // The candidates view as last announced, to emit it as additions and removals.
-    shown_candidates: Vec<UserId>,
+    // The candidates view as last announced (a prefix of `candidates`, in its order), to emit
+    // it as additions and removals.
+    shown_candidates: Vec<(u64, UserId)>,
     // Per-mutation bookkeeping.
     outbox: VecDeque<Output>,
     dirty: bool,
@@ -203,6 +204,7 @@ impl Room {
             candidates: self
                 .shown_candidates
                 .iter()
+                .map(|(_, u)| u)
                 .filter(|u| about_viewer(u))
                 .filter_map(|u| self.members.get(u).map(Member::info))
                 .collect(),
@@ -530,16 +532,24 @@ impl Room {
             let seats = self.seat_list();
             self.change(Audience::Room, ViewChange::Seats { seats });
         }
-        let head = self.candidate_head();
-        if head != self.shown_candidates {
+        // Compared in place: most mutations leave the head as it was (no allocation then).
+        let limit = self.config.max_candidates as usize;
+        if !self
+            .candidates
+            .iter()
+            .take(limit)
+            .eq(self.shown_candidates.iter())
+        {
+            let head = self.candidate_head();
             let old = std::mem::take(&mut self.shown_candidates);
-            for user in old.iter().filter(|u| !head.contains(u)) {
+            let (removed, added) = sorted_difference(&old, &head);
+            for (_, user) in removed {
                 self.change(
                     Audience::HostsAnd(user.clone()),
                     ViewChange::CandidateRemoved { user: user.clone() },
                 );
             }
-            for user in head.iter().filter(|u| !old.contains(u)) {
+            for (_, user) in added {
                 if let Some(info) = self.members.get(user).map(Member::info) {
                     self.change(
                         Audience::HostsAnd(user.clone()),
@@ -574,11 +584,11 @@ impl Room {
         outbox[start..].sort_by_key(|o| !matches!(o.body, OutputBody::Change(_)));
     }
 
-    fn candidate_head(&self) -> Vec<UserId> {
+    fn candidate_head(&self) -> Vec<(u64, UserId)> {
         self.candidates
             .iter()
             .take(self.config.max_candidates as usize)
-            .map(|(_, u)| u.clone())
+            .cloned()
             .collect()
     }
 
@@ -1812,5 +1822,27 @@ fn invitee_entry(member: &Member, host: &UserId, inv: &Invitation) -> Invitee {
         request_id: inv.id,
         seat: inv.seat,
         deadline: inv.deadline,
+    }
+}
+
+/// What is only in `old` and what is only in `new`, both sorted ascending: one merge, in
+/// their order.
+fn sorted_difference<'a, T: Ord>(old: &'a [T], new: &'a [T]) -> (Vec<&'a T>, Vec<&'a T>) {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    let (mut o, mut n) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        match (o.peek(), n.peek()) {
+            (Some(a), Some(b)) => match a.cmp(b) {
+                std::cmp::Ordering::Less => removed.extend(o.next()),
+                std::cmp::Ordering::Greater => added.extend(n.next()),
+                std::cmp::Ordering::Equal => {
+                    o.next();
+                    n.next();
+                }
+            },
+            (Some(_), None) => removed.extend(o.next()),
+            (None, Some(_)) => added.extend(n.next()),
+            (None, None) => return (removed, added),
+        }
     }
 }
