@@ -104,6 +104,16 @@ impl ConnHandle {
 
     /// Queues a frame without waiting. A full queue closes the connection as too slow.
     pub fn send(&self, text: Utf8Bytes) -> bool {
+        self.send_frame(text, None).is_some()
+    }
+
+    /// Queues a room's live output (see [`Outbox::push_live`]): `None` when the connection is
+    /// closed or too slow (then closed), else whether it replaced a waiting seat list.
+    pub fn send_live(&self, text: Utf8Bytes, live: Live) -> Option<bool> {
+        self.send_frame(text, Some(live))
+    }
+
+    fn send_frame(&self, text: Utf8Bytes, live: Option<Live>) -> Option<bool> {
         let outbox = match &self.sink {
             Sink::Local { outbox, .. } => outbox,
             Sink::Remote {
@@ -112,16 +122,21 @@ impl ConnHandle {
                 cluster,
             } => {
                 cluster.answer(node, room, self.id, text.as_str());
-                return true;
+                return Some(false);
             }
         };
-        match outbox.push(text) {
-            Pushed::Queued => true,
+        let pushed = match live {
+            Some(live) => outbox.push_live(text, live),
+            None => outbox.push(text),
+        };
+        match pushed {
+            Pushed::Queued => Some(false),
+            Pushed::Replaced => Some(true),
             Pushed::Full => {
                 self.close(coguest_proto::CLOSE_TOO_SLOW);
-                false
+                None
             }
-            Pushed::Closed => false,
+            Pushed::Closed => None,
         }
     }
 
@@ -150,9 +165,13 @@ impl ConnHandle {
 /// waiting, drained by the writer task. Lighter than a tokio `mpsc` channel, which allocates a
 /// block of 32 slots (1 KiB of `Utf8Bytes`) for every connection up front: this holds what is
 /// queued, and gives back the room of a long queue once it is drained.
+///
+/// A seat list is the whole list: one still waiting when the room's next arrives is dropped
+/// (see [`Outbox::push_live`]), so a connection that falls behind a burst of seat changes
+/// catches up with the latest state instead of working through a backlog.
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    frames: std::sync::Mutex<std::collections::VecDeque<Utf8Bytes>>,
+    frames: std::sync::Mutex<std::collections::VecDeque<Frame>>,
     cap: usize,
     /// Set when the writer is gone: nothing is queued any more.
     closed: std::sync::atomic::AtomicBool,
@@ -163,9 +182,34 @@ pub(crate) struct Outbox {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pushed {
     Queued,
+    /// Queued in place of an older seat list of the same room that was still waiting.
+    Replaced,
     Full,
     Closed,
 }
+
+/// Numbers room actors for [`Live::room`] (wrapping is harmless: two actors would have to share
+/// a number while both have frames waiting for one connection).
+static NEXT_ROOM_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A queued frame; a room's live output carries where it belongs in the room's history.
+#[derive(Debug)]
+struct Frame {
+    text: Utf8Bytes,
+    live: Option<Live>,
+}
+
+/// A room's live output: which room actor sent it (a process-wide number, see
+/// `RoomActor::key`), its version, and whether it is the seat list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Live {
+    pub room: u32,
+    pub version: u64,
+    pub seats: bool,
+}
+
+/// How far back from the newest queued frame a waiting seat list is looked for.
+const REPLACE_WINDOW: usize = 64;
 
 /// Slots a drained queue keeps (more were needed for a burst; they are given back).
 const OUTBOX_KEEP: usize = 8;
@@ -182,7 +226,22 @@ impl Outbox {
     }
 
     /// Queues a frame without waiting.
-    pub fn push(&self, frame: Utf8Bytes) -> Pushed {
+    pub fn push(&self, text: Utf8Bytes) -> Pushed {
+        self.push_frame(Frame { text, live: None })
+    }
+
+    /// Queues a room's live output. A seat list replaces the room's previous one if that is
+    /// still waiting and no later waiting frame shares its version: a client counts the
+    /// messages of its newest version to resume without duplicates, so a version is dropped
+    /// only whole, never from before one of its messages that is still delivered.
+    pub fn push_live(&self, text: Utf8Bytes, live: Live) -> Pushed {
+        self.push_frame(Frame {
+            text,
+            live: Some(live),
+        })
+    }
+
+    fn push_frame(&self, frame: Frame) -> Pushed {
         use std::sync::atomic::Ordering::SeqCst;
         if self.closed.load(SeqCst) {
             return Pushed::Closed;
@@ -190,6 +249,24 @@ impl Outbox {
         let Ok(mut frames) = self.frames.lock() else {
             return Pushed::Closed;
         };
+        let mut replaced = false;
+        if let Some(new) = frame.live.filter(|l| l.seats) {
+            let from = frames.len().saturating_sub(REPLACE_WINDOW);
+            let older = (from..frames.len()).rev().find_map(|i| {
+                let old = frames[i].live?;
+                (old.seats && old.room == new.room && old.version < new.version).then_some((i, old))
+            });
+            if let Some((i, old)) = older {
+                let shared = frames.range(i + 1..).any(|f| {
+                    f.live
+                        .is_some_and(|l| l.room == old.room && l.version == old.version)
+                });
+                if !shared {
+                    frames.remove(i);
+                    replaced = true;
+                }
+            }
+        }
         if frames.len() >= self.cap {
             return Pushed::Full;
         }
@@ -197,7 +274,11 @@ impl Outbox {
         drop(frames);
         // A permit is kept if the writer is not waiting right now.
         self.ready.notify_one();
-        Pushed::Queued
+        if replaced {
+            Pushed::Replaced
+        } else {
+            Pushed::Queued
+        }
     }
 
     /// The oldest queued frame, if any.
@@ -207,7 +288,7 @@ impl Outbox {
         if frames.is_empty() && frames.capacity() > OUTBOX_KEEP {
             frames.shrink_to(OUTBOX_KEEP);
         }
-        frame
+        frame.map(|f| f.text)
     }
 
     /// The next frame, once one is queued.
@@ -316,6 +397,8 @@ struct RingEntry {
     version: u64,
     to: Audience,
     text: Utf8Bytes,
+    /// The whole seat list (a newer one supersedes it in a connection's queue).
+    seats: bool,
 }
 
 /// How much a room keeps for resuming clients: at most `entries` outputs and `bytes` of their
@@ -490,10 +573,18 @@ fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
             change,
         },
     };
+    let seats = matches!(
+        &msg,
+        ServerMsg::Change {
+            change: coguest_proto::Change::Seats { .. },
+            ..
+        }
+    );
     Some(RingEntry {
         version: out.version,
         to: out.to,
         text: encode(&msg),
+        seats,
     })
 }
 
@@ -579,6 +670,9 @@ impl Answer {
 
 pub(crate) struct RoomActor {
     id: RoomId,
+    /// This actor's number in the process, which its live outputs carry in connection queues
+    /// (a connection may be in several rooms).
+    key: u32,
     room: Room,
     shared: Arc<Shared>,
     registry: Arc<Registry>,
@@ -631,6 +725,7 @@ impl RoomActor {
         let delivered_version = rebuilt.room.version();
         let mut actor = RoomActor {
             id,
+            key: NEXT_ROOM_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             room: rebuilt.room,
             shared,
             registry,
@@ -1370,12 +1465,13 @@ impl RoomActor {
     /// never waits for it.
     fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
         let mut gone = Vec::new();
+        let mut replaced = 0;
         let room = &self.room;
+        let key = self.key;
         let origin = first.and_then(|id| self.peers.get(id));
-        let mut send = |peer: &ConnHandle| {
-            if !send_entries(room, peer, entries) {
-                gone.push(peer.id);
-            }
+        let mut send = |peer: &ConnHandle| match send_entries(room, key, peer, entries) {
+            Some(n) => replaced += n,
+            None => gone.push(peer.id),
         };
         if let Some(peer) = origin {
             send(peer);
@@ -1401,17 +1497,22 @@ impl RoomActor {
                 }
             }
         }
+        if replaced > 0 {
+            self.shared.metrics.seat_lists_replaced.inc_by(replaced);
+        }
         for id in gone {
             self.detach(id);
         }
     }
 }
 
-/// Queues to `peer` the entries its audience includes; false when its queue is full.
-fn send_entries(room: &Room, peer: &ConnHandle, entries: &[RingEntry]) -> bool {
+/// Queues to `peer` the entries its audience includes, as live outputs of room actor `key`:
+/// how many waiting seat lists they replaced, `None` when its queue is full (or closed).
+fn send_entries(room: &Room, key: u32, peer: &ConnHandle, entries: &[RingEntry]) -> Option<u64> {
     // Looked up only when an output is not for the whole room (seat changes, the bulk of
     // deliveries, need no lookup).
     let mut is_host = None;
+    let mut replaced = 0;
     for e in entries {
         let included = match &e.to {
             Audience::Room => true,
@@ -1420,11 +1521,17 @@ fn send_entries(room: &Room, peer: &ConnHandle, entries: &[RingEntry]) -> bool {
                 to.includes(peer.user(), h)
             }
         };
-        if included && !peer.send(e.text.clone()) {
-            return false;
+        if !included {
+            continue;
         }
+        let live = Live {
+            room: key,
+            version: e.version,
+            seats: e.seats,
+        };
+        replaced += u64::from(peer.send_live(e.text.clone(), live)?);
     }
-    true
+    Some(replaced)
 }
 
 /// Cluster mode: a room actor that does not own the room refuses to apply admin calls itself
@@ -2162,11 +2269,61 @@ mod tests {
         assert_eq!(o.push(Utf8Bytes::from("z")), Pushed::Closed);
     }
 
+    #[test]
+    fn a_waiting_seat_list_is_replaced_by_its_rooms_next_never_from_inside_a_version() {
+        let live = |room, version, seats| Live {
+            room,
+            version,
+            seats,
+        };
+        let drain = |o: &Outbox| {
+            let mut texts = Vec::new();
+            while let Some(f) = o.pop() {
+                texts.push(f.as_str().to_owned());
+            }
+            texts
+        };
+        let o = Outbox::new(100);
+        // A member behind a burst of seat changes: only the newest list waits.
+        assert_eq!(o.push_live("s1".into(), live(1, 1, true)), Pushed::Queued);
+        assert_eq!(o.push_live("s2".into(), live(1, 2, true)), Pushed::Replaced);
+        assert_eq!(o.push_live("s3".into(), live(1, 3, true)), Pushed::Replaced);
+        assert_eq!(drain(&o), ["s3"]);
+        // A list followed by another message of its version stays: a client counts the
+        // messages of its newest version to resume without duplicates.
+        o.push_live("s4".into(), live(1, 4, true));
+        o.push_live("e4".into(), live(1, 4, false));
+        assert_eq!(o.push_live("s5".into(), live(1, 5, true)), Pushed::Queued);
+        assert_eq!(drain(&o), ["s4", "e4", "s5"]);
+        // Another room's list and frames that are not live outputs (answers) replace nothing
+        // and are never replaced; a list already taken by the writer is not either.
+        o.push_live("a6".into(), live(1, 6, true));
+        o.push("ack".into());
+        assert_eq!(o.push_live("b9".into(), live(2, 9, true)), Pushed::Queued);
+        assert_eq!(o.push_live("a7".into(), live(1, 7, true)), Pushed::Replaced);
+        assert_eq!(drain(&o), ["ack", "b9", "a7"]);
+        o.push("replayed list".into());
+        assert_eq!(o.push_live("a8".into(), live(1, 8, true)), Pushed::Queued);
+        assert_eq!(
+            o.pop().map(|f| f.as_str().to_owned()),
+            Some("replayed list".into())
+        );
+        assert_eq!(o.push_live("a9".into(), live(1, 9, true)), Pushed::Replaced);
+        assert_eq!(drain(&o), ["a9"]);
+        // A full queue still refuses, after taking out what the new list replaces.
+        let o = Outbox::new(2);
+        o.push("x".into());
+        o.push_live("c1".into(), live(3, 1, true));
+        assert_eq!(o.push_live("c2".into(), live(3, 2, true)), Pushed::Replaced);
+        assert_eq!(o.push_live("e2".into(), live(3, 2, false)), Pushed::Full);
+    }
+
     fn entry(version: u64, len: usize) -> RingEntry {
         RingEntry {
             version,
             to: Audience::Room,
             text: Utf8Bytes::from("x".repeat(len)),
+            seats: false,
         }
     }
 

@@ -40,6 +40,9 @@ pub struct Metrics {
     /// Seconds a room actor waited for a log entry to be stored (a SQLite commit, or a Redis
     /// append and publish): part of every changing command's latency.
     pub store_append_latency: Histogram,
+    /// Seat lists dropped from a connection's queue unsent because the room's next one
+    /// replaced them (the connection was behind).
+    pub seat_lists_replaced: Counter,
     /// Pending deadlines: request timeouts plus reconnect grace periods.
     pub timers_pending: Gauge,
     /// Webhook delivery attempts, by result.
@@ -81,6 +84,12 @@ impl Metrics {
         let commands = Family::<CommandLabels, Counter>::default();
         let command_latency = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
         let store_append_latency = Histogram::new(exponential_buckets(0.000025, 2.0, 18));
+        let seat_lists_replaced = Counter::default();
+        registry.register(
+            "seat_lists_replaced",
+            "Seat lists dropped unsent from a connection's queue because a newer one replaced them",
+            seat_lists_replaced.clone(),
+        );
         let timers_pending = Gauge::default();
         let webhooks = Family::<WebhookLabels, Counter>::default();
         registry.register(
@@ -191,6 +200,7 @@ impl Metrics {
             commands,
             command_latency,
             store_append_latency,
+            seat_lists_replaced,
             timers_pending,
             webhooks,
         }

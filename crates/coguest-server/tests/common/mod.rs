@@ -233,6 +233,32 @@ impl TestClient {
         }
     }
 
+    /// Connects over a socket with a receive buffer of `rcvbuf` bytes, so that the server's
+    /// writes to a client that stops reading back up after a few frames.
+    pub async fn connect_small_buffer(url: &str, user: &str, rcvbuf: u32) -> Self {
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse::<SocketAddr>()
+            .unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(rcvbuf).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), None)
+                .await
+                .unwrap();
+        TestClient {
+            user: user.to_owned(),
+            ws,
+            next_id: 1,
+            buf: VecDeque::new(),
+            close_code: None,
+        }
+    }
+
     /// Reads one frame from the socket (not the buffer). `None` once closed.
     pub async fn read(&mut self) -> Option<ServerMsg> {
         loop {

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use coguest_core::Role;
-use coguest_proto::{CLOSE_IDLE, CLOSE_TOO_SLOW, ClientCommand, ErrorCode, ServerMsg};
+use coguest_proto::{CLOSE_IDLE, CLOSE_TOO_SLOW, Change, ClientCommand, ErrorCode, ServerMsg};
 use coguest_server::CLOSE_POLICY;
 
 const ROOM: &str = "limits";
@@ -356,4 +356,69 @@ async fn a_zero_idle_timeout_never_closes() {
     let mut other = s.member(ROOM, "other", Role::Audience).await;
     other.call(ROOM, ClientCommand::Ping).await.unwrap();
     quiet.call(ROOM, ClientCommand::Ping).await.unwrap();
+}
+
+/// A member that falls behind a burst of seat changes is not cut off and does not work
+/// through a backlog: each seat list still waiting in its queue is replaced by the room's next
+/// one, and it ends with the latest state, versions never going back.
+#[tokio::test]
+async fn a_member_behind_a_burst_of_seat_changes_gets_the_latest_list_not_a_backlog() {
+    let s = TestServer::start_with(|c| {
+        c.limits.outgoing_queue = 16;
+        // Lists of 64 seats (~6 KiB): the server's socket buffers hold a few hundred.
+        c.default_room.max_seat_count = 64;
+    })
+    .await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let url = s.ws_url(Some(&s.token("behind", Role::Audience)));
+    let mut behind = TestClient::connect_small_buffer(&url, "behind", 4096).await;
+    assert!(matches!(behind.next().await, ServerMsg::Welcome { .. }));
+    behind.join(ROOM, None).await.unwrap();
+    behind.take_snapshot(ROOM);
+    // `behind` stops reading: its socket fills within a few frames, then its queue (16 frames)
+    // would, and the connection would be closed as too slow.
+    const CHANGES: usize = 4_000;
+    let mut last = 0;
+    for i in 0..CHANGES {
+        let cmd = if i % 2 == 0 {
+            ClientCommand::LockSeat { seat_index: 3 }
+        } else {
+            ClientCommand::UnlockSeat { seat_index: 3 }
+        };
+        last = owner.call(ROOM, cmd).await.unwrap().version.unwrap();
+    }
+    let mut lists = 0;
+    let mut version = 0;
+    let mut locked = None;
+    while version < last {
+        match behind.next().await {
+            ServerMsg::Change {
+                version: v,
+                change: Change::Seats { seats },
+                ..
+            } => {
+                assert!(v > version, "seat lists went back from {version} to {v}");
+                version = v;
+                lists += 1;
+                locked = seats.iter().find(|s| s.seat_index == 3).map(|s| s.locked);
+            }
+            other => panic!("behind: only seat lists were expected, got {other:?}"),
+        }
+    }
+    assert_eq!(version, last, "it ends at the room's latest version");
+    assert_eq!(
+        locked,
+        Some(false),
+        "with the latest state (seat 3 unlocked)"
+    );
+    assert!(
+        lists < CHANGES,
+        "every one of {CHANGES} seat lists was delivered: none was replaced while waiting"
+    );
+    assert!(behind.close_code.is_none(), "it was not cut off");
+    let metrics = s.http("GET", "/metrics", None, "").await.1;
+    assert!(
+        metrics.contains("coguest_seat_lists_replaced_total"),
+        "the replacements are counted"
+    );
 }
