@@ -274,8 +274,9 @@ for bench in sorted(glob.glob("target/criterion/**/new/benchmark.json", recursiv
 p()
 p("`core / 8 commands`: one round of apply → accept → leave seat → invite → accept → leave seat →")
 p("apply → reject through `Room::handle_command`, draining every output. `fanout / one event to 100k")
-p("member queues`: one encoded message (`Utf8Bytes`, shared) `try_send` into 100,000 bounded queues,")
-p("as a room actor delivers (target ≤ 30 ms, no per-recipient allocation).")
+p("member queues`: one encoded seat list (`Utf8Bytes`, shared) pushed into 100,000 of the server's")
+p("connection queues (`Outbox::push_live`), as a room actor delivers (target ≤ 30 ms, no per-recipient")
+p("allocation).")
 p()
 
 p("## Commands")

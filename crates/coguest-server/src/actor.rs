@@ -170,7 +170,7 @@ impl ConnHandle {
 /// (see [`Outbox::push_live`]), so a connection that falls behind a burst of seat changes
 /// catches up with the latest state instead of working through a backlog.
 #[derive(Debug)]
-pub(crate) struct Outbox {
+pub struct Outbox {
     frames: std::sync::Mutex<std::collections::VecDeque<Frame>>,
     cap: usize,
     /// Set when the writer is gone: nothing is queued any more.
@@ -180,11 +180,14 @@ pub(crate) struct Outbox {
 
 /// What [`Outbox::push`] did.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Pushed {
+pub enum Pushed {
+    /// Queued.
     Queued,
     /// Queued in place of an older seat list of the same room that was still waiting.
     Replaced,
+    /// Not queued: the queue is full (the connection is too slow).
     Full,
+    /// Not queued: the writer is gone.
     Closed,
 }
 
@@ -202,9 +205,12 @@ struct Frame {
 /// A room's live output: which room actor sent it (a process-wide number, see
 /// `RoomActor::key`), its version, and whether it is the seat list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Live {
+pub struct Live {
+    /// The room actor's number.
     pub room: u32,
+    /// The output's room version.
     pub version: u64,
+    /// Whether it is the room's whole seat list.
     pub seats: bool,
 }
 

@@ -38,8 +38,8 @@ pub const MAX_BATCH: usize = 256;
 pub struct WalOptions {
     /// Least time between two checkpoints while commits arrive (none while idle).
     pub checkpoint_interval: std::time::Duration,
-    /// WAL pages left after a passive checkpoint above which the next one blocks the writer
-    /// until the log is restarted (and truncated to this size).
+    /// Length of the log (pages, when a passive checkpoint begins) above which the next
+    /// checkpoint waits for the writer and restarts the log, truncating it to this size.
     pub restart_pages: i64,
 }
 
@@ -401,7 +401,7 @@ fn worker(conn: Connection, rx: mpsc::Receiver<Req>, kick: Kick) {
 
 /// The writer's wait for a lock (a RESTART checkpoint holds the writer's for its fsyncs):
 /// steps of 100 µs for at least 5 s. SQLite's own timeout sleeps 1, 2, 5, 10, 15, 20 ... ms,
-/// which made a 10 ms checkpoint hold the writer 30 to 60 ms.
+/// so a writer could go on waiting up to a step after the checkpoint let go.
 fn writer_busy(tries: i32) -> bool {
     if tries >= 50_000 {
         return false;
