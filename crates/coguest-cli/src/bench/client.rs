@@ -104,6 +104,21 @@ impl SeatSink {
             .unwrap_or_default()
     }
 
+    /// A member received the seat list of version `key` at `at`, its previous one being of
+    /// `prev`: the changes in between count as received too. The server replaces a seat list
+    /// still waiting in a lagging member's queue by the next one, so that member holds the
+    /// state of every change up to `key` without having received each.
+    pub fn seen_since(&self, prev: Option<u64>, key: u64, at: Instant) {
+        // A member's first list, or a jump too long to be a replacement, counts for itself.
+        let from = match prev {
+            Some(p) if p < key && key - p <= 1_000 => p + 1,
+            _ => key,
+        };
+        for k in from..=key {
+            self.seen(k, at);
+        }
+    }
+
     /// How many members received `key`, and when the last one did.
     pub fn get(&self, key: u64) -> Option<(u64, Instant)> {
         self.seen.lock().ok()?.get(&key).copied()
@@ -322,6 +337,8 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut pending: HashMap<u64, (Instant, u64)> = HashMap::new();
         let mut last_version = version;
+        // The version of the last seat list received, to credit the changes it replaced.
+        let mut last_seats: Option<u64> = None;
         let stats = &sinks.stats;
         let stopped = stop.stopped();
         tokio::pin!(stopped);
@@ -380,8 +397,14 @@ pub fn spawn(
                         last_version = last_version.max(v);
                         if head.is_seat_change() {
                             if let Some(seats) = &sinks.seats {
-                                seats.seen(v, now);
+                                // Only coguest replaces waiting lists: for a baseline a
+                                // skipped change is a lost one.
+                                match target {
+                                    Target::Coguest => seats.seen_since(last_seats, v, now),
+                                    _ => seats.seen(v, now),
+                                }
                             }
+                            last_seats = Some(v);
                         }
                     }
                     if head.t == "ack" || head.t == "error" {
@@ -457,4 +480,27 @@ pub async fn join_audience(
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seat_list_counts_for_the_changes_it_replaced() {
+        let sink = SeatSink::default();
+        let at = Instant::now();
+        let count = |k| sink.get(k).map_or(0, |(n, _)| n);
+        // A first list counts for itself only (a member joined at some version).
+        sink.seen_since(None, 5, at);
+        assert_eq!((count(4), count(5)), (0, 1));
+        // 6 and 7 were replaced in the member's queue by 8: it holds their state.
+        sink.seen_since(Some(5), 8, at);
+        assert_eq!((count(6), count(7), count(8)), (1, 1, 1));
+        // A jump too long to be a replacement, or one backwards, counts for itself.
+        sink.seen_since(Some(8), 5_000, at);
+        assert_eq!((count(9), count(5_000)), (0, 1));
+        sink.seen_since(Some(5_000), 4, at);
+        assert_eq!(count(4), 1);
+    }
 }
