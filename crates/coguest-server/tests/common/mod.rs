@@ -233,8 +233,8 @@ impl TestClient {
         }
     }
 
-    /// Connects over a socket with a receive buffer of `rcvbuf` bytes, so that the server's
-    /// writes to a client that stops reading back up after a few frames.
+    /// Connects over a socket with a receive buffer of `rcvbuf` bytes, so that the client's
+    /// socket absorbs little of what the server writes to it once it stops reading.
     pub async fn connect_small_buffer(url: &str, user: &str, rcvbuf: u32) -> Self {
         let addr = url
             .trim_start_matches("ws://")
