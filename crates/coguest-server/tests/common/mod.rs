@@ -224,6 +224,10 @@ impl TestClient {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .unwrap();
+        Self::over(ws, user)
+    }
+
+    fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>, user: &str) -> Self {
         TestClient {
             user: user.to_owned(),
             ws,
@@ -250,13 +254,7 @@ impl TestClient {
             tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), None)
                 .await
                 .unwrap();
-        TestClient {
-            user: user.to_owned(),
-            ws,
-            next_id: 1,
-            buf: VecDeque::new(),
-            close_code: None,
-        }
+        Self::over(ws, user)
     }
 
     /// Reads one frame from the socket (not the buffer). `None` once closed.
