@@ -13,8 +13,13 @@
 //! with its own connection, never inside a commit: SQLite's automatic checkpoint runs in the
 //! commit that crosses 1,000 pages, and each one held every queued command for 5 to 40 ms on
 //! this project's benchmark machine. A passive checkpoint does not block the writer; when the
-//! log still grows past [`WalOptions::restart_pages`] (it cannot restart while commits keep
+//! log still grows past [`WalOptions::restart_bytes`] (it cannot restart while commits keep
 //! arriving), one checkpoint waits for the writer and restarts it.
+//!
+//! A new database gets 1 KiB pages ([`WalOptions::page_size`]): a commit writes every page it
+//! touched to the WAL, and an appended log entry (a few hundred bytes) touches one leaf, so
+//! 4 KiB pages wrote four times the bytes and made the log reach its restart four times as
+//! often (at 5,700 commands/s, a restart every 1.5 s, each one holding the writer).
 
 use super::{
     LogEntry, LogInput, OutboxFor, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom,
@@ -38,17 +43,21 @@ pub const MAX_BATCH: usize = 256;
 pub struct WalOptions {
     /// Least time between two checkpoints while commits arrive (none while idle).
     pub checkpoint_interval: std::time::Duration,
-    /// Length of the log (pages, when a passive checkpoint begins) above which the next
+    /// Length of the log (bytes, when a passive checkpoint begins) above which the next
     /// checkpoint waits for the writer and restarts the log, truncating it to this size.
-    pub restart_pages: i64,
+    pub restart_bytes: u64,
+    /// Page size of a database created by this open (a power of two, 512 to 65,536); an
+    /// existing database keeps the size it was created with.
+    pub page_size: u32,
 }
 
 impl Default for WalOptions {
     fn default() -> Self {
         WalOptions {
             checkpoint_interval: std::time::Duration::from_millis(500),
-            // 64 MiB of 4 KiB pages: seconds of the heaviest load, one short stall each.
-            restart_pages: 16_384,
+            // Seconds of the heaviest load between restarts, one short stall each.
+            restart_bytes: 64 << 20,
+            page_size: 1024,
         }
     }
 }
@@ -161,6 +170,9 @@ impl SqliteStore {
     /// [`open`](Self::open) with the checkpointer's settings.
     pub fn open_with(path: &Path, wal: WalOptions) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
+        // Only a database with no table yet takes it (and only before WAL mode is set).
+        conn.pragma_update(None, "page_size", wal.page_size)
+            .map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -168,14 +180,14 @@ impl SqliteStore {
         // Checkpoints are the checkpointer's (see the module's documentation).
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(backend)?;
-        conn.pragma_update(
-            None,
-            "journal_size_limit",
-            wal.restart_pages.saturating_mul(4096),
-        )
-        .map_err(backend)?;
+        conn.pragma_update(None, "journal_size_limit", to_i64(wal.restart_bytes))
+            .map_err(backend)?;
         conn.busy_handler(Some(writer_busy)).map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .map_err(backend)?;
+        let restart_pages = to_i64(wal.restart_bytes) / page_size.max(512);
         let checkpoints = Connection::open(path).map_err(backend)?;
         checkpoints
             .pragma_update(None, "synchronous", "NORMAL")
@@ -191,7 +203,7 @@ impl SqliteStore {
         };
         let checkpointer = std::thread::Builder::new()
             .name("coguest-sqlite-ckpt".into())
-            .spawn(move || checkpointer(checkpoints, kicked, pending, wal))
+            .spawn(move || checkpointer(checkpoints, kicked, pending, wal, restart_pages))
             .map_err(backend)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -434,6 +446,7 @@ fn checkpointer(
     kicked: mpsc::Receiver<()>,
     pending: Arc<AtomicBool>,
     wal: WalOptions,
+    restart_pages: i64,
 ) {
     let mut restart = false;
     while kicked.recv().is_ok() {
@@ -445,21 +458,30 @@ fn checkpointer(
             return;
         }
         pending.store(false, Ordering::Release);
-        let mode = if restart { "RESTART" } else { "PASSIVE" };
-        // (busy, pages in the log, pages copied); busy when a RESTART timed out waiting.
-        let result = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
-            Ok((row.get::<_, i64>(0)? != 0, row.get::<_, i64>(1)?))
-        });
+        let result = if restart {
+            // A passive pass first copies the interval's pages without holding the writer:
+            // the RESTART then holds it only for what was committed during that pass.
+            checkpoint(&conn, "PASSIVE").and_then(|_| checkpoint(&conn, "RESTART"))
+        } else {
+            checkpoint(&conn, "PASSIVE")
+        };
         match result {
             // A RESTART that timed out waiting for the writer is tried again.
             Ok((busy, _)) if restart => restart = busy,
             // `log` is the log's length when the checkpoint began: commits during a passive
             // one add pages after it, so the log is never all copied at a writer's start and
             // never restarts by itself while commits keep arriving.
-            Ok((_, log)) => restart = log > wal.restart_pages,
+            Ok((_, log)) => restart = log > restart_pages,
             Err(e) => tracing::warn!(error = %e, "sqlite checkpoint failed"),
         }
     }
+}
+
+/// One checkpoint: (busy, pages in the log); busy when a RESTART timed out waiting.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(bool, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok((row.get::<_, i64>(0)? != 0, row.get::<_, i64>(1)?))
+    })
 }
 
 /// Runs one statement without parameters through the statement cache (no SQL parsing after
