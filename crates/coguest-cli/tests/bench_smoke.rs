@@ -50,6 +50,36 @@ fn latency_scenario_answers_every_command() {
     assert!(r["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
 }
 
+/// `--ping-only`: the same schedule of room pings, each answered, nothing refused, and no
+/// frame delivered but the answers (nothing was changed).
+#[test]
+fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
+    let r = bench(&[
+        "latency",
+        "--ping-only",
+        "--connections",
+        "12",
+        "--rooms",
+        "2",
+        "--rate",
+        "40",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ]);
+    assert_eq!(r["ping_only"], true);
+    assert_eq!(r["correctness"]["lost"], 0);
+    assert_eq!(r["commands"]["refused"], serde_json::json!({}), "{r}");
+    let answered = r["commands"]["answered"].as_u64().unwrap();
+    assert!(answered >= 30, "{r}");
+    assert_eq!(
+        r["deliveries"].as_u64().unwrap(),
+        answered,
+        "a ping changed the room: {r}"
+    );
+}
+
 #[test]
 fn fanout_scenario_reaches_every_member() {
     let r = bench(&[

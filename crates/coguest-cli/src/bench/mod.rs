@@ -93,6 +93,11 @@ pub struct BenchArgs {
     /// its room's owner.
     #[arg(long)]
     pub redis: Option<String>,
+    /// latency, heavy, saturate: every operation is a `ping` of the room instead of a seat
+    /// command (answered by the room's actor; nothing stored, nothing delivered): the floor of
+    /// the round trip on this machine. Coguest only.
+    #[arg(long)]
+    pub ping_only: bool,
     /// Saturate: rate multiplier per step.
     #[arg(long, default_value_t = 1.5)]
     pub step_factor: f64,
@@ -211,6 +216,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(_) => bail!("--redis runs coguest servers only"),
         None => None,
     };
+    if args.ping_only && args.target != Target::Coguest {
+        bail!("--ping-only runs against coguest only (a baseline has no room ping)");
+    }
     if args.scenario == Scenario::Hold && args.target != Target::Coguest {
         bail!("the hold scenario runs against coguest only");
     }
@@ -281,6 +289,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     head.insert("scenario".into(), json!(args.scenario));
     head.insert("target".into(), json!(args.target));
     head.insert("label".into(), json!(args.label));
+    head.insert("ping_only".into(), json!(args.ping_only));
     head.insert("servers".into(), json!(args.servers.max(1)));
     head.insert("cluster".into(), json!(args.redis.is_some()));
     head.insert("server_cpus".into(), json!(args.server_cpus));
@@ -368,6 +377,14 @@ fn placement(args: &BenchArgs) -> ops::Placement {
     }
 }
 
+fn mix(args: &BenchArgs) -> ops::Mix {
+    if args.ping_only {
+        ops::Mix::Ping
+    } else {
+        ops::Mix::Seats
+    }
+}
+
 fn secs(args: &BenchArgs, default: f64) -> Duration {
     Duration::from_secs_f64(args.duration.unwrap_or(default).max(0.1))
 }
@@ -390,6 +407,7 @@ async fn ops_run(
         placement(args),
         conns,
         rooms,
+        mix(args),
         &pb,
     )
     .await?;
@@ -530,6 +548,7 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         placement(args),
         conns,
         rooms,
+        mix(args),
         &pb,
     )
     .await?;
@@ -701,8 +720,16 @@ async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     } else {
         let rooms = args.rooms.unwrap_or(n.div_ceil(1000)).max(1);
         fleet = Some(
-            ops::connect_fleet(args.target, &servers.urls(), placement(args), n, rooms, &pb)
-                .await?,
+            ops::connect_fleet(
+                args.target,
+                &servers.urls(),
+                placement(args),
+                n,
+                rooms,
+                ops::Mix::Seats,
+                &pb,
+            )
+            .await?,
         );
     }
     pb.finish_and_clear();

@@ -61,6 +61,16 @@ impl Op {
 }
 
 /// A room's members as the load sees them.
+/// What the scheduled operations are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// The seat flow: apply, invite, accept, reject, cancel, leave.
+    Seats,
+    /// `ping` of the room, from the connection the seat flow would have used: answered by
+    /// the room's actor with nothing stored or delivered (the round trip's floor).
+    Ping,
+}
+
 pub struct RoomLoad {
     host_id: String,
     host: ConnHandle,
@@ -109,6 +119,7 @@ pub async fn connect_fleet(
     placement: Placement,
     conns: usize,
     rooms: usize,
+    mix: Mix,
     progress: &indicatif::ProgressBar,
 ) -> Result<Fleet> {
     if rooms == 0 || conns < rooms * 2 {
@@ -188,7 +199,14 @@ pub async fn connect_fleet(
         };
         let (tx, rx) = mpsc::unbounded_channel();
         ticks.push(tx);
-        tokio::spawn(drive_room(load, rx, done_rx, skipped.clone(), r as u64));
+        tokio::spawn(drive_room(
+            load,
+            mix,
+            rx,
+            done_rx,
+            skipped.clone(),
+            r as u64,
+        ));
     }
     Ok(Fleet {
         ticks,
@@ -305,6 +323,7 @@ fn command(op: Op, guest: &str, host: &str) -> ClientCommand {
 
 async fn drive_room(
     load: RoomLoad,
+    mix: Mix,
     mut ticks: mpsc::UnboundedReceiver<Instant>,
     mut dones: mpsc::UnboundedReceiver<Done>,
     skipped: Arc<AtomicU64>,
@@ -345,13 +364,18 @@ async fn drive_room(
                 let (guest_id, guest) = &load.guests[g];
                 let conn = if op.by_host() { &load.host } else { guest };
                 inflight[g] = Some(op);
-                conn.send(command(op, guest_id, &load.host_id), scheduled, g as u64);
+                let cmd = match mix {
+                    Mix::Seats => command(op, guest_id, &load.host_id),
+                    Mix::Ping => ClientCommand::Ping,
+                };
+                conn.send(cmd, scheduled, g as u64);
             }
             done = dones.recv() => {
                 let Some(Done { tag, code }) = done else { break };
                 let g = tag as usize;
                 let Some(op) = inflight.get_mut(g).and_then(Option::take) else { continue };
                 match code {
+                    None if mix == Mix::Ping => {}
                     None => state[g] = op.after(),
                     // No such request (processed, or the state drifted): start over.
                     Some(-2311) | Some(-2345) => state[g] = Guest::Idle,
