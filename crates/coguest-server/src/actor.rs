@@ -38,18 +38,21 @@ pub(crate) struct ConnHandle {
 }
 
 /// Where a connection's frames go: its own writer queue, or (cluster mode) the node it is
-/// connected to.
+/// connected to. The remote case is boxed: every room keeps a handle per local member.
 #[derive(Clone)]
 enum Sink {
     Local {
         outbox: Arc<Outbox>,
         kill: Arc<Kill>,
     },
-    Remote {
-        node: String,
-        room: RoomId,
-        cluster: Arc<Cluster>,
-    },
+    Remote(Box<RemoteSink>),
+}
+
+#[derive(Clone)]
+struct RemoteSink {
+    node: String,
+    room: RoomId,
+    cluster: Arc<Cluster>,
 }
 
 impl std::fmt::Debug for ConnHandle {
@@ -82,11 +85,11 @@ impl ConnHandle {
         ConnHandle {
             id,
             identity,
-            sink: Sink::Remote {
+            sink: Sink::Remote(Box::new(RemoteSink {
                 node,
                 room,
                 cluster,
-            },
+            })),
         }
     }
 
@@ -94,7 +97,7 @@ impl ConnHandle {
     pub fn remote_node(&self) -> Option<&str> {
         match &self.sink {
             Sink::Local { .. } => None,
-            Sink::Remote { node, .. } => Some(node),
+            Sink::Remote(r) => Some(&r.node),
         }
     }
 
@@ -116,12 +119,8 @@ impl ConnHandle {
     fn send_frame(&self, text: Utf8Bytes, live: Option<Live>) -> Option<bool> {
         let outbox = match &self.sink {
             Sink::Local { outbox, .. } => outbox,
-            Sink::Remote {
-                node,
-                room,
-                cluster,
-            } => {
-                cluster.answer(node, room, self.id, text.as_str());
+            Sink::Remote(r) => {
+                r.cluster.answer(&r.node, &r.room, self.id, text.as_str());
                 return Some(false);
             }
         };
@@ -217,9 +216,6 @@ pub struct Live {
 /// How far back from the newest queued frame a waiting seat list is looked for.
 const REPLACE_WINDOW: usize = 64;
 
-/// Slots a drained queue keeps (more were needed for a burst; they are given back).
-const OUTBOX_KEEP: usize = 8;
-
 impl Outbox {
     /// An empty queue of at most `cap` frames.
     pub fn new(cap: usize) -> Self {
@@ -291,8 +287,10 @@ impl Outbox {
     pub fn pop(&self) -> Option<Utf8Bytes> {
         let mut frames = self.frames.lock().ok()?;
         let frame = frames.pop_front();
-        if frames.is_empty() && frames.capacity() > OUTBOX_KEEP {
-            frames.shrink_to(OUTBOX_KEEP);
+        // A drained queue keeps no slots: most connections are idle between deliveries, and
+        // an allocation per burst is a fraction of the write that follows it.
+        if frames.is_empty() && frames.capacity() > 0 {
+            *frames = std::collections::VecDeque::new();
         }
         frame.map(|f| f.text)
     }
@@ -2265,12 +2263,12 @@ mod tests {
             waiter.await.map(|f| f.as_str().to_owned()).ok(),
             Some("x".into())
         );
-        // A drained burst gives its room back.
+        // A drained queue gives its room back.
         for _ in 0..100 {
             o.push(Utf8Bytes::from("y"));
         }
         while o.pop().is_some() {}
-        assert!(o.frames.lock().map(|f| f.capacity()).unwrap_or(0) <= OUTBOX_KEEP);
+        assert_eq!(o.frames.lock().map(|f| f.capacity()).ok(), Some(0));
         o.close();
         assert_eq!(o.push(Utf8Bytes::from("z")), Pushed::Closed);
     }

@@ -258,7 +258,7 @@ fn run(
     });
 
     let mut shutdown = app.conns_shutdown.clone();
-    let reader = Reader {
+    let mut reader = Reader {
         app: app.clone(),
         conn: conn.clone(),
         bucket: Bucket::new(
@@ -272,8 +272,9 @@ fn run(
         conn.close(CLOSE_RECONNECT);
     }
     let idle_ms = u64::try_from(app.config.limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
+    // The block uses what it captures in place: a capture moved into a local would be stored
+    // twice in every connection's task (rustc keeps the captures beside the locals).
     async move {
-        let mut reader = reader;
         let mut writer_done = false;
         // One timer for both ways a connection ends by itself. It is not re-armed per frame:
         // when it fires early (something was heard since), it sleeps again until the new end.
