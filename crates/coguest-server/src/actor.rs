@@ -41,10 +41,7 @@ pub(crate) struct ConnHandle {
 /// connected to. The remote case is boxed: every room keeps a handle per local member.
 #[derive(Clone)]
 enum Sink {
-    Local {
-        outbox: Arc<Outbox>,
-        kill: Arc<Kill>,
-    },
+    Local(Arc<Outbox>),
     Remote(Box<RemoteSink>),
 }
 
@@ -66,11 +63,11 @@ impl std::fmt::Debug for ConnHandle {
 }
 
 impl ConnHandle {
-    pub fn new(id: u64, identity: Arc<Identity>, outbox: Arc<Outbox>, kill: Arc<Kill>) -> Self {
+    pub fn new(id: u64, identity: Arc<Identity>, outbox: Arc<Outbox>) -> Self {
         ConnHandle {
             id,
             identity,
-            sink: Sink::Local { outbox, kill },
+            sink: Sink::Local(outbox),
         }
     }
 
@@ -96,7 +93,7 @@ impl ConnHandle {
     /// The node of a remote connection.
     pub fn remote_node(&self) -> Option<&str> {
         match &self.sink {
-            Sink::Local { .. } => None,
+            Sink::Local(_) => None,
             Sink::Remote(r) => Some(&r.node),
         }
     }
@@ -118,7 +115,7 @@ impl ConnHandle {
 
     fn send_frame(&self, text: Utf8Bytes, live: Option<Live>) -> Option<bool> {
         let outbox = match &self.sink {
-            Sink::Local { outbox, .. } => outbox,
+            Sink::Local(outbox) => outbox,
             Sink::Remote(r) => {
                 r.cluster.answer(&r.node, &r.room, self.id, text.as_str());
                 return Some(false);
@@ -153,10 +150,10 @@ impl ConnHandle {
 
     /// Asks the connection's writer to close with `code` (the first code asked for wins).
     pub fn close(&self, code: u16) {
-        let Sink::Local { kill, .. } = &self.sink else {
+        let Sink::Local(outbox) = &self.sink else {
             return;
         };
-        kill.ask(code);
+        outbox.ask_close(code);
     }
 }
 
@@ -174,7 +171,20 @@ pub struct Outbox {
     cap: usize,
     /// Set when the writer is gone: nothing is queued any more.
     closed: std::sync::atomic::AtomicBool,
+    /// 0 until a close of the connection is asked for (close codes are never 0); the first
+    /// code asked for wins.
+    close_code: std::sync::atomic::AtomicU16,
+    /// Wakes the writer: a frame was queued, or a close asked for.
     ready: tokio::sync::Notify,
+}
+
+/// What the writer is to do next (see [`Outbox::next`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Write this frame.
+    Frame(Utf8Bytes),
+    /// Close the connection with this code.
+    Close(u16),
 }
 
 /// What [`Outbox::push`] did.
@@ -223,6 +233,7 @@ impl Outbox {
             frames: std::sync::Mutex::new(std::collections::VecDeque::new()),
             cap: cap.max(1),
             closed: std::sync::atomic::AtomicBool::new(false),
+            close_code: std::sync::atomic::AtomicU16::new(0),
             ready: tokio::sync::Notify::new(),
         }
     }
@@ -295,13 +306,32 @@ impl Outbox {
         frame.map(|f| f.text)
     }
 
-    /// The next frame, once one is queued.
-    pub async fn next(&self) -> Utf8Bytes {
+    /// The next frame once one is queued, or the close once one is asked for (before any
+    /// frame: the writer then flushes what it wants to).
+    pub async fn next(&self) -> Next {
         loop {
+            let code = self.close_code.load(std::sync::atomic::Ordering::SeqCst);
+            if code != 0 {
+                return Next::Close(code);
+            }
             if let Some(frame) = self.pop() {
-                return frame;
+                return Next::Frame(frame);
             }
             self.ready.notified().await;
+        }
+    }
+
+    /// Asks the writer to close the connection with `code`, unless a close was asked for
+    /// already.
+    pub fn ask_close(&self, code: u16) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self
+            .close_code
+            .compare_exchange(0, code, SeqCst, SeqCst)
+            .is_ok()
+        {
+            // A permit is kept if the writer is not waiting right now.
+            self.ready.notify_one();
         }
     }
 
@@ -310,37 +340,6 @@ impl Outbox {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut frames) = self.frames.lock() {
             *frames = std::collections::VecDeque::new();
-        }
-    }
-}
-
-/// A request to close one connection, with the first close code asked for. Lighter than a
-/// `watch` channel: one per connection, and it has a single waiter (the writer).
-#[derive(Debug, Default)]
-pub(crate) struct Kill {
-    /// 0 until a close is asked for (close codes are never 0).
-    code: std::sync::atomic::AtomicU16,
-    notify: tokio::sync::Notify,
-}
-
-impl Kill {
-    /// Asks for a close with `code`, unless one was asked for already.
-    pub fn ask(&self, code: u16) {
-        use std::sync::atomic::Ordering::SeqCst;
-        if self.code.compare_exchange(0, code, SeqCst, SeqCst).is_ok() {
-            // A permit is kept if the writer is not waiting right now.
-            self.notify.notify_one();
-        }
-    }
-
-    /// The close code, once one is asked for.
-    pub async fn asked(&self) -> u16 {
-        loop {
-            let code = self.code.load(std::sync::atomic::Ordering::SeqCst);
-            if code != 0 {
-                return code;
-            }
-            self.notify.notified().await;
         }
     }
 }
@@ -2247,7 +2246,7 @@ mod tests {
             assert_eq!(o.push(Utf8Bytes::from(t)), Pushed::Queued);
         }
         assert_eq!(o.push(Utf8Bytes::from("d")), Pushed::Full);
-        assert_eq!(o.next().await.as_str(), "a");
+        assert_eq!(o.next().await, Next::Frame(Utf8Bytes::from("a")));
         assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("b".into()));
         assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("c".into()));
         assert!(o.pop().is_none());
@@ -2259,10 +2258,7 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert_eq!(o.push(Utf8Bytes::from("x")), Pushed::Queued);
-        assert_eq!(
-            waiter.await.map(|f| f.as_str().to_owned()).ok(),
-            Some("x".into())
-        );
+        assert_eq!(waiter.await.ok(), Some(Next::Frame(Utf8Bytes::from("x"))));
         // A drained queue gives its room back.
         for _ in 0..100 {
             o.push(Utf8Bytes::from("y"));
@@ -2271,6 +2267,23 @@ mod tests {
         assert_eq!(o.frames.lock().map(|f| f.capacity()).ok(), Some(0));
         o.close();
         assert_eq!(o.push(Utf8Bytes::from("z")), Pushed::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_close_asked_for_wakes_the_writer_before_any_frame_and_the_first_code_wins() {
+        let o = Arc::new(Outbox::new(100));
+        let waiter = tokio::spawn({
+            let o = o.clone();
+            async move { o.next().await }
+        });
+        tokio::task::yield_now().await;
+        o.ask_close(4008);
+        assert_eq!(waiter.await.ok(), Some(Next::Close(4008)));
+        o.push(Utf8Bytes::from("queued"));
+        o.ask_close(1000);
+        assert_eq!(o.next().await, Next::Close(4008));
+        // The frames stay for the writer's flush before its close frame.
+        assert_eq!(o.pop(), Some(Utf8Bytes::from("queued")));
     }
 
     #[test]

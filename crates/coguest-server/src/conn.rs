@@ -2,7 +2,7 @@
 //! loop (socket → checks → room actors). The first to finish ends the other.
 
 use crate::App;
-use crate::actor::{CommandMsg, ConnHandle, Kill, Outbox, RoomMsg};
+use crate::actor::{CommandMsg, ConnHandle, Next, Outbox, RoomMsg};
 use crate::auth::{AuthError, Identity};
 use crate::registry::RouteError;
 use crate::{encode, valid_room_id};
@@ -215,8 +215,7 @@ fn run(
     let (mut sink, mut stream) = socket.split();
     // The queue holds shared frame text only.
     let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
-    let kill = Arc::new(Kill::default());
-    let conn = ConnHandle::new(conn_id, identity.clone(), outbox.clone(), kill.clone());
+    let conn = ConnHandle::new(conn_id, identity.clone(), outbox.clone());
     conn.send_msg(&ServerMsg::Welcome {
         protocol: PROTOCOL_VERSION,
         user_id: identity.user.to_string(),
@@ -227,14 +226,13 @@ fn run(
         // However the writer ends, nothing more is queued for it.
         let _closed = CloseOnDrop(outbox.clone());
         loop {
-            tokio::select! {
-                biased;
-                code = kill.asked() => {
+            match outbox.next().await {
+                Next::Close(code) => {
                     // Boxed: the closing state exists only while closing.
                     Box::pin(close_writer(&mut sink, &outbox, code)).await;
                     return;
                 }
-                m = outbox.next() => {
+                Next::Frame(m) => {
                     // What is queued already leaves in one write (several deliveries to a
                     // member of a busy room often wait together): one syscall, not one per
                     // frame.

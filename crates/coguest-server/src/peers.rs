@@ -81,7 +81,7 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor::{ConnHandle, Kill, Outbox};
+    use crate::actor::{ConnHandle, Outbox};
     use crate::auth::Identity;
     use std::sync::Arc;
 
@@ -95,7 +95,7 @@ mod tests {
             expires: coguest_core::Timestamp::from_millis(0),
             admin: false,
         });
-        ConnHandle::new(id, identity, outbox, Arc::new(Kill::default()))
+        ConnHandle::new(id, identity, outbox)
     }
 
     #[test]
