@@ -60,7 +60,7 @@ pub mod webhook;
 
 /// A connection's outgoing queue, public for the delivery benchmark (`benches/fanout.rs`).
 #[doc(hidden)]
-pub use actor::{Live, Outbox, Pushed};
+pub use actor::{Live, Next, Outbox, Pushed};
 pub use actor::{RETRY_CACHE, RoomInfo};
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
 pub use config::{Limits, ServerConfig, WebhookConfig};

@@ -60,7 +60,6 @@ impl Op {
     }
 }
 
-/// A room's members as the load sees them.
 /// What the scheduled operations are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mix {
@@ -71,6 +70,7 @@ pub enum Mix {
     Ping,
 }
 
+/// A room's members as the load sees them.
 pub struct RoomLoad {
     host_id: String,
     host: ConnHandle,
