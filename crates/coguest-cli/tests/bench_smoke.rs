@@ -29,21 +29,23 @@ fn redis_url() -> String {
     std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// A `latency` run of a second over 12 connections.
+const TINY_LATENCY: &[&str] = &[
+    "--connections",
+    "12",
+    "--rooms",
+    "2",
+    "--rate",
+    "40",
+    "--duration",
+    "1",
+    "--warmup",
+    "0.2",
+];
+
 #[test]
 fn latency_scenario_answers_every_command() {
-    let r = bench(&[
-        "latency",
-        "--connections",
-        "12",
-        "--rooms",
-        "2",
-        "--rate",
-        "40",
-        "--duration",
-        "1",
-        "--warmup",
-        "0.2",
-    ]);
+    let r = bench(&[&["latency"], TINY_LATENCY].concat());
     assert_eq!(r["passed"], true);
     assert_eq!(r["correctness"]["lost"], 0);
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
@@ -54,20 +56,7 @@ fn latency_scenario_answers_every_command() {
 /// frame delivered but the answers (nothing was changed).
 #[test]
 fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
-    let r = bench(&[
-        "latency",
-        "--ping-only",
-        "--connections",
-        "12",
-        "--rooms",
-        "2",
-        "--rate",
-        "40",
-        "--duration",
-        "1",
-        "--warmup",
-        "0.2",
-    ]);
+    let r = bench(&[&["latency", "--ping-only"], TINY_LATENCY].concat());
     assert_eq!(r["ping_only"], true);
     assert_eq!(r["correctness"]["lost"], 0);
     assert_eq!(r["commands"]["refused"], serde_json::json!({}), "{r}");

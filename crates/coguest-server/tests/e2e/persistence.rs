@@ -315,13 +315,32 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
         .await;
 }
 
+/// Log entry `seq`: `actor` leaves the room (what is stored matters, not what it does).
+fn leave_entry(seq: u64, actor: String) -> coguest_server::store::LogEntry {
+    coguest_server::store::LogEntry {
+        seq,
+        at: coguest_core::Timestamp::from_millis(seq),
+        input: coguest_server::store::LogInput::Command {
+            actor: coguest_core::UserId::from(actor),
+            command: coguest_core::Command::Leave,
+        },
+        client_req_id: Some(seq),
+    }
+}
+
+/// The snapshot of a new room with default settings.
+fn empty_snapshot() -> coguest_core::RoomSnapshot {
+    coguest_core::Room::new(Default::default(), coguest_core::Timestamp::ZERO)
+        .unwrap()
+        .snapshot()
+}
+
 /// Checkpoints run on the store's own thread while it is open (SQLite's automatic one, inside
 /// a commit, is off), and the WAL stays bounded under commits that never pause.
 #[tokio::test]
 async fn checkpoints_run_beside_the_writer_and_keep_the_wal_bounded() {
     use coguest_server::RoomStore;
     use coguest_server::store::sqlite::WalOptions;
-    use coguest_server::store::{LogEntry, LogInput};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let wal_file = dir.path().join("db-wal");
@@ -332,9 +351,7 @@ async fn checkpoints_run_beside_the_writer_and_keep_the_wal_bounded() {
     };
     let store = coguest_server::SqliteStore::open_with(&db, options).unwrap();
     let room = coguest_core::RoomId::from("wal-room");
-    let snapshot = coguest_core::Room::new(Default::default(), coguest_core::Timestamp::ZERO)
-        .unwrap()
-        .snapshot();
+    let snapshot = empty_snapshot();
     assert!(store.create(&room, &snapshot).await.unwrap());
     let db_size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let wal_size = || std::fs::metadata(&wal_file).map(|m| m.len()).unwrap_or(0);
@@ -344,15 +361,7 @@ async fn checkpoints_run_beside_the_writer_and_keep_the_wal_bounded() {
     // would reach ~5 MiB.
     let mut largest_wal = 0;
     for seq in 1..=ENTRIES {
-        let entry = LogEntry {
-            seq,
-            at: coguest_core::Timestamp::from_millis(seq),
-            input: LogInput::Command {
-                actor: coguest_core::UserId::from(format!("user-{seq}")),
-                command: coguest_core::Command::Leave,
-            },
-            client_req_id: Some(seq),
-        };
+        let entry = leave_entry(seq, format!("user-{seq}"));
         store.append(&room, &entry).await.unwrap();
         largest_wal = largest_wal.max(wal_size());
     }
@@ -392,9 +401,7 @@ async fn new_databases_get_small_pages_and_old_ones_keep_theirs() {
             .unwrap()
     };
     let dir = tempfile::tempdir().unwrap();
-    let snapshot = coguest_core::Room::new(Default::default(), coguest_core::Timestamp::ZERO)
-        .unwrap()
-        .snapshot();
+    let snapshot = empty_snapshot();
     let room = coguest_core::RoomId::from("paged");
 
     let fresh = dir.path().join("fresh.db");
@@ -429,7 +436,6 @@ async fn new_databases_get_small_pages_and_old_ones_keep_theirs() {
 async fn concurrent_appends_in_place_and_queued_are_all_stored_in_order() {
     use coguest_server::RoomStore;
     use coguest_server::store::sqlite::WalOptions;
-    use coguest_server::store::{LogEntry, LogInput};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let options = WalOptions {
@@ -438,9 +444,7 @@ async fn concurrent_appends_in_place_and_queued_are_all_stored_in_order() {
         ..WalOptions::default()
     };
     let store = std::sync::Arc::new(coguest_server::SqliteStore::open_with(&db, options).unwrap());
-    let snapshot = coguest_core::Room::new(Default::default(), coguest_core::Timestamp::ZERO)
-        .unwrap()
-        .snapshot();
+    let snapshot = empty_snapshot();
     const ROOMS: usize = 8;
     const ENTRIES: u64 = 400;
     let rooms: Vec<_> = (0..ROOMS)
@@ -454,15 +458,7 @@ async fn concurrent_appends_in_place_and_queued_are_all_stored_in_order() {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for seq in 1..=ENTRIES {
-                let entry = LogEntry {
-                    seq,
-                    at: coguest_core::Timestamp::from_millis(seq),
-                    input: LogInput::Command {
-                        actor: coguest_core::UserId::from(format!("{room}-user-{seq}")),
-                        command: coguest_core::Command::Leave,
-                    },
-                    client_req_id: Some(seq),
-                };
+                let entry = leave_entry(seq, format!("{room}-user-{seq}"));
                 store.append(&room, &entry).await.unwrap();
             }
         }));
