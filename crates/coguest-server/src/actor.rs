@@ -10,6 +10,7 @@ use crate::auth::Identity;
 use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
 use crate::peers::Peers;
 use crate::registry::Registry;
+use crate::socket::OutFrame;
 use crate::store::redis::{Acquired, EntryAnswer, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
 use crate::{Shared, encode};
@@ -148,6 +149,14 @@ impl ConnHandle {
         })
     }
 
+    /// Queues the answer to the client's ping (local connections only: a remote one's pings
+    /// are answered by its own node).
+    pub fn pong(&self, payload: tungstenite::Bytes) {
+        if let Sink::Local(outbox) = &self.sink {
+            outbox.push_pong(payload);
+        }
+    }
+
     /// Asks the connection's writer to close with `code` (the first code asked for wins).
     pub fn close(&self, code: u16) {
         let Sink::Local(outbox) = &self.sink else {
@@ -182,7 +191,7 @@ pub struct Outbox {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
     /// Write this frame.
-    Frame(Utf8Bytes),
+    Frame(OutFrame),
     /// Close the connection with this code.
     Close(u16),
 }
@@ -207,7 +216,7 @@ static NEXT_ROOM_KEY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU3
 /// A queued frame; a room's live output carries where it belongs in the room's history.
 #[derive(Debug)]
 struct Frame {
-    text: Utf8Bytes,
+    out: OutFrame,
     live: Option<Live>,
 }
 
@@ -240,7 +249,18 @@ impl Outbox {
 
     /// Queues a frame without waiting.
     pub fn push(&self, text: Utf8Bytes) -> Pushed {
-        self.push_frame(Frame { text, live: None })
+        self.push_frame(Frame {
+            out: OutFrame::Text(text),
+            live: None,
+        })
+    }
+
+    /// Queues the answer to a client's ping.
+    pub fn push_pong(&self, payload: tungstenite::Bytes) -> Pushed {
+        self.push_frame(Frame {
+            out: OutFrame::Pong(payload),
+            live: None,
+        })
     }
 
     /// Queues a room's live output. A seat list replaces the room's previous one if that is
@@ -249,7 +269,7 @@ impl Outbox {
     /// only whole, never from before one of its messages that is still delivered.
     pub fn push_live(&self, text: Utf8Bytes, live: Live) -> Pushed {
         self.push_frame(Frame {
-            text,
+            out: OutFrame::Text(text),
             live: Some(live),
         })
     }
@@ -295,7 +315,7 @@ impl Outbox {
     }
 
     /// The oldest queued frame, if any.
-    pub fn pop(&self) -> Option<Utf8Bytes> {
+    pub fn pop(&self) -> Option<OutFrame> {
         let mut frames = self.frames.lock().ok()?;
         let frame = frames.pop_front();
         // A drained queue keeps no slots: most connections are idle between deliveries, and
@@ -303,7 +323,7 @@ impl Outbox {
         if frames.is_empty() && frames.capacity() > 0 {
             *frames = std::collections::VecDeque::new();
         }
-        frame.map(|f| f.text)
+        frame.map(|f| f.out)
     }
 
     /// The next frame once one is queued, or the close once one is asked for (before any
@@ -2239,6 +2259,13 @@ impl RoomActor {
 mod tests {
     use super::*;
 
+    fn text(f: OutFrame) -> String {
+        match f {
+            OutFrame::Text(t) => t.as_str().to_owned(),
+            other => panic!("not a text frame: {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn the_outbox_is_bounded_ordered_and_gives_back_a_burst() {
         let o = Outbox::new(3);
@@ -2246,9 +2273,9 @@ mod tests {
             assert_eq!(o.push(Utf8Bytes::from(t)), Pushed::Queued);
         }
         assert_eq!(o.push(Utf8Bytes::from("d")), Pushed::Full);
-        assert_eq!(o.next().await, Next::Frame(Utf8Bytes::from("a")));
-        assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("b".into()));
-        assert_eq!(o.pop().map(|f| f.as_str().to_owned()), Some("c".into()));
+        assert_eq!(o.next().await, Next::Frame(OutFrame::Text("a".into())));
+        assert_eq!(o.pop().map(text), Some("b".into()));
+        assert_eq!(o.pop().map(text), Some("c".into()));
         assert!(o.pop().is_none());
         // A frame pushed while the writer waits wakes it.
         let o = Arc::new(Outbox::new(100));
@@ -2258,7 +2285,10 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert_eq!(o.push(Utf8Bytes::from("x")), Pushed::Queued);
-        assert_eq!(waiter.await.ok(), Some(Next::Frame(Utf8Bytes::from("x"))));
+        assert_eq!(
+            waiter.await.ok(),
+            Some(Next::Frame(OutFrame::Text("x".into())))
+        );
         // A drained queue gives its room back.
         for _ in 0..100 {
             o.push(Utf8Bytes::from("y"));
@@ -2283,7 +2313,7 @@ mod tests {
         o.ask_close(1000);
         assert_eq!(o.next().await, Next::Close(4008));
         // The frames stay for the writer's flush before its close frame.
-        assert_eq!(o.pop(), Some(Utf8Bytes::from("queued")));
+        assert_eq!(o.pop(), Some(OutFrame::Text("queued".into())));
     }
 
     #[test]
@@ -2296,7 +2326,7 @@ mod tests {
         let drain = |o: &Outbox| {
             let mut texts = Vec::new();
             while let Some(f) = o.pop() {
-                texts.push(f.as_str().to_owned());
+                texts.push(text(f));
             }
             texts
         };
@@ -2321,10 +2351,7 @@ mod tests {
         assert_eq!(drain(&o), ["ack", "b9", "a7"]);
         o.push("replayed list".into());
         assert_eq!(o.push_live("a8".into(), live(1, 8, true)), Pushed::Queued);
-        assert_eq!(
-            o.pop().map(|f| f.as_str().to_owned()),
-            Some("replayed list".into())
-        );
+        assert_eq!(o.pop().map(text), Some("replayed list".into()));
         assert_eq!(o.push_live("a9".into(), live(1, 9, true)), Pushed::Replaced);
         assert_eq!(drain(&o), ["a9"]);
         // A full queue still refuses, after taking out what the new list replaces.

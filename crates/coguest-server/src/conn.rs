@@ -5,24 +5,23 @@ use crate::App;
 use crate::actor::{CommandMsg, ConnHandle, Next, Outbox, RoomMsg};
 use crate::auth::{AuthError, Identity};
 use crate::registry::RouteError;
+use crate::socket::{FrameWriter, MAX_FRAMES, OutFrame, ReadSocket};
 use crate::{encode, valid_room_id};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use coguest_core::{RoomId, Timestamp};
 use coguest_proto::{
     CLOSE_FRAME_TOO_LARGE, CLOSE_IDLE, CLOSE_RECONNECT, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED,
     ClientCommand, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerMsg,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tungstenite::{Message, Utf8Bytes};
 
 pub use coguest_proto::CLOSE_POLICY;
 /// Close code after the client closed normally.
 const CLOSE_NORMAL: u16 = 1000;
-/// Most queued frames written together.
-const WRITE_BATCH: usize = 32;
 
 /// A token bucket on the server clock.
 struct Bucket {
@@ -79,28 +78,24 @@ impl Drop for Slot {
     }
 }
 
-fn close_msg(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
-}
-
-fn error_msg(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Message {
-    Message::Text(encode(&ServerMsg::Error {
-        id,
-        code: code.code(),
-        message: message.into(),
-    }))
-}
-
 /// Sends an error then closes: used before the connection is set up.
-async fn refuse(mut socket: WebSocket, code: ErrorCode, message: String, close: u16) {
-    let _ = socket.send(error_msg(None, code, message)).await;
-    let _ = socket.send(close_msg(close, "refused")).await;
+async fn refuse(
+    mut read: ReadSocket,
+    mut write: FrameWriter,
+    code: ErrorCode,
+    message: String,
+    close: u16,
+) {
+    let error = encode(&ServerMsg::Error {
+        id: None,
+        code: code.code(),
+        message,
+    });
+    let frames = [OutFrame::Text(error), OutFrame::close(close, "refused")];
+    let _ = tokio::time::timeout(Duration::from_secs(2), write.write(&frames)).await;
     // Give the client a moment to read the close frame before the socket drops.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Some(Ok(m)) = socket.next().await {
+        while let Some(Ok(m)) = read.next().await {
             if matches!(m, Message::Close(_)) {
                 break;
             }
@@ -114,7 +109,8 @@ async fn refuse(mut socket: WebSocket, code: ErrorCode, message: String, close: 
 /// keeps its by-value arguments for its whole life, so passing the socket down through async
 /// layers would store it once per layer in every idle connection's task.
 pub(crate) fn handle(
-    socket: WebSocket,
+    read: ReadSocket,
+    write: FrameWriter,
     app: Arc<App>,
     token: Option<String>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
@@ -123,10 +119,10 @@ pub(crate) fn handle(
         Ok((identity, slot)) => {
             let conn_id = app.next_conn.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(conn = conn_id, user = %identity.user, "connected");
-            Either::Left(run(socket, app, identity, conn_id, slot))
+            Either::Left(run(read, write, app, identity, conn_id, slot))
         }
         Err((code, message, close)) => {
-            Either::Right(Box::pin(refuse(socket, code, message, close)))
+            Either::Right(Box::pin(refuse(read, write, code, message, close)))
         }
     }
 }
@@ -173,26 +169,22 @@ fn admit(
 
 /// Flushes what was queued before the close (an error explaining it, say), unless the queue
 /// is what was too slow, then sends the close frame.
-async fn close_writer(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    outbox: &Outbox,
-    code: u16,
-) {
+async fn close_writer(write: &mut FrameWriter, outbox: &Outbox, code: u16) {
     if code != CLOSE_TOO_SLOW {
         let flush = async {
-            while let Some(m) = outbox.pop() {
-                if sink.send(Message::Text(m)).await.is_err() {
+            loop {
+                let batch: Vec<OutFrame> = std::iter::from_fn(|| outbox.pop())
+                    .take(MAX_FRAMES)
+                    .collect();
+                if batch.is_empty() || write.write(&batch).await.is_err() {
                     return;
                 }
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
     }
-    let _ = tokio::time::timeout(
-        Duration::from_secs(2),
-        sink.send(close_msg(code, "closing")),
-    )
-    .await;
+    let close = [OutFrame::close(code, "closing")];
+    let _ = tokio::time::timeout(Duration::from_secs(2), write.write(&close)).await;
 }
 
 /// Closes a connection's outbox when its writer task ends.
@@ -206,13 +198,13 @@ impl Drop for CloseOnDrop {
 
 /// Splits the socket, starts the writer task and returns the reader loop (see [`handle`]).
 fn run(
-    socket: WebSocket,
+    mut stream: ReadSocket,
+    mut write: FrameWriter,
     app: Arc<App>,
     identity: Arc<Identity>,
     conn_id: u64,
     slot: Slot,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let (mut sink, mut stream) = socket.split();
     // The queue holds shared frame text only.
     let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
     let conn = ConnHandle::new(conn_id, identity.clone(), outbox.clone());
@@ -229,25 +221,22 @@ fn run(
             match outbox.next().await {
                 Next::Close(code) => {
                     // Boxed: the closing state exists only while closing.
-                    Box::pin(close_writer(&mut sink, &outbox, code)).await;
+                    Box::pin(close_writer(&mut write, &outbox, code)).await;
                     return;
                 }
-                Next::Frame(m) => {
+                Next::Frame(first) => {
                     // What is queued already leaves in one write (several deliveries to a
                     // member of a busy room often wait together): one syscall, not one per
-                    // frame.
-                    let mut next = Some(m);
-                    let mut batched = 0;
-                    while let Some(m) = next.take() {
-                        if sink.feed(Message::Text(m)).await.is_err() {
-                            return;
+                    // frame. A lone frame, the usual case, needs no list.
+                    let written = match outbox.pop() {
+                        None => write.write(std::slice::from_ref(&first)).await,
+                        Some(second) => {
+                            let mut batch = vec![first, second];
+                            batch.extend(std::iter::from_fn(|| outbox.pop()).take(MAX_FRAMES - 2));
+                            write.write(&batch).await
                         }
-                        batched += 1;
-                        if batched < WRITE_BATCH {
-                            next = outbox.pop();
-                        }
-                    }
-                    if sink.flush().await.is_err() {
+                    };
+                    if written.is_err() {
                         return;
                     }
                 }
@@ -320,6 +309,7 @@ fn run(
                         Some(Ok(Message::Binary(_))) => {
                             conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
                         }
+                        Some(Ok(Message::Ping(payload))) => conn.pong(payload),
                         Some(Ok(Message::Close(_))) | None => break,
                         Some(Ok(_)) => {}
                         Some(Err(e)) => {
@@ -341,12 +331,8 @@ fn run(
 }
 
 /// Whether a read failed because a frame or message exceeded the WebSocket's hard size limit.
-fn over_hard_limit(e: axum::Error) -> bool {
-    use tungstenite::Error;
-    matches!(
-        e.into_inner().downcast_ref::<Error>(),
-        Some(Error::Capacity(_))
-    )
+fn over_hard_limit(e: tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Capacity(_))
 }
 
 /// Detaches the connection from its rooms and lets the writer close the socket.

@@ -3,19 +3,21 @@
 use crate::actor::{RoomInfo, RoomMsg};
 use crate::admin::{ErrorBody as ErrorSchema, RoomResponse, RoomSettingsInput, room_response};
 use crate::auth::AuthError;
-use crate::{App, valid_room_id};
+use crate::{App, socket, valid_room_id};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use coguest_core::{RoomConfig, RoomId};
 use coguest_proto::ErrorCode;
+use hyper::upgrade::OnUpgrade;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::oneshot;
+use tungstenite::protocol::WebSocketConfig;
 
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -86,28 +88,41 @@ struct WsQuery {
 
 /// Bytes a WebSocket reads at a time (tungstenite's default is 128 KiB).
 const WS_READ_BUFFER: usize = 512;
-/// Bytes of frames a WebSocket gathers before writing, short of a flush.
-const WS_WRITE_BUFFER: usize = 8 * 1024;
 
-async fn ws(
-    ws: WebSocketUpgrade,
-    State(app): State<Arc<App>>,
-    Query(q): Query<WsQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let token = q.token.or_else(|| bearer(&headers));
+/// The WebSocket endpoint. The upgrade is taken here rather than through axum's
+/// `WebSocketUpgrade`, which hands over tungstenite's whole socket; the connection reads with
+/// tungstenite and writes its own frames (see [`crate::socket`]).
+async fn ws(State(app): State<Arc<App>>, Query(q): Query<WsQuery>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let on_upgrade = parts.extensions.remove::<OnUpgrade>();
+    let (response, on_upgrade) =
+        match socket::accept(&parts.method, parts.version, &parts.headers, on_upgrade) {
+            Ok(accepted) => accepted,
+            Err(e) => return e.into_response(),
+        };
+    let token = q.token.or_else(|| bearer(&parts.headers));
     let max = app.config.transport_max_message();
-    // tungstenite's defaults (a 128 KiB read buffer allocated per connection, writes batched
-    // up to 128 KiB) suit a few busy sockets, not tens of thousands of quiet ones: read in
-    // small chunks (a larger frame still grows the buffer as needed), and buffer writes up to
-    // 8 KiB only: the writer task feeds what is queued and flushes once, so frames queued
-    // together leave in one write and a lone frame leaves at once. The per-connection queue
-    // bounds memory.
-    ws.max_message_size(max)
-        .max_frame_size(max)
+    // tungstenite's default read buffer (128 KiB, allocated per connection) suits a few busy
+    // sockets, not tens of thousands of quiet ones: read in small chunks (a larger frame
+    // still grows the buffer as needed). Its writes are pong and close replies only, which
+    // go nowhere (the connection's writer sends them).
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
         .read_buffer_size(WS_READ_BUFFER)
-        .write_buffer_size(WS_WRITE_BUFFER)
-        .on_upgrade(move |socket| crate::conn::handle(socket, app, token))
+        .write_buffer_size(0);
+    // This task ends once the connection is set up: what it holds is not kept for the
+    // connection's life.
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let (read, write) = socket::split(upgraded, config).await;
+                tokio::spawn(crate::conn::handle(read, write, app, token));
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    response
 }
 
 async fn healthz() -> &'static str {

@@ -55,6 +55,7 @@ mod http;
 mod metrics;
 mod peers;
 mod registry;
+mod socket;
 pub mod store;
 pub mod webhook;
 
@@ -66,6 +67,8 @@ pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
 pub use config::{Limits, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
+#[doc(hidden)]
+pub use socket::OutFrame;
 pub use store::sqlite::SqliteStore;
 pub use store::{RoomStore, StoreError};
 
