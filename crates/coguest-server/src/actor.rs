@@ -157,6 +157,13 @@ impl ConnHandle {
         }
     }
 
+    /// The client was heard from at `at` (local connections: the idle sweep reads it).
+    pub fn heard(&self, at: Timestamp) {
+        if let Sink::Local(outbox) = &self.sink {
+            outbox.heard(at);
+        }
+    }
+
     /// Asks the connection's writer to close with `code` (the first code asked for wins).
     pub fn close(&self, code: u16) {
         let Sink::Local(outbox) = &self.sink else {
@@ -185,6 +192,8 @@ pub struct Outbox {
     close_code: std::sync::atomic::AtomicU16,
     /// Wakes the writer: a frame was queued, or a close asked for.
     ready: tokio::sync::Notify,
+    /// When the client was last heard from (ms on the server clock), for the idle sweep.
+    heard: std::sync::atomic::AtomicU64,
 }
 
 /// What the writer is to do next (see [`Outbox::next`]).
@@ -244,7 +253,24 @@ impl Outbox {
             closed: std::sync::atomic::AtomicBool::new(false),
             close_code: std::sync::atomic::AtomicU16::new(0),
             ready: tokio::sync::Notify::new(),
+            heard: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The client was heard from at `at`.
+    pub fn heard(&self, at: Timestamp) {
+        self.heard
+            .store(at.as_millis(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// When the client was last heard from.
+    pub fn last_heard(&self) -> Timestamp {
+        Timestamp::from_millis(self.heard.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Whether a close was asked for.
+    pub fn closing(&self) -> bool {
+        self.close_code.load(std::sync::atomic::Ordering::SeqCst) != 0
     }
 
     /// Queues a frame without waiting.

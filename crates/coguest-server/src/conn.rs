@@ -4,18 +4,17 @@
 use crate::App;
 use crate::actor::{CommandMsg, ConnHandle, Next, Outbox, RoomMsg};
 use crate::auth::{AuthError, Identity};
+use crate::conns::Refusal;
 use crate::registry::RouteError;
 use crate::socket::{FrameWriter, MAX_FRAMES, OutFrame, ReadSocket};
 use crate::{encode, valid_room_id};
 use coguest_core::{RoomId, Timestamp};
 use coguest_proto::{
-    CLOSE_FRAME_TOO_LARGE, CLOSE_IDLE, CLOSE_RECONNECT, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED,
-    ClientCommand, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerMsg,
+    CLOSE_FRAME_TOO_LARGE, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame,
+    ErrorCode, PROTOCOL_VERSION, ServerMsg,
 };
 use futures_util::StreamExt;
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tungstenite::{Message, Utf8Bytes};
 
@@ -51,29 +50,6 @@ impl Bucket {
             true
         } else {
             false
-        }
-    }
-}
-
-/// Releases a user's connection slot when the connection ends.
-struct Slot {
-    app: Arc<App>,
-    user: coguest_core::UserId,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Ok(mut counts) = self.app.conns_per_user.lock() {
-            if let Some(n) = counts.get_mut(&self.user) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    counts.remove(&self.user);
-                }
-            }
-        }
-        self.app.metrics.connections.dec();
-        if self.app.open_conns.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.app.conns_idle.notify_waiters();
         }
     }
 }
@@ -115,11 +91,13 @@ pub(crate) fn handle(
     token: Option<String>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     use futures_util::future::Either;
-    match admit(&app, token.as_deref()) {
-        Ok((identity, slot)) => {
-            let conn_id = app.next_conn.fetch_add(1, Ordering::Relaxed);
+    // The queue holds shared frame text only.
+    let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
+    match admit(&app, token.as_deref(), &outbox) {
+        Ok((identity, conn_id)) => {
             tracing::debug!(conn = conn_id, user = %identity.user, "connected");
-            Either::Left(run(read, write, app, identity, conn_id, slot))
+            let conn = ConnHandle::new(conn_id, identity, outbox.clone());
+            Either::Left(run(read, write, app, conn, outbox))
         }
         Err((code, message, close)) => {
             Either::Right(Box::pin(refuse(read, write, code, message, close)))
@@ -127,11 +105,13 @@ pub(crate) fn handle(
     }
 }
 
-/// Checks the token and takes one of the user's connection slots.
+/// Checks the token and takes one of the user's connection slots: the identity and the
+/// connection's number.
 fn admit(
-    app: &Arc<App>,
+    app: &App,
     token: Option<&str>,
-) -> Result<(Arc<Identity>, Slot), (ErrorCode, String, u16)> {
+    outbox: &Arc<Outbox>,
+) -> Result<(Arc<Identity>, u64), Refusal> {
     let now = app.clock.now();
     let identity = match app.auth.verify(token, now) {
         Ok(id) => Arc::new(id),
@@ -140,31 +120,9 @@ fn admit(
             return Err((e.code(), e.to_string(), CLOSE_UNAUTHORIZED));
         }
     };
-    // Count the connection against its user's limit.
-    let allowed = match app.conns_per_user.lock() {
-        Ok(mut counts) => {
-            let n = counts.entry(identity.user.clone()).or_insert(0);
-            if *n >= app.config.limits.max_connections_per_user {
-                false
-            } else {
-                *n += 1;
-                true
-            }
-        }
-        Err(_) => false,
-    };
-    if !allowed {
-        let max = app.config.limits.max_connections_per_user;
-        let message = format!("at most {max} connections per user");
-        return Err((ErrorCode::TooManyConnections, message, CLOSE_POLICY));
-    }
-    app.open_conns.fetch_add(1, Ordering::SeqCst);
-    app.metrics.connections.inc();
-    let slot = Slot {
-        app: app.clone(),
-        user: identity.user.clone(),
-    };
-    Ok((identity, slot))
+    let max = app.config.limits.max_connections_per_user;
+    let id = app.conns.admit(&identity, max, outbox, now)?;
+    Ok((identity, id))
 }
 
 /// Flushes what was queued before the close (an error explaining it, say), unless the queue
@@ -201,13 +159,10 @@ fn run(
     mut stream: ReadSocket,
     mut write: FrameWriter,
     app: Arc<App>,
-    identity: Arc<Identity>,
-    conn_id: u64,
-    slot: Slot,
+    conn: ConnHandle,
+    outbox: Arc<Outbox>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
-    // The queue holds shared frame text only.
-    let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
-    let conn = ConnHandle::new(conn_id, identity.clone(), outbox.clone());
+    let identity = &conn.identity;
     conn.send_msg(&ServerMsg::Welcome {
         protocol: PROTOCOL_VERSION,
         user_id: identity.user.to_string(),
@@ -216,95 +171,61 @@ fn run(
 
     let mut writer = tokio::spawn(async move {
         // However the writer ends, nothing more is queued for it.
-        let _closed = CloseOnDrop(outbox.clone());
+        let outbox = CloseOnDrop(outbox);
         loop {
-            match outbox.next().await {
+            let first = match outbox.0.next().await {
+                Next::Frame(first) => first,
                 Next::Close(code) => {
                     // Boxed: the closing state exists only while closing.
-                    Box::pin(close_writer(&mut write, &outbox, code)).await;
+                    Box::pin(close_writer(&mut write, &outbox.0, code)).await;
                     return;
                 }
-                Next::Frame(first) => {
-                    // What is queued already leaves in one write (several deliveries to a
-                    // member of a busy room often wait together): one syscall, not one per
-                    // frame. A lone frame, the usual case, needs no list.
-                    let written = match outbox.pop() {
-                        None => write.write(std::slice::from_ref(&first)).await,
-                        Some(second) => {
-                            let mut batch = vec![first, second];
-                            batch.extend(std::iter::from_fn(|| outbox.pop()).take(MAX_FRAMES - 2));
-                            write.write(&batch).await
-                        }
-                    };
-                    if written.is_err() {
-                        return;
-                    }
+            };
+            // What is queued already leaves in one write (several deliveries to a member of a
+            // busy room often wait together): one syscall, not one per frame. A lone frame,
+            // the usual case, needs no list.
+            let written = match outbox.0.pop() {
+                None => write.write(std::slice::from_ref(&first)).await,
+                Some(second) => {
+                    let mut batch = vec![first, second];
+                    batch.extend(std::iter::from_fn(|| outbox.0.pop()).take(MAX_FRAMES - 2));
+                    write.write(&batch).await
                 }
+            };
+            if written.is_err() {
+                return;
             }
         }
     });
 
-    let mut shutdown = app.conns_shutdown.clone();
     let mut reader = Reader {
-        app: app.clone(),
-        conn: conn.clone(),
         bucket: Bucket::new(
             app.config.limits.commands_per_sec,
             app.config.limits.command_burst,
             app.clock.now(),
         ),
-        rooms: HashSet::new(),
+        app,
+        conn,
+        rooms: Vec::new(),
     };
-    if *shutdown.borrow() {
-        conn.close(CLOSE_RECONNECT);
-    }
-    let idle_ms = u64::try_from(app.config.limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
     // The block uses what it captures in place: a capture moved into a local would be stored
-    // twice in every connection's task (rustc keeps the captures beside the locals).
+    // twice in every connection's task (rustc keeps the captures beside the locals). Idle
+    // timeouts, token expiry and shutdown reach it through the writer, which the sweep
+    // (`Conns`) asks to close.
     async move {
         let mut writer_done = false;
-        // One timer for both ways a connection ends by itself. It is not re-armed per frame:
-        // when it fires early (something was heard since), it sleeps again until the new end.
-        let mut heard = app.clock.now();
-        let end = |heard: Timestamp| {
-            let idle = match idle_ms {
-                0 => Timestamp::from_millis(u64::MAX),
-                ms => heard.plus_millis(ms),
-            };
-            idle.min(conn.identity.expires)
-        };
-        let mut timer = app.clock.sleep_until(end(heard));
         loop {
             tokio::select! {
                 _ = &mut writer => {
                     writer_done = true;
                     break;
                 }
-                () = &mut timer => {
-                    let now = app.clock.now();
-                    if conn.identity.expired(now) {
-                        let e = AuthError::Expired;
-                        conn.error(None, e.code(), e.to_string());
-                        conn.close(CLOSE_UNAUTHORIZED);
-                        timer = Box::pin(std::future::pending());
-                    } else if now >= end(heard) {
-                        tracing::debug!(conn = conn.id, "idle: nothing heard for the idle timeout");
-                        conn.close(CLOSE_IDLE);
-                        timer = Box::pin(std::future::pending());
-                    } else {
-                        timer = app.clock.sleep_until(end(heard));
-                    }
-                }
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        conn.close(CLOSE_RECONNECT);
-                    }
-                }
                 msg = stream.next() => {
-                    heard = app.clock.now();
+                    let conn = &reader.conn;
+                    conn.heard(reader.app.clock.now());
                     match msg {
-                        // Boxed: the idle connection's future stays small; the parsing and routing state
-                        // exists only while a frame is handled.
+                        // Boxed: the idle connection's future stays small; the parsing and
+                        // routing state exists only while a frame is handled.
                         Some(Ok(Message::Text(text))) => Box::pin(reader.on_text(text)).await,
                         Some(Ok(Message::Binary(_))) => {
                             conn.error(None, ErrorCode::MalformedFrame, "frames are JSON text");
@@ -324,9 +245,8 @@ fn run(
             }
         }
         // Boxed: what runs after the loop takes no room in the idle connection's future.
-        Box::pin(finish(app, conn, reader.rooms, writer, writer_done)).await;
-        drop(slot);
-        tracing::debug!(conn = conn_id, "disconnected");
+        Box::pin(finish(&mut reader, writer, writer_done)).await;
+        tracing::debug!(conn = reader.conn.id, "disconnected");
     }
 }
 
@@ -336,15 +256,11 @@ fn over_hard_limit(e: tungstenite::Error) -> bool {
 }
 
 /// Detaches the connection from its rooms and lets the writer close the socket.
-async fn finish(
-    app: Arc<App>,
-    conn: ConnHandle,
-    rooms: HashSet<RoomId>,
-    mut writer: tokio::task::JoinHandle<()>,
-    writer_done: bool,
-) {
-    for room in rooms {
-        let _ = app
+async fn finish(reader: &mut Reader, mut writer: tokio::task::JoinHandle<()>, writer_done: bool) {
+    let conn = &reader.conn;
+    for room in std::mem::take(&mut reader.rooms) {
+        let _ = reader
+            .app
             .registry
             .route(&room, RoomMsg::Detach { conn: conn.id }, None)
             .await;
@@ -360,11 +276,21 @@ async fn finish(
     }
 }
 
+/// The reading side's state. Dropping it gives back the connection's slot.
 struct Reader {
     app: Arc<App>,
     conn: ConnHandle,
     bucket: Bucket,
-    rooms: HashSet<RoomId>,
+    /// The rooms joined on this connection, sorted (a connection joins one room or a few).
+    rooms: Vec<RoomId>,
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.app
+            .conns
+            .release(self.conn.id, &self.conn.identity.user);
+    }
 }
 
 impl Reader {
@@ -486,7 +412,7 @@ impl Reader {
         };
         let room_id = RoomId::from(room);
         let is_join = matches!(command, ClientCommand::Join { .. });
-        if !is_join && !self.rooms.contains(&room_id) {
+        if !is_join && self.rooms.binary_search(&room_id).is_err() {
             // Answered here, the same for every room: a connection that never joined a room
             // learns nothing about it (not whether it exists, nor its version).
             fail(
@@ -497,7 +423,12 @@ impl Reader {
         }
         let create = is_join.then(|| self.app.config.default_room.clone());
         if is_join {
-            self.rooms.insert(room_id.clone());
+            if let Err(at) = self.rooms.binary_search(&room_id) {
+                // Grown one room at a time: most connections join one, and a `Vec`'s first
+                // growth would take four.
+                self.rooms.reserve_exact(1);
+                self.rooms.insert(at, room_id.clone());
+            }
         }
         let msg = RoomMsg::Command(Box::new(CommandMsg {
             conn: self.conn.clone(),

@@ -51,6 +51,7 @@ mod clock;
 pub mod cluster;
 mod config;
 mod conn;
+mod conns;
 mod http;
 mod metrics;
 mod peers;
@@ -74,17 +75,14 @@ pub use store::{RoomStore, StoreError};
 
 use auth::Auth;
 use axum::extract::ws::Utf8Bytes;
-use coguest_core::UserId;
 use coguest_proto::ServerMsg;
 use registry::Registry;
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// The database file inside the data directory.
@@ -121,11 +119,7 @@ pub(crate) struct App {
     pub clock: Arc<dyn Clock>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
-    pub conns_per_user: Mutex<HashMap<UserId, u32>>,
-    pub next_conn: AtomicU64,
-    pub open_conns: AtomicUsize,
-    pub conns_idle: Notify,
-    pub conns_shutdown: watch::Receiver<bool>,
+    pub conns: Arc<conns::Conns>,
 }
 
 /// Serializes a server message once; the bytes are shared by every recipient.
@@ -261,7 +255,6 @@ impl ServerBuilder {
             }
         };
         let (actors_tx, actors_rx) = watch::channel(false);
-        let (conns_tx, conns_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
@@ -282,13 +275,14 @@ impl ServerBuilder {
             auth: Auth::new(&config.secret),
             clock,
             registry: registry.clone(),
+            conns: Arc::new(conns::Conns::new(metrics.clone())),
             metrics,
-            conns_per_user: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
-            open_conns: AtomicUsize::new(0),
-            conns_idle: Notify::new(),
-            conns_shutdown: conns_rx,
         });
+        let sweeps = tokio::spawn(conns::sweep(
+            app.conns.clone(),
+            app.clock.clone(),
+            config.limits.idle_timeout,
+        ));
         tracing::info!(
             addr = %listener.local_addr()?,
             rooms,
@@ -310,17 +304,9 @@ impl ServerBuilder {
         let _ = actors_tx.send(true);
         registry.join_all().await;
         // Then sockets close, telling clients to reconnect.
-        let _ = conns_tx.send(true);
-        let drained = async {
-            loop {
-                let idle = app.conns_idle.notified();
-                if app.open_conns.load(Ordering::SeqCst) == 0 {
-                    break;
-                }
-                idle.await;
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(5), drained).await;
+        app.conns.close_all(coguest_proto::CLOSE_RECONNECT);
+        let _ = tokio::time::timeout(Duration::from_secs(5), app.conns.none_open()).await;
+        sweeps.abort();
         // Delivery tasks stop between attempts; what is undelivered stays in the outbox.
         let _ = hooks_tx.send(true);
         for d in deliveries {

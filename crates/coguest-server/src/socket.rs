@@ -274,3 +274,25 @@ pub(crate) fn accept(
         .into_response();
     Ok((response, on_upgrade))
 }
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!("ReadSocket {}", std::mem::size_of::<super::ReadSocket>());
+        eprintln!("FrameWriter {}", std::mem::size_of::<super::FrameWriter>());
+        eprintln!(
+            "WebSocketConfig {}",
+            std::mem::size_of::<tungstenite::protocol::WebSocketConfig>()
+        );
+        eprintln!(
+            "ConnHandle {}",
+            std::mem::size_of::<crate::actor::ConnHandle>()
+        );
+        eprintln!(
+            "watch rx {}",
+            std::mem::size_of::<tokio::sync::watch::Receiver<bool>>()
+        );
+        eprintln!("OutFrame {}", std::mem::size_of::<super::OutFrame>());
+    }
+}
