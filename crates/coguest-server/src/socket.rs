@@ -74,9 +74,14 @@ pub enum OutFrame {
 }
 
 impl OutFrame {
-    /// A close frame with `code` and a short `reason` (at most 123 bytes, as RFC 6455 allows).
+    /// A close frame with `code` and a short `reason` (cut to 123 bytes at a character
+    /// boundary: a control frame holds 125).
     pub fn close(code: u16, reason: &str) -> Self {
-        let reason = &reason.as_bytes()[..reason.len().min(123)];
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let reason = &reason.as_bytes()[..end];
         let mut payload = Vec::with_capacity(2 + reason.len());
         payload.extend_from_slice(&code.to_be_bytes());
         payload.extend_from_slice(reason);
@@ -123,10 +128,10 @@ fn head(frame: &OutFrame) -> io::Result<([u8; MAX_HEAD], usize)> {
     Ok((out, len))
 }
 
-/// The writing side of a connection.
-pub(crate) struct FrameWriter(WriteHalf<Io>);
+/// The writing side of a connection (generic for the tests' in-memory pipe).
+pub(crate) struct FrameWriter<W = WriteHalf<Io>>(W);
 
-impl FrameWriter {
+impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     /// Writes `frames` (at most [`MAX_FRAMES`]) in order: headers from the stack, payloads from
     /// their shared bytes, as many as the socket takes per `writev`.
     pub(crate) async fn write(&mut self, frames: &[OutFrame]) -> io::Result<()> {
@@ -276,23 +281,65 @@ pub(crate) fn accept(
 }
 
 #[cfg(test)]
-mod size_probe {
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use tungstenite::Message;
+
+    /// Frames of each header length class (7-bit, 16-bit, 64-bit), a pong and a close, through
+    /// a pipe that takes 7 bytes at a time: every partial write resumes where it stopped, and a
+    /// WebSocket client reads them back whole and in order.
+    #[tokio::test]
+    async fn frames_survive_partial_writes_whole_and_in_order() {
+        let (server, client) = tokio::io::duplex(7);
+        let mut writer = FrameWriter(server);
+        let texts = [
+            "a".to_owned(),
+            "é".repeat(100),
+            "x".repeat(70_000),
+            String::new(),
+        ];
+        let mut frames: Vec<OutFrame> = texts
+            .iter()
+            .map(|t| OutFrame::Text(Utf8Bytes::from(t.clone())))
+            .collect();
+        frames.push(OutFrame::Pong(Bytes::from_static(b"ping!")));
+        frames.push(OutFrame::close(4008, "closing"));
+        let read = async {
+            let mut ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+            let mut got = Vec::new();
+            while let Some(Ok(m)) = ws.next().await {
+                let close = matches!(m, Message::Close(_));
+                got.push(m);
+                if close {
+                    break;
+                }
+            }
+            got
+        };
+        let (written, got) = tokio::join!(writer.write(&frames), read);
+        written.unwrap();
+        let mut want: Vec<Message> = texts.iter().map(|t| Message::text(t.clone())).collect();
+        want.push(Message::Pong(Bytes::from_static(b"ping!")));
+        want.push(Message::Close(Some(tungstenite::protocol::CloseFrame {
+            code: 4008.into(),
+            reason: "closing".into(),
+        })));
+        assert_eq!(got, want);
+    }
+
     #[test]
-    fn sizes() {
-        eprintln!("ReadSocket {}", std::mem::size_of::<super::ReadSocket>());
-        eprintln!("FrameWriter {}", std::mem::size_of::<super::FrameWriter>());
-        eprintln!(
-            "WebSocketConfig {}",
-            std::mem::size_of::<tungstenite::protocol::WebSocketConfig>()
-        );
-        eprintln!(
-            "ConnHandle {}",
-            std::mem::size_of::<crate::actor::ConnHandle>()
-        );
-        eprintln!(
-            "watch rx {}",
-            std::mem::size_of::<tokio::sync::watch::Receiver<bool>>()
-        );
-        eprintln!("OutFrame {}", std::mem::size_of::<super::OutFrame>());
+    fn a_close_reason_is_cut_to_what_a_control_frame_holds() {
+        let OutFrame::Close(payload) = OutFrame::close(1000, &"r".repeat(300)) else {
+            unreachable!()
+        };
+        assert_eq!(payload.len(), 125);
+        assert_eq!(&payload[..2], &1000u16.to_be_bytes());
+        // Never inside a character: 61 two-byte characters fit, not 61.5.
+        let OutFrame::Close(payload) = OutFrame::close(1000, &"é".repeat(100)) else {
+            unreachable!()
+        };
+        assert_eq!(payload.len(), 2 + 122);
+        assert!(std::str::from_utf8(&payload[2..]).is_ok());
     }
 }
