@@ -282,6 +282,7 @@ pub(crate) fn accept(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use futures_util::StreamExt;
     use tungstenite::Message;
