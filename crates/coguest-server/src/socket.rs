@@ -1,6 +1,6 @@
 //! A client's WebSocket after the HTTP upgrade: tungstenite parses what the client sends; what
-//! the server sends is framed here and written straight from the frames' shared bytes, one
-//! `writev` per batch.
+//! the server sends is framed here, one system call per batch: gathered on the stack when small
+//! (the usual delivery), written from the frames' shared bytes (`writev`) when large.
 //!
 //! Why not tungstenite's own write path: it copies every frame into a per-connection buffer
 //! that keeps the capacity of the largest batch it ever wrote and cannot give it back (~1 KiB
@@ -108,6 +108,9 @@ impl OutFrame {
 const MAX_HEAD: usize = 10;
 /// Most frames one [`FrameWriter::write`] takes (two slices each, within `IOV_MAX`).
 pub(crate) const MAX_FRAMES: usize = 32;
+/// Writes up to this size are gathered on the stack and sent in one piece; larger ones are
+/// written from their slices (`writev`).
+const COPY_MAX: usize = 4096;
 
 /// A frame's header, as tungstenite formats it (final, unmasked: a server's frames).
 fn head(frame: &OutFrame) -> io::Result<([u8; MAX_HEAD], usize)> {
@@ -132,8 +135,8 @@ fn head(frame: &OutFrame) -> io::Result<([u8; MAX_HEAD], usize)> {
 pub(crate) struct FrameWriter<W = WriteHalf<Io>>(W);
 
 impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    /// Writes `frames` (at most [`MAX_FRAMES`]) in order: headers from the stack, payloads from
-    /// their shared bytes, as many as the socket takes per `writev`.
+    /// Writes `frames` (at most [`MAX_FRAMES`]) in order, as much as the socket takes per
+    /// system call; nothing is kept between calls.
     pub(crate) async fn write(&mut self, frames: &[OutFrame]) -> io::Result<()> {
         let frames = &frames[..frames.len().min(MAX_FRAMES)];
         let mut total = 0;
@@ -151,7 +154,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         Ok(())
     }
 
-    /// One `writev` of what is left of `frames` after the first `done` bytes.
+    /// One write of what is left of `frames` after the first `done` bytes.
     fn poll_write_from(
         &mut self,
         cx: &mut Context<'_>,
@@ -184,7 +187,21 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
             }
             skip = 0;
         }
-        Pin::new(&mut self.0).poll_write_vectored(cx, &slices[..used])
+        let slices = &slices[..used];
+        let len: usize = slices.iter().map(|s| s.len()).sum();
+        if len > COPY_MAX {
+            return Pin::new(&mut self.0).poll_write_vectored(cx, slices);
+        }
+        // What most writes are (one delivery of a few hundred bytes) is copied together on the
+        // stack and sent with one `send`: `writev` goes through the VFS and costs more per call
+        // in the kernel than the copy does here.
+        let mut buf = [0u8; COPY_MAX];
+        let mut at = 0;
+        for s in slices {
+            buf[at..at + s.len()].copy_from_slice(s);
+            at += s.len();
+        }
+        Pin::new(&mut self.0).poll_write(cx, &buf[..at])
     }
 }
 
