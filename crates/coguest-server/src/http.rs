@@ -86,8 +86,9 @@ struct WsQuery {
     token: Option<String>,
 }
 
-/// Bytes a WebSocket reads at a time (tungstenite's default is 128 KiB).
-const WS_READ_BUFFER: usize = 512;
+/// Bytes a WebSocket reads at a time (tungstenite's default is 128 KiB): a command frame is a
+/// few hundred bytes at most; a larger one takes several reads.
+const WS_READ_BUFFER: usize = 256;
 
 /// The WebSocket endpoint. The upgrade is taken here rather than through axum's
 /// `WebSocketUpgrade`, which hands over tungstenite's whole socket; the connection reads with
