@@ -198,6 +198,7 @@ fn run(
         }
     });
 
+    app.conns.set_writer(conn.id, writer.abort_handle());
     let mut reader = Reader {
         bucket: Bucket::new(
             app.config.limits.commands_per_sec,

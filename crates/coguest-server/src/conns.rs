@@ -2,7 +2,8 @@
 //! what one periodic sweep checks for all of them: when each was last heard from (the idle
 //! timeout) and when its token expires. One sweep rather than a timer in every connection's
 //! task: a timer, its deadline and a shutdown watch were ~0.3 KiB of every idle connection.
-//! Shutdown closes them all through the same table.
+//! The sweep also stops the writer of a connection asked to close that could not (a client
+//! that stopped reading), and shutdown closes them all through the same table.
 
 use crate::actor::Outbox;
 use crate::auth::{AuthError, Identity};
@@ -18,10 +19,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 
 /// How often the sweep runs: an idle connection or an expired token is closed within this
 /// much of its deadline.
 pub(crate) const SWEEP_MS: u64 = 1000;
+/// How long a connection asked to close may take to do it. Its writer flushes for at most 4 s;
+/// one still there after this is stuck writing to a client that stopped reading, and is
+/// dropped (its socket closed without a close frame).
+pub(crate) const CLOSE_WAIT_MS: u64 = 10_000;
 
 /// Why a connection was not admitted: the error to send, and the close code.
 pub(crate) type Refusal = (ErrorCode, String, u16);
@@ -46,6 +52,10 @@ struct Table {
 struct Open {
     outbox: Arc<Outbox>,
     expires: Timestamp,
+    /// Stops the writer task when it is stuck (see [`CLOSE_WAIT_MS`]).
+    writer: Option<AbortHandle>,
+    /// When the sweep first saw a close asked for.
+    closing_since: Option<Timestamp>,
 }
 
 impl Conns {
@@ -87,6 +97,8 @@ impl Conns {
             Open {
                 outbox: outbox.clone(),
                 expires: identity.expires,
+                writer: None,
+                closing_since: None,
             },
         );
         if table.closing {
@@ -94,6 +106,13 @@ impl Conns {
         }
         self.metrics.connections.inc();
         Ok(id)
+    }
+
+    /// The writer task of connection `id`, for the sweep to stop if it is stuck.
+    pub(crate) fn set_writer(&self, id: u64, writer: AbortHandle) {
+        if let Some(open) = self.table().open.get_mut(&id) {
+            open.writer = Some(writer);
+        }
     }
 
     /// The connection `id` of `user` ended.
@@ -115,11 +134,19 @@ impl Conns {
     }
 
     /// Closes what is due at `now`: a connection whose token expired (4001, after an error
-    /// saying so), and one nothing was heard from for `idle_ms` (4009; 0 disables).
+    /// saying so), and one nothing was heard from for `idle_ms` (4009; 0 disables). Stops the
+    /// writer of one asked to close [`CLOSE_WAIT_MS`] ago and still open.
     pub(crate) fn sweep(&self, now: Timestamp, idle_ms: u64) {
-        let table = self.table();
-        for (id, open) in &table.open {
+        let mut table = self.table();
+        for (id, open) in &mut table.open {
             if open.outbox.closing() {
+                let since = *open.closing_since.get_or_insert(now);
+                if now >= since.plus_millis(CLOSE_WAIT_MS) {
+                    if let Some(writer) = open.writer.take() {
+                        tracing::debug!(conn = id, "stuck closing: the client stopped reading");
+                        writer.abort();
+                    }
+                }
                 continue;
             }
             if now >= open.expires {

@@ -318,6 +318,55 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
     assert!(received < rounds, "slow got {received} of {rounds}");
 }
 
+/// A client that stops reading for good leaves the server's writer stuck on a full socket, so
+/// it cannot send its close frame: once the close is 10 s overdue, the connection is dropped
+/// (its slot given back, its socket closed without a close frame).
+#[tokio::test]
+async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() {
+    let s = TestServer::start_with(|c| {
+        c.limits.outgoing_queue = 8;
+        c.default_room.max_extra_info_bytes = 65_536;
+    })
+    .await;
+    let mut stuck = s.member(ROOM, "stuck", Role::Admin).await;
+    let mut g = s.member(ROOM, "g", Role::Audience).await;
+    let info = "z".repeat(60_000);
+    // Enough applications to fill `stuck`'s socket buffers and then its queue: the close
+    // (4008) is asked for, and its writer is stuck mid-write.
+    for _ in 0..100 {
+        let apply = ClientCommand::ApplyForSeat {
+            seat_index: -1,
+            timeout: 30,
+            extra_info: Some(info.clone()),
+        };
+        g.call(ROOM, apply).await.unwrap();
+        g.call(ROOM, ClientCommand::CancelApplication)
+            .await
+            .unwrap();
+    }
+    let open = |n: usize| format!("coguest_connections {n}\n");
+    let metrics = s.http("GET", "/metrics", None, "").await.1;
+    assert!(metrics.contains(&open(2)), "{metrics}");
+    // The sweep sees the close asked for, then, 10 s later, that it never happened.
+    for _ in 0..12 {
+        s.clock.advance_secs(1);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let dropped = tokio::time::timeout(WAIT, async {
+        loop {
+            let metrics = s.http("GET", "/metrics", None, "").await.1;
+            if metrics.contains(&open(1)) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(dropped.is_ok(), "the stuck connection is still open");
+    assert_eq!(stuck.closed().await, None, "no close frame could be sent");
+    g.call(ROOM, ClientCommand::Ping).await.unwrap();
+}
+
 /// A connection nothing arrives from for the idle timeout is closed with 4009, and its member
 /// leaves after the grace period like any dropped connection; anything heard (a frame, a
 /// WebSocket ping) keeps it open.
