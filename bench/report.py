@@ -87,7 +87,12 @@ p("- Latency is measured from each command's *scheduled* send time (open loop), 
 p("- Server CPU and memory are read from `/proc` of the server processes (the load generator's own CPU is reported separately).")
 p()
 
-lat = load("latency-coguest")
+# The pinned `latency` run is repeated (its p50 moves between runs of one binary on this VM):
+# the target row takes the run with the median p50, and names the others.
+lat_runs = [r for r in (load(n) for n in ("latency-coguest", "latency-coguest-2", "latency-coguest-3")) if r]
+lat_runs.sort(key=lambda r: get(r, "latency", "p50_ms"))
+lat = lat_runs[len(lat_runs) // 2] if lat_runs else None
+lat_p50s = ", ".join(fmt(get(r, "latency", "p50_ms"), 3) for r in lat_runs)
 lat_sio = load("latency-socketio")
 lat_u = load("latency-coguest-unpinned")
 heavy = load("heavy-coguest")
@@ -113,7 +118,8 @@ p("| measure | target | measured | verdict |")
 p("|---|---|---|---|")
 if lat:
     p50, p99 = get(lat, "latency", "p50_ms"), get(lat, "latency", "p99_ms")
-    p(f"| op round trip, `latency`, SQLite on (pinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
+    runs = f" (the median of {len(lat_runs)} runs by p50; their p50s {lat_p50s} ms)" if len(lat_runs) > 1 else ""
+    p(f"| op round trip, `latency`, SQLite on (pinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms{runs} | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
 if lat_u:
     p50, p99 = get(lat_u, "latency", "p50_ms"), get(lat_u, "latency", "p99_ms")
     p(f"| op round trip, `latency` (unpinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
@@ -171,7 +177,8 @@ p("## Command round trip (ms, from the scheduled time to the answer)")
 p()
 p("| run | p50 | p90 | p99 | p99.9 | max | commands | lost | commands / server core-s | deliveries / server core-s |")
 p("|---|---|---|---|---|---|---|---|---|---|")
-lat_row("latency, coguest, pinned", lat)
+for i, r in enumerate(lat_runs):
+    lat_row(f"latency, coguest, pinned (run {i + 1} of {len(lat_runs)}, by p50)", r)
 lat_row("latency, socket.io, pinned", lat_sio)
 lat_row("latency, coguest, unpinned", lat_u)
 lat_row("latency, coguest, `ping` only (nothing stored or delivered), pinned", load("latency-coguest-ping"))
