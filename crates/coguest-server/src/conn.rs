@@ -91,7 +91,7 @@ pub(crate) fn handle(
     token: Option<String>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     use futures_util::future::Either;
-    // The queue holds shared frame text only.
+    // Made first: the connection table holds it, for the sweep and the shutdown to close it.
     let outbox = Arc::new(Outbox::new(app.config.limits.outgoing_queue));
     match admit(&app, token.as_deref(), &outbox) {
         Ok((identity, conn_id)) => {
@@ -154,7 +154,7 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// Splits the socket, starts the writer task and returns the reader loop (see [`handle`]).
+/// Starts the writer task and returns the reader loop (see [`handle`]).
 fn run(
     mut stream: ReadSocket,
     mut write: FrameWriter,
