@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs coguest's benchmarks and its baselines (NATS, socket.io) back to back on this machine
-# and writes BENCHMARKS.md. Installs its own baselines. Takes about 15 minutes; QUICK=1 runs
+# and writes BENCHMARKS.md. Installs its own baselines. Takes about 30 minutes; QUICK=1 runs
 # tiny sizes in about two (for checking the script, not for figures).
 #
 #   bench/run.sh                       # everything, writes BENCHMARKS.md
