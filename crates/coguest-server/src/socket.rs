@@ -4,9 +4,10 @@
 //!
 //! Why not tungstenite's own write path: it copies every frame into a per-connection buffer
 //! that keeps the capacity of the largest batch it ever wrote and cannot give it back (~1 KiB
-//! per idle member, the largest piece of an idle connection), and reading and writing from two
-//! tasks needs the whole socket behind a lock. Here the reader owns tungstenite over the read
-//! half, and the writer holds only the write half: an idle connection keeps no write buffer.
+//! per idle member, the largest piece of an idle connection), and splitting it for a reader and
+//! a writer task puts its whole state behind a shared lock. Here the reader owns tungstenite
+//! over the read half, and the writer holds only the write half: an idle connection keeps no
+//! write buffer.
 
 use axum::extract::ws::Utf8Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
@@ -106,7 +107,7 @@ impl OutFrame {
 
 /// Longest header of an unmasked frame: 2 bytes, then a 64-bit length.
 const MAX_HEAD: usize = 10;
-/// Most frames one [`FrameWriter::write`] takes (two slices each, within `IOV_MAX`).
+/// Most frames one write system call takes (two slices each, within `IOV_MAX`).
 pub(crate) const MAX_FRAMES: usize = 32;
 /// Writes up to this size are gathered on the stack and sent in one piece; larger ones are
 /// written from their slices (`writev`).
@@ -135,21 +136,22 @@ fn head(frame: &OutFrame) -> io::Result<([u8; MAX_HEAD], usize)> {
 pub(crate) struct FrameWriter<W = WriteHalf<Io>>(W);
 
 impl<W: AsyncWrite + Unpin> FrameWriter<W> {
-    /// Writes `frames` (at most [`MAX_FRAMES`]) in order, as much as the socket takes per
+    /// Writes `frames` in order, [`MAX_FRAMES`] at a time, as much as the socket takes per
     /// system call; nothing is kept between calls.
     pub(crate) async fn write(&mut self, frames: &[OutFrame]) -> io::Result<()> {
-        let frames = &frames[..frames.len().min(MAX_FRAMES)];
-        let mut total = 0;
-        for f in frames {
-            total += head(f)?.1 + f.payload().len();
-        }
-        let mut done = 0;
-        while done < total {
-            let n = std::future::poll_fn(|cx| self.poll_write_from(cx, frames, done)).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
+        for frames in frames.chunks(MAX_FRAMES) {
+            let mut total = 0;
+            for f in frames {
+                total += head(f)?.1 + f.payload().len();
             }
-            done += n;
+            let mut done = 0;
+            while done < total {
+                let n = std::future::poll_fn(|cx| self.poll_write_from(cx, frames, done)).await?;
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                done += n;
+            }
         }
         Ok(())
     }
@@ -304,19 +306,21 @@ mod tests {
     use futures_util::StreamExt;
     use tungstenite::Message;
 
-    /// Frames of each header length class (7-bit, 16-bit, 64-bit), a pong and a close, through
-    /// a pipe that takes 7 bytes at a time: every partial write resumes where it stopped, and a
-    /// WebSocket client reads them back whole and in order.
+    /// Frames of each header length class (7-bit, 16-bit, 64-bit), more of them than one
+    /// system call takes, a pong and a close, through a pipe that takes 7 bytes at a time:
+    /// every partial write resumes where it stopped, and a WebSocket client reads them back
+    /// whole and in order.
     #[tokio::test]
     async fn frames_survive_partial_writes_whole_and_in_order() {
         let (server, client) = tokio::io::duplex(7);
         let mut writer = FrameWriter(server);
-        let texts = [
+        let mut texts = vec![
             "a".to_owned(),
             "é".repeat(100),
             "x".repeat(70_000),
             String::new(),
         ];
+        texts.extend((0..MAX_FRAMES + 3).map(|i| format!("{{\"n\":{i}}}")));
         let mut frames: Vec<OutFrame> = texts
             .iter()
             .map(|t| OutFrame::Text(Utf8Bytes::from(t.clone())))
@@ -335,7 +339,13 @@ mod tests {
             }
             got
         };
-        let (written, got) = tokio::join!(writer.write(&frames), read);
+        let write = async {
+            let written = writer.write(&frames).await;
+            // The pipe ends here: a reader still waiting for a frame sees the end, not a hang.
+            drop(writer);
+            written
+        };
+        let (written, got) = tokio::join!(write, read);
         written.unwrap();
         let mut want: Vec<Message> = texts.iter().map(|t| Message::text(t.clone())).collect();
         want.push(Message::Pong(Bytes::from_static(b"ping!")));
