@@ -84,12 +84,11 @@ impl Conns {
         now: Timestamp,
     ) -> Result<u64, Refusal> {
         let mut table = self.table();
-        let n = table.per_user.entry(identity.user.clone()).or_insert(0);
-        if *n >= max_per_user {
+        if table.per_user.get(&identity.user).copied().unwrap_or(0) >= max_per_user {
             let message = format!("at most {max_per_user} connections per user");
             return Err((ErrorCode::TooManyConnections, message, CLOSE_POLICY));
         }
-        *n += 1;
+        *table.per_user.entry(identity.user.clone()).or_insert(0) += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         outbox.heard(now);
         table.open.insert(
