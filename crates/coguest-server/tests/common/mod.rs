@@ -153,6 +153,13 @@ impl TestServer {
         c
     }
 
+    /// `GET /v1/rooms/{room}` with an admin token: the status and the body.
+    pub async fn get_room(&self, room: &str) -> (u16, String) {
+        let token = self.admin_token();
+        self.http("GET", &format!("/v1/rooms/{room}"), Some(&token), "")
+            .await
+    }
+
     pub async fn http(
         &self,
         method: &str,

@@ -387,14 +387,7 @@ fn matrix() -> Vec<Row> {
 }
 
 async fn room_info(s: &TestServer, room: &str) -> serde_json::Value {
-    let (status, body) = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{room}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
+    let (status, body) = s.get_room(room).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }

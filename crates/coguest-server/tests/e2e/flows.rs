@@ -268,14 +268,7 @@ async fn disconnect_kick_lock_unlock_leave_snapshot_ping() {
         .await;
     let err = a.call(ROOM, apply(-1, 30)).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::NotEnteredRoom));
-    let (status, body) = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
+    let (status, body) = s.get_room(ROOM).await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["member_count"], 1);

@@ -57,14 +57,7 @@ async fn reconnect_within_grace_keeps_the_seat_after_grace_loses_it() {
         .expect("seat lost", |m| connected_ids(m).is_some())
         .await;
     assert_eq!(connected_ids(&m).unwrap(), vec!["owner".to_owned()]);
-    let (_, body) = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
+    let (_, body) = s.get_room(ROOM).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["member_count"], 1, "g left the room");
 }

@@ -8,14 +8,7 @@ use coguest_server::CLOSE_POLICY;
 const ROOM: &str = "limits";
 
 async fn room_state(s: &TestServer) -> String {
-    s.http(
-        "GET",
-        &format!("/v1/rooms/{ROOM}"),
-        Some(&s.admin_token()),
-        "",
-    )
-    .await
-    .1
+    s.get_room(ROOM).await.1
 }
 
 async fn error_for(c: &mut TestClient, text: &str) -> (Option<u64>, i32) {

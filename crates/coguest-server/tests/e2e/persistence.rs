@@ -12,14 +12,7 @@ fn long_grace(c: &mut coguest_server::ServerConfig) {
 }
 
 async fn room_json(s: &TestServer) -> serde_json::Value {
-    let (status, body) = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
+    let (status, body) = s.get_room(ROOM).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }

@@ -11,8 +11,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const ROOM: &str = "transport";
 
-/// Sends a raw HTTP/1.1 request to the WebSocket endpoint: the status line and the body.
-async fn upgrade_request(s: &TestServer, method: &str, headers: &[(&str, &str)]) -> (u16, String) {
+/// Sends a raw HTTP/1.1 request to the WebSocket endpoint; the first bytes of the answer.
+async fn raw_request(s: &TestServer, method: &str, headers: &[(&str, &str)]) -> String {
     let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     let token = s.token("u", Role::Audience);
     let mut req = format!("{method} /v1/ws?token={token} HTTP/1.1\r\nHost: test\r\n");
@@ -26,7 +26,12 @@ async fn upgrade_request(s: &TestServer, method: &str, headers: &[(&str, &str)])
         .await
         .unwrap()
         .unwrap();
-    let text = String::from_utf8_lossy(&out[..n]).to_string();
+    String::from_utf8_lossy(&out[..n]).to_string()
+}
+
+/// [`raw_request`]'s status and body.
+async fn upgrade_request(s: &TestServer, method: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let text = raw_request(s, method, headers).await;
     let status = text[9..12].parse().unwrap();
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
     (status, body.unwrap_or_default())
@@ -59,34 +64,14 @@ async fn a_request_that_is_not_a_websocket_upgrade_is_refused_with_the_reason() 
     old.push(("Sec-WebSocket-Version", "8"));
     assert_eq!(upgrade_request(&s, "GET", &old).await.0, 400);
     // The same headers on a GET upgrade: RFC 6455's sample key and its accept value.
-    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let token = s.token("u", Role::Audience);
-    let mut req = format!("GET /v1/ws?token={token} HTTP/1.1\r\nHost: test\r\n");
-    for (k, v) in good {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut out = vec![0u8; 4096];
-    let n = tokio::time::timeout(WAIT, tcp.read(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out[..n]).to_lowercase();
+    let text = raw_request(&s, "GET", &good).await.to_lowercase();
     assert!(text.starts_with("http/1.1 101"), "{text}");
     assert!(
         text.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
         "{text}"
     );
     // Nothing about the room changed: no join happened.
-    let (status, _) = s
-        .http(
-            "GET",
-            &format!("/v1/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
+    let (status, _) = s.get_room(ROOM).await;
     assert_eq!(status, 404);
 }
 
