@@ -468,3 +468,94 @@ async fn concurrent_appends_in_place_and_queued_are_all_stored_in_order() {
     }
     reopened.close().await;
 }
+
+/// Appends that wait at the same moment share one transaction: on one thread, the first
+/// caller commits what the others added while it yielded.
+#[tokio::test(flavor = "current_thread")]
+async fn appends_of_one_moment_share_one_commit() {
+    use coguest_server::RoomStore;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let store = std::sync::Arc::new(coguest_server::SqliteStore::open(&db).unwrap());
+    let snapshot = empty_snapshot();
+    const ROOMS: usize = 50;
+    let rooms: Vec<_> = (0..ROOMS)
+        .map(|r| coguest_core::RoomId::from(format!("room-{r}")))
+        .collect();
+    for room in &rooms {
+        assert!(store.create(room, &snapshot).await.unwrap());
+    }
+    let before = store.commits();
+    let tasks: Vec<_> = rooms
+        .iter()
+        .map(|room| {
+            let (store, room) = (store.clone(), room.clone());
+            tokio::spawn(async move {
+                store
+                    .append(&room, &leave_entry(1, format!("{room}-u")))
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store.commits() - before,
+        1,
+        "{ROOMS} appends waiting together were not committed together"
+    );
+    // Alone, an append is committed at once.
+    store
+        .append(&rooms[0], &leave_entry(2, "alone".into()))
+        .await
+        .unwrap();
+    assert_eq!(store.commits() - before, 2);
+    store.close().await;
+    let reopened = coguest_server::SqliteStore::open(&db).unwrap();
+    for room in &rooms {
+        let stored = reopened.load(room).await.unwrap().unwrap();
+        assert!(!stored.log.is_empty(), "room {room} lost its append");
+    }
+    reopened.close().await;
+}
+
+/// A caller that leads a group and is cancelled before it commits hands the group to the
+/// storage thread: the others' appends are still stored and answered.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_leader_still_gets_its_group_stored() {
+    use coguest_server::RoomStore;
+    use futures_util::FutureExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let store = std::sync::Arc::new(coguest_server::SqliteStore::open(&db).unwrap());
+    let snapshot = empty_snapshot();
+    let (a, b) = (
+        coguest_core::RoomId::from("leader"),
+        coguest_core::RoomId::from("follower"),
+    );
+    assert!(store.create(&a, &snapshot).await.unwrap());
+    assert!(store.create(&b, &snapshot).await.unwrap());
+    // The follower gathers behind the leader, which is polled once (it yields) and dropped.
+    let follower = tokio::spawn({
+        let (store, b) = (store.clone(), b.clone());
+        async move { store.append(&b, &leave_entry(1, "f".into())).await }
+    });
+    let entry = leave_entry(1, "l".into());
+    let mut leader = Box::pin(store.append(&a, &entry));
+    assert!(
+        (&mut leader).now_or_never().is_none(),
+        "the leader yields first"
+    );
+    tokio::task::yield_now().await;
+    drop(leader);
+    tokio::time::timeout(Duration::from_secs(10), follower)
+        .await
+        .expect("the follower's append was never answered")
+        .unwrap()
+        .unwrap();
+    store.close().await;
+    let reopened = coguest_server::SqliteStore::open(&db).unwrap();
+    assert_eq!(reopened.load(&b).await.unwrap().unwrap().log.len(), 1);
+    reopened.close().await;
+}
