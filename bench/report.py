@@ -185,6 +185,7 @@ lat_row("latency, coguest, `ping` only (nothing stored or delivered), pinned", l
 lat_row("heavy, coguest, pinned", heavy)
 lat_row("heavy, socket.io, pinned", heavy_sio)
 lat_row("latency, coguest BEFORE, pinned", load("before-latency-coguest"))
+lat_row("heavy, coguest BEFORE, pinned", load("before-heavy-coguest"))
 p()
 if lat and lat_sio:
     p(f"latency p50 coguest vs socket.io: {ratio(get(lat_sio, 'latency', 'p50_ms'), get(lat, 'latency', 'p50_ms'))} lower; p99: {ratio(get(lat_sio, 'latency', 'p99_ms'), get(lat, 'latency', 'p99_ms'))} lower.")

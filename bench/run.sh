@@ -120,6 +120,7 @@ if [ -n "${BEFORE_BIN:-}" ]; then
   step "before: $BEFORE_BIN"
   run before-connections-coguest no connections --coguest-bin "$BEFORE_BIN" $CONNS
   run before-latency-coguest yes latency --coguest-bin "$BEFORE_BIN" $LAT
+  run before-heavy-coguest yes heavy --coguest-bin "$BEFORE_BIN" $HEAVY
   run before-fanout-coguest yes fanout --coguest-bin "$BEFORE_BIN" $FAN
   run before-saturate-coguest yes saturate --coguest-bin "$BEFORE_BIN" $SAT
 fi
