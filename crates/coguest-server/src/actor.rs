@@ -150,10 +150,13 @@ impl ConnHandle {
     }
 
     /// Queues the answer to the client's ping (local connections only: a remote one's pings
-    /// are answered by its own node).
+    /// are answered by its own node). A full queue closes the connection as too slow, as for
+    /// any frame: a client that pings without reading is not answered forever.
     pub fn pong(&self, payload: tungstenite::Bytes) {
         if let Sink::Local(outbox) = &self.sink {
-            outbox.push_pong(payload);
+            if outbox.push_pong(payload) == Pushed::Full {
+                self.close(coguest_proto::CLOSE_TOO_SLOW);
+            }
         }
     }
 

@@ -360,6 +360,51 @@ async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() 
     g.call(ROOM, ClientCommand::Ping).await.unwrap();
 }
 
+/// A client that sends pings and never reads the pongs fills its queue like any reader that
+/// falls behind: it is closed as too slow (and dropped once that close is overdue), not kept
+/// open with its pongs thrown away.
+#[tokio::test]
+async fn a_client_that_pings_without_reading_is_closed_as_too_slow() {
+    use futures_util::SinkExt;
+    let s = TestServer::start_with(|c| {
+        c.limits.outgoing_queue = 8;
+        c.limits.idle_timeout = std::time::Duration::ZERO;
+    })
+    .await;
+    let mut flood = s.member(ROOM, "flood", Role::Audience).await;
+    let mut other = s.member(ROOM, "other", Role::Audience).await;
+    // Pongs of 125 bytes fill both sockets' buffers (megabytes on loopback), then the queue.
+    // It never stops by itself: only the server closing the connection ends it.
+    let flooding = tokio::spawn(async move {
+        let payload = tokio_tungstenite::tungstenite::Bytes::from(vec![7u8; 125]);
+        loop {
+            let ping = tokio_tungstenite::tungstenite::Message::Ping(payload.clone());
+            if flood.ws.feed(ping).await.is_err() {
+                return;
+            }
+        }
+    });
+    let open = |n: usize| format!("coguest_connections {n}\n");
+    let dropped = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            // The sweep runs on the server's clock: a close asked for is overdue 10 s later.
+            s.clock.advance_secs(1);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let metrics = s.http("GET", "/metrics", None, "").await.1;
+            if metrics.contains(&open(1)) {
+                return;
+            }
+        }
+    })
+    .await;
+    flooding.abort();
+    assert!(
+        dropped.is_ok(),
+        "a client flooding pings unread is still connected"
+    );
+    other.call(ROOM, ClientCommand::Ping).await.unwrap();
+}
+
 /// A connection nothing arrives from for the idle timeout is closed with 4009, and its member
 /// leaves after the grace period like any dropped connection; anything heard (a frame, a
 /// WebSocket ping) keeps it open.
