@@ -4,14 +4,11 @@
 //! (up to [`MAX_BATCH`]), applies each in its own savepoint inside one transaction, commits
 //! once, then answers each request. Many rooms so share one writer.
 //!
-//! Appends (the hot path: one per command) are committed on a caller's thread instead when
+//! An append (the hot path: one per command) is committed on its caller's thread instead when
 //! the writer is free and takes its lock at once: waking the storage thread and being woken
 //! back cost a fifth of the server's CPU per command, and two context switches of latency. A
 //! commit is a few pwrites into the page cache (no fsync, see below), tens of µs; when a
-//! checkpoint holds the lock, or the thread is committing, the appends queue as before. The
-//! first caller to append yields once before committing, and the appends of the room actors
-//! that run meanwhile join its transaction: under load one commit (its begin, its six
-//! `fcntl` locks, its commit record) serves several rooms; alone, an append commits at once.
+//! checkpoint holds the lock, or the thread is committing, the append queues as before.
 //!
 //! The database runs in WAL mode with `synchronous=NORMAL`: a commit is durable against a
 //! crash of the process (`kill -9`), which is what "acknowledged means stored" promises here.
@@ -38,7 +35,7 @@ use async_trait::async_trait;
 use coguest_core::{Command, RoomId, RoomSnapshot, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -127,10 +124,6 @@ struct Open {
     kick: Kick,
     /// Up while the checkpointer waits for the writer's lock to restart the log.
     restarting: Arc<AtomicBool>,
-    /// Appends to commit together on a caller's thread.
-    gathered: Mutex<Gathered>,
-    /// Transactions committed.
-    commits: Arc<AtomicU64>,
 }
 
 thread_local! {
@@ -242,16 +235,14 @@ impl SqliteStore {
             .map_err(backend)?;
         let (tx, rx) = mpsc::channel();
         let writer = Arc::new(Mutex::new(Some(conn)));
-        let commits = Arc::new(AtomicU64::new(0));
         let thread = std::thread::Builder::new()
             .name("coguest-sqlite".into())
             .spawn({
                 let writer = writer.clone();
                 let kick = kick.clone();
                 let restarting = restarting.clone();
-                let commits = commits.clone();
                 move || {
-                    worker(&writer, rx, &kick, &restarting, &commits);
+                    worker(&writer, rx, &kick, &restarting);
                     // Closes the connection now, not when the store is dropped.
                     if let Ok(mut conn) = writer.lock() {
                         conn.take();
@@ -269,21 +260,9 @@ impl SqliteStore {
                 writer,
                 kick,
                 restarting,
-                gathered: Mutex::default(),
-                commits,
             }))),
             thread: Mutex::new(Some(thread)),
         })
-    }
-
-    /// Transactions committed since the store opened (appends of a busy moment share one).
-    pub fn commits(&self) -> u64 {
-        match self.open.lock() {
-            Ok(open) => open
-                .as_ref()
-                .map_or(0, |o| o.commits.load(Ordering::Relaxed)),
-            Err(_) => 0,
-        }
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T, StoreError> {
@@ -303,108 +282,39 @@ impl SqliteStore {
             let guard = self.open.lock().map_err(|_| StoreError::Closed)?;
             guard.as_ref().ok_or(StoreError::Closed)?.clone()
         };
-        let req = make(reply);
-        if !in_place {
+        let mut req = Some(make(reply));
+        if in_place {
+            req = req.and_then(|r| open.run_here(r));
+        }
+        if let Some(req) = req {
             open.tx.send(req).map_err(|_| StoreError::Closed)?;
-        } else if let Some(leader) = open.gather(req) {
-            // The tasks that run before this one resumes add theirs: one transaction for
-            // all the appends of a busy moment (tokio resumes a yielded task once its worker
-            // has nothing else to run, or after at most 61 other polls).
-            tokio::task::yield_now().await;
-            leader.commit();
         }
         drop(open);
         rx.await.map_err(|_| StoreError::Closed)?
     }
 }
 
-/// Appends waiting for the one caller that commits them (see [`Open::gather`]).
-#[derive(Default)]
-struct Gathered {
-    reqs: Vec<Req>,
-    /// A caller has them in hand: it commits what is here when it resumes.
-    led: bool,
-}
-
-/// The caller that commits the gathered appends. Dropped before it commits (its task was
-/// cancelled), it hands them to the storage thread.
-struct Leader(Option<Arc<Open>>);
-
-impl Leader {
-    /// Commits what was gathered, here if the writer is free, else on the storage thread.
-    fn commit(mut self) {
-        if let Some(open) = self.0.take() {
-            let batch = open.take_gathered();
-            if let Some(batch) = open.run_here(batch) {
-                open.queue(batch);
-            }
-        }
-    }
-}
-
-impl Drop for Leader {
-    fn drop(&mut self) {
-        if let Some(open) = self.0.take() {
-            open.queue(open.take_gathered());
-        }
-    }
-}
-
 impl Open {
-    /// Adds an append to the gathered ones; the caller that finds none gathered leads.
-    fn gather(self: &Arc<Self>, req: Req) -> Option<Leader> {
-        let Ok(mut g) = self.gathered.lock() else {
-            self.queue(vec![req]);
-            return None;
-        };
-        g.reqs.push(req);
-        if g.led {
-            return None;
-        }
-        g.led = true;
-        Some(Leader(Some(self.clone())))
-    }
-
-    fn take_gathered(&self) -> Vec<Req> {
-        match self.gathered.lock() {
-            Ok(mut g) => {
-                g.led = false;
-                std::mem::take(&mut g.reqs)
-            }
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// Sends requests to the storage thread (once it is gone, their callers hear `Closed`).
-    fn queue(&self, batch: Vec<Req>) {
-        for req in batch {
-            let _ = self.tx.send(req);
-        }
-    }
-
-    /// Runs `batch` in one transaction on this thread if the writer is free and its lock is
-    /// granted without waiting; gives it back otherwise.
-    fn run_here(&self, mut batch: Vec<Req>) -> Option<Vec<Req>> {
-        if batch.is_empty() {
-            return None;
-        }
+    /// Runs `req` in its own transaction on this thread if the writer is free and its lock
+    /// is granted without waiting; gives it back otherwise.
+    fn run_here(&self, req: Req) -> Option<Req> {
         if self.restarting.load(Ordering::Acquire) {
-            return Some(batch);
+            return Some(req);
         }
         let Ok(guard) = self.writer.try_lock() else {
-            return Some(batch);
+            return Some(req);
         };
         let Some(conn) = guard.as_ref() else {
-            return Some(batch);
+            return Some(req);
         };
         IN_PLACE.set(true);
         let began = exec_cached(conn, "BEGIN IMMEDIATE");
         IN_PLACE.set(false);
         if began.is_err() {
             // Busy: a checkpoint holds the lock (or the begin failed: the thread reports it).
-            return Some(batch);
+            return Some(req);
         }
-        run_begun(conn, Ok(()), &mut batch, &self.commits);
+        run_begun(conn, Ok(()), &mut vec![req]);
         self.kick.kick();
         None
     }
@@ -577,7 +487,6 @@ fn worker(
     rx: mpsc::Receiver<Req>,
     kick: &Kick,
     restarting: &AtomicBool,
-    commits: &AtomicU64,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
@@ -599,7 +508,7 @@ fn worker(
         // Poisoned: an append in place panicked mid-transaction; nothing more is stored.
         let go_on = match writer.lock() {
             Ok(conn) => match conn.as_ref() {
-                Some(conn) => run_batch(conn, &mut batch, commits),
+                Some(conn) => run_batch(conn, &mut batch),
                 None => false,
             },
             Err(_) => false,
@@ -702,18 +611,13 @@ fn exec_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs one batch in one transaction. Returns false when asked to stop.
-fn run_batch(conn: &Connection, batch: &mut Vec<Req>, commits: &AtomicU64) -> bool {
+fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
     let began = exec_cached(conn, "BEGIN IMMEDIATE").map_err(backend);
-    run_begun(conn, began, batch, commits)
+    run_begun(conn, began, batch)
 }
 
 /// [`run_batch`] after its `BEGIN`.
-fn run_begun(
-    conn: &Connection,
-    began: Result<(), StoreError>,
-    batch: &mut Vec<Req>,
-    commits: &AtomicU64,
-) -> bool {
+fn run_begun(conn: &Connection, began: Result<(), StoreError>, batch: &mut Vec<Req>) -> bool {
     let mut answers: Vec<Deferred> = Vec::new();
     let mut close = None;
     for req in batch.drain(..) {
@@ -750,8 +654,6 @@ fn run_begun(
     };
     if commit.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
-    } else {
-        commits.fetch_add(1, Ordering::Relaxed);
     }
     for answer in answers {
         answer(commit.as_ref().err());
