@@ -170,13 +170,14 @@ def lat_row(label, r):
     if not r:
         return
     l = r["latency"]
-    p(f"| {label} | {fmt(l['p50_ms'], 3)} | {fmt(l['p90_ms'], 3)} | {fmt(l['p99_ms'], 3)} | {fmt(l['p999_ms'], 3)} | {fmt(l['max_ms'], 3)} | {l['count']:,} | {r['correctness']['lost']} | {fmt(get(r, 'server_cpu', 'commands_per_core_sec'), 0)} | {fmt(get(r, 'server_cpu', 'deliveries_per_core_sec'), 0)} |")
+    lag = f"{fmt(get(r, 'send_lag', 'p50_ms'), 3)} / {fmt(get(r, 'send_lag', 'p99_ms'), 3)}" if r.get("send_lag") else "–"
+    p(f"| {label} | {fmt(l['p50_ms'], 3)} | {fmt(l['p90_ms'], 3)} | {fmt(l['p99_ms'], 3)} | {fmt(l['p999_ms'], 3)} | {fmt(l['max_ms'], 3)} | {lag} | {l['count']:,} | {r['correctness']['lost']} | {fmt(get(r, 'server_cpu', 'commands_per_core_sec'), 0)} | {fmt(get(r, 'server_cpu', 'deliveries_per_core_sec'), 0)} |")
 
 
 p("## Command round trip (ms, from the scheduled time to the answer)")
 p()
-p("| run | p50 | p90 | p99 | p99.9 | max | commands | lost | commands / server core-s | deliveries / server core-s |")
-p("|---|---|---|---|---|---|---|---|---|---|")
+p("| run | p50 | p90 | p99 | p99.9 | max | generator lag p50 / p99 | commands | lost | commands / server core-s | deliveries / server core-s |")
+p("|---|---|---|---|---|---|---|---|---|---|---|")
 for i, r in enumerate(lat_runs):
     lat_row(f"latency, coguest, pinned (run {i + 1} of {len(lat_runs)}, by p50)", r)
 lat_row("latency, socket.io, pinned", lat_sio)
@@ -198,6 +199,9 @@ p("accept only while a seat is free), leave the seat (seated). `commands` counts
 p("(answered with an error code) are listed in the JSON. The `ping` only row sends a room `ping` on the")
 p("same schedule from the same connections (`--ping-only`): answered by the room's actor with nothing")
 p("written to SQLite and nothing delivered, it is the floor of a round trip through this stack here.")
+p("`generator lag`: from a command's scheduled time to the moment the load generator hands its frame")
+p("to the socket (part of every latency figure; at 100 ops/s a command is handed to its connection")
+p("200 µs early and leaves at its due time).")
 p()
 
 p("## Fan-out: one seat change to every member of one room (ms, to the LAST member)")

@@ -35,6 +35,10 @@ pub fn histogram() -> Histogram<u64> {
 pub struct Stats {
     /// Answer latency from the scheduled time, in µs (only while `recording`).
     pub hist: Mutex<Histogram<u64>>,
+    /// The load generator's own lag: from the scheduled time to the moment the command's
+    /// frame is handed to the socket, in µs (only while `recording`). Part of every latency
+    /// figure.
+    pub lag: Mutex<Histogram<u64>>,
     /// Whether answers are recorded (off during warm-up).
     pub recording: AtomicBool,
     /// Commands written.
@@ -58,6 +62,7 @@ impl Stats {
     pub fn new() -> Arc<Self> {
         Arc::new(Stats {
             hist: Mutex::new(histogram()),
+            lag: Mutex::new(histogram()),
             recording: AtomicBool::new(true),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
@@ -364,6 +369,17 @@ pub fn spawn(
                     };
                     pending.insert(out.id, (out.scheduled, out.tag));
                     stats.sent.fetch_add(1, Ordering::Relaxed);
+                    // Handed over early (see `ops::LEAD`): it leaves at its due time.
+                    let until = out.scheduled.min(Instant::now() + super::ops::LEAD);
+                    while Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    if stats.recording.load(Ordering::Relaxed) {
+                        let us = out.scheduled.elapsed().as_micros() as u64;
+                        if let Ok(mut h) = stats.lag.lock() {
+                            h.saturating_record(us.max(1));
+                        }
+                    }
                     if ws.send(Message::text(out.text)).await.is_err() {
                         stats.dropped.fetch_add(1, Ordering::Relaxed);
                         break;

@@ -420,8 +420,10 @@ async fn ops_run(
             .await;
         fleet.drain(Duration::from_secs(5)).await;
     }
-    if let Ok(mut h) = fleet.stats.hist.lock() {
-        h.reset();
+    for hist in [&fleet.stats.hist, &fleet.stats.lag] {
+        if let Ok(mut h) = hist.lock() {
+            h.reset();
+        }
     }
     fleet.stats.recording.store(true, Ordering::Relaxed);
     let answered0 = fleet.stats.answered();
@@ -456,6 +458,15 @@ async fn ops_run(
         &fleet
             .stats
             .hist
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| client::histogram()),
+    );
+    r.latency(
+        "send_lag",
+        &fleet
+            .stats
+            .lag
             .lock()
             .map(|h| h.clone())
             .unwrap_or_else(|_| client::histogram()),

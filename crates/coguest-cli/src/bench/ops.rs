@@ -19,10 +19,12 @@ use tokio::sync::mpsc;
 const FREE_SEATS: usize = 8;
 /// Request timeout used by the load (long enough that nothing times out during a run).
 const REQUEST_TIMEOUT_S: u32 = 600;
-/// How long before a due time the schedule stops sleeping and spins, at rates of one command
-/// per 2 ms or less: a sleeping thread woke ~60 µs late on average on this VM (~15 µs with the
-/// spin), and latency counts from the due time.
-const SPIN: Duration = Duration::from_micros(200);
+/// How long before its due time a command is handed to its connection, at rates of one
+/// command per 2 ms or less; the connection's task spins to the due time, then writes it.
+/// Latency counts from the due time, and on this VM a sleeping thread woke ~60 µs late on
+/// average, and the hand-over from the schedule's thread to the connection's task took another
+/// ~60 µs (both counted in every figure when the schedule spun to the due time, then sent).
+pub const LEAD: Duration = Duration::from_micros(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Guest {
@@ -227,9 +229,9 @@ impl Fleet {
     ///
     /// The schedule runs on its own thread and sleeps with the kernel's high-resolution timer:
     /// tokio's timer has 1 ms granularity (latency counts from each command's due time, so
-    /// that would add up to 1 ms to every figure). At low rates it sleeps to [`SPIN`] short of
-    /// the due time and spins the rest (a wake-up is late by tens of µs); at high rates a spin
-    /// would take the pinned load generator's one core from the tasks that read the answers.
+    /// that would add up to 1 ms to every figure). At low rates each command leaves [`LEAD`]
+    /// early and its connection spins the rest; at high rates a spin would take the pinned
+    /// load generator's one core from the tasks that read the answers.
     pub async fn schedule(&self, rate: f64, duration: Duration, progress: &indicatif::ProgressBar) {
         let ticks = self.ticks.clone();
         let progress = progress.clone();
@@ -239,8 +241,8 @@ impl Fleet {
             let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
             // Only where a spin is a small part of the period (the `latency` scenario's 10 ms):
             // at high rates the load generator's core is needed for reading the answers.
-            let spin = if period >= SPIN * 10 {
-                SPIN
+            let lead = if period >= LEAD * 10 {
+                LEAD
             } else {
                 Duration::ZERO
             };
@@ -257,16 +259,13 @@ impl Fleet {
                     break;
                 }
                 let now = Instant::now();
-                if due > now + spin {
-                    std::thread::sleep(due - spin - now);
+                if due > now + lead {
+                    std::thread::sleep(due - lead - now);
                 }
-                while Instant::now() < due {
-                    std::hint::spin_loop();
-                }
-                // Every tick due by now leaves now (after a late wake-up, several).
+                // Every tick due within the lead leaves now (after a late wake-up, several).
                 let now = Instant::now();
                 let mut t = due;
-                while t <= now && t < end {
+                while t <= now + lead && t < end {
                     let room = rng.random_range(0..ticks.len());
                     let _ = ticks[room].send(t);
                     i += 1;
