@@ -21,9 +21,9 @@ const FREE_SEATS: usize = 8;
 const REQUEST_TIMEOUT_S: u32 = 600;
 /// How long before its due time a command is handed to its connection, at rates of one
 /// command per 2 ms or less; the connection's task spins to the due time, then writes it.
-/// Latency counts from the due time, and on this VM a sleeping thread woke ~60 µs late on
-/// average, and the hand-over from the schedule's thread to the connection's task took another
-/// ~60 µs (both counted in every figure when the schedule spun to the due time, then sent).
+/// Latency counts from the due time: on this VM a sleeping thread wakes ~60 µs late on
+/// average, and handing a command from the schedule's thread to its connection's task took
+/// another ~60 µs, which every figure counted while the schedule spun to the due time first.
 pub const LEAD: Duration = Duration::from_micros(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
