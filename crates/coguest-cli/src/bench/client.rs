@@ -31,6 +31,11 @@ pub fn histogram() -> Histogram<u64> {
     }
 }
 
+/// A copy of a shared histogram (empty if a recorder panicked holding it).
+pub fn snapshot(h: &Mutex<Histogram<u64>>) -> Histogram<u64> {
+    h.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram())
+}
+
 /// Counters every connection of a run adds to.
 pub struct Stats {
     /// Answer latency from the scheduled time, in µs (only while `recording`).

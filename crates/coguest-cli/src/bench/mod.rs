@@ -453,24 +453,8 @@ async fn ops_run(
         format!("{rate} ops/s for {:.1} s", duration.as_secs_f64()),
         json!(rate),
     );
-    r.latency(
-        "latency",
-        &fleet
-            .stats
-            .hist
-            .lock()
-            .map(|h| h.clone())
-            .unwrap_or_else(|_| client::histogram()),
-    );
-    r.latency(
-        "send_lag",
-        &fleet
-            .stats
-            .lag
-            .lock()
-            .map(|h| h.clone())
-            .unwrap_or_else(|_| client::histogram()),
-    );
+    r.latency("latency", &client::snapshot(&fleet.stats.hist));
+    r.latency("send_lag", &client::snapshot(&fleet.stats.lag));
     ops_counts(
         &mut r,
         &fleet,
@@ -586,12 +570,7 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         let cpu = (servers.cpu() - cpu0).max(0.01);
         let answered = fleet.stats.answered() - answered0;
         let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
-        let h = fleet
-            .stats
-            .hist
-            .lock()
-            .map(|h| h.clone())
-            .unwrap_or_else(|_| client::histogram());
+        let h = client::snapshot(&fleet.stats.hist);
         let p99 = h.value_at_quantile(0.99) as f64 / 1000.0;
         let entry = json!({
             "rate": rate, "achieved_ops_s": answered as f64 / step.as_secs_f64(),

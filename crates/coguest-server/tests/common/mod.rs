@@ -160,6 +160,12 @@ impl TestServer {
             .await
     }
 
+    /// Whether `/metrics` says exactly `n` WebSocket connections are open.
+    pub async fn connections_open(&self, n: usize) -> bool {
+        let metrics = self.http("GET", "/metrics", None, "").await.1;
+        metrics.contains(&format!("coguest_connections {n}\n"))
+    }
+
     pub async fn http(
         &self,
         method: &str,

@@ -337,20 +337,14 @@ async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() 
             .await
             .unwrap();
     }
-    let open = |n: usize| format!("coguest_connections {n}\n");
-    let metrics = s.http("GET", "/metrics", None, "").await.1;
-    assert!(metrics.contains(&open(2)), "{metrics}");
+    assert!(s.connections_open(2).await);
     // The sweep sees the close asked for, then, 10 s later, that it never happened.
     for _ in 0..12 {
         s.clock.advance_secs(1);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let dropped = tokio::time::timeout(WAIT, async {
-        loop {
-            let metrics = s.http("GET", "/metrics", None, "").await.1;
-            if metrics.contains(&open(1)) {
-                return;
-            }
+        while !s.connections_open(1).await {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     })
@@ -384,14 +378,12 @@ async fn a_client_that_pings_without_reading_is_closed_as_too_slow() {
             }
         }
     });
-    let open = |n: usize| format!("coguest_connections {n}\n");
     let dropped = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             // The sweep runs on the server's clock: a close asked for is overdue 10 s later.
             s.clock.advance_secs(1);
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            let metrics = s.http("GET", "/metrics", None, "").await.1;
-            if metrics.contains(&open(1)) {
+            if s.connections_open(1).await {
                 return;
             }
         }
