@@ -1,6 +1,7 @@
 //! A client's WebSocket after the HTTP upgrade: tungstenite parses what the client sends; what
-//! the server sends is framed here, one system call per batch: gathered on the stack when small
-//! (the usual delivery), written from the frames' shared bytes (`writev`) when large.
+//! the server sends is framed here, one system call per batch: gathered in the thread's reused
+//! buffer when small (the usual delivery), written from the frames' shared bytes (`writev`) when
+//! large.
 //!
 //! Why not tungstenite's own write path: it copies every frame into a per-connection buffer
 //! that keeps the capacity of the largest batch it ever wrote and cannot give it back (~1 KiB
@@ -109,9 +110,15 @@ impl OutFrame {
 const MAX_HEAD: usize = 10;
 /// Most frames one write system call takes (two slices each, within `IOV_MAX`).
 pub(crate) const MAX_FRAMES: usize = 32;
-/// Writes up to this size are gathered on the stack and sent in one piece; larger ones are
+/// Writes up to this size are gathered in one buffer and sent in one piece; larger ones are
 /// written from their slices (`writev`).
 const COPY_MAX: usize = 4096;
+
+thread_local! {
+    /// Where a small write is gathered (see `poll_write_from`).
+    static GATHER: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(COPY_MAX));
+}
 
 /// A frame's header, as tungstenite formats it (final, unmasked: a server's frames).
 fn head(frame: &OutFrame) -> io::Result<([u8; MAX_HEAD], usize)> {
@@ -146,7 +153,14 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
             }
             let mut done = 0;
             while done < total {
-                let n = std::future::poll_fn(|cx| self.poll_write_from(cx, frames, done)).await?;
+                let n = std::future::poll_fn(|cx| {
+                    if total - done <= COPY_MAX {
+                        self.poll_write_gathered(cx, frames, done)
+                    } else {
+                        self.poll_write_vectored(cx, frames, done)
+                    }
+                })
+                .await?;
                 if n == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
                 }
@@ -156,8 +170,31 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         Ok(())
     }
 
-    /// One write of what is left of `frames` after the first `done` bytes.
-    fn poll_write_from(
+    /// One `send` of what is left of `frames` after the first `done` bytes, copied together:
+    /// what most writes are (one delivery of a few hundred bytes). `writev` goes through the
+    /// VFS and costs more per call in the kernel than the copy does here. The buffer is the
+    /// thread's, reused: a stack array would be zeroed on every write.
+    fn poll_write_gathered(
+        &mut self,
+        cx: &mut Context<'_>,
+        frames: &[OutFrame],
+        done: usize,
+    ) -> Poll<io::Result<usize>> {
+        GATHER.with_borrow_mut(|buf| {
+            buf.clear();
+            for f in frames {
+                let (h, hlen) = head(f)?;
+                buf.extend_from_slice(&h[..hlen]);
+                buf.extend_from_slice(f.payload());
+            }
+            let rest = buf.get(done..).unwrap_or_default();
+            Pin::new(&mut self.0).poll_write(cx, rest)
+        })
+    }
+
+    /// One `writev` of what is left of `frames` after the first `done` bytes, from the frames'
+    /// shared bytes (large writes).
+    fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,
         frames: &[OutFrame],
@@ -189,21 +226,7 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
             }
             skip = 0;
         }
-        let slices = &slices[..used];
-        let len: usize = slices.iter().map(|s| s.len()).sum();
-        if len > COPY_MAX {
-            return Pin::new(&mut self.0).poll_write_vectored(cx, slices);
-        }
-        // What most writes are (one delivery of a few hundred bytes) is copied together on the
-        // stack and sent with one `send`: `writev` goes through the VFS and costs more per call
-        // in the kernel than the copy does here.
-        let mut buf = [0u8; COPY_MAX];
-        let mut at = 0;
-        for s in slices {
-            buf[at..at + s.len()].copy_from_slice(s);
-            at += s.len();
-        }
-        Pin::new(&mut self.0).poll_write(cx, &buf[..at])
+        Pin::new(&mut self.0).poll_write_vectored(cx, &slices[..used])
     }
 }
 
