@@ -253,6 +253,29 @@ impl Registry {
         create: Option<RoomConfig>,
     ) -> Result<(), RouteError> {
         let mut msg = msg;
+        // The room's actor is usually running with room in its inbox: handed over without
+        // awaiting anything, so this future (boxed per frame by the reader) stays small; the
+        // rest (opening the room, waiting for room in the inbox) is boxed apart.
+        if let Some(tx) = self.get(room).filter(|_| !self.stopping()) {
+            match tx.try_send(msg) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(m)) => msg = m,
+                Err(mpsc::error::TrySendError::Closed(m)) => {
+                    self.forget(room, &tx);
+                    msg = m;
+                }
+            }
+        }
+        Box::pin(self.open_and_send(room, msg, create)).await
+    }
+
+    async fn open_and_send(
+        self: &Arc<Self>,
+        room: &RoomId,
+        msg: RoomMsg,
+        create: Option<RoomConfig>,
+    ) -> Result<(), RouteError> {
+        let mut msg = msg;
         // A second attempt covers an actor that stopped between lookup and send.
         for _ in 0..2 {
             if self.stopping() {
