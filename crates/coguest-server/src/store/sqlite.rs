@@ -620,6 +620,10 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Req>) -> bool {
 fn run_begun(conn: &Connection, began: Result<(), StoreError>, batch: &mut Vec<Req>) -> bool {
     let mut answers: Vec<Deferred> = Vec::new();
     let mut close = None;
+    // A request alone in its transaction (an append committed in place, mostly) needs no
+    // savepoint: if it fails, the transaction is rolled back instead of committed.
+    let alone = batch.iter().filter(|r| !matches!(r, Req::Close(_))).count() == 1;
+    let mut rolled_back = false;
     for req in batch.drain(..) {
         if let Req::Close(done) = req {
             close = Some(done);
@@ -627,6 +631,17 @@ fn run_begun(conn: &Connection, began: Result<(), StoreError>, batch: &mut Vec<R
         }
         if let Err(e) = &began {
             fail(req, e.clone());
+            continue;
+        }
+        if alone {
+            let (ok, answer) = apply(conn, req);
+            if !ok {
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!(error = %e, "sqlite rollback failed");
+                }
+                rolled_back = true;
+            }
+            answers.push(answer);
             continue;
         }
         let sp = exec_cached(conn, "SAVEPOINT req").map_err(backend);
@@ -649,6 +664,8 @@ fn run_begun(conn: &Connection, began: Result<(), StoreError>, batch: &mut Vec<R
         answers.push(answer.1);
     }
     let commit = match began {
+        // Nothing to commit: the answer is the request's own error.
+        Ok(()) if rolled_back => Ok(()),
         Ok(()) => exec_cached(conn, "COMMIT").map_err(backend),
         Err(e) => Err(e),
     };
@@ -748,7 +765,8 @@ fn apply(conn: &Connection, req: Req) -> Answer {
                 .and_then(|_| {
                     // Answered from the primary-key index alone: the room's row holds its
                     // snapshots (megabytes for a large room), and updating any column of it
-                    // rewrote them on every append.
+                    // rewrote them on every append. (Not `INSERT .. SELECT .. WHERE EXISTS`:
+                    // a statement that may insert several rows keeps a statement journal.)
                     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM rooms WHERE room_id = ?1)")
                         .and_then(|mut s| s.query_row(params![room], |row| row.get::<_, bool>(0)))
                 })
@@ -836,6 +854,9 @@ fn create(conn: &Connection, room: &str, snapshot: &str) -> Result<Option<u64>, 
 }
 
 fn insert_outbox(conn: &Connection, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+    if outbox.is_empty() {
+        return Ok(());
+    }
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO webhook_outbox (endpoint, created_ms, body) VALUES (?1, ?2, ?3)",

@@ -468,3 +468,59 @@ async fn concurrent_appends_in_place_and_queued_are_all_stored_in_order() {
     }
     reopened.close().await;
 }
+
+/// Appends that fail (their room is not stored), alone in their transaction or queued in a
+/// batch with others, change nothing and fail nothing else: every other append is stored, in
+/// order, and the failed rooms have no log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failing_appends_alone_or_batched_change_nothing_else() {
+    use coguest_server::RoomStore;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let store = std::sync::Arc::new(coguest_server::SqliteStore::open(&db).unwrap());
+    let snapshot = empty_snapshot();
+    const ENTRIES: u64 = 300;
+    let stored: Vec<_> = (0..4)
+        .map(|r| coguest_core::RoomId::from(format!("stored-{r}")))
+        .collect();
+    let missing: Vec<_> = (0..4)
+        .map(|r| coguest_core::RoomId::from(format!("missing-{r}")))
+        .collect();
+    for room in &stored {
+        assert!(store.create(room, &snapshot).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for (room, ok) in stored
+        .iter()
+        .map(|r| (r.clone(), true))
+        .chain(missing.iter().map(|r| (r.clone(), false)))
+    {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for seq in 1..=ENTRIES {
+                let entry = leave_entry(seq, format!("{room}-user-{seq}"));
+                let res = store.append(&room, &entry).await;
+                assert_eq!(res.is_ok(), ok, "room {room} seq {seq}: {res:?}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // A duplicate entry fails too, and the room's log stays as it was.
+    let dup = leave_entry(ENTRIES, "again".into());
+    assert!(store.append(&stored[0], &dup).await.is_err());
+    store.close().await;
+    let reopened = coguest_server::SqliteStore::open(&db).unwrap();
+    for room in &stored {
+        let log = reopened.load(room).await.unwrap().unwrap().log;
+        let want: Vec<_> = (1..=ENTRIES)
+            .map(|seq| leave_entry(seq, format!("{room}-user-{seq}")))
+            .collect();
+        assert_eq!(log, want, "room {room}");
+    }
+    for room in &missing {
+        assert!(reopened.load(room).await.unwrap().is_none(), "room {room}");
+    }
+    reopened.close().await;
+}
