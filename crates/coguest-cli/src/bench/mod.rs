@@ -193,6 +193,9 @@ impl Servers {
     fn cpu(&self) -> f64 {
         self.procs.iter().map(ServerProc::cpu_secs).sum()
     }
+    fn user_cpu(&self) -> f64 {
+        self.procs.iter().map(ServerProc::user_cpu_secs).sum()
+    }
     fn rss(&self) -> u64 {
         self.procs.iter().map(ServerProc::rss).sum()
     }
@@ -562,12 +565,14 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         let answered0 = fleet.stats.answered();
         let received0 = fleet.stats.received.load(Ordering::Relaxed);
         let cpu0 = servers.cpu();
+        let user0 = servers.user_cpu();
         pb.set_message(format!("{rate:.0} ops/s"));
         let t0 = Instant::now();
         fleet.schedule(rate, step, &pb).await;
         let lost = fleet.drain(Duration::from_secs(10)).await;
         let elapsed = t0.elapsed().as_secs_f64();
         let cpu = (servers.cpu() - cpu0).max(0.01);
+        let user = (servers.user_cpu() - user0).max(0.01);
         let answered = fleet.stats.answered() - answered0;
         let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
         let h = client::snapshot(&fleet.stats.hist);
@@ -578,16 +583,19 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
             "server_cpu_secs": cpu, "server_cores_busy": cpu / elapsed,
             "commands_per_core_sec": answered as f64 / cpu,
             "deliveries_per_core_sec": received as f64 / cpu, "lost": lost,
+            "server_user_cpu_secs": user,
+            "commands_per_user_core_sec": answered as f64 / user,
         });
         r.rows.push((
             format!("step {rate:.0}/s"),
             format!(
-                "achieved {:.0}/s  p50 {:.2} ms  p99 {p99:.2} ms  server {:.2} cores  {:.0} cmd/core-s  {:.0} deliveries/core-s  lost {lost}",
+                "achieved {:.0}/s  p50 {:.2} ms  p99 {p99:.2} ms  server {:.2} cores  {:.0} cmd/core-s  {:.0} deliveries/core-s  {:.0} cmd/user-core-s  lost {lost}",
                 answered as f64 / step.as_secs_f64(),
                 h.value_at_quantile(0.5) as f64 / 1000.0,
                 cpu / elapsed,
                 answered as f64 / cpu,
-                received as f64 / cpu
+                received as f64 / cpu,
+                answered as f64 / user
             ),
         ));
         steps.push(entry.clone());

@@ -164,6 +164,11 @@ impl ServerProc {
     pub fn cpu_secs(&self) -> f64 {
         proc_cpu(self.pid()).unwrap_or(0.0)
     }
+
+    /// CPU seconds used so far in user space only.
+    pub fn user_cpu_secs(&self) -> f64 {
+        proc_times(self.pid()).map_or(0.0, |(user, _)| user)
+    }
 }
 
 impl Drop for ServerProc {
@@ -193,15 +198,22 @@ pub fn proc_rss(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// User + system CPU seconds of a process, from `/proc/PID/stat` (clock ticks of 1/100 s).
+/// User + system CPU seconds of a process.
 pub fn proc_cpu(pid: u32) -> Option<f64> {
+    proc_times(pid).map(|(user, system)| user + system)
+}
+
+/// User and system CPU seconds of a process, from `/proc/PID/stat` (clock ticks of 1/100 s).
+/// On loopback, system time includes the receiving side's TCP work for what the process sends
+/// (it runs in the sender's context), which over a network the receivers' machines would pay.
+pub fn proc_times(pid: u32) -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
+    Some((utime / 100.0, stime / 100.0))
 }
 
 /// This process's own CPU seconds.
