@@ -70,8 +70,10 @@ commit = (open(commit_file).read().strip() if os.path.exists(commit_file) else
           subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip())
 load_start = open(os.path.join(out, "loadavg-start.txt")).read().split()[:3] if os.path.exists(os.path.join(out, "loadavg-start.txt")) else []
 load_end = open(os.path.join(out, "loadavg-end.txt")).read().split()[:3] if os.path.exists(os.path.join(out, "loadavg-end.txt")) else []
-any_result = next(iter(sorted(glob.glob(os.path.join(out, "*.json")))), None)
-when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(json.load(open(any_result))["unix_time"])) if any_result else "never"
+# The first `coguest bench` result (instructions.json has no time of its own).
+stamps = (json.load(open(f)).get("unix_time") for f in sorted(glob.glob(os.path.join(out, "*.json"))))
+first_time = next((t for t in stamps if t), None)
+when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(first_time)) if first_time else "never"
 
 p = print
 p("# Benchmarks")
@@ -277,6 +279,24 @@ if all(user):
     p(f"In user space only (the server's own code; on loopback its system time also holds the receivers' TCP work, "
       f"which over a network their machines would do): at the knee coguest {user[0]:,.0f} and socket.io "
       f"{user[1]:,.0f} commands per user-space core-second, {user[0] / user[1]:.2f}×.")
+    p()
+
+instr, instr_before = load("instructions"), load("before-instructions")
+if instr:
+    p("## Instructions per command (`bench/instructions.sh`)")
+    p()
+    p("valgrind's callgrind counts what the server executes in user space (the kernel's work, the sends, is not counted): "
+      "the same for the same binary and inputs whatever else the machine is doing, unlike the times above. "
+      "The `saturate` mix at 100 ops/s, 200 connections in 10 rooms, server on CPU 0 and load on CPU 1, "
+      "run for 5 s and for 25 s: the difference of the totals over the difference of the commands answered.")
+    p()
+    line = f"- coguest: **{instr['instructions_per_command']:,}** instructions per command"
+    if instr_before:
+        b = instr_before["instructions_per_command"]
+        line += f"; BEFORE {b:,} ({instr['instructions_per_command'] / b:.2f}×)"
+    p(line + ".")
+    top = ", ".join(f"`{t['function']}` {t['share'] * 100:.1f} %" for t in instr["top"][:8])
+    p(f"- Largest functions of the 25 s run (exclusive): {top}.")
     p()
 
 p("## Criterion (`cargo bench`)")

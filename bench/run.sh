@@ -30,6 +30,8 @@ if [ -z "$NATS" ]; then
 fi
 "$NATS" --version
 node --version
+command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null 2>&1 || true
+valgrind --version
 
 OUT=bench/results/latest
 rm -rf "$OUT"
@@ -123,6 +125,12 @@ if [ -n "${BEFORE_BIN:-}" ]; then
   run before-heavy-coguest yes heavy --coguest-bin "$BEFORE_BIN" $HEAVY
   run before-fanout-coguest yes fanout --coguest-bin "$BEFORE_BIN" $FAN
   run before-saturate-coguest yes saturate --coguest-bin "$BEFORE_BIN" $SAT
+fi
+
+step "instructions per command (callgrind: counts, not times)"
+bench/instructions.sh "$BIN" "$OUT/instructions.json" || echo instructions >> "$OUT/failed.txt"
+if [ -n "${BEFORE_BIN:-}" ]; then
+  bench/instructions.sh "$BEFORE_BIN" "$OUT/before-instructions.json" || echo before-instructions >> "$OUT/failed.txt"
 fi
 
 step "criterion: the core and the delivery primitive"
