@@ -115,7 +115,7 @@ pub(crate) const MAX_FRAMES: usize = 32;
 const COPY_MAX: usize = 4096;
 
 thread_local! {
-    /// Where a small write is gathered (see `poll_write_from`).
+    /// Where a small write is gathered (see `poll_write_gathered`).
     static GATHER: std::cell::RefCell<Vec<u8>> =
         std::cell::RefCell::new(Vec::with_capacity(COPY_MAX));
 }
