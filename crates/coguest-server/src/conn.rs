@@ -298,12 +298,22 @@ impl Reader {
     async fn on_text(&mut self, text: Utf8Bytes) {
         let received = Instant::now();
         let limits = &self.app.config.limits;
-        let value: Result<serde_json::Value, _> = serde_json::from_str(text.as_str());
-        let id = value
-            .as_ref()
-            .ok()
-            .and_then(|v| v.get("id"))
-            .and_then(serde_json::Value::as_u64);
+        // A well-formed frame is parsed once, straight into its type; anything else again as a
+        // JSON value, for its id and for saying what is wrong with it.
+        let parsed = match (text.len() <= limits.max_frame_bytes)
+            .then(|| serde_json::from_str::<ClientFrame>(text.as_str()))
+        {
+            Some(Ok(frame)) => Ok(frame),
+            _ => Err(serde_json::from_str::<serde_json::Value>(text.as_str())),
+        };
+        let id = match &parsed {
+            Ok(frame) => Some(frame.id),
+            Err(value) => value
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("id"))
+                .and_then(serde_json::Value::as_u64),
+        };
         if text.len() > limits.max_frame_bytes {
             let message = format!(
                 "frame is {} bytes, more than the {} allowed",
@@ -328,9 +338,10 @@ impl Reader {
             self.conn.close(CLOSE_UNAUTHORIZED);
             return;
         }
-        let value = match value {
-            Ok(v) => v,
-            Err(e) => {
+        let value = match parsed {
+            Ok(frame) => return self.on_frame(frame, received).await,
+            Err(Ok(v)) => v,
+            Err(Err(e)) => {
                 let message = format!("not JSON: {e}");
                 self.refuse(None, ErrorCode::MalformedFrame, message, received);
                 return;
