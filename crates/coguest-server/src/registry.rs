@@ -253,9 +253,9 @@ impl Registry {
         create: Option<RoomConfig>,
     ) -> Result<(), RouteError> {
         let mut msg = msg;
-        // The room's actor is usually running with room in its inbox: handed over without
+        // The room's actor is usually running with space in its inbox: handed over without
         // awaiting anything, so this future (boxed per frame by the reader) stays small; the
-        // rest (opening the room, waiting for room in the inbox) is boxed apart.
+        // rest (opening the room, waiting for space in the inbox) is boxed apart.
         if let Some(tx) = self.get(room).filter(|_| !self.stopping()) {
             match tx.try_send(msg) {
                 Ok(()) => return Ok(()),
