@@ -186,7 +186,7 @@ impl ConnHandle {
 /// catches up with the latest state instead of working through a backlog.
 #[derive(Debug)]
 pub struct Outbox {
-    frames: std::sync::Mutex<std::collections::VecDeque<Frame>>,
+    frames: std::sync::Mutex<Queue>,
     cap: usize,
     /// Set when the writer is gone: nothing is queued any more.
     closed: std::sync::atomic::AtomicBool,
@@ -232,6 +232,56 @@ struct Frame {
     live: Option<Live>,
 }
 
+/// The frames waiting for a connection's writer, oldest first. The oldest is held in place:
+/// most deliveries find the queue empty and are written before the next one comes, and the
+/// `VecDeque` behind it (given back when drained, so an idle connection keeps no slots) is
+/// allocated only when frames pile up.
+#[derive(Debug, Default)]
+struct Queue {
+    /// The oldest frame; `None` only when `rest` is empty too.
+    first: Option<Frame>,
+    rest: std::collections::VecDeque<Frame>,
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&Frame> {
+        match i {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(i - 1),
+        }
+    }
+
+    fn push_back(&mut self, frame: Frame) {
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.rest.push_back(frame);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Frame> {
+        let frame = self.first.take()?;
+        self.first = self.rest.pop_front();
+        if self.first.is_none() && self.rest.capacity() > 0 {
+            // Drained: its slots are given back.
+            self.rest = std::collections::VecDeque::new();
+        }
+        Some(frame)
+    }
+
+    fn remove(&mut self, i: usize) {
+        if i == 0 {
+            self.pop_front();
+        } else {
+            self.rest.remove(i - 1);
+        }
+    }
+}
+
 /// A room's live output: which room actor sent it (a process-wide number, see
 /// `RoomActor::key`), its version, and whether it is the seat list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +301,7 @@ impl Outbox {
     /// An empty queue of at most `cap` frames.
     pub fn new(cap: usize) -> Self {
         Outbox {
-            frames: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            frames: std::sync::Mutex::new(Queue::default()),
             cap: cap.max(1),
             closed: std::sync::atomic::AtomicBool::new(false),
             close_code: std::sync::atomic::AtomicU16::new(0),
@@ -315,14 +365,16 @@ impl Outbox {
         if let Some(new) = frame.live.filter(|l| l.seats) {
             let from = frames.len().saturating_sub(REPLACE_WINDOW);
             let older = (from..frames.len()).rev().find_map(|i| {
-                let old = frames[i].live?;
+                let old = frames.get(i)?.live?;
                 (old.seats && old.room == new.room && old.version < new.version).then_some((i, old))
             });
             if let Some((i, old)) = older {
-                let shared = frames.range(i + 1..).any(|f| {
-                    f.live
-                        .is_some_and(|l| l.room == old.room && l.version == old.version)
-                });
+                let shared = (i + 1..frames.len())
+                    .filter_map(|j| frames.get(j))
+                    .any(|f| {
+                        f.live
+                            .is_some_and(|l| l.room == old.room && l.version == old.version)
+                    });
                 if !shared {
                     frames.remove(i);
                     replaced = true;
@@ -346,13 +398,7 @@ impl Outbox {
     /// The oldest queued frame, if any.
     pub fn pop(&self) -> Option<OutFrame> {
         let mut frames = self.frames.lock().ok()?;
-        let frame = frames.pop_front();
-        // A drained queue keeps no slots: most connections are idle between deliveries, and
-        // an allocation per burst is a fraction of the write that follows it.
-        if frames.is_empty() && frames.capacity() > 0 {
-            *frames = std::collections::VecDeque::new();
-        }
-        frame.map(|f| f.out)
+        frames.pop_front().map(|f| f.out)
     }
 
     /// The next frame once one is queued, or the close once one is asked for (before any
@@ -388,7 +434,7 @@ impl Outbox {
     pub fn close(&self) {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut frames) = self.frames.lock() {
-            *frames = std::collections::VecDeque::new();
+            *frames = Queue::default();
         }
     }
 }
@@ -2323,7 +2369,7 @@ mod tests {
             o.push(Utf8Bytes::from("y"));
         }
         while o.pop().is_some() {}
-        assert_eq!(o.frames.lock().map(|f| f.capacity()).ok(), Some(0));
+        assert_eq!(o.frames.lock().map(|f| f.rest.capacity()).ok(), Some(0));
         o.close();
         assert_eq!(o.push(Utf8Bytes::from("z")), Pushed::Closed);
     }
