@@ -1558,9 +1558,10 @@ impl RoomActor {
     }
 
     /// Sends each output to the connected peers its audience includes, the connection whose
-    /// command caused them first (its writer is woken first, so its answer is not queued
-    /// behind the whole room's). A peer whose queue is full is closed and detached; the room
-    /// never waits for it.
+    /// command caused them last: tokio runs the task woken last first (its LIFO slot), then
+    /// the others in the order they were woken, so that writer goes first and its answer
+    /// (queued next, before the actor yields) leaves in the same write, not behind the
+    /// room's. A peer whose queue is full is closed and detached; the room never waits for it.
     fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
         let mut gone = Vec::new();
         let mut replaced = 0;
@@ -1571,9 +1572,6 @@ impl RoomActor {
             Some(n) => replaced += n,
             None => gone.push(peer.id),
         };
-        if let Some(peer) = origin {
-            send(peer);
-        }
         if entries.iter().any(|e| matches!(e.to, Audience::Room)) {
             for peer in self.peers.iter().filter(|p| Some(p.id) != first) {
                 send(peer);
@@ -1594,6 +1592,9 @@ impl RoomActor {
                     send(peer);
                 }
             }
+        }
+        if let Some(peer) = origin {
+            send(peer);
         }
         if replaced > 0 {
             self.shared.metrics.seat_lists_replaced.inc_by(replaced);
