@@ -97,6 +97,8 @@ lat = lat_runs[len(lat_runs) // 2] if lat_runs else None
 lat_p50s = ", ".join(fmt(get(r, "latency", "p50_ms"), 3) for r in lat_runs)
 lat_sio = load("latency-socketio")
 lat_u = load("latency-coguest-unpinned")
+lat_ping = load("latency-coguest-ping")
+lat_nats = load("latency-nats-ping")
 heavy = load("heavy-coguest")
 heavy_sio = load("heavy-socketio")
 fan = load("fanout-coguest")
@@ -121,7 +123,12 @@ p("|---|---|---|---|")
 if lat:
     p50, p99 = get(lat, "latency", "p50_ms"), get(lat, "latency", "p99_ms")
     runs = f" (the median of {len(lat_runs)} runs by p50; their p50s {lat_p50s} ms)" if len(lat_runs) > 1 else ""
-    p(f"| op round trip, `latency`, SQLite on (pinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms{runs} | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
+    floor = ""
+    if lat_ping and lat_nats:
+        floor = (f"; the round trip that stores and delivers nothing: coguest `ping` p50 "
+                 f"{fmt(get(lat_ping, 'latency', 'p50_ms'), 3)} ms, NATS p50 "
+                 f"{fmt(get(lat_nats, 'latency', 'p50_ms'), 3)} ms")
+    p(f"| op round trip, `latency`, SQLite on (pinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms{runs}{floor} | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
 if lat_u:
     p50, p99 = get(lat_u, "latency", "p50_ms"), get(lat_u, "latency", "p99_ms")
     p(f"| op round trip, `latency` (unpinned) | p50 ≤ 0.2 ms, p99 ≤ 1 ms | p50 {fmt(p50, 3)} ms, p99 {fmt(p99, 3)} ms | {verdict(p50 <= 0.2 and p99 <= 1.0)} |")
@@ -184,7 +191,8 @@ for i, r in enumerate(lat_runs):
     lat_row(f"latency, coguest, pinned (run {i + 1} of {len(lat_runs)}, by p50)", r)
 lat_row("latency, socket.io, pinned", lat_sio)
 lat_row("latency, coguest, unpinned", lat_u)
-lat_row("latency, coguest, `ping` only (nothing stored or delivered), pinned", load("latency-coguest-ping"))
+lat_row("latency, coguest, `ping` only (nothing stored or delivered), pinned", lat_ping)
+lat_row("latency, NATS, publish to its own subject (nothing stored), pinned", lat_nats)
 lat_row("heavy, coguest, pinned", heavy)
 lat_row("heavy, socket.io, pinned", heavy_sio)
 lat_row("latency, coguest BEFORE, pinned", load("before-latency-coguest"))
@@ -201,6 +209,9 @@ p("accept only while a seat is free), leave the seat (seated). `commands` counts
 p("(answered with an error code) are listed in the JSON. The `ping` only row sends a room `ping` on the")
 p("same schedule from the same connections (`--ping-only`): answered by the room's actor with nothing")
 p("written to SQLite and nothing delivered, it is the floor of a round trip through this stack here.")
+p("The NATS row is the same round trip through nats-server's WebSocket listener, same connections and")
+p("schedule: each connection publishes on a subject only it subscribes to and is timed until the")
+p("message comes back (`--target nats --ping-only`), the floor of a mature broker on this machine.")
 p("`generator lag`: from a command's scheduled time to the moment the load generator hands its frame")
 p("to the socket (part of every latency figure; at 100 ops/s a command is handed to its connection")
 p("200 µs early and leaves at its due time).")

@@ -81,6 +81,9 @@ run latency-coguest yes latency $LAT
 run latency-coguest-2 yes latency $LAT
 run latency-coguest-3 yes latency $LAT
 run latency-coguest-ping yes latency --ping-only $LAT
+# The same round trip through NATS (a publish to the connection's own subject): the floor of a
+# mature broker on this machine, same connections and schedule.
+run latency-nats-ping yes latency --target nats --ping-only $LAT
 run latency-socketio yes latency --target socketio $LAT
 run latency-coguest-unpinned no latency $LAT
 

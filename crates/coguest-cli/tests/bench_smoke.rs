@@ -69,6 +69,18 @@ fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
     );
 }
 
+/// The NATS baseline's round trip (`--target nats --ping-only`): each connection's publish
+/// comes back to it as its answer, on the same schedule (nats-server from PATH, which
+/// `.ci/run` installs when missing).
+#[test]
+fn latency_scenario_against_nats_times_each_publish_back() {
+    let r = bench(&[&["latency", "--target", "nats", "--ping-only"], TINY_LATENCY].concat());
+    assert_eq!(r["target"], "nats");
+    assert_eq!(r["correctness"]["lost"], 0);
+    assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
+    assert_eq!(r["commands"]["refused"], serde_json::json!({}), "{r}");
+}
+
 #[test]
 fn fanout_scenario_reaches_every_member() {
     let r = bench(&[

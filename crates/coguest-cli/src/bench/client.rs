@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A WebSocket to a server under test.
@@ -217,8 +217,36 @@ async fn next_text(ws: &mut Ws) -> Result<String> {
     }
 }
 
+/// Opens a NATS WebSocket connection, subscribed to `subject` if given (confirmed by a PONG).
+pub async fn nats_connect(base: &str, subject: Option<&str>) -> Result<Ws> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(base).await?;
+    let mut hello = String::from("CONNECT {\"verbose\":false,\"pedantic\":false}\r\n");
+    if let Some(subject) = subject {
+        hello.push_str(&format!("SUB {subject} 1\r\n"));
+    }
+    hello.push_str("PING\r\n");
+    ws.send(Message::binary(hello.into_bytes())).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = tokio::time::timeout_at(deadline.into(), ws.next())
+            .await
+            .context("nats handshake timed out")?;
+        let data = match m {
+            Some(Ok(Message::Binary(b))) => b.to_vec(),
+            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("nats closed"),
+        };
+        if wire::decode_nats(&data).pongs > 0 {
+            return Ok(ws);
+        }
+    }
+}
+
 /// Connects `user` to `base`, authenticates and joins `room`; returns the socket ready for
-/// [`spawn`] and the room version after the join.
+/// [`spawn`] and the room version after the join. For NATS, `room` is a subject the
+/// connection subscribes to.
 pub async fn connect(
     target: Target,
     base: &str,
@@ -230,7 +258,7 @@ pub async fn connect(
     let url = match target {
         Target::Coguest => format!("{base}/v1/ws?token={}", token(auth, user, role)?),
         Target::Socketio => format!("{base}/socket.io/?EIO=4&transport=websocket"),
-        Target::Nats => bail!("NATS connections are not room members"),
+        Target::Nats => return Ok((nats_connect(base, Some(room)).await?, 0)),
     };
     // Small read buffers: a load process holds up to ~19,000 of these sockets, and the
     // messages it reads are a few hundred bytes (a larger one still grows the buffer).
@@ -393,6 +421,13 @@ pub fn spawn(
                 msg = ws.next() => {
                     let text = match msg {
                         Some(Ok(Message::Text(t))) => t,
+                        // nats-server sends binary frames.
+                        Some(Ok(Message::Binary(b))) if target == Target::Nats => {
+                            match Utf8Bytes::try_from(b) {
+                                Ok(t) => t,
+                                Err(_) => continue,
+                            }
+                        }
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
                             if !stop.is_stopped() {
                                 stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -403,53 +438,55 @@ pub fn spawn(
                     };
                     let now = Instant::now();
                     stats.received.fetch_add(1, Ordering::Relaxed);
-                    let head = match wire::decode(target, text.as_str()) {
-                        Incoming::Msg(h) => h,
-                        Incoming::Reply(r) => {
-                            let _ = ws.send(Message::text(r)).await;
-                            continue;
+                    for incoming in wire::decode_all(target, text.as_str()) {
+                        let head = match incoming {
+                            Incoming::Msg(h) => h,
+                            Incoming::Reply(r) => {
+                                let _ = ws.send(Message::text(r)).await;
+                                continue;
+                            }
+                            Incoming::Other => continue,
+                        };
+                        if let Some(v) = head.version {
+                            if v < last_version {
+                                stats.backwards.fetch_add(1, Ordering::Relaxed);
+                            }
+                            last_version = last_version.max(v);
+                            if head.is_seat_change() {
+                                if let Some(seats) = &sinks.seats {
+                                    // Only coguest replaces waiting lists: for a baseline a
+                                    // skipped change is a lost one.
+                                    match target {
+                                        Target::Coguest => seats.seen_since(last_seats, v, now),
+                                        _ => seats.seen(v, now),
+                                    }
+                                }
+                                last_seats = Some(v);
+                            }
                         }
-                        Incoming::Other => continue,
-                    };
-                    if let Some(v) = head.version {
-                        if v < last_version {
-                            stats.backwards.fetch_add(1, Ordering::Relaxed);
-                        }
-                        last_version = last_version.max(v);
-                        if head.is_seat_change() {
-                            if let Some(seats) = &sinks.seats {
-                                // Only coguest replaces waiting lists: for a baseline a
-                                // skipped change is a lost one.
-                                match target {
-                                    Target::Coguest => seats.seen_since(last_seats, v, now),
-                                    _ => seats.seen(v, now),
+                        if head.t == "ack" || head.t == "error" {
+                            let Some((scheduled, tag)) = head.id.and_then(|id| pending.remove(&id)) else {
+                                continue;
+                            };
+                            if stats.recording.load(Ordering::Relaxed) {
+                                let us = now.saturating_duration_since(scheduled).as_micros() as u64;
+                                if let Ok(mut h) = stats.hist.lock() {
+                                    h.saturating_record(us.max(1));
                                 }
                             }
-                            last_seats = Some(v);
-                        }
-                    }
-                    if head.t == "ack" || head.t == "error" {
-                        let Some((scheduled, tag)) = head.id.and_then(|id| pending.remove(&id)) else {
-                            continue;
-                        };
-                        if stats.recording.load(Ordering::Relaxed) {
-                            let us = now.saturating_duration_since(scheduled).as_micros() as u64;
-                            if let Ok(mut h) = stats.hist.lock() {
-                                h.saturating_record(us.max(1));
+                            let code = if head.t == "ack" {
+                                stats.acked.fetch_add(1, Ordering::Relaxed);
+                                None
+                            } else {
+                                let code = head.code.unwrap_or(0);
+                                if let Ok(mut m) = stats.refused.lock() {
+                                    *m.entry(code).or_default() += 1;
+                                }
+                                Some(code)
+                            };
+                            if let Some(done) = &sinks.done {
+                                let _ = done.send(Done { tag, code });
                             }
-                        }
-                        let code = if head.t == "ack" {
-                            stats.acked.fetch_add(1, Ordering::Relaxed);
-                            None
-                        } else {
-                            let code = head.code.unwrap_or(0);
-                            if let Ok(mut m) = stats.refused.lock() {
-                                *m.entry(code).or_default() += 1;
-                            }
-                            Some(code)
-                        };
-                        if let Some(done) = &sinks.done {
-                            let _ = done.send(Done { tag, code });
                         }
                     }
                 }

@@ -261,38 +261,11 @@ async fn drain(target: Target, ws: &mut Ws) {
     }
 }
 
-/// Opens a NATS WebSocket connection and subscribes it (confirmed by a PONG).
-async fn nats_connect(base: &str, subscribe: bool) -> Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(base).await?;
-    let mut hello = String::from("CONNECT {\"verbose\":false,\"pedantic\":false}\r\n");
-    if subscribe {
-        hello.push_str("SUB fan 1\r\n");
-    }
-    hello.push_str("PING\r\n");
-    ws.send(Message::binary(hello.into_bytes())).await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = tokio::time::timeout_at(deadline.into(), ws.next())
-            .await
-            .context("nats handshake timed out")?;
-        let data = match m {
-            Some(Ok(Message::Binary(b))) => b.to_vec(),
-            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.into()),
-            None => bail!("nats closed"),
-        };
-        if wire::decode_nats(&data).pongs > 0 {
-            return Ok(ws);
-        }
-    }
-}
-
 /// Holds `n` idle NATS subscribers (connections scenario).
 pub async fn nats_idle(base: &str, n: usize, progress: &indicatif::ProgressBar) -> Result<Vec<Ws>> {
     progress.set_length(n as u64);
     let conns: Vec<Result<Ws>> = futures_util::stream::iter(0..n)
-        .map(|_| nats_connect(base, true))
+        .map(|_| client::nats_connect(base, Some("fan")))
         .buffer_unordered(128)
         .inspect(|_| progress.inc(1))
         .collect()
@@ -343,7 +316,7 @@ async fn run_nats(
             }
         });
     }
-    let mut publisher = nats_connect(base, false).await?;
+    let mut publisher = client::nats_connect(base, None).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     // A payload the size of a coguest seat change with two seated users.
     let filler = "x".repeat(300);

@@ -95,7 +95,9 @@ pub struct BenchArgs {
     pub redis: Option<String>,
     /// latency, heavy, saturate: every operation is a `ping` of the room instead of a seat
     /// command (answered by the room's actor; nothing stored, nothing delivered): the floor of
-    /// the round trip on this machine. Coguest only.
+    /// the round trip through coguest on this machine. With `--target nats`, each operation is
+    /// a publish on a subject only its own connection subscribes to, delivered back to it: the
+    /// same round trip through a mature broker (the machine's floor).
     #[arg(long)]
     pub ping_only: bool,
     /// Saturate: rate multiplier per step.
@@ -219,8 +221,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(_) => bail!("--redis runs coguest servers only"),
         None => None,
     };
-    if args.ping_only && args.target != Target::Coguest {
-        bail!("--ping-only runs against coguest only (a baseline has no room ping)");
+    if args.ping_only && args.target == Target::Socketio {
+        bail!("--ping-only runs against coguest and NATS (the socket.io baseline has no ping)");
     }
     if args.scenario == Scenario::Hold && args.target != Target::Coguest {
         bail!("the hold scenario runs against coguest only");
@@ -253,10 +255,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
         extra,
         cluster: cluster.clone(),
     };
+    let ops = matches!(
+        args.scenario,
+        Scenario::Latency | Scenario::Heavy | Scenario::Saturate
+    );
     if args.target == Target::Nats
         && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
+        && !(ops && args.ping_only)
     {
-        bail!("the NATS baseline runs the fanout and connections scenarios only");
+        bail!(
+            "the NATS baseline runs the fanout and connections scenarios, and the command \
+             scenarios with --ping-only"
+        );
     }
     let servers = Servers {
         procs: (0..args.servers.max(1))

@@ -162,8 +162,12 @@ pub async fn connect_fleet(
         };
         let stop = stop.clone();
         async move {
-            let room = format!("bench-{run_tag}-{r}");
             let user = format!("u{r}-{m}");
+            let room = match target {
+                // A subject of its own: each publish comes back to this connection only.
+                Target::Nats => format!("bench-{run_tag}-{r}.{user}"),
+                _ => format!("bench-{run_tag}-{r}"),
+            };
             let (ws, version) = client::connect(target, &base, &auth, &user, role, &room)
                 .await
                 .with_context(|| format!("connecting {user}"))?;

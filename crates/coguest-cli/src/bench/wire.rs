@@ -13,7 +13,8 @@ pub enum Target {
     Coguest,
     /// The socket.io 4 baseline under `bench/baselines/socketio`.
     Socketio,
-    /// nats-server with its WebSocket listener (fan-out and connections only).
+    /// nats-server with its WebSocket listener (fan-out, connections, and the command
+    /// scenarios with `--ping-only`: a publish to the connection's own subject).
     Nats,
 }
 
@@ -67,7 +68,13 @@ pub fn encode(target: Target, id: u64, room: &str, cmd: ClientCommand) -> String
         command: cmd,
     };
     match target {
-        Target::Coguest | Target::Nats => serde_json::to_string(&frame).unwrap_or_default(),
+        Target::Coguest => serde_json::to_string(&frame).unwrap_or_default(),
+        // Whatever the command (only pings are sent to NATS): a publish on `room`, the subject
+        // only this connection subscribes to, whose payload comes back as the answer.
+        Target::Nats => {
+            let payload = format!(r#"{{"t":"ack","id":{id}}}"#);
+            format!("PUB {room} {}\r\n{payload}\r\n", payload.len())
+        }
         Target::Socketio => {
             // `socket.emit(cmd, {room, ...fields}, ack)`: packet 42<ack id>["cmd",{...}].
             let mut value = serde_json::to_value(&frame).unwrap_or_default();
@@ -86,15 +93,39 @@ pub fn encode(target: Target, id: u64, room: &str, cmd: ClientCommand) -> String
     }
 }
 
-/// Decodes one incoming text frame for `target`.
+/// Decodes one incoming text frame for `target`: a coguest or socket.io frame holds one
+/// message, a NATS frame its first (see [`decode_all`]).
 pub fn decode(target: Target, text: &str) -> Incoming {
-    match target {
-        Target::Coguest | Target::Nats => match serde_json::from_str::<Head>(text) {
+    decode_all(target, text).next().unwrap_or(Incoming::Other)
+}
+
+/// Every message of one incoming text frame: a NATS frame may hold several protocol lines.
+pub fn decode_all(target: Target, text: &str) -> impl Iterator<Item = Incoming> + '_ {
+    let mut whole = match target {
+        Target::Coguest => Some(match serde_json::from_str::<Head>(text) {
             Ok(h) => Incoming::Msg(h),
             Err(_) => Incoming::Other,
-        },
-        Target::Socketio => decode_socketio(text),
-    }
+        }),
+        Target::Socketio => Some(decode_socketio(text)),
+        Target::Nats => None,
+    };
+    let mut lines = (target == Target::Nats).then(|| text.split("\r\n"));
+    std::iter::from_fn(move || {
+        if let Some(msg) = whole.take() {
+            return Some(msg);
+        }
+        let lines = lines.as_mut()?;
+        loop {
+            let line = lines.next()?;
+            if line.starts_with("MSG ") {
+                let head = serde_json::from_str::<Head>(lines.next()?);
+                return Some(head.map_or(Incoming::Other, Incoming::Msg));
+            }
+            if line == "PING" {
+                return Some(Incoming::Reply("PONG\r\n"));
+            }
+        }
+    })
 }
 
 fn decode_socketio(text: &str) -> Incoming {
@@ -187,6 +218,24 @@ mod tests {
             decode(Target::Socketio, "2"),
             Incoming::Reply("3")
         ));
+    }
+
+    #[test]
+    fn a_nats_publish_comes_back_as_its_own_answer() {
+        let text = encode(Target::Nats, 9, "bench-1.u0-3", ClientCommand::Ping);
+        assert_eq!(text, "PUB bench-1.u0-3 18\r\n{\"t\":\"ack\",\"id\":9}\r\n");
+        let back = "MSG bench-1.u0-3 1 18\r\n{\"t\":\"ack\",\"id\":9}\r\nPING\r\n\
+                    MSG bench-1.u0-3 1 19\r\n{\"t\":\"ack\",\"id\":10}\r\n";
+        let all: Vec<_> = decode_all(Target::Nats, back).collect();
+        assert!(matches!(
+            &all[..],
+            [
+                Incoming::Msg(Head { id: Some(9), .. }),
+                Incoming::Reply("PONG\r\n"),
+                Incoming::Msg(Head { id: Some(10), .. }),
+            ]
+        ));
+        assert!(matches!(decode(Target::Nats, "+OK\r\n"), Incoming::Other));
     }
 
     #[test]
