@@ -70,9 +70,10 @@ commit = (open(commit_file).read().strip() if os.path.exists(commit_file) else
           subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip())
 load_start = open(os.path.join(out, "loadavg-start.txt")).read().split()[:3] if os.path.exists(os.path.join(out, "loadavg-start.txt")) else []
 load_end = open(os.path.join(out, "loadavg-end.txt")).read().split()[:3] if os.path.exists(os.path.join(out, "loadavg-end.txt")) else []
-# The first `coguest bench` result (instructions.json has no time of its own).
-stamps = (json.load(open(f)).get("unix_time") for f in sorted(glob.glob(os.path.join(out, "*.json"))))
-first_time = next((t for t in stamps if t), None)
+# The earliest `coguest bench` result (each records when it ended; instructions.json has no
+# time of its own).
+stamps = [json.load(open(f)).get("unix_time") for f in glob.glob(os.path.join(out, "*.json"))]
+first_time = min((t for t in stamps if t), default=None)
 when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(first_time)) if first_time else "never"
 
 p = print
