@@ -74,7 +74,13 @@ fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
 /// `.ci/run` installs when missing).
 #[test]
 fn latency_scenario_against_nats_times_each_publish_back() {
-    let r = bench(&[&["latency", "--target", "nats", "--ping-only"], TINY_LATENCY].concat());
+    let r = bench(
+        &[
+            &["latency", "--target", "nats", "--ping-only"],
+            TINY_LATENCY,
+        ]
+        .concat(),
+    );
     assert_eq!(r["target"], "nats");
     assert_eq!(r["correctness"]["lost"], 0);
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");

@@ -10,6 +10,7 @@ use crate::auth::Identity;
 use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
 use crate::peers::Peers;
 use crate::registry::Registry;
+use crate::retry_cache::RetryCache;
 use crate::socket::OutFrame;
 use crate::store::redis::{Acquired, EntryAnswer, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
@@ -26,9 +27,6 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
-
-/// Answers kept per user per room for retried request ids.
-pub const RETRY_CACHE: usize = 256;
 
 /// The server side of one WebSocket connection, as rooms see it.
 #[derive(Clone)]
@@ -562,7 +560,7 @@ impl ResumeRing {
 pub(crate) struct Rebuilt {
     room: Room,
     ring: ResumeRing,
-    answers: HashMap<UserId, VecDeque<(u64, Utf8Bytes)>>,
+    answers: RetryCache,
     log_seq: u64,
     checkpoint_seq: u64,
 }
@@ -573,7 +571,7 @@ impl Rebuilt {
         Rebuilt {
             ring: ResumeRing::new(room.version()),
             room,
-            answers: HashMap::new(),
+            answers: RetryCache::default(),
             log_seq: 0,
             checkpoint_seq: 0,
         }
@@ -587,7 +585,7 @@ impl Rebuilt {
         let mut r = Rebuilt {
             room,
             ring,
-            answers: HashMap::new(),
+            answers: RetryCache::default(),
             log_seq: stored.base_seq,
             checkpoint_seq: stored.checkpoint_seq,
         };
@@ -603,11 +601,15 @@ impl Rebuilt {
                 LogInput::Timeout => r.room.handle_timeout(entry.at),
                 LogInput::Command { actor, command } => {
                     let retryable = retryable(&command);
+                    let leaving = matches!(command, Command::Leave);
                     match r.room.handle_command(entry.at, &actor, command) {
                         Ok(request_id) => {
                             if let (Some(id), true) = (entry.client_req_id, retryable) {
                                 let ack = ack(id, name, r.room.version(), request_id);
-                                remember(&mut r.answers, &actor, id, ack);
+                                r.answers.remember(&actor, id, ack);
+                            }
+                            if leaving {
+                                r.answers.departed(&actor);
                             }
                         }
                         Err(e) => {
@@ -641,19 +643,6 @@ fn ack(id: u64, room: &str, version: u64, request_id: Option<RequestId>) -> Utf8
         version: Some(version),
         request_id: request_id.map(|r| r.0),
     })
-}
-
-fn remember(
-    answers: &mut HashMap<UserId, VecDeque<(u64, Utf8Bytes)>>,
-    user: &UserId,
-    id: u64,
-    text: Utf8Bytes,
-) {
-    let list = answers.entry(user.clone()).or_default();
-    if list.len() >= RETRY_CACHE {
-        list.pop_front();
-    }
-    list.push_back((id, text));
 }
 
 /// The member-facing form of an output; `None` for backend notices.
@@ -781,7 +770,7 @@ pub(crate) struct RoomActor {
     grace: BTreeSet<(Timestamp, UserId)>,
     grace_of: HashMap<UserId, Timestamp>,
     ring: ResumeRing,
-    answers: HashMap<UserId, VecDeque<(u64, Utf8Bytes)>>,
+    answers: RetryCache,
     log_seq: u64,
     checkpoint_seq: u64,
     timers_reported: i64,
@@ -1028,11 +1017,15 @@ impl RoomActor {
             }
             tracing::debug!(room = self.name(), user = %user, "grace period over: leaving");
             let input = LogInput::Command {
-                actor: user,
+                actor: user.clone(),
                 command: Command::Leave,
             };
-            if let Err(MutateError::Store(e)) = self.mutate(now, input, None).await {
-                tracing::error!(room = self.name(), error = %e, "could not store a leave");
+            match self.mutate(now, input, None).await {
+                Ok(_) => self.answers.departed(&user),
+                Err(MutateError::Store(e)) => {
+                    tracing::error!(room = self.name(), error = %e, "could not store a leave");
+                }
+                Err(MutateError::Refused(_)) => {}
             }
         }
     }
@@ -1236,12 +1229,7 @@ impl RoomActor {
     }
 
     fn cached_answer(&self, user: &UserId, id: u64) -> Option<Utf8Bytes> {
-        self.answers
-            .get(user)?
-            .iter()
-            .rev()
-            .find(|(i, _)| *i == id)
-            .map(|(_, t)| t.clone())
+        self.answers.get(user, id)
     }
 
     fn ack_now(&self, id: u64, request_id: Option<RequestId>) -> Utf8Bytes {
@@ -1352,7 +1340,7 @@ impl RoomActor {
             }) => {
                 let sent = answered.is_some();
                 let text = answered.unwrap_or_else(|| self.ack_now(c.id, request_id));
-                remember(&mut self.answers, &user, c.id, text.clone());
+                self.answers.remember(&user, c.id, text.clone());
                 Ok(Answer { text, sent })
             }
             Err(MutateError::Refused(e)) => {
@@ -1362,13 +1350,15 @@ impl RoomActor {
                     code: code.code(),
                     message: message.clone(),
                 });
-                remember(&mut self.answers, &user, c.id, text);
+                self.answers.remember(&user, c.id, text);
                 Err((code, message))
             }
             Err(MutateError::Store(e)) => return Err(store_failed(&e)),
         };
         if leaving && answer.is_ok() {
-            // Out of the room: this user's connections stop receiving its outputs.
+            // Out of the room: its answers but this one are forgotten (in time, this one too),
+            // and its connections stop receiving outputs.
+            self.answers.departed(&user);
             self.peers.remove_user(&user);
             self.remote.remove(&user);
             self.cancel_grace(&user);

@@ -56,18 +56,20 @@ mod http;
 mod metrics;
 mod peers;
 mod registry;
+mod retry_cache;
 mod socket;
 pub mod store;
 pub mod webhook;
 
+pub use actor::RoomInfo;
 /// A connection's outgoing queue, public for the delivery benchmark (`benches/fanout.rs`).
 #[doc(hidden)]
 pub use actor::{Live, Next, Outbox, Pushed};
-pub use actor::{RETRY_CACHE, RoomInfo};
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
 pub use config::{Limits, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
+pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
 #[doc(hidden)]
 pub use socket::OutFrame;
 pub use store::sqlite::SqliteStore;

@@ -260,6 +260,38 @@ async fn idempotent_retry_of_a_request_id() {
     assert_eq!(g.answer(id).await.unwrap_err(), e1);
 }
 
+/// A user who left keeps the answer to its `leave` (a client that lost the ack retries it), but
+/// not its older ones: back in the room, a retried old id acts again, since what it did
+/// (an application) ended when the user left.
+#[tokio::test]
+async fn a_user_who_left_keeps_only_its_leave_answer() {
+    let s = TestServer::start().await;
+    let mut owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut g = s.member(ROOM, "g", Role::Audience).await;
+    let applied = g.id();
+    g.send_with_id(applied, Some(ROOM), apply(-1, 30)).await;
+    g.answer(applied).await.unwrap();
+    let left = g.id();
+    g.send_with_id(left, Some(ROOM), ClientCommand::Leave).await;
+    let ack = g.answer(left).await.unwrap();
+    g.send_with_id(left, Some(ROOM), ClientCommand::Leave).await;
+    assert_eq!(
+        g.answer(left).await.unwrap(),
+        ack,
+        "the retried leave gets its ack"
+    );
+    g.join(ROOM, None).await.unwrap();
+    g.send_with_id(applied, Some(ROOM), apply(-1, 30)).await;
+    g.answer(applied).await.unwrap();
+    owner.room_barrier(ROOM).await;
+    let received = owner
+        .drain_events()
+        .into_iter()
+        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
+        .count();
+    assert_eq!(received, 2, "the old id was forgotten and applied again");
+}
+
 #[tokio::test]
 async fn slow_consumer_is_closed_without_slowing_the_room() {
     let s = TestServer::start_with(|c| {
