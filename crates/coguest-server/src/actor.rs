@@ -10,7 +10,7 @@ use crate::auth::Identity;
 use crate::cluster::{ADMIN_CONN, AdminAnswer, AdminOp, Cluster, CmdMsg, NodeMsg};
 use crate::peers::Peers;
 use crate::registry::Registry;
-use crate::retry_cache::RetryCache;
+use crate::retry_cache::{Kept, RetryCache};
 use crate::socket::OutFrame;
 use crate::store::redis::{Acquired, EntryAnswer, RoomNotice};
 use crate::store::{LogEntry, LogInput, StoreError, StoredRoom};
@@ -605,8 +605,12 @@ impl Rebuilt {
                     match r.room.handle_command(entry.at, &actor, command) {
                         Ok(request_id) => {
                             if let (Some(id), true) = (entry.client_req_id, retryable) {
-                                let ack = ack(id, name, r.room.version(), request_id);
-                                r.answers.remember(&actor, id, ack);
+                                let version = r.room.version();
+                                let kept = Kept::Ack {
+                                    version,
+                                    request_id,
+                                };
+                                r.answers.remember(&actor, id, kept);
                             }
                             if leaving {
                                 r.answers.departed(&actor);
@@ -1229,7 +1233,13 @@ impl RoomActor {
     }
 
     fn cached_answer(&self, user: &UserId, id: u64) -> Option<Utf8Bytes> {
-        self.answers.get(user, id)
+        Some(match self.answers.get(user, id)? {
+            Kept::Ack {
+                version,
+                request_id,
+            } => ack(id, self.name(), *version, *request_id),
+            Kept::Frame(text) => text.clone(),
+        })
     }
 
     fn ack_now(&self, id: u64, request_id: Option<RequestId>) -> Utf8Bytes {
@@ -1338,9 +1348,18 @@ impl RoomActor {
                 request_id,
                 answered,
             }) => {
-                let sent = answered.is_some();
-                let text = answered.unwrap_or_else(|| self.ack_now(c.id, request_id));
-                self.answers.remember(&user, c.id, text.clone());
+                let (text, sent, kept) = match answered {
+                    Some(text) => (text.clone(), true, Kept::Frame(text)),
+                    None => {
+                        let version = self.room.version();
+                        let kept = Kept::Ack {
+                            version,
+                            request_id,
+                        };
+                        (self.ack_now(c.id, request_id), false, kept)
+                    }
+                };
+                self.answers.remember(&user, c.id, kept);
                 Ok(Answer { text, sent })
             }
             Err(MutateError::Refused(e)) => {
@@ -1350,7 +1369,7 @@ impl RoomActor {
                     code: code.code(),
                     message: message.clone(),
                 });
-                self.answers.remember(&user, c.id, text);
+                self.answers.remember(&user, c.id, Kept::Frame(text));
                 Err((code, message))
             }
             Err(MutateError::Store(e)) => return Err(store_failed(&e)),
