@@ -1571,18 +1571,18 @@ impl RoomActor {
     /// the others in the order they were woken, so that writer goes first and its answer
     /// (queued next, before the actor yields) leaves in the same write, not behind the
     /// room's. A peer whose queue is full is closed and detached; the room never waits for it.
-    fn deliver(&mut self, entries: &[RingEntry], first: Option<u64>) {
+    fn deliver(&mut self, entries: &[RingEntry], origin_id: Option<u64>) {
         let mut gone = Vec::new();
         let mut replaced = 0;
         let room = &self.room;
         let key = self.key;
-        let origin = first.and_then(|id| self.peers.get(id));
+        let origin = origin_id.and_then(|id| self.peers.get(id));
         let mut send = |peer: &ConnHandle| match send_entries(room, key, peer, entries) {
             Some(n) => replaced += n,
             None => gone.push(peer.id),
         };
         if entries.iter().any(|e| matches!(e.to, Audience::Room)) {
-            for peer in self.peers.iter().filter(|p| Some(p.id) != first) {
+            for peer in self.peers.iter().filter(|p| Some(p.id) != origin_id) {
                 send(peer);
             }
         } else {
@@ -1597,7 +1597,7 @@ impl RoomActor {
             users.sort_unstable();
             users.dedup();
             for user in users {
-                for peer in self.peers.of_user(user).filter(|p| Some(p.id) != first) {
+                for peer in self.peers.of_user(user).filter(|p| Some(p.id) != origin_id) {
                     send(peer);
                 }
             }
