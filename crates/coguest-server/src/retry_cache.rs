@@ -76,6 +76,8 @@ impl RetryCache {
         };
         let keep = answers.list.len().saturating_sub(1);
         answers.list.drain(..keep);
+        // Its capacity too: a departed user's list held up to RETRY_CACHE slots.
+        answers.list.shrink_to_fit();
         let n = self.next_departure;
         self.next_departure += 1;
         answers.departed = Some(n);
@@ -147,6 +149,10 @@ mod tests {
         c.departed(&user(0));
         assert_eq!(c.get(&user(0), 3), None);
         assert_eq!(c.get(&user(0), 4), Some(&text(4)), "the leave's ack");
+        assert!(
+            c.by_user[&user(0)].list.capacity() < 4,
+            "its slots are freed"
+        );
         for i in 1..=RETRY_DEPARTED {
             c.remember(&user(i), 1, text(1));
             c.departed(&user(i));
