@@ -234,6 +234,16 @@ async fn members_per_room() {
     assert_eq!(err.code, code(ErrorCode::RoomFull));
 }
 
+/// How many applications `host` was told of since it last drained its events (all the room's
+/// commands so far included).
+async fn applications_received(host: &mut TestClient) -> usize {
+    host.room_barrier(ROOM).await;
+    host.drain_events()
+        .into_iter()
+        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
+        .count()
+}
+
 #[tokio::test]
 async fn idempotent_retry_of_a_request_id() {
     let s = TestServer::start().await;
@@ -245,12 +255,7 @@ async fn idempotent_retry_of_a_request_id() {
     g.send_with_id(id, Some(ROOM), apply(-1, 30)).await;
     let second = g.answer(id).await.unwrap();
     assert_eq!(first, second, "a retry gets the first answer");
-    owner.room_barrier(ROOM).await;
-    let received = owner
-        .drain_events()
-        .into_iter()
-        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
-        .count();
+    let received = applications_received(&mut owner).await;
     assert_eq!(received, 1, "the retry did not act again");
     // A refused command's retry gets the same refusal.
     let id = g.id();
@@ -283,12 +288,7 @@ async fn a_user_who_left_keeps_only_its_leave_answer() {
     g.join(ROOM, None).await.unwrap();
     g.send_with_id(applied, Some(ROOM), apply(-1, 30)).await;
     g.answer(applied).await.unwrap();
-    owner.room_barrier(ROOM).await;
-    let received = owner
-        .drain_events()
-        .into_iter()
-        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
-        .count();
+    let received = applications_received(&mut owner).await;
     assert_eq!(received, 2, "the old id was forgotten and applied again");
 }
 
