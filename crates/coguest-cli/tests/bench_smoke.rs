@@ -50,6 +50,7 @@ fn latency_scenario_answers_every_command() {
     assert_eq!(r["correctness"]["lost"], 0);
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
     assert!(r["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+    assert_cpu_split(&r);
 }
 
 /// `--ping-only`: the same schedule of room pings, each answered, nothing refused, and no
@@ -100,6 +101,18 @@ fn fanout_scenario_reaches_every_member() {
     ]);
     assert_eq!(r["correctness"]["missing"], 0);
     assert_eq!(r["last_member"]["count"], 4);
+    assert_cpu_split(&r);
+    assert!(
+        r["server_cpu"]["kernel_ms_per_change"].as_f64().unwrap() >= 0.0,
+        "{r}"
+    );
+}
+
+/// The server's CPU is reported in all and in user space, the part no larger than the whole.
+fn assert_cpu_split(r: &serde_json::Value) {
+    let total = r["server_cpu"]["cpu_secs"].as_f64().unwrap();
+    let user = r["server_cpu"]["user_cpu_secs"].as_f64().unwrap();
+    assert!((0.0..=total).contains(&user), "{r}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! recorded. For NATS the same shape: N WebSocket subscribers, one publish.
 
 use super::client::{self, SeatSink, Stats, Ws, histogram};
+use super::server::CpuTime;
 use super::wire::{self, Head, Incoming, Target};
 use anyhow::{Context, Result, bail};
 use coguest_core::Role;
@@ -27,8 +28,8 @@ pub struct FanoutResult {
     pub members: usize,
     /// Run-wide counters of the member connections.
     pub stats: Arc<Stats>,
-    /// Server CPU seconds spent during the changes.
-    pub cpu_secs: f64,
+    /// Server CPU spent during the changes.
+    pub cpu: CpuTime,
 }
 
 /// Runs the scenario against a server at `base`, measuring its CPU with `cpu`.
@@ -39,7 +40,7 @@ pub async fn run(
     changes: u64,
     interval: Duration,
     progress: &indicatif::ProgressBar,
-    cpu: &dyn Fn() -> f64,
+    cpu: &dyn Fn() -> CpuTime,
 ) -> Result<FanoutResult> {
     match target {
         Target::Nats => run_nats(base, members, changes, interval, progress, cpu).await,
@@ -54,7 +55,7 @@ async fn run_room(
     changes: u64,
     interval: Duration,
     progress: &indicatif::ProgressBar,
-    cpu: &dyn Fn() -> f64,
+    cpu: &dyn Fn() -> CpuTime,
 ) -> Result<FanoutResult> {
     let auth = Arc::new(client::bench_auth());
     let room = format!("fan-{}", std::process::id());
@@ -111,7 +112,7 @@ async fn run_room(
         }
         progress.inc(1);
     }
-    let cpu_secs = cpu() - cpu0;
+    let used = cpu() - cpu0;
     stop.stop();
     Ok(FanoutResult {
         last,
@@ -119,7 +120,7 @@ async fn run_room(
         changes,
         members,
         stats,
-        cpu_secs,
+        cpu: used,
     })
 }
 
@@ -279,7 +280,7 @@ async fn run_nats(
     changes: u64,
     interval: Duration,
     progress: &indicatif::ProgressBar,
-    cpu: &dyn Fn() -> f64,
+    cpu: &dyn Fn() -> CpuTime,
 ) -> Result<FanoutResult> {
     let stats = Stats::new();
     let seats = Arc::new(SeatSink::default());
@@ -353,7 +354,7 @@ async fn run_nats(
         }
         progress.inc(1);
     }
-    let cpu_secs = cpu() - cpu0;
+    let used = cpu() - cpu0;
     stop.stop();
     Ok(FanoutResult {
         last,
@@ -361,6 +362,6 @@ async fn run_nats(
         changes,
         members,
         stats,
-        cpu_secs,
+        cpu: used,
     })
 }

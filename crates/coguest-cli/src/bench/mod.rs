@@ -193,10 +193,13 @@ impl Servers {
         self.procs.iter().map(|p| p.ws.clone()).collect()
     }
     fn cpu(&self) -> f64 {
-        self.procs.iter().map(ServerProc::cpu_secs).sum()
+        self.cpu_time().total
     }
-    fn user_cpu(&self) -> f64 {
-        self.procs.iter().map(ServerProc::user_cpu_secs).sum()
+    fn cpu_time(&self) -> server::CpuTime {
+        self.procs
+            .iter()
+            .map(ServerProc::cpu_time)
+            .fold(server::CpuTime::default(), |a, b| a + b)
     }
     fn rss(&self) -> u64 {
         self.procs.iter().map(ServerProc::rss).sum()
@@ -442,14 +445,14 @@ async fn ops_run(
     let answered0 = fleet.stats.answered();
     let received0 = fleet.stats.received.load(Ordering::Relaxed);
     let skipped0 = fleet.skipped.load(Ordering::Relaxed);
-    let cpu0 = servers.cpu();
+    let cpu0 = servers.cpu_time();
     let load_cpu0 = server::self_cpu();
     pb.set_message("measuring");
     let t0 = Instant::now();
     fleet.schedule(rate, duration, &pb).await;
     let lost = fleet.drain(Duration::from_secs(10)).await;
     let elapsed = t0.elapsed().as_secs_f64();
-    let cpu = servers.cpu() - cpu0;
+    let cpu = servers.cpu_time() - cpu0;
     let load_cpu = server::self_cpu() - load_cpu0;
     pb.finish_and_clear();
     let mut r = Report::new();
@@ -531,17 +534,19 @@ fn ops_counts(
     }
 }
 
-fn per_core(r: &mut Report, answered: u64, received: u64, cpu: f64, load_cpu: f64) {
-    let cpu = cpu.max(0.01);
+fn per_core(r: &mut Report, answered: u64, received: u64, cpu: server::CpuTime, load_cpu: f64) {
+    let total = cpu.total.max(0.01);
     r.put(
         "server_cpu",
         format!(
-            "{cpu:.2} core-s: {:.0} commands and {:.0} deliveries per core-second (load generator used {load_cpu:.2} core-s)",
-            answered as f64 / cpu,
-            received as f64 / cpu
+            "{total:.2} core-s ({:.2} in user space): {:.0} commands and {:.0} deliveries per core-second (load generator used {load_cpu:.2} core-s)",
+            cpu.user,
+            answered as f64 / total,
+            received as f64 / total
         ),
-        json!({"cpu_secs": cpu, "commands_per_core_sec": answered as f64 / cpu,
-               "deliveries_per_core_sec": received as f64 / cpu, "load_cpu_secs": load_cpu}),
+        json!({"cpu_secs": total, "user_cpu_secs": cpu.user,
+               "commands_per_core_sec": answered as f64 / total,
+               "deliveries_per_core_sec": received as f64 / total, "load_cpu_secs": load_cpu}),
     );
 }
 
@@ -574,15 +579,15 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         }
         let answered0 = fleet.stats.answered();
         let received0 = fleet.stats.received.load(Ordering::Relaxed);
-        let cpu0 = servers.cpu();
-        let user0 = servers.user_cpu();
+        let cpu0 = servers.cpu_time();
         pb.set_message(format!("{rate:.0} ops/s"));
         let t0 = Instant::now();
         fleet.schedule(rate, step, &pb).await;
         let lost = fleet.drain(Duration::from_secs(10)).await;
         let elapsed = t0.elapsed().as_secs_f64();
-        let cpu = (servers.cpu() - cpu0).max(0.01);
-        let user = (servers.user_cpu() - user0).max(0.01);
+        let used = servers.cpu_time() - cpu0;
+        let cpu = used.total.max(0.01);
+        let user = used.user.max(0.01);
         let answered = fleet.stats.answered() - answered0;
         let received = fleet.stats.received.load(Ordering::Relaxed) - received0;
         let h = client::snapshot(&fleet.stats.hist);
@@ -656,7 +661,7 @@ async fn fanout_run(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let pb = progress_bar();
     let base = &servers.procs[0].ws;
     let rss0 = servers.rss();
-    let cpu = || servers.cpu();
+    let cpu = || servers.cpu_time();
     let res = fanout::run(
         args.target,
         base,
@@ -673,14 +678,21 @@ async fn fanout_run(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     r.put("changes", res.changes.to_string(), json!(res.changes));
     r.latency("last_member", &res.last);
     let deliveries = res.changes * res.members as u64;
-    let cpu = res.cpu_secs.max(0.001);
+    let cpu = res.cpu.total.max(0.001);
+    // The server's kernel time per change: on one core, a floor under the time to the last
+    // member that no user-space work can lower (the sends and, on loopback, the receivers'
+    // TCP work they run).
+    let kernel_ms_per_change = res.cpu.kernel() * 1000.0 / res.changes.max(1) as f64;
     r.put(
         "server_cpu",
         format!(
-            "{cpu:.2} core-s for {deliveries} deliveries: {:.0} deliveries per core-second",
+            "{cpu:.2} core-s ({:.2} in user space) for {deliveries} deliveries: {:.0} deliveries per core-second; kernel time {kernel_ms_per_change:.1} ms per change",
+            res.cpu.user,
             deliveries as f64 / cpu
         ),
-        json!({"cpu_secs": cpu, "deliveries_per_core_sec": deliveries as f64 / cpu}),
+        json!({"cpu_secs": cpu, "user_cpu_secs": res.cpu.user,
+               "deliveries_per_core_sec": deliveries as f64 / cpu,
+               "kernel_ms_per_change": kernel_ms_per_change}),
     );
     let rss = servers.rss();
     r.put(

@@ -160,14 +160,49 @@ impl ServerProc {
         proc_rss(self.pid()).unwrap_or(0)
     }
 
-    /// CPU seconds (user + system) used so far.
-    pub fn cpu_secs(&self) -> f64 {
-        proc_cpu(self.pid()).unwrap_or(0.0)
+    /// CPU seconds used so far.
+    pub fn cpu_time(&self) -> CpuTime {
+        proc_times(self.pid()).map_or(CpuTime::default(), |(user, system)| CpuTime {
+            total: user + system,
+            user,
+        })
     }
+}
 
-    /// CPU seconds used so far in user space only.
-    pub fn user_cpu_secs(&self) -> f64 {
-        proc_times(self.pid()).map_or(0.0, |(user, _)| user)
+/// CPU seconds used by one or more processes: in all, and the part in user space (the rest is
+/// the kernel's, which on loopback includes the receivers' TCP work for what was sent).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuTime {
+    /// User + system.
+    pub total: f64,
+    /// User space only.
+    pub user: f64,
+}
+
+impl CpuTime {
+    /// The system (kernel) part.
+    pub fn kernel(self) -> f64 {
+        (self.total - self.user).max(0.0)
+    }
+}
+
+impl std::ops::Add for CpuTime {
+    type Output = CpuTime;
+    fn add(self, o: CpuTime) -> CpuTime {
+        CpuTime {
+            total: self.total + o.total,
+            user: self.user + o.user,
+        }
+    }
+}
+
+impl std::ops::Sub for CpuTime {
+    type Output = CpuTime;
+    fn sub(self, o: CpuTime) -> CpuTime {
+        CpuTime {
+            total: self.total - o.total,
+            user: self.user - o.user,
+        }
     }
 }
 
