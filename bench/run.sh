@@ -38,6 +38,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 cat /proc/loadavg > "$OUT/loadavg-start.txt"
 git rev-parse --short HEAD > "$OUT/commit.txt" 2>/dev/null || true
+# Each spawned server's warnings and errors, so that a failed run says what the server saw.
+export COGUEST_BENCH_SERVER_LOGS=$PWD/$OUT/server-logs
 
 if [ "${QUICK:-0}" = 1 ]; then
   LAT="--connections 100 --rooms 5 --duration 3"

@@ -776,6 +776,7 @@ pub(crate) struct RoomActor {
     ring: ResumeRing,
     answers: RetryCache,
     log_seq: u64,
+    /// Log position of the last compaction tried (stored, or failed: see `compact`).
     checkpoint_seq: u64,
     timers_reported: i64,
     broken: bool,
@@ -1519,7 +1520,14 @@ impl RoomActor {
             .await
         {
             Ok(()) => self.checkpoint_seq = self.log_seq,
-            Err(e) => tracing::warn!(room = self.name(), error = %e, "compaction failed"),
+            Err(e) => {
+                // Tried again after another `compact_every` entries, not at the next append:
+                // each try serialises the whole room (megabytes for a large one), and on a
+                // busy store that made every append a compaction that timed out again. Nothing
+                // is lost meanwhile: the log keeps every entry after the stored checkpoint.
+                self.checkpoint_seq = self.log_seq;
+                tracing::warn!(room = self.name(), error = %e, "compaction failed");
+            }
         }
     }
 
@@ -1664,7 +1672,15 @@ fn refused(e: &CommandError) -> (ErrorCode, String) {
 }
 
 fn store_failed(e: &StoreError) -> (ErrorCode, String) {
-    (ErrorCode::Failed, format!("not applied: {e}"))
+    match e {
+        // The room reloads what storage holds: a retry with the same id gets the stored
+        // command's answer, or runs it if it was not stored.
+        StoreError::Unanswered(_) => (
+            ErrorCode::Failed,
+            format!("may or may not have been applied ({e}): retry with the same id"),
+        ),
+        _ => (ErrorCode::Failed, format!("not applied: {e}")),
+    }
 }
 
 /// Cluster mode: ownership, forwarding and following.

@@ -301,7 +301,8 @@ pub async fn connect(
                 if t == "ack" {
                     return Ok((ws, version.unwrap_or(0)));
                 }
-                bail!("join of {user} refused: {code:?}");
+                let answer: String = text.chars().take(400).collect();
+                bail!("join of {user} refused: {code:?}: {answer}");
             }
             Incoming::Reply(r) => ws.send(Message::text(r)).await?,
             _ => {}

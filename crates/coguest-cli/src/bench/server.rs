@@ -3,7 +3,7 @@
 
 use super::wire::Target;
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,17 +118,41 @@ impl Spawn {
             }
             None => Command::new(&program),
         };
+        // The server's warnings and errors (and a panic's message) are kept when
+        // `COGUEST_BENCH_SERVER_LOGS` names a directory (bench/run.sh sets it), so that a
+        // failed run says what the server saw.
+        let mut log = std::env::var_os("COGUEST_BENCH_SERVER_LOGS").and_then(|d| {
+            let d = PathBuf::from(d);
+            std::fs::create_dir_all(&d).ok()?;
+            let name = format!(
+                "{:?}-{}-{index}-port{port}.log",
+                self.target,
+                std::process::id()
+            )
+            .to_lowercase();
+            std::fs::File::create(d.join(name)).ok()
+        });
+        let stderr = match log.as_ref().map(std::fs::File::try_clone) {
+            Some(Ok(f)) => Stdio::from(f),
+            _ => Stdio::null(),
+        };
         cmd.args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .env("RUST_LOG", "warn");
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
         // Drain stdout in the background so the server never blocks on it.
         if let Some(out) = child.stdout.take() {
-            std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    if let Some(f) = log.as_mut() {
+                        let _ = writeln!(f, "{line}");
+                    }
+                }
+            });
         }
         let proc = ServerProc {
             child,

@@ -98,6 +98,10 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The backend did not answer in time (Redis, after a lease): a write may or may not
+    /// have been carried out.
+    #[error("storage did not answer in time: {0}")]
+    Unanswered(String),
     /// The write was refused because this node no longer owns the room (cluster mode: its
     /// lease expired or was taken over, so its epoch is stale).
     #[error("not the owner: {0}")]

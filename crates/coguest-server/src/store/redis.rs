@@ -330,8 +330,30 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// A failed Redis call; one Redis did not answer in time is [`StoreError::Unanswered`]: it
+/// may still have been carried out.
+fn redis_error(e: redis::RedisError) -> StoreError {
+    if e.is_timeout() {
+        StoreError::Unanswered(e.to_string())
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// How long a store call waits for Redis: one lease. Longer is pointless (by then the room
+/// may have another owner, whose epoch fences this node's writes), shorter failed large
+/// rooms' calls on a busy Redis.
+pub fn response_timeout(lease_ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(lease_ms.max(500))
+}
+
 impl RedisStore {
     /// Connects (with automatic reconnection) to `url`.
+    ///
+    /// A call waits for Redis up to one lease ([`response_timeout`]), not the client's default
+    /// 500 ms: the scripts of a large room (a compaction carries the whole snapshot, ~10 MB at
+    /// 100,000 members) and the calls queued behind them in Redis took longer than that under
+    /// load, and an append that times out is answered `FAILED` although Redis may still run it.
     pub async fn connect(
         url: &str,
         prefix: &str,
@@ -339,7 +361,12 @@ impl RedisStore {
         lease_ms: u64,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(backend)?;
-        let conn = client.get_connection_manager().await.map_err(backend)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(response_timeout(lease_ms)));
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(backend)?;
         Ok(RedisStore {
             conn,
             keys: Keys::new(prefix),
@@ -409,7 +436,7 @@ impl RedisStore {
             .arg(self.lease_ms)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         match u64::try_from(got) {
             Ok(epoch) if epoch > 0 => {
                 if let Ok(mut h) = self.held.lock() {
@@ -435,7 +462,7 @@ impl RedisStore {
             .arg(self.lease_ms)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         if ok != 1 {
             self.forget(room);
         }
@@ -462,7 +489,7 @@ impl RedisStore {
             .arg(epoch)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         if ok != 1 {
             self.forget(room);
         }
@@ -478,7 +505,7 @@ impl RedisStore {
             .arg("log_seq")
             .query_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         v.map(|v| {
             v.parse()
                 .map_err(|_| StoreError::Corrupt(format!("room {room}: log_seq {v:?}")))
@@ -503,7 +530,7 @@ impl RedisStore {
             .arg(&self.node)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         Ok(())
     }
 
@@ -536,7 +563,7 @@ impl RedisStore {
             .arg(notice)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         check(code, room)
     }
 
@@ -547,7 +574,7 @@ impl RedisStore {
             .arg(self.keys.lease(room.as_str()))
             .query_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         Ok(v.and_then(|v| parse_lease(&v)))
     }
 
@@ -593,7 +620,7 @@ impl RoomStore for RedisStore {
             .key(self.keys.log(r))
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         if raw.is_empty() {
             return Ok(None);
         }
@@ -636,7 +663,7 @@ impl RoomStore for RedisStore {
             .arg(r)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         check(code, room)?;
         Ok(code == 1)
     }
@@ -664,7 +691,7 @@ impl RoomStore for RedisStore {
             .arg(notice)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         check(code, room)
     }
 
@@ -689,7 +716,7 @@ impl RoomStore for RedisStore {
             .arg(json)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_error)?;
         check(code, room)
     }
 }

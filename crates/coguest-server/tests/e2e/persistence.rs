@@ -230,10 +230,23 @@ async fn too_far_behind_gets_a_snapshot_and_compaction_keeps_state() {
     .await;
 }
 
-/// A SQLite store whose appends can be made to fail.
+/// A SQLite store whose appends, or compactions, can be made to fail.
 struct Flaky {
     inner: coguest_server::SqliteStore,
     fail: std::sync::atomic::AtomicBool,
+    fail_compactions: std::sync::atomic::AtomicBool,
+    compactions_tried: std::sync::atomic::AtomicU64,
+}
+
+impl Flaky {
+    fn open(path: &std::path::Path) -> Self {
+        Flaky {
+            inner: coguest_server::SqliteStore::open(path).unwrap(),
+            fail: false.into(),
+            fail_compactions: false.into(),
+            compactions_tried: 0.into(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -270,6 +283,14 @@ impl coguest_server::RoomStore for Flaky {
         seq: u64,
         snapshot: &coguest_core::RoomSnapshot,
     ) -> Result<(), coguest_server::StoreError> {
+        self.compactions_tried
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self
+            .fail_compactions
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(coguest_server::StoreError::Backend("timed out".into()));
+        }
         self.inner.compact(room, seq, snapshot).await
     }
     async fn delete(&self, room: &coguest_core::RoomId) -> Result<(), coguest_server::StoreError> {
@@ -280,10 +301,7 @@ impl coguest_server::RoomStore for Flaky {
 #[tokio::test]
 async fn a_failed_write_is_answered_failed_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(Flaky {
-        inner: coguest_server::SqliteStore::open(&dir.path().join("db")).unwrap(),
-        fail: false.into(),
-    });
+    let store = std::sync::Arc::new(Flaky::open(&dir.path().join("db")));
     let s = TestServer::start_with_store(store.clone()).await;
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut b = s.member(ROOM, "b", Role::Audience).await;
@@ -306,6 +324,46 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
             matches!(e, Event::GuestApplicationReceived { .. })
         })
         .await;
+}
+
+/// A compaction that fails is tried again `compact_every` entries later, not at every append
+/// after it (each try serialises the whole room: on a busy Redis, a large room's appends had
+/// all become compactions timing out in turn); nothing is lost meanwhile.
+#[tokio::test]
+async fn a_failed_compaction_waits_for_the_next_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Flaky::open(&dir.path().join("db")));
+    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = coguest_server::ServerConfig::new(data.path().join("data"), SECRET);
+    config.limits.idle_timeout = std::time::Duration::ZERO;
+    config.compact_every = 4;
+    let clock = coguest_server::ManualClock::new(coguest_core::Timestamp::from_millis(T0));
+    let s = TestServer::start_full(data, config, clock, Some(store.clone())).await;
+    store
+        .fail_compactions
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let _owner = s.member(ROOM, "owner", Role::Owner).await;
+    let mut b = s.member(ROOM, "b", Role::Audience).await;
+    for _ in 0..6 {
+        b.call(ROOM, apply(-1, 300)).await.unwrap();
+        b.call(ROOM, ClientCommand::CancelApplication)
+            .await
+            .unwrap();
+    }
+    // 2 joins and 12 commands: log entries 1 to 14, compactions due at 4, 8 and 12.
+    assert_eq!(
+        store
+            .compactions_tried
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    let stored = coguest_server::RoomStore::load(&store.inner, &coguest_core::RoomId::from(ROOM))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.base_seq, 0);
+    assert_eq!(stored.log.len(), 14, "the log kept every entry");
+    drop(s);
 }
 
 /// Log entry `seq`: `actor` leaves the room (what is stored matters, not what it does).
