@@ -24,7 +24,13 @@ pub(crate) struct Registry {
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Cluster messages dropped since the last warning, and when that was: a join storm drops
+    /// thousands a second, one warning each flooded the log.
+    drops: Mutex<(u64, Option<Instant>)>,
 }
+
+/// Least time between two warnings about dropped cluster messages.
+const DROP_WARNING_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a message could not reach a room.
 pub(crate) enum RouteError {
@@ -50,6 +56,7 @@ impl Registry {
             shared,
             shutdown,
             tasks: Mutex::new(Vec::new()),
+            drops: Mutex::new((0, None)),
         })
     }
 
@@ -73,9 +80,29 @@ impl Registry {
                 // A dropped change is noticed as a gap, or by the follower's periodic look at
                 // the stored sequence, and caught up from storage.
                 self.shared.metrics.cluster_dropped.inc();
-                tracing::warn!(room = %room, "room inbox full; dropped a cluster message");
+                self.warn_dropped(room);
             }
         }
+    }
+
+    /// At most one warning a second, with the number dropped meanwhile (every drop is in the
+    /// `coguest_cluster_dropped_messages_total` counter).
+    fn warn_dropped(&self, room: &RoomId) {
+        let Ok(mut drops) = self.drops.lock() else {
+            return;
+        };
+        drops.0 += 1;
+        let now = Instant::now();
+        if drops
+            .1
+            .is_some_and(|at| now.duration_since(at) < DROP_WARNING_EVERY)
+        {
+            return;
+        }
+        let dropped = std::mem::take(&mut drops.0);
+        drops.1 = Some(now);
+        drop(drops);
+        tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (caught up from storage)");
     }
 
     /// Cluster: asks every running room actor to resynchronise (the subscription was lost and

@@ -330,8 +330,8 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// A failed Redis call; one Redis did not answer in time is [`StoreError::Unanswered`]: it
-/// may still have been carried out.
+/// A failed Redis call as a store error: one that Redis did not answer in time is
+/// [`StoreError::Unanswered`], since Redis may still carry it out.
 fn redis_error(e: redis::RedisError) -> StoreError {
     if e.is_timeout() {
         StoreError::Unanswered(e.to_string())
