@@ -340,9 +340,9 @@ fn redis_error(e: redis::RedisError) -> StoreError {
     }
 }
 
-/// How long a store call waits for Redis: one lease. Longer is pointless (by then the room
-/// may have another owner, whose epoch fences this node's writes), shorter failed large
-/// rooms' calls on a busy Redis.
+/// How long a store call waits for Redis: one lease (at least 500 ms). Longer is pointless
+/// (by then the room may have another owner, whose epoch fences this node's writes); the
+/// client's default 500 ms failed a large room's calls on a busy Redis.
 pub fn response_timeout(lease_ms: u64) -> std::time::Duration {
     std::time::Duration::from_millis(lease_ms.max(500))
 }
