@@ -24,9 +24,33 @@ pub(crate) struct Registry {
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// Cluster messages dropped since the last warning, and when that was: a join storm drops
-    /// thousands a second, one warning each flooded the log.
-    drops: Mutex<(u64, Option<Instant>)>,
+    /// Cluster messages dropped: a join storm drops thousands a second, and one warning each
+    /// flooded the log.
+    drops: Mutex<DropWarnings>,
+}
+
+/// Counts dropped cluster messages between warnings, at most one warning per
+/// [`DROP_WARNING_EVERY`].
+#[derive(Debug, Default)]
+struct DropWarnings {
+    unreported: u64,
+    last: Option<Instant>,
+}
+
+impl DropWarnings {
+    /// One more drop at `now`: the number to warn about now (this one included), or `None`
+    /// while the last warning is recent.
+    fn drop_at(&mut self, now: Instant) -> Option<u64> {
+        self.unreported += 1;
+        if self
+            .last
+            .is_some_and(|at| now.duration_since(at) < DROP_WARNING_EVERY)
+        {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unreported))
+    }
 }
 
 /// Least time between two warnings about dropped cluster messages.
@@ -56,7 +80,7 @@ impl Registry {
             shared,
             shutdown,
             tasks: Mutex::new(Vec::new()),
-            drops: Mutex::new((0, None)),
+            drops: Mutex::new(DropWarnings::default()),
         })
     }
 
@@ -88,21 +112,13 @@ impl Registry {
     /// At most one warning a second, with the number dropped meanwhile (every drop is in the
     /// `coguest_cluster_dropped_messages_total` counter).
     fn warn_dropped(&self, room: &RoomId) {
-        let Ok(mut drops) = self.drops.lock() else {
-            return;
+        let due = match self.drops.lock() {
+            Ok(mut drops) => drops.drop_at(Instant::now()),
+            Err(_) => None,
         };
-        drops.0 += 1;
-        let now = Instant::now();
-        if drops
-            .1
-            .is_some_and(|at| now.duration_since(at) < DROP_WARNING_EVERY)
-        {
-            return;
+        if let Some(dropped) = due {
+            tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (caught up from storage)");
         }
-        let dropped = std::mem::take(&mut drops.0);
-        drops.1 = Some(now);
-        drop(drops);
-        tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (caught up from storage)");
     }
 
     /// Cluster: asks every running room actor to resynchronise (the subscription was lost and
@@ -333,5 +349,27 @@ impl Registry {
         for t in tasks {
             let _ = t.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_messages_are_warned_about_once_a_second_with_their_count() {
+        let mut w = DropWarnings::default();
+        let t0 = Instant::now();
+        assert_eq!(w.drop_at(t0), Some(1), "the first drop is told at once");
+        for k in 1..500 {
+            let at = t0 + DROP_WARNING_EVERY * k / 500;
+            assert_eq!(w.drop_at(at), None);
+        }
+        assert_eq!(w.drop_at(t0 + DROP_WARNING_EVERY), Some(500));
+        assert_eq!(
+            w.drop_at(t0 + DROP_WARNING_EVERY * 5),
+            Some(1),
+            "a quiet spell ends with a warning of its own"
+        );
     }
 }
