@@ -59,9 +59,18 @@ impl TestServer {
 
     /// A server over an injected store.
     pub async fn start_with_store(store: Arc<dyn coguest_server::RoomStore>) -> Self {
+        Self::start_with_store_and(store, |_| {}).await
+    }
+
+    /// A server over an injected store, with settings changed by `f`.
+    pub async fn start_with_store_and(
+        store: Arc<dyn coguest_server::RoomStore>,
+        f: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         let mut config = ServerConfig::new(dir.path().join("data"), SECRET);
         config.limits.idle_timeout = std::time::Duration::ZERO;
+        f(&mut config);
         let clock = ManualClock::new(Timestamp::from_millis(T0));
         Self::start_full(dir, config, clock, Some(store)).await
     }

@@ -333,12 +333,7 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
 async fn a_failed_compaction_waits_for_the_next_interval() {
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(Flaky::open(&dir.path().join("db")));
-    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut config = coguest_server::ServerConfig::new(data.path().join("data"), SECRET);
-    config.limits.idle_timeout = std::time::Duration::ZERO;
-    config.compact_every = 4;
-    let clock = coguest_server::ManualClock::new(coguest_core::Timestamp::from_millis(T0));
-    let s = TestServer::start_full(data, config, clock, Some(store.clone())).await;
+    let s = TestServer::start_with_store_and(store.clone(), |c| c.compact_every = 4).await;
     store
         .fail_compactions
         .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -363,7 +358,6 @@ async fn a_failed_compaction_waits_for_the_next_interval() {
         .unwrap();
     assert_eq!(stored.base_seq, 0);
     assert_eq!(stored.log.len(), 14, "the log kept every entry");
-    drop(s);
 }
 
 /// Log entry `seq`: `actor` leaves the room (what is stored matters, not what it does).
