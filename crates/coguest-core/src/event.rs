@@ -2,9 +2,8 @@
 
 use crate::config::SeatMode;
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
-use crate::member::{Device, DeviceFlags, Role, UserInfo};
-use crate::time::Timestamp;
-use crate::view::RoomView;
+use crate::member::{Device, Role, UserInfo};
+use crate::view::{Applicant, Invitee, RoomView, SeatInfo};
 use serde::{Deserialize, Serialize};
 
 /// Why a request closed without an answer (the reference's `NoResponseReason`).
@@ -136,64 +135,6 @@ pub enum Event {
         /// The owner.
         by: UserInfo,
     },
-}
-
-/// One seat as everyone sees it (the reference `LiveSeatStore`'s `SeatInfo`), empty or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeatInfo {
-    /// The seat.
-    pub seat_index: SeatIndex,
-    /// Who sits there, with its role.
-    pub user: Option<SeatUser>,
-    /// Whether the seat is locked.
-    pub locked: bool,
-    /// The occupant's open devices (all off when empty).
-    pub devices_on: DeviceFlags,
-    /// Devices a host disallowed on this seat.
-    pub seat_disallowed: DeviceFlags,
-    /// Devices a host disallowed for the occupant (all off when empty).
-    pub user_disallowed: DeviceFlags,
-}
-
-/// A seated user (the reference's `SeatUserInfo`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeatUser {
-    /// The seat.
-    pub seat_index: SeatIndex,
-    /// Who sits there.
-    pub user: UserInfo,
-    /// Its role.
-    pub role: Role,
-}
-
-/// An entry of the `applicants` view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applicant {
-    /// The applicant.
-    pub user: UserInfo,
-    /// The request.
-    pub request_id: RequestId,
-    /// The seat asked for.
-    pub seat: SeatChoice,
-    /// When it times out.
-    pub deadline: Timestamp,
-    /// The applicant's free-form data.
-    pub extra_info: Option<String>,
-}
-
-/// An entry of the `invitees` view: one invitation (a user invited by two hosts has two).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invitee {
-    /// The invitee.
-    pub user: UserInfo,
-    /// The inviting host.
-    pub host: UserId,
-    /// The request.
-    pub request_id: RequestId,
-    /// The seat offered.
-    pub seat: SeatChoice,
-    /// When it times out.
-    pub deadline: Timestamp,
 }
 
 /// A change to the views (`applicants`, `invitees`, `candidates`, the seat list). There is no

@@ -59,8 +59,7 @@ pub use command::{Command, MovePolicy};
 pub use config::{RoomConfig, SeatMode};
 pub use error::{CommandError, ConfigError, RestoreError};
 pub use event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
-    SeatInfo, SeatUser, ViewChange,
+    Audience, Event, NoResponseReason, Notice, NoticeKind, Output, OutputBody, ViewChange,
 };
 pub use id::{RequestId, RoomId, SeatChoice, SeatIndex, UserId};
 pub use member::{
@@ -70,4 +69,4 @@ pub use member::{
 pub use room::Room;
 pub use snapshot::{RoomSnapshot, SeatSnapshot};
 pub use time::Timestamp;
-pub use view::RoomView;
+pub use view::{Applicant, Invitee, RoomView, SeatInfo, SeatUser};

@@ -4,8 +4,7 @@ use crate::command::{Command, MovePolicy};
 use crate::config::{RoomConfig, SeatMode};
 use crate::error::{CommandError, ConfigError, RestoreError};
 use crate::event::{
-    Applicant, Audience, Event, Invitee, NoResponseReason, Notice, NoticeKind, Output, OutputBody,
-    SeatInfo, SeatUser, ViewChange,
+    Audience, Event, NoResponseReason, Notice, NoticeKind, Output, OutputBody, ViewChange,
 };
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
 use crate::member::{
@@ -13,7 +12,7 @@ use crate::member::{
 };
 use crate::snapshot::{RoomSnapshot, SeatSnapshot};
 use crate::time::Timestamp;
-use crate::view::RoomView;
+use crate::view::{Applicant, Invitee, RoomView, SeatInfo, SeatUser};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// One seat. Its occupant is mirrored in the occupant's [`GuestState::Seated`]; both change
