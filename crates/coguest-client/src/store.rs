@@ -3,10 +3,14 @@
 use crate::actor::ActorCmd;
 use crate::client::Client;
 use crate::error::CoGuestError;
-use crate::listener::{GuestListener, HostListener, dispatch_guest, dispatch_host};
-use crate::seat::{LiveSeatStore, SeatEvent, SeatInfo, SeatListener, dispatch_seat};
+use crate::listener::{
+    GuestListener, HostListener, SeatListener, dispatch_guest, dispatch_host, dispatch_seat,
+};
+use crate::seat::LiveSeatStore;
 use crate::state::{StoreEvent, Views};
-use crate::types::{CoGuestState, GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
+use crate::types::{
+    CoGuestState, GuestEvent, HostEvent, LiveUserInfo, SeatEvent, SeatInfo, SeatUserInfo,
+};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
