@@ -18,8 +18,8 @@
 //! [`CoGuestError::OUTCOME_UNKNOWN`] if it was.
 
 use crate::error::CoGuestError;
+use crate::shared::StoreShared;
 use crate::state::{ClientState, StoreEvent};
-use crate::store::StoreShared;
 use crate::types::Role;
 use coguest_proto::{CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame, PROTOCOL_VERSION, ServerMsg};
 use futures_util::SinkExt;

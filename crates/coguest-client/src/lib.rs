@@ -129,6 +129,7 @@ mod client;
 mod error;
 mod listener;
 mod seat;
+mod shared;
 mod state;
 mod store;
 mod types;

@@ -2,6 +2,7 @@
 
 use crate::error::CoGuestError;
 use crate::listener::SeatListener;
+use crate::shared::{add_listener, remove_listener, subscribe};
 use crate::store::CoGuestStore;
 use crate::types::{Device, MovePolicy, SeatEvent, SeatInfo, SeatMode};
 use coguest_proto::ClientCommand;
@@ -54,23 +55,20 @@ impl LiveSeatStore {
 
     /// Adds seat callbacks.
     pub fn add_seat_listener(&self, listener: Arc<dyn SeatListener>) {
-        crate::store::lock(&self.store.shared().seat_listeners).push(listener);
+        add_listener(&self.store.shared().seat_listeners, listener);
     }
 
     /// Removes seat callbacks (compared by pointer).
     pub fn remove_seat_listener(&self, listener: &Arc<dyn SeatListener>) {
-        let mut ls = crate::store::lock(&self.store.shared().seat_listeners);
-        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            ls.remove(i);
-        }
+        remove_listener(&self.store.shared().seat_listeners, listener);
     }
 
     /// Seat events as a stream, from now on, in server order (unbounded buffer; ends when the
     /// store leaves the room).
     pub fn seat_events(&self) -> SeatEvents {
-        let (tx, rx) = mpsc::unbounded_channel();
-        crate::store::lock(&self.store.shared().seat_subs).push(tx);
-        SeatEvents { rx }
+        SeatEvents {
+            rx: subscribe(&self.store.shared().seat_subs),
+        }
     }
 
     /// Takes a free seat directly (`takeSeat`); `-1` takes the first free one. Only in
