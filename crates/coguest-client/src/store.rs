@@ -1,36 +1,16 @@
 //! [`CoGuestStore`]: one joined room, with the reference API.
 
-use crate::actor::ActorCmd;
-use crate::client::Client;
+use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener};
 use crate::seat::LiveSeatStore;
-use crate::shared::{StoreShared, add_listener, dispatch_loop, lock, remove_listener, subscribe};
+use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
 use crate::types::{CoGuestState, GuestEvent, HostEvent};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot};
-
-/// The owner of a store's membership: dropping it leaves the room.
-pub(crate) struct StoreInner {
-    shared: Arc<StoreShared>,
-    client: Client,
-}
-
-impl Drop for StoreInner {
-    fn drop(&mut self) {
-        let room = self.shared.room.clone();
-        {
-            let mut stores = lock(&self.client.inner.stores);
-            if stores.get(&room).is_some_and(|w| w.strong_count() == 0) {
-                stores.remove(&room);
-            }
-        }
-        let _ = self.client.inner.tx.send(ActorCmd::Leave { room });
-    }
-}
+use tokio::sync::mpsc;
 
 /// One live room joined by one [`Client`]: the reference `CoGuestStore`.
 ///
@@ -44,7 +24,7 @@ impl Drop for StoreInner {
 /// before the callback that corresponds to the same server message runs.
 #[derive(Clone)]
 pub struct CoGuestStore {
-    inner: Arc<StoreInner>,
+    inner: Arc<Membership>,
 }
 
 impl std::fmt::Debug for CoGuestStore {
@@ -67,35 +47,9 @@ impl CoGuestStore {
     /// Fails with the server's code when the join is refused (`-3020` `ROOM_FULL`, `-3021`
     /// `OWNER_ALREADY_PRESENT`, `-3012` `WRONG_ROOM`, ...).
     pub async fn create(client: &Client, room_id: &str) -> Result<CoGuestStore, CoGuestError> {
-        let _serial = client.inner.create_lock.lock().await;
-        if let Some(inner) = lock(&client.inner.stores)
-            .get(room_id)
-            .and_then(std::sync::Weak::upgrade)
-            .filter(|inner| !inner.shared.is_closed())
-        {
-            return Ok(CoGuestStore { inner });
-        }
-        let shared = Arc::new(StoreShared::new(room_id));
-        let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
-        tokio::spawn(dispatch_loop(shared.clone(), dispatch_rx));
-        let (reply, rx) = oneshot::channel();
-        client
-            .inner
-            .tx
-            .send(ActorCmd::Join {
-                room: room_id.to_owned(),
-                shared: shared.clone(),
-                dispatch,
-                reply,
-            })
-            .map_err(|_| CoGuestError::closed())?;
-        rx.await.map_err(|_| CoGuestError::closed())??;
-        let inner = Arc::new(StoreInner {
-            shared,
-            client: client.clone(),
-        });
-        lock(&client.inner.stores).insert(room_id.to_owned(), Arc::downgrade(&inner));
-        Ok(CoGuestStore { inner })
+        Ok(CoGuestStore {
+            inner: client.join(room_id).await?,
+        })
     }
 
     /// The live room id.
