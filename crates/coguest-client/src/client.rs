@@ -1,7 +1,8 @@
 //! [`Client`]: one authenticated connection to a coguest server (or a cluster of them), and
 //! the rooms joined through it (one [`Membership`] per room).
 
-use crate::actor::{Acked, Actor, ActorCmd, Config, ConnectionStatus};
+use crate::actor::{Acked, Actor, ActorCmd, ConnectionStatus};
+use crate::connection::{Config, ws_url};
 use crate::error::CoGuestError;
 use crate::shared::{StoreShared, dispatch_loop, lock};
 use crate::types::Role;
@@ -243,7 +244,7 @@ impl ClientBuilder {
             ));
         }
         for url in &self.cfg.urls {
-            crate::actor::ws_url(url, "")?;
+            ws_url(url, "")?;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = watch::channel(ConnectionStatus::Connected);

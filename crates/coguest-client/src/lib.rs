@@ -126,6 +126,7 @@
 
 mod actor;
 mod client;
+mod connection;
 mod error;
 mod listener;
 mod seat;

@@ -1,5 +1,6 @@
 //! [`LiveSeatStore`]: the seat layer of one joined room (the reference `LiveSeatStore`).
 
+use crate::client::Client;
 use crate::error::CoGuestError;
 use crate::listener::SeatListener;
 use crate::shared::{add_listener, remove_listener, subscribe};
@@ -22,19 +23,23 @@ pub struct LiveSeatStore {
     store: CoGuestStore,
 }
 
+// Defined here rather than in `store.rs`: the seat layer sits above the store, which does not
+// know it.
+impl CoGuestStore {
+    /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
+    pub fn live_seat_store(&self) -> LiveSeatStore {
+        LiveSeatStore {
+            store: self.clone(),
+        }
+    }
+}
+
 impl LiveSeatStore {
     /// Joins `room_id` (or reuses this client's store for it) and returns its seat layer.
-    pub async fn create(
-        client: &crate::Client,
-        room_id: &str,
-    ) -> Result<LiveSeatStore, CoGuestError> {
+    pub async fn create(client: &Client, room_id: &str) -> Result<LiveSeatStore, CoGuestError> {
         Ok(CoGuestStore::create(client, room_id)
             .await?
             .live_seat_store())
-    }
-
-    pub(crate) fn new(store: CoGuestStore) -> Self {
-        LiveSeatStore { store }
     }
 
     /// The room's co-guest store (same membership).

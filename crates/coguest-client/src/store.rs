@@ -3,7 +3,6 @@
 use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener};
-use crate::seat::LiveSeatStore;
 use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
 use crate::types::{CoGuestState, GuestEvent, HostEvent};
 use coguest_proto::ClientCommand;
@@ -113,11 +112,6 @@ impl CoGuestStore {
         GuestEvents {
             rx: subscribe(&self.inner.shared.guest_subs),
         }
-    }
-
-    /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
-    pub fn live_seat_store(&self) -> LiveSeatStore {
-        LiveSeatStore::new(self.clone())
     }
 
     /// Whether this store is finished: the server closed the room (admin API) or refused to
