@@ -123,13 +123,10 @@ impl Harness {
         role: Role,
         f: impl FnOnce(ClientBuilder) -> ClientBuilder,
     ) -> (Client, CoGuestStore) {
-        let client = self.connect(&self.url(), user, role, f).await;
-        let store = join(&client).await;
-        (client, store)
+        self.member_at(&self.url(), user, role, f).await
     }
 
-    /// A client connected through `proxy`, its settings changed by `f`, and its store in
-    /// [`ROOM`].
+    /// [`Harness::member_with`], connected through `proxy`.
     pub async fn member_via(
         &self,
         proxy: &Proxy,
@@ -137,7 +134,17 @@ impl Harness {
         role: Role,
         f: impl FnOnce(ClientBuilder) -> ClientBuilder,
     ) -> (Client, CoGuestStore) {
-        let client = self.connect(&proxy.url(), user, role, f).await;
+        self.member_at(&proxy.url(), user, role, f).await
+    }
+
+    async fn member_at(
+        &self,
+        url: &str,
+        user: &str,
+        role: Role,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> (Client, CoGuestStore) {
+        let client = self.connect(url, user, role, f).await;
         let store = join(&client).await;
         (client, store)
     }
