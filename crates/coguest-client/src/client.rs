@@ -1,8 +1,10 @@
-//! [`Client`]: one authenticated connection to a coguest server (or a cluster of them).
+//! [`Client`]: one authenticated connection to a coguest server (or a cluster of them), and
+//! the rooms joined through it (one [`Membership`] per room).
 
-use crate::actor::{Acked, Actor, ActorCmd, Config, ConnectionStatus};
+use crate::actor::{Acked, Actor, ActorCmd, ConnectionStatus};
+use crate::connection::{Config, ws_url};
 use crate::error::CoGuestError;
-use crate::store::StoreInner;
+use crate::shared::{StoreShared, dispatch_loop, lock};
 use crate::types::Role;
 use coguest_proto::ClientCommand;
 use std::collections::HashMap;
@@ -19,18 +21,18 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// the client and of its stores is dropped.
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<ClientInner>,
+    inner: Arc<ClientInner>,
 }
 
-pub(crate) struct ClientInner {
-    pub(crate) tx: mpsc::UnboundedSender<ActorCmd>,
+struct ClientInner {
+    tx: mpsc::UnboundedSender<ActorCmd>,
     user_id: String,
     role: Role,
     status: watch::Receiver<ConnectionStatus>,
-    /// One store per room: `CoGuestStore::create` returns the live one if there is one.
-    pub(crate) stores: Mutex<HashMap<String, Weak<StoreInner>>>,
+    /// One membership per room: `CoGuestStore::create` returns the live one if there is one.
+    stores: Mutex<HashMap<String, Weak<Membership>>>,
     /// Serialises `CoGuestStore::create`, so two concurrent creates of one room share a store.
-    pub(crate) create_lock: tokio::sync::Mutex<()>,
+    create_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Client {
@@ -112,6 +114,59 @@ impl Client {
             .map_err(|_| CoGuestError::closed())?;
         rx.await.map_err(|_| CoGuestError::closed())?
     }
+
+    /// This client's live membership of `room`, or a new one once the room's first join was
+    /// answered (for [`CoGuestStore::create`](crate::CoGuestStore::create)). A membership of a
+    /// closed room is not reused.
+    pub(crate) async fn join(&self, room: &str) -> Result<Arc<Membership>, CoGuestError> {
+        let _serial = self.inner.create_lock.lock().await;
+        if let Some(membership) = lock(&self.inner.stores)
+            .get(room)
+            .and_then(Weak::upgrade)
+            .filter(|m| !m.shared.is_closed())
+        {
+            return Ok(membership);
+        }
+        let shared = Arc::new(StoreShared::new(room));
+        let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
+        tokio::spawn(dispatch_loop(shared.clone(), dispatch_rx));
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(ActorCmd::Join {
+                room: room.to_owned(),
+                shared: shared.clone(),
+                dispatch,
+                reply,
+            })
+            .map_err(|_| CoGuestError::closed())?;
+        rx.await.map_err(|_| CoGuestError::closed())??;
+        let membership = Arc::new(Membership {
+            shared,
+            client: self.clone(),
+        });
+        lock(&self.inner.stores).insert(room.to_owned(), Arc::downgrade(&membership));
+        Ok(membership)
+    }
+}
+
+/// The owner of a store's membership of one room: dropping it leaves the room.
+pub(crate) struct Membership {
+    pub(crate) shared: Arc<StoreShared>,
+    pub(crate) client: Client,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let room = self.shared.room.clone();
+        {
+            let mut stores = lock(&self.client.inner.stores);
+            if stores.get(&room).is_some_and(|w| w.strong_count() == 0) {
+                stores.remove(&room);
+            }
+        }
+        let _ = self.client.inner.tx.send(ActorCmd::Leave { room });
+    }
 }
 
 /// Settings for a [`Client`]; [`ClientBuilder::connect`] connects.
@@ -189,7 +244,7 @@ impl ClientBuilder {
             ));
         }
         for url in &self.cfg.urls {
-            crate::actor::ws_url(url, "")?;
+            ws_url(url, "")?;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = watch::channel(ConnectionStatus::Connected);

@@ -126,9 +126,11 @@
 
 mod actor;
 mod client;
+mod connection;
 mod error;
 mod listener;
 mod seat;
+mod shared;
 mod state;
 mod store;
 mod types;
@@ -136,11 +138,10 @@ mod types;
 pub use actor::ConnectionStatus;
 pub use client::{Client, ClientBuilder};
 pub use error::CoGuestError;
-pub use listener::{GuestListener, HostListener};
-pub use seat::{
-    Device, LiveSeatStore, MovePolicy, SeatEvent, SeatEvents, SeatInfo, SeatListener, SeatMode,
-};
+pub use listener::{GuestListener, HostListener, SeatListener};
+pub use seat::{LiveSeatStore, SeatEvents};
 pub use store::{CoGuestStore, GuestEvents, HostEvents};
 pub use types::{
-    CoGuestState, GuestEvent, HostEvent, LiveUserInfo, NoResponseReason, Role, SeatUserInfo,
+    CoGuestState, Device, GuestEvent, HostEvent, LiveUserInfo, MovePolicy, NoResponseReason, Role,
+    SeatEvent, SeatInfo, SeatMode, SeatUserInfo,
 };

@@ -1,4 +1,5 @@
-//! Listener traits: the reference `HostListener` and `GuestListener`.
+//! Listener traits: the reference `HostListener` and `GuestListener`, and the seat layer's
+//! `SeatListener`.
 //!
 //! Every method has an empty default body, so a listener implements only what it needs.
 //! Callbacks of one store run on one dispatch task, one at a time, in the order the server
@@ -7,7 +8,9 @@
 //! work to a task of your own. On a current-thread runtime a blocking callback blocks
 //! everything.
 
-use crate::types::{GuestEvent, HostEvent, LiveUserInfo, NoResponseReason};
+use crate::types::{
+    Device, GuestEvent, HostEvent, LiveUserInfo, NoResponseReason, Role, SeatEvent,
+};
 
 /// Host-side callbacks (owner and admins). Register with
 /// [`CoGuestStore::add_host_listener`](crate::CoGuestStore::add_host_listener).
@@ -73,6 +76,33 @@ pub trait GuestListener: Send + Sync {
     }
 }
 
+/// Seat-layer callbacks. Every method has an empty default body. Register with
+/// [`LiveSeatStore::add_seat_listener`](crate::LiveSeatStore::add_seat_listener); same ordering guarantees as the other listeners.
+pub trait SeatListener: Send + Sync {
+    /// This user was removed from its seat.
+    fn on_kicked_off_seat(&self, seat_index: i32, host_user: &LiveUserInfo) {
+        let _ = (seat_index, host_user);
+    }
+    /// A host moved this user to another seat.
+    fn on_moved_to_seat(&self, from_seat_index: i32, to_seat_index: i32, host: &LiveUserInfo) {
+        let _ = (from_seat_index, to_seat_index, host);
+    }
+    /// A host allowed or disallowed a device for this user or its seat.
+    fn on_device_permission_changed(
+        &self,
+        device: Device,
+        allowed: bool,
+        seat_index: Option<i32>,
+        host_user: &LiveUserInfo,
+    ) {
+        let _ = (device, allowed, seat_index, host_user);
+    }
+    /// The owner granted or revoked admin to this user.
+    fn on_role_changed(&self, role: Role, by_user: &LiveUserInfo) {
+        let _ = (role, by_user);
+    }
+}
+
 /// Calls the [`HostListener`] method matching `event`.
 pub(crate) fn dispatch_host(l: &dyn HostListener, event: &HostEvent) {
     match event {
@@ -116,5 +146,27 @@ pub(crate) fn dispatch_guest(l: &dyn GuestListener, event: &GuestEvent) {
             seat_index,
             host_user,
         } => l.on_kicked_off_seat(*seat_index, host_user),
+    }
+}
+
+/// Calls the [`SeatListener`] method matching `event`.
+pub(crate) fn dispatch_seat(l: &dyn SeatListener, event: &SeatEvent) {
+    match event {
+        SeatEvent::KickedOffSeat {
+            seat_index,
+            host_user,
+        } => l.on_kicked_off_seat(*seat_index, host_user),
+        SeatEvent::MovedToSeat {
+            from_seat_index,
+            to_seat_index,
+            host_user,
+        } => l.on_moved_to_seat(*from_seat_index, *to_seat_index, host_user),
+        SeatEvent::DevicePermissionChanged {
+            device,
+            allowed,
+            seat_index,
+            host_user,
+        } => l.on_device_permission_changed(*device, *allowed, *seat_index, host_user),
+        SeatEvent::RoleChanged { role, by_user } => l.on_role_changed(*role, by_user),
     }
 }

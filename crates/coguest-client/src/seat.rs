@@ -1,153 +1,16 @@
 //! [`LiveSeatStore`]: the seat layer of one joined room (the reference `LiveSeatStore`).
 
+use crate::client::Client;
 use crate::error::CoGuestError;
+use crate::listener::SeatListener;
+use crate::shared::{add_listener, remove_listener, subscribe};
 use crate::store::CoGuestStore;
-use crate::types::{LiveUserInfo, Role, SeatUserInfo};
+use crate::types::{Device, MovePolicy, SeatEvent, SeatInfo, SeatMode};
 use coguest_proto::ClientCommand;
-pub use coguest_proto::{Device, MovePolicy, SeatMode};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::{mpsc, watch};
-
-/// One seat, empty or not (the reference `SeatInfo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SeatInfo {
-    /// Seat index.
-    pub seat_index: i32,
-    /// The occupant, if any (its `microphone_on` / `camera_on` are filled in).
-    pub user: Option<SeatUserInfo>,
-    /// Whether the seat is locked (it cannot be taken, applied for or assigned).
-    pub is_locked: bool,
-    /// A host disallowed the microphone on this seat.
-    pub seat_microphone_disallowed: bool,
-    /// A host disallowed the camera on this seat.
-    pub seat_camera_disallowed: bool,
-    /// A host disallowed the occupant's microphone.
-    pub user_microphone_disallowed: bool,
-    /// A host disallowed the occupant's camera.
-    pub user_camera_disallowed: bool,
-}
-
-impl SeatInfo {
-    /// Whether the occupant may open `device` here (no host disallowed it for the user or
-    /// the seat).
-    pub fn device_allowed(&self, device: Device) -> bool {
-        match device {
-            Device::Microphone => {
-                !self.seat_microphone_disallowed && !self.user_microphone_disallowed
-            }
-            Device::Camera => !self.seat_camera_disallowed && !self.user_camera_disallowed,
-        }
-    }
-
-    pub(crate) fn from_wire(s: &coguest_proto::SeatInfo, live_id: &str) -> Self {
-        SeatInfo {
-            seat_index: s.seat_index,
-            user: s.user.as_ref().map(|u| {
-                let mut user = SeatUserInfo::from_wire(u, live_id);
-                user.microphone_on = s.devices_on.microphone;
-                user.camera_on = s.devices_on.camera;
-                user
-            }),
-            is_locked: s.locked,
-            seat_microphone_disallowed: s.seat_disallowed.microphone,
-            seat_camera_disallowed: s.seat_disallowed.camera,
-            user_microphone_disallowed: s.user_disallowed.microphone,
-            user_camera_disallowed: s.user_disallowed.camera,
-        }
-    }
-}
-
-/// Seat events, the stream form of [`SeatListener`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SeatEvent {
-    /// This user was removed from its seat by a host, or by the seat being locked.
-    KickedOffSeat {
-        /// The seat it was on.
-        seat_index: i32,
-        /// The host.
-        host_user: LiveUserInfo,
-    },
-    /// A host moved this user to another seat.
-    MovedToSeat {
-        /// The seat it was on.
-        from_seat_index: i32,
-        /// The seat it is on now.
-        to_seat_index: i32,
-        /// The host.
-        host_user: LiveUserInfo,
-    },
-    /// A host allowed or disallowed a device for this user (`seat_index` `None`) or its seat.
-    DevicePermissionChanged {
-        /// Which device.
-        device: Device,
-        /// Whether this user may open it now.
-        allowed: bool,
-        /// The seat, for a per-seat change.
-        seat_index: Option<i32>,
-        /// The host.
-        host_user: LiveUserInfo,
-    },
-    /// The owner granted or revoked admin to this user; its lists were replaced.
-    RoleChanged {
-        /// The new role.
-        role: Role,
-        /// The owner.
-        by_user: LiveUserInfo,
-    },
-}
-
-/// Seat-layer callbacks. Every method has an empty default body. Register with
-/// [`LiveSeatStore::add_seat_listener`]; same ordering guarantees as the other listeners.
-pub trait SeatListener: Send + Sync {
-    /// This user was removed from its seat.
-    fn on_kicked_off_seat(&self, seat_index: i32, host_user: &LiveUserInfo) {
-        let _ = (seat_index, host_user);
-    }
-    /// A host moved this user to another seat.
-    fn on_moved_to_seat(&self, from_seat_index: i32, to_seat_index: i32, host: &LiveUserInfo) {
-        let _ = (from_seat_index, to_seat_index, host);
-    }
-    /// A host allowed or disallowed a device for this user or its seat.
-    fn on_device_permission_changed(
-        &self,
-        device: Device,
-        allowed: bool,
-        seat_index: Option<i32>,
-        host_user: &LiveUserInfo,
-    ) {
-        let _ = (device, allowed, seat_index, host_user);
-    }
-    /// The owner granted or revoked admin to this user.
-    fn on_role_changed(&self, role: Role, by_user: &LiveUserInfo) {
-        let _ = (role, by_user);
-    }
-}
-
-/// Calls the [`SeatListener`] method matching `event`.
-pub(crate) fn dispatch_seat(l: &dyn SeatListener, event: &SeatEvent) {
-    match event {
-        SeatEvent::KickedOffSeat {
-            seat_index,
-            host_user,
-        } => l.on_kicked_off_seat(*seat_index, host_user),
-        SeatEvent::MovedToSeat {
-            from_seat_index,
-            to_seat_index,
-            host_user,
-        } => l.on_moved_to_seat(*from_seat_index, *to_seat_index, host_user),
-        SeatEvent::DevicePermissionChanged {
-            device,
-            allowed,
-            seat_index,
-            host_user,
-        } => l.on_device_permission_changed(*device, *allowed, *seat_index, host_user),
-        SeatEvent::RoleChanged { role, by_user } => l.on_role_changed(*role, by_user),
-    }
-}
 
 /// The seat layer of one joined room (the reference `LiveSeatStore`): every seat as a `watch`
 /// list, the seat commands, and seat events.
@@ -160,19 +23,23 @@ pub struct LiveSeatStore {
     store: CoGuestStore,
 }
 
+// Defined here rather than in `store.rs`: the seat layer sits above the store, which does not
+// know it.
+impl CoGuestStore {
+    /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
+    pub fn live_seat_store(&self) -> LiveSeatStore {
+        LiveSeatStore {
+            store: self.clone(),
+        }
+    }
+}
+
 impl LiveSeatStore {
     /// Joins `room_id` (or reuses this client's store for it) and returns its seat layer.
-    pub async fn create(
-        client: &crate::Client,
-        room_id: &str,
-    ) -> Result<LiveSeatStore, CoGuestError> {
+    pub async fn create(client: &Client, room_id: &str) -> Result<LiveSeatStore, CoGuestError> {
         Ok(CoGuestStore::create(client, room_id)
             .await?
             .live_seat_store())
-    }
-
-    pub(crate) fn new(store: CoGuestStore) -> Self {
-        LiveSeatStore { store }
     }
 
     /// The room's co-guest store (same membership).
@@ -193,23 +60,20 @@ impl LiveSeatStore {
 
     /// Adds seat callbacks.
     pub fn add_seat_listener(&self, listener: Arc<dyn SeatListener>) {
-        crate::store::lock(&self.store.shared().seat_listeners).push(listener);
+        add_listener(&self.store.shared().seat_listeners, listener);
     }
 
     /// Removes seat callbacks (compared by pointer).
     pub fn remove_seat_listener(&self, listener: &Arc<dyn SeatListener>) {
-        let mut ls = crate::store::lock(&self.store.shared().seat_listeners);
-        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            ls.remove(i);
-        }
+        remove_listener(&self.store.shared().seat_listeners, listener);
     }
 
     /// Seat events as a stream, from now on, in server order (unbounded buffer; ends when the
     /// store leaves the room).
     pub fn seat_events(&self) -> SeatEvents {
-        let (tx, rx) = mpsc::unbounded_channel();
-        crate::store::lock(&self.store.shared().seat_subs).push(tx);
-        SeatEvents { rx }
+        SeatEvents {
+            rx: subscribe(&self.store.shared().seat_subs),
+        }
     }
 
     /// Takes a free seat directly (`takeSeat`); `-1` takes the first free one. Only in

@@ -13,8 +13,7 @@
 //! the messages of the newest version it already has. Replays are deterministic (the server
 //! replays the same outputs in the same order), so nothing is lost or applied twice.
 
-use crate::seat::{SeatEvent, SeatInfo};
-use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
+use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatEvent, SeatInfo, SeatUserInfo};
 use coguest_proto::{self as proto, Event, ServerMsg};
 
 /// An event for one store's listeners and streams.

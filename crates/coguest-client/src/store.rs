@@ -1,176 +1,15 @@
 //! [`CoGuestStore`]: one joined room, with the reference API.
 
-use crate::actor::ActorCmd;
-use crate::client::Client;
+use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
-use crate::listener::{GuestListener, HostListener, dispatch_guest, dispatch_host};
-use crate::seat::{LiveSeatStore, SeatEvent, SeatInfo, SeatListener, dispatch_seat};
-use crate::state::{StoreEvent, Views};
-use crate::types::{CoGuestState, GuestEvent, HostEvent, LiveUserInfo, SeatUserInfo};
+use crate::listener::{GuestListener, HostListener};
+use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
+use crate::types::{CoGuestState, GuestEvent, HostEvent};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot, watch};
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What the connection actor, the dispatch task and the handles share about one room.
-pub(crate) struct StoreShared {
-    room: String,
-    host_listeners: Mutex<Vec<Arc<dyn HostListener>>>,
-    guest_listeners: Mutex<Vec<Arc<dyn GuestListener>>>,
-    host_subs: Mutex<Vec<mpsc::UnboundedSender<HostEvent>>>,
-    guest_subs: Mutex<Vec<mpsc::UnboundedSender<GuestEvent>>>,
-    pub(crate) seat_listeners: Mutex<Vec<Arc<dyn SeatListener>>>,
-    pub(crate) seat_subs: Mutex<Vec<mpsc::UnboundedSender<SeatEvent>>>,
-    pub(crate) seat_list: watch::Sender<Vec<SeatInfo>>,
-    pub(crate) seat_mode: watch::Sender<coguest_proto::SeatMode>,
-    connected: watch::Sender<Vec<SeatUserInfo>>,
-    invitees: watch::Sender<Vec<LiveUserInfo>>,
-    applicants: watch::Sender<Vec<LiveUserInfo>>,
-    candidates: watch::Sender<Vec<LiveUserInfo>>,
-    closed: AtomicBool,
-}
-
-impl StoreShared {
-    fn new(room: &str) -> Self {
-        StoreShared {
-            room: room.to_owned(),
-            host_listeners: Mutex::new(Vec::new()),
-            guest_listeners: Mutex::new(Vec::new()),
-            host_subs: Mutex::new(Vec::new()),
-            guest_subs: Mutex::new(Vec::new()),
-            seat_listeners: Mutex::new(Vec::new()),
-            seat_subs: Mutex::new(Vec::new()),
-            seat_list: watch::Sender::new(Vec::new()),
-            seat_mode: watch::Sender::new(coguest_proto::SeatMode::default()),
-            connected: watch::Sender::new(Vec::new()),
-            invitees: watch::Sender::new(Vec::new()),
-            applicants: watch::Sender::new(Vec::new()),
-            candidates: watch::Sender::new(Vec::new()),
-            closed: AtomicBool::new(false),
-        }
-    }
-
-    /// Publishes new lists; receivers wake only for lists that changed.
-    pub(crate) fn set_views(&self, v: Views) {
-        fn set<T: PartialEq>(tx: &watch::Sender<T>, new: T) {
-            tx.send_if_modified(|cur| {
-                if *cur == new {
-                    false
-                } else {
-                    *cur = new;
-                    true
-                }
-            });
-        }
-        set(&self.connected, v.connected);
-        set(&self.invitees, v.invitees);
-        set(&self.applicants, v.applicants);
-        set(&self.candidates, v.candidates);
-        set(&self.seat_list, v.seats);
-        set(&self.seat_mode, v.seat_mode);
-    }
-
-    /// Hands an event to the stream subscribers, dropping those that went away.
-    pub(crate) fn publish(&self, e: &StoreEvent) {
-        match e {
-            StoreEvent::Host(h) => lock(&self.host_subs).retain(|s| s.send(h.clone()).is_ok()),
-            StoreEvent::Guest(g) => lock(&self.guest_subs).retain(|s| s.send(g.clone()).is_ok()),
-            StoreEvent::Seat(e) => lock(&self.seat_subs).retain(|s| s.send(e.clone()).is_ok()),
-        }
-    }
-
-    /// Ends every event stream (the store left the room).
-    pub(crate) fn end_streams(&self) {
-        lock(&self.host_subs).clear();
-        lock(&self.guest_subs).clear();
-        lock(&self.seat_subs).clear();
-    }
-
-    /// The room was closed by the server, or re-joining it failed: the lists empty, the
-    /// streams end and calls fail from now on.
-    pub(crate) fn mark_closed(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        self.set_views(Views::default());
-        self.end_streams();
-    }
-}
-
-/// Runs a store's listener callbacks, one at a time, in order, never under a lock.
-async fn dispatch_loop(shared: Arc<StoreShared>, mut rx: mpsc::UnboundedReceiver<StoreEvent>) {
-    while let Some(event) = rx.recv().await {
-        match &event {
-            StoreEvent::Host(e) => {
-                let listeners = lock(&shared.host_listeners).clone();
-                for l in listeners {
-                    // Skip a listener removed by an earlier callback of this same event.
-                    if !lock(&shared.host_listeners)
-                        .iter()
-                        .any(|x| Arc::ptr_eq(x, &l))
-                    {
-                        continue;
-                    }
-                    guarded(|| dispatch_host(&*l, e));
-                }
-            }
-            StoreEvent::Guest(e) => {
-                let listeners = lock(&shared.guest_listeners).clone();
-                for l in listeners {
-                    if !lock(&shared.guest_listeners)
-                        .iter()
-                        .any(|x| Arc::ptr_eq(x, &l))
-                    {
-                        continue;
-                    }
-                    guarded(|| dispatch_guest(&*l, e));
-                }
-            }
-            StoreEvent::Seat(e) => {
-                let listeners = lock(&shared.seat_listeners).clone();
-                for l in listeners {
-                    if !lock(&shared.seat_listeners)
-                        .iter()
-                        .any(|x| Arc::ptr_eq(x, &l))
-                    {
-                        continue;
-                    }
-                    guarded(|| dispatch_seat(&*l, e));
-                }
-            }
-        }
-    }
-}
-
-/// Runs a callback; a panicking callback is logged and does not stop later events.
-fn guarded(f: impl FnOnce()) {
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        tracing::error!("a coguest listener callback panicked");
-    }
-}
-
-/// The owner of a store's membership: dropping it leaves the room.
-pub(crate) struct StoreInner {
-    shared: Arc<StoreShared>,
-    client: Client,
-}
-
-impl Drop for StoreInner {
-    fn drop(&mut self) {
-        let room = self.shared.room.clone();
-        {
-            let mut stores = lock(&self.client.inner.stores);
-            if stores.get(&room).is_some_and(|w| w.strong_count() == 0) {
-                stores.remove(&room);
-            }
-        }
-        let _ = self.client.inner.tx.send(ActorCmd::Leave { room });
-    }
-}
+use tokio::sync::mpsc;
 
 /// One live room joined by one [`Client`]: the reference `CoGuestStore`.
 ///
@@ -184,7 +23,7 @@ impl Drop for StoreInner {
 /// before the callback that corresponds to the same server message runs.
 #[derive(Clone)]
 pub struct CoGuestStore {
-    inner: Arc<StoreInner>,
+    inner: Arc<Membership>,
 }
 
 impl std::fmt::Debug for CoGuestStore {
@@ -207,35 +46,9 @@ impl CoGuestStore {
     /// Fails with the server's code when the join is refused (`-3020` `ROOM_FULL`, `-3021`
     /// `OWNER_ALREADY_PRESENT`, `-3012` `WRONG_ROOM`, ...).
     pub async fn create(client: &Client, room_id: &str) -> Result<CoGuestStore, CoGuestError> {
-        let _serial = client.inner.create_lock.lock().await;
-        if let Some(inner) = lock(&client.inner.stores)
-            .get(room_id)
-            .and_then(std::sync::Weak::upgrade)
-            .filter(|inner| !inner.shared.closed.load(Ordering::SeqCst))
-        {
-            return Ok(CoGuestStore { inner });
-        }
-        let shared = Arc::new(StoreShared::new(room_id));
-        let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
-        tokio::spawn(dispatch_loop(shared.clone(), dispatch_rx));
-        let (reply, rx) = oneshot::channel();
-        client
-            .inner
-            .tx
-            .send(ActorCmd::Join {
-                room: room_id.to_owned(),
-                shared: shared.clone(),
-                dispatch,
-                reply,
-            })
-            .map_err(|_| CoGuestError::closed())?;
-        rx.await.map_err(|_| CoGuestError::closed())??;
-        let inner = Arc::new(StoreInner {
-            shared,
-            client: client.clone(),
-        });
-        lock(&client.inner.stores).insert(room_id.to_owned(), Arc::downgrade(&inner));
-        Ok(CoGuestStore { inner })
+        Ok(CoGuestStore {
+            inner: client.join(room_id).await?,
+        })
     }
 
     /// The live room id.
@@ -263,30 +76,24 @@ impl CoGuestStore {
     /// Adds host-side callbacks (the reference `addHostListener`). Adding the same `Arc`
     /// twice calls it twice.
     pub fn add_host_listener(&self, listener: Arc<dyn HostListener>) {
-        lock(&self.inner.shared.host_listeners).push(listener);
+        add_listener(&self.inner.shared.host_listeners, listener);
     }
 
     /// Removes host-side callbacks added with [`add_host_listener`](Self::add_host_listener)
     /// (compared by pointer, one registration per call). No callback of it starts after this
     /// returns; one already running on the dispatch task finishes.
     pub fn remove_host_listener(&self, listener: &Arc<dyn HostListener>) {
-        let mut ls = lock(&self.inner.shared.host_listeners);
-        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            ls.remove(i);
-        }
+        remove_listener(&self.inner.shared.host_listeners, listener);
     }
 
     /// Adds guest-side callbacks (the reference `addGuestListener`).
     pub fn add_guest_listener(&self, listener: Arc<dyn GuestListener>) {
-        lock(&self.inner.shared.guest_listeners).push(listener);
+        add_listener(&self.inner.shared.guest_listeners, listener);
     }
 
     /// Removes guest-side callbacks (see [`remove_host_listener`](Self::remove_host_listener)).
     pub fn remove_guest_listener(&self, listener: &Arc<dyn GuestListener>) {
-        let mut ls = lock(&self.inner.shared.guest_listeners);
-        if let Some(i) = ls.iter().position(|l| Arc::ptr_eq(l, listener)) {
-            ls.remove(i);
-        }
+        remove_listener(&self.inner.shared.guest_listeners, listener);
     }
 
     /// Host events as a stream, from now on, in server order.
@@ -295,28 +102,23 @@ impl CoGuestStore {
     /// the connection, but an unread stream grows; drop it when done. It ends when the store
     /// leaves the room (last handle dropped, room closed, client closed).
     pub fn host_events(&self) -> HostEvents {
-        let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.inner.shared.host_subs).push(tx);
-        HostEvents { rx }
+        HostEvents {
+            rx: subscribe(&self.inner.shared.host_subs),
+        }
     }
 
     /// Guest events as a stream (see [`host_events`](Self::host_events)).
     pub fn guest_events(&self) -> GuestEvents {
-        let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.inner.shared.guest_subs).push(tx);
-        GuestEvents { rx }
-    }
-
-    /// The seat layer of this room (the reference `LiveSeatStore`), sharing this membership.
-    pub fn live_seat_store(&self) -> LiveSeatStore {
-        LiveSeatStore::new(self.clone())
+        GuestEvents {
+            rx: subscribe(&self.inner.shared.guest_subs),
+        }
     }
 
     /// Whether this store is finished: the server closed the room (admin API) or refused to
     /// let this client back in after a reconnect. Its lists are then empty, its event streams
     /// have ended and every call fails with [`CoGuestError::ROOM_CLOSED`].
     pub fn is_closed(&self) -> bool {
-        self.inner.shared.closed.load(Ordering::SeqCst)
+        self.inner.shared.is_closed()
     }
 
     pub(crate) fn shared(&self) -> &StoreShared {
@@ -324,7 +126,7 @@ impl CoGuestStore {
     }
 
     pub(crate) async fn call(&self, command: ClientCommand) -> Result<(), CoGuestError> {
-        if self.inner.shared.closed.load(Ordering::SeqCst) {
+        if self.inner.shared.is_closed() {
             return Err(CoGuestError::new(
                 CoGuestError::ROOM_CLOSED,
                 format!("room {:?} was closed", self.inner.shared.room),

@@ -1,5 +1,6 @@
 //! The SDK's public data types: users, seats, the observable state and the event enums.
 
+pub use coguest_proto::{Device, MovePolicy, SeatMode};
 use tokio::sync::watch;
 
 /// The reference `LiveUserInfo`: who a user is.
@@ -225,5 +226,95 @@ pub enum GuestEvent {
         seat_index: i32,
         /// The host who did it.
         host_user: LiveUserInfo,
+    },
+}
+
+/// One seat, empty or not (the reference `SeatInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SeatInfo {
+    /// Seat index.
+    pub seat_index: i32,
+    /// The occupant, if any (its `microphone_on` / `camera_on` are filled in).
+    pub user: Option<SeatUserInfo>,
+    /// Whether the seat is locked (it cannot be taken, applied for or assigned).
+    pub is_locked: bool,
+    /// A host disallowed the microphone on this seat.
+    pub seat_microphone_disallowed: bool,
+    /// A host disallowed the camera on this seat.
+    pub seat_camera_disallowed: bool,
+    /// A host disallowed the occupant's microphone.
+    pub user_microphone_disallowed: bool,
+    /// A host disallowed the occupant's camera.
+    pub user_camera_disallowed: bool,
+}
+
+impl SeatInfo {
+    /// Whether the occupant may open `device` here (no host disallowed it for the user or
+    /// the seat).
+    pub fn device_allowed(&self, device: Device) -> bool {
+        match device {
+            Device::Microphone => {
+                !self.seat_microphone_disallowed && !self.user_microphone_disallowed
+            }
+            Device::Camera => !self.seat_camera_disallowed && !self.user_camera_disallowed,
+        }
+    }
+
+    pub(crate) fn from_wire(s: &coguest_proto::SeatInfo, live_id: &str) -> Self {
+        SeatInfo {
+            seat_index: s.seat_index,
+            user: s.user.as_ref().map(|u| {
+                let mut user = SeatUserInfo::from_wire(u, live_id);
+                user.microphone_on = s.devices_on.microphone;
+                user.camera_on = s.devices_on.camera;
+                user
+            }),
+            is_locked: s.locked,
+            seat_microphone_disallowed: s.seat_disallowed.microphone,
+            seat_camera_disallowed: s.seat_disallowed.camera,
+            user_microphone_disallowed: s.user_disallowed.microphone,
+            user_camera_disallowed: s.user_disallowed.camera,
+        }
+    }
+}
+
+/// Seat events, the stream form of [`SeatListener`](crate::SeatListener).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SeatEvent {
+    /// This user was removed from its seat by a host, or by the seat being locked.
+    KickedOffSeat {
+        /// The seat it was on.
+        seat_index: i32,
+        /// The host.
+        host_user: LiveUserInfo,
+    },
+    /// A host moved this user to another seat.
+    MovedToSeat {
+        /// The seat it was on.
+        from_seat_index: i32,
+        /// The seat it is on now.
+        to_seat_index: i32,
+        /// The host.
+        host_user: LiveUserInfo,
+    },
+    /// A host allowed or disallowed a device for this user (`seat_index` `None`) or its seat.
+    DevicePermissionChanged {
+        /// Which device.
+        device: Device,
+        /// Whether this user may open it now.
+        allowed: bool,
+        /// The seat, for a per-seat change.
+        seat_index: Option<i32>,
+        /// The host.
+        host_user: LiveUserInfo,
+    },
+    /// The owner granted or revoked admin to this user; its lists were replaced.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The owner.
+        by_user: LiveUserInfo,
     },
 }

@@ -21,12 +21,8 @@ async fn application_accept_reject_cancel_and_disconnect() {
     assert_eq!(owner_c.role(), SdkRole::Owner);
     assert_eq!(bob_c.user_id(), "bob");
 
-    let (host_rec, mut host_log) = recorder();
-    host_rec.watch(owner.co_guest_state());
-    owner.add_host_listener(host_rec.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    bob_rec.watch(bob.co_guest_state());
-    bob.add_guest_listener(bob_rec.clone());
+    let (host_rec, mut host_log) = record_host(&owner);
+    let (bob_rec, mut bob_log) = record_guest(&bob);
     let mut host_events = owner.host_events();
     let mut bob_events = bob.guest_events();
 
@@ -48,11 +44,7 @@ async fn application_accept_reject_cancel_and_disconnect() {
     assert_eq!(
         host_events.recv().await.unwrap(),
         HostEvent::GuestApplicationReceived {
-            guest_user: coguest_client::LiveUserInfo {
-                user_id: "bob".into(),
-                user_name: "bob name".into(),
-                avatar_url: String::new()
-            },
+            guest_user: user("bob"),
             seat_index: -1,
             extra_info: Some("{\"msg\":\"hi\"}".into()),
         }
@@ -122,11 +114,8 @@ async fn invitation_accept_reject_cancel_kick_and_already_seated() {
     let h = Harness::start().await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    bob_rec.watch(bob.co_guest_state());
-    bob.add_guest_listener(bob_rec.clone());
+    let (_, mut host_log) = record_host(&owner);
+    let (bob_rec, mut bob_log) = record_guest(&bob);
     let owner_state = owner.co_guest_state();
     let bob_state = bob.co_guest_state();
     let mut bob_events = bob.guest_events();
@@ -140,11 +129,7 @@ async fn invitation_accept_reject_cancel_kick_and_already_seated() {
     assert_eq!(
         bob_events.recv().await.unwrap(),
         GuestEvent::HostInvitationReceived {
-            host_user: coguest_client::LiveUserInfo {
-                user_id: "host_1".into(),
-                user_name: "host_1 name".into(),
-                avatar_url: String::new()
-            },
+            host_user: user("host_1"),
             seat_index: 2,
             extra_info: Some("{\"msg\":\"join me\"}".into()),
         }
@@ -200,12 +185,9 @@ async fn timeouts_on_the_server_clock() {
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
     let (_carol_c, carol) = h.member("carol", Role::Audience).await;
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
-    let (carol_rec, mut carol_log) = recorder();
-    carol.add_guest_listener(carol_rec.clone());
+    let (_, mut host_log) = record_host(&owner);
+    let (_, mut bob_log) = record_guest(&bob);
+    let (_, mut carol_log) = record_guest(&carol);
     let owner_state = owner.co_guest_state();
     wait_for(&owner_state.candidates, "two candidates", |c| {
         ids(c) == ["bob", "carol"]
@@ -251,12 +233,9 @@ async fn two_hosts_race_to_accept_one_application() {
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let (admin_c, admin) = h.member("admin_1", Role::Admin).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
-    let (owner_rec, mut owner_log) = recorder();
-    owner.add_host_listener(owner_rec.clone());
-    let (admin_rec, mut admin_log) = recorder();
-    admin.add_host_listener(admin_rec.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
+    let (_, mut owner_log) = record_host(&owner);
+    let (_, mut admin_log) = record_host(&admin);
+    let (_, mut bob_log) = record_guest(&bob);
 
     bob.apply_for_seat(-1, 30, None).await.unwrap();
     owner_log.expect("application_received bob").await;
@@ -299,12 +278,8 @@ async fn callbacks_stop_after_remove_listener() {
     let h = Harness::start().await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
-    let (host_rec, mut host_log) = recorder();
-    let host_l: Arc<dyn HostListener> = host_rec.clone();
-    owner.add_host_listener(host_l.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    let bob_l: Arc<dyn GuestListener> = bob_rec.clone();
-    bob.add_guest_listener(bob_l.clone());
+    let (host_rec, mut host_log) = record_host(&owner);
+    let (bob_rec, mut bob_log) = record_guest(&bob);
 
     bob.apply_for_seat(-1, 30, None).await.unwrap();
     host_log.expect("application_received bob").await;
@@ -313,7 +288,9 @@ async fn callbacks_stop_after_remove_listener() {
         .expect("application_responded false by host_1")
         .await;
 
+    let host_l: Arc<dyn HostListener> = host_rec;
     owner.remove_host_listener(&host_l);
+    let bob_l: Arc<dyn GuestListener> = bob_rec;
     bob.remove_guest_listener(&bob_l);
     // The streams still see what the listeners no longer do.
     let mut host_events = owner.host_events();
@@ -343,8 +320,7 @@ async fn one_store_per_room_and_dropping_it_leaves() {
     let bob_c = h.client("bob", Role::Audience).await;
     let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
     let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
-    let (rec, mut log) = recorder();
-    bob.add_guest_listener(rec.clone());
+    let (_, mut log) = record_guest(&bob);
     let owner_state = owner.co_guest_state();
     wait_for(&owner_state.candidates, "bob present", |c| {
         ids(c) == ["bob"]
@@ -365,10 +341,7 @@ async fn one_store_per_room_and_dropping_it_leaves() {
     drop(again);
     // The last handle is gone: bob leaves, and the stream ends.
     wait_for(&owner_state.candidates, "bob gone", |c| c.is_empty()).await;
-    assert_eq!(
-        tokio::time::timeout(WAIT, events.recv()).await.unwrap(),
-        None
-    );
+    assert_eq!(within("the stream's end", events.recv()).await, None);
     let err = owner.invite_to_seat("bob", -1, 30, None).await.unwrap_err();
     assert_eq!(err.code(), -2201, "{err}");
 }
@@ -378,14 +351,7 @@ async fn refused_tokens_and_bad_urls() {
     let h = Harness::start().await;
     let err = Client::connect(&h.url(), "not-a-token").await.unwrap_err();
     assert_eq!(err.code(), -3010, "{err}");
-    let mut claims = coguest_server::auth::Claims::new(
-        "bob",
-        Role::Audience,
-        coguest_core::Timestamp::from_millis(T0),
-        10,
-    );
-    claims.exp = T0 / 1000 - 1;
-    let expired = h.auth.mint(&claims).unwrap();
+    let expired = h.token_with("bob", Role::Audience, 10, |c| c.exp = T0 / 1000 - 1);
     let err = Client::connect(&h.url(), &expired).await.unwrap_err();
     assert_eq!(err.code(), -3011, "{err}");
     let err = Client::connect("http://127.0.0.1:1", "t")
@@ -412,24 +378,20 @@ async fn reconnect_across_restart_keeps_state_and_loses_no_event() {
     let mut h = Harness::start().await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     // Bob reconnects slowly (backoff about 1 s), so the owner acts while bob is away.
-    let bob_c = h
-        .client_with_backoff("bob", Role::Audience, Duration::from_millis(1500))
+    let (bob_c, bob) = h
+        .member_with("bob", Role::Audience, |b| {
+            b.reconnect_backoff(Duration::from_millis(1500), Duration::from_millis(6000))
+        })
         .await;
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
+    let (_, mut host_log) = record_host(&owner);
+    let (_, mut bob_log) = record_guest(&bob);
     let mut bob_events = bob.guest_events();
 
     bob.apply_for_seat(-1, 300, None).await.unwrap();
     host_log.expect("application_received bob").await;
 
     h.stop().await;
-    wait_for(&owner_c.status(), "owner reconnecting", |s| {
-        matches!(s, ConnectionStatus::Reconnecting { .. })
-    })
-    .await;
+    wait_reconnecting(&owner_c, "owner reconnecting").await;
     // Made while the server is down: queued, sent after the reconnect.
     let owner2 = owner.clone();
     let accept = tokio::spawn(async move { owner2.accept_application("bob").await });
@@ -489,10 +451,7 @@ fn works_on_a_current_thread_runtime_too() {
             GuestEvent::HostInvitationReceived { .. }
         ));
         h.advance_secs(11);
-        match tokio::time::timeout(WAIT, host_events.recv())
-            .await
-            .unwrap()
-        {
+        match within("the invitation's timeout", host_events.recv()).await {
             Some(HostEvent::HostInvitationNoResponse { guest_user, reason }) => {
                 assert_eq!(guest_user.user_id, "bob");
                 assert_eq!(reason, NoResponseReason::Timeout);
@@ -528,18 +487,9 @@ async fn a_call_whose_answer_is_lost_is_retried_with_the_same_id() {
     let h = Harness::start().await;
     let proxy = Proxy::start(h.addr).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
-    let owner_c = Client::builder(&h.token("host_1", Role::Owner))
-        .url(&proxy.url())
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
-        .request_timeout(WAIT)
-        .connect()
-        .await
-        .unwrap();
-    let owner = CoGuestStore::create(&owner_c, ROOM).await.unwrap();
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
+    let (_, mut bob_log) = record_guest(&bob);
+    let (owner_c, owner) = h.member_via(&proxy, "host_1", Role::Owner, |b| b).await;
+    let (_, mut host_log) = record_host(&owner);
 
     bob.apply_for_seat(-1, 300, None).await.unwrap();
     host_log.expect("application_received bob").await;
@@ -575,16 +525,9 @@ async fn a_call_whose_answer_is_lost_is_retried_with_the_same_id() {
 #[tokio::test]
 async fn expired_token_stops_the_client() {
     let h = Harness::start().await;
-    let mut claims = coguest_server::auth::Claims::new(
-        "bob",
-        Role::Audience,
-        coguest_core::Timestamp::from_millis(T0),
-        60,
-    );
-    claims.name = "Bob".into();
-    let token = h.auth.mint(&claims).unwrap();
+    let token = h.token_with("bob", Role::Audience, 60, |_| {});
     let bob_c = Client::connect(&h.url(), &token).await.unwrap();
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let bob = join(&bob_c).await;
     h.advance_secs(120);
     let err = bob.apply_for_seat(-1, 30, None).await.unwrap_err();
     assert_eq!(err.code(), -3011, "{err}");
@@ -606,16 +549,8 @@ async fn resume_beyond_the_history_falls_back_to_a_snapshot() {
     let proxy = Proxy::start(h.addr).await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
     let (_carol_c, carol) = h.member("carol", Role::Audience).await;
-    let bob_c = Client::builder(&h.token("bob", Role::Audience))
-        .url(&proxy.url())
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
-        .request_timeout(WAIT)
-        .connect()
-        .await
-        .unwrap();
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
+    let (bob_c, bob) = h.member_via(&proxy, "bob", Role::Audience, |b| b).await;
+    let (_, mut bob_log) = record_guest(&bob);
     owner.invite_to_seat("bob", -1, 300, None).await.unwrap();
     bob_log.expect("invitation_received from host_1").await;
 
@@ -656,9 +591,7 @@ async fn a_room_closed_by_the_backend_ends_the_store() {
     let mut host_events = owner.host_events();
     bob.apply_for_seat(-1, 300, None).await.unwrap();
     let state = owner.co_guest_state();
-    let first = tokio::time::timeout(WAIT, host_events.recv())
-        .await
-        .unwrap();
+    let first = within("the application", host_events.recv()).await;
     assert!(
         matches!(first, Some(HostEvent::GuestApplicationReceived { .. })),
         "{first:?}"
@@ -667,9 +600,7 @@ async fn a_room_closed_by_the_backend_ends_the_store() {
 
     assert_eq!(h.close_room(ROOM).await, 204);
 
-    let ended = tokio::time::timeout(WAIT, host_events.recv())
-        .await
-        .unwrap();
+    let ended = within("the stream's end", host_events.recv()).await;
     assert!(ended.is_none(), "the stream ends, got {ended:?}");
     wait_for(&state.connected, "connected emptied", Vec::is_empty).await;
     assert!(state.applicants.borrow().is_empty());
@@ -691,21 +622,6 @@ async fn a_room_closed_by_the_backend_ends_the_store() {
     assert!(bob.is_closed(), "the old handle stays closed");
 }
 
-/// A client of the user behind the test proxy, with a short reconnect backoff unless told.
-async fn proxied(
-    h: &Harness,
-    proxy: &Proxy,
-    user: &str,
-    role: Role,
-    f: impl FnOnce(coguest_client::ClientBuilder) -> coguest_client::ClientBuilder,
-) -> Client {
-    let b = Client::builder(&h.token(user, role))
-        .url(&proxy.url())
-        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
-        .request_timeout(WAIT);
-    f(b).connect().await.unwrap()
-}
-
 /// A store dropped while disconnected queues a `leave`; a store of the same room created
 /// before the reconnect queues a `join`. They reach the server in that order: the old
 /// membership ends (its application closes), then the new store is in the room and stays.
@@ -714,22 +630,18 @@ async fn a_leave_queued_while_disconnected_goes_before_the_new_stores_join() {
     let h = Harness::start().await;
     let proxy = Proxy::start(h.addr).await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
+    let (_, mut host_log) = record_host(&owner);
     // A long backoff: the reconnect comes at least 500 ms after the cut.
-    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
-        b.reconnect_backoff(Duration::from_millis(1000), Duration::from_millis(1000))
-    })
-    .await;
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (bob_c, bob) = h
+        .member_via(&proxy, "bob", Role::Audience, |b| {
+            b.reconnect_backoff(Duration::from_millis(1000), Duration::from_millis(1000))
+        })
+        .await;
     bob.apply_for_seat(-1, 300, None).await.unwrap();
     host_log.expect("application_received bob").await;
 
     proxy.cut();
-    wait_for(&bob_c.status(), "bob reconnecting", |s| {
-        matches!(s, ConnectionStatus::Reconnecting { .. })
-    })
-    .await;
+    wait_reconnecting(&bob_c, "bob reconnecting").await;
     // While disconnected: the store goes (a `leave` is queued), a new one is created (its
     // `join` waits for the connection).
     drop(bob);
@@ -756,30 +668,23 @@ async fn a_call_never_sent_before_its_deadline_fails_with_timeout_and_is_not_app
     let h = Harness::start().await;
     let proxy = Proxy::start(h.addr).await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
-    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
-        b.request_timeout(Duration::from_millis(300))
-            .connect_timeout(Duration::from_millis(100))
-    })
-    .await;
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
+    let (_, mut host_log) = record_host(&owner);
+    let (bob_c, bob) = h
+        .member_via(&proxy, "bob", Role::Audience, |b| {
+            b.request_timeout(Duration::from_millis(300))
+                .connect_timeout(Duration::from_millis(100))
+        })
+        .await;
 
     // Every reconnect attempt now dies before `welcome`: the client stays disconnected.
     proxy.swallow_answers(true);
     proxy.cut();
-    wait_for(&bob_c.status(), "bob reconnecting", |s| {
-        matches!(s, ConnectionStatus::Reconnecting { .. })
-    })
-    .await;
+    wait_reconnecting(&bob_c, "bob reconnecting").await;
     let err = bob.apply_for_seat(-1, 300, None).await.unwrap_err();
     assert_eq!(err.code(), CoGuestError::TIMEOUT, "{err}");
 
     proxy.swallow_answers(false);
-    wait_for(&bob_c.status(), "bob connected", |s| {
-        *s == ConnectionStatus::Connected
-    })
-    .await;
+    wait_connected(&bob_c, "bob connected").await;
     // Not applied, and not re-sent after the reconnect: there is no application to cancel
     // (this command goes to the room after anything the reconnect re-sent).
     let err = bob.cancel_application().await.unwrap_err();
@@ -802,16 +707,14 @@ async fn a_call_sent_but_unanswered_before_its_deadline_fails_with_outcome_unkno
     let h = Harness::start().await;
     let proxy = Proxy::start(h.addr).await;
     let (owner_c, owner) = h.member("host_1", Role::Owner).await;
-    let (host_rec, mut host_log) = recorder();
-    owner.add_host_listener(host_rec.clone());
+    let (_, mut host_log) = record_host(&owner);
     // Long enough for a reconnect (phase 2), short for a test (phase 1 waits all of it).
-    let bob_c = proxied(&h, &proxy, "bob", Role::Audience, |b| {
-        b.request_timeout(Duration::from_millis(2000))
-    })
-    .await;
-    let bob = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
-    let (bob_rec, mut bob_log) = recorder();
-    bob.add_guest_listener(bob_rec.clone());
+    let (bob_c, bob) = h
+        .member_via(&proxy, "bob", Role::Audience, |b| {
+            b.request_timeout(Duration::from_millis(2000))
+        })
+        .await;
+    let (_, mut bob_log) = record_guest(&bob);
 
     // Sent and applied, but the answer is swallowed and the connection stays up.
     proxy.swallow_answers(true);

@@ -10,33 +10,8 @@ use coguest_client::{
 };
 use coguest_core::Role;
 use common::*;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
-
-#[derive(Default)]
-struct Seen(Mutex<Vec<String>>);
-
-impl SeatListener for Seen {
-    fn on_kicked_off_seat(&self, seat_index: i32, host_user: &LiveUserInfo) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("kicked {seat_index} by {}", host_user.user_id));
-    }
-    fn on_moved_to_seat(&self, from: i32, to: i32, host: &LiveUserInfo) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("moved {from}->{to} by {}", host.user_id));
-    }
-}
-
-fn occupied(seats: &[SeatInfo]) -> Vec<(i32, String)> {
-    seats
-        .iter()
-        .filter_map(|s| s.user.as_ref().map(|u| (s.seat_index, u.user_id.clone())))
-        .collect()
-}
 
 #[tokio::test]
 async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
@@ -60,20 +35,18 @@ async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
         .await
         .unwrap();
     wait_for(&list, "five seats", |s| s.len() == 5).await;
-    wait_for(&bob.seat_mode(), "free to take", |m| {
-        *m == SeatMode::FreeToTake
-    })
-    .await;
+    wait_seat_mode(&bob, SeatMode::FreeToTake, "free to take").await;
 
-    let seen = Arc::new(Seen::default());
-    bob.add_seat_listener(seen.clone());
+    let (_, mut seen) = record_seat(&bob);
     let mut bob_events = bob.seat_events();
 
     bob.take_seat(1).await.unwrap();
     carol.take_seat(-1).await.unwrap();
-    wait_for(&list, "bob and carol seated", |s| {
-        occupied(s) == [(0, "host_1".into()), (1, "bob".into()), (2, "carol".into())]
-    })
+    wait_occupied(
+        &list,
+        "bob and carol seated",
+        &[(0, "host_1"), (1, "bob"), (2, "carol")],
+    )
     .await;
 
     bob.set_device(Device::Microphone, true).await.unwrap();
@@ -96,11 +69,7 @@ async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
         SeatEvent::MovedToSeat {
             from_seat_index: 1,
             to_seat_index: 2,
-            host_user: LiveUserInfo {
-                user_id: "host_1".into(),
-                user_name: "host_1 name".into(),
-                avatar_url: String::new(),
-            }
+            host_user: user("host_1"),
         }
     );
     owner
@@ -145,10 +114,7 @@ async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
         SeatEvent::KickedOffSeat { seat_index: 2, .. }
     ));
     carol.leave_seat().await.unwrap();
-    wait_for(&list, "only the owner", |s| {
-        occupied(s) == [(0, "host_1".into())]
-    })
-    .await;
+    wait_occupied(&list, "only the owner", &[(0, "host_1")]).await;
 
     // Admin grants reach the user as a seat event; its lists are replaced.
     owner.set_admin("bob", true).await.unwrap();
@@ -159,16 +125,7 @@ async fn live_seat_store_lists_every_seat_and_runs_every_seat_command() {
         } => {}
         other => panic!("unexpected {other:?}"),
     }
-    let seen = seen.0.lock().unwrap().clone();
-    assert_eq!(seen, ["moved 1->2 by host_1", "kicked 2 by host_1"]);
-}
-
-fn host_1() -> LiveUserInfo {
-    LiveUserInfo {
-        user_id: "host_1".into(),
-        user_name: "host_1 name".into(),
-        avatar_url: String::new(),
-    }
+    assert_eq!(seen.drain(), ["moved 1->2 by host_1", "kicked 2 by host_1"]);
 }
 
 /// A room with five free-to-take seats, bob on seat 1 and carol on seat 2.
@@ -192,20 +149,16 @@ async fn bob_and_carol_seated(
         .change_settings(Some(SeatMode::FreeToTake), Some(5))
         .await
         .unwrap();
-    wait_for(&bob.seat_mode(), "free to take (bob)", |m| {
-        *m == SeatMode::FreeToTake
-    })
-    .await;
-    wait_for(&carol.seat_mode(), "free to take (carol)", |m| {
-        *m == SeatMode::FreeToTake
-    })
-    .await;
+    wait_seat_mode(&bob, SeatMode::FreeToTake, "free to take (bob)").await;
+    wait_seat_mode(&carol, SeatMode::FreeToTake, "free to take (carol)").await;
     bob.take_seat(1).await.unwrap();
     carol.take_seat(2).await.unwrap();
     for s in [&owner, &bob, &carol] {
-        wait_for(&s.seat_list(), "bob and carol seated", |l| {
-            occupied(l) == [(0, "host_1".into()), (1, "bob".into()), (2, "carol".into())]
-        })
+        wait_occupied(
+            &s.seat_list(),
+            "bob and carol seated",
+            &[(0, "host_1"), (1, "bob"), (2, "carol")],
+        )
         .await;
     }
     ([oc, bc, cc], owner, bob, carol)
@@ -216,10 +169,8 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
     let h = Harness::start().await;
     let (clients, owner, bob, carol) = bob_and_carol_seated(&h).await;
     let list = owner.seat_list();
-    let bob_seen = Arc::new(Seen::default());
-    bob.add_seat_listener(bob_seen.clone());
-    let carol_seen = Arc::new(Seen::default());
-    carol.add_seat_listener(carol_seen.clone());
+    let (_, mut bob_seen) = record_seat(&bob);
+    let (_, mut carol_seen) = record_seat(&carol);
     let mut bob_events = bob.seat_events();
     let mut carol_events = carol.seat_events();
 
@@ -243,7 +194,7 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
         carol_events.recv().await.unwrap(),
         SeatEvent::KickedOffSeat {
             seat_index: 2,
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -251,7 +202,7 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
         SeatEvent::MovedToSeat {
             from_seat_index: 1,
             to_seat_index: 2,
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     // Bob's list was updated before its event was delivered.
@@ -259,9 +210,11 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
         occupied(&bob.seat_list().borrow()),
         [(0, "host_1".into()), (2, "bob".into())]
     );
-    wait_for(&list, "bob on 2, carol off (owner)", |l| {
-        occupied(l) == [(0, "host_1".into()), (2, "bob".into())]
-    })
+    wait_occupied(
+        &list,
+        "bob on 2, carol off (owner)",
+        &[(0, "host_1"), (2, "bob")],
+    )
     .await;
 
     // AbortWhenOccupied onto a free seat: moves.
@@ -274,7 +227,7 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
         SeatEvent::MovedToSeat {
             from_seat_index: 2,
             to_seat_index: 3,
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -288,9 +241,11 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
     bob.move_user_to_seat("bob", 4, MovePolicy::AbortWhenOccupied)
         .await
         .unwrap();
-    wait_for(&list, "bob moved himself to 4", |l| {
-        occupied(l) == [(0, "host_1".into()), (1, "carol".into()), (4, "bob".into())]
-    })
+    wait_occupied(
+        &list,
+        "bob moved himself to 4",
+        &[(0, "host_1"), (1, "carol"), (4, "bob")],
+    )
     .await;
     let err = bob
         .move_user_to_seat("bob", 1, MovePolicy::AbortWhenOccupied)
@@ -317,10 +272,10 @@ async fn move_user_to_seat_force_replace_and_abort_when_occupied() {
     assert_eq!(bob_events.try_recv(), None);
     assert_eq!(carol_events.try_recv(), None);
     assert_eq!(
-        *bob_seen.0.lock().unwrap(),
+        bob_seen.drain(),
         ["moved 1->2 by host_1", "moved 2->3 by host_1"]
     );
-    assert_eq!(*carol_seen.0.lock().unwrap(), ["kicked 2 by host_1"]);
+    assert_eq!(carol_seen.drain(), ["kicked 2 by host_1"]);
 }
 
 /// Records device-permission and role callbacks with what the lists held when each ran.
@@ -346,9 +301,8 @@ impl Watching {
 /// callback runs on the dispatch task and sees lists *at least* as new as its change, so a
 /// later command's change could otherwise show too.
 async fn next_line(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
-    tokio::time::timeout(WAIT, rx.recv())
+    within("a callback", rx.recv())
         .await
-        .expect("no callback")
         .expect("listener gone")
 }
 
@@ -438,7 +392,7 @@ async fn device_permission_and_role_callbacks_see_the_updated_lists() {
             device: Device::Microphone,
             allowed: false,
             seat_index: None,
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -461,7 +415,7 @@ async fn device_permission_and_role_callbacks_see_the_updated_lists() {
             device: Device::Camera,
             allowed: false,
             seat_index: Some(1),
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -484,7 +438,7 @@ async fn device_permission_and_role_callbacks_see_the_updated_lists() {
             device: Device::Microphone,
             allowed: true,
             seat_index: None,
-            host_user: host_1(),
+            host_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -504,7 +458,7 @@ async fn device_permission_and_role_callbacks_see_the_updated_lists() {
         events.recv().await.unwrap(),
         SeatEvent::RoleChanged {
             role: SdkRole::Admin,
-            by_user: host_1(),
+            by_user: user("host_1"),
         }
     );
     assert_eq!(
@@ -520,7 +474,7 @@ async fn device_permission_and_role_callbacks_see_the_updated_lists() {
         events.recv().await.unwrap(),
         SeatEvent::RoleChanged {
             role: SdkRole::GeneralUser,
-            by_user: host_1(),
+            by_user: user("host_1"),
         }
     );
     assert_eq!(

@@ -1,13 +1,16 @@
 //! Test harness: a real coguest server in-process (127.0.0.1, SQLite in a temporary
-//! directory, a manual clock), SDK clients connected to it, and recording listeners.
+//! directory, a manual clock), SDK clients connected to it, recording listeners, and the
+//! waits and views the tests share.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use coguest_client::{
-    Client, CoGuestState, CoGuestStore, GuestListener, HostListener, LiveUserInfo, NoResponseReason,
+    Client, ClientBuilder, CoGuestState, CoGuestStore, ConnectionStatus, GuestListener,
+    HostListener, LiveSeatStore, LiveUserInfo, NoResponseReason, SeatInfo, SeatListener, SeatMode,
 };
 use coguest_core::{Role, Timestamp};
 use coguest_server::auth::{Auth, Claims};
 use coguest_server::{Clock, ManualClock, Server, ServerConfig};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -65,9 +68,23 @@ impl Harness {
         format!("ws://{}", self.addr)
     }
 
+    /// A token for `user`, valid for an hour, with the display name `"{user} name"`.
     pub fn token(&self, user: &str, role: Role) -> String {
-        let mut c = Claims::new(user, role, self.clock.now(), 3600);
+        self.token_with(user, role, 3600, |_| {})
+    }
+
+    /// A token for `user` valid `ttl_secs` from the server clock's now, with the display name
+    /// `"{user} name"`, and its claims then changed by `f`.
+    pub fn token_with(
+        &self,
+        user: &str,
+        role: Role,
+        ttl_secs: u64,
+        f: impl FnOnce(&mut Claims),
+    ) -> String {
+        let mut c = Claims::new(user, role, self.clock.now(), ttl_secs);
         c.name = format!("{user} name");
+        f(&mut c);
         self.auth.mint(&c).unwrap()
     }
 
@@ -75,9 +92,7 @@ impl Harness {
     /// the HTTP status.
     pub async fn close_room(&self, room: &str) -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut c = Claims::new("ops", Role::Audience, self.clock.now(), 3600);
-        c.adm = true;
-        let token = self.auth.mint(&c).unwrap();
+        let token = self.token_with("ops", Role::Audience, 3600, |c| c.adm = true);
         let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let req = format!(
             "DELETE /v1/admin/rooms/{room} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
@@ -85,34 +100,70 @@ impl Harness {
         );
         s.write_all(req.as_bytes()).await.unwrap();
         let mut out = Vec::new();
-        tokio::time::timeout(WAIT, s.read_to_end(&mut out))
+        within("the admin API's answer", s.read_to_end(&mut out))
             .await
-            .unwrap()
             .unwrap();
         String::from_utf8_lossy(&out)[9..12].parse().unwrap()
     }
 
     /// A client with a fast reconnect backoff.
     pub async fn client(&self, user: &str, role: Role) -> Client {
-        self.client_with_backoff(user, role, Duration::from_millis(20))
-            .await
-    }
-
-    pub async fn client_with_backoff(&self, user: &str, role: Role, backoff: Duration) -> Client {
-        Client::builder(&self.token(user, role))
-            .url(&self.url())
-            .reconnect_backoff(backoff, backoff * 4)
-            .request_timeout(WAIT)
-            .connect()
-            .await
-            .unwrap()
+        self.connect(&self.url(), user, role, |b| b).await
     }
 
     /// A client and its store in [`ROOM`].
     pub async fn member(&self, user: &str, role: Role) -> (Client, CoGuestStore) {
-        let client = self.client(user, role).await;
-        let store = CoGuestStore::create(&client, ROOM).await.unwrap();
+        self.member_with(user, role, |b| b).await
+    }
+
+    /// A client, its settings changed by `f`, and its store in [`ROOM`].
+    pub async fn member_with(
+        &self,
+        user: &str,
+        role: Role,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> (Client, CoGuestStore) {
+        self.member_at(&self.url(), user, role, f).await
+    }
+
+    /// [`Harness::member_with`], connected through `proxy`.
+    pub async fn member_via(
+        &self,
+        proxy: &Proxy,
+        user: &str,
+        role: Role,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> (Client, CoGuestStore) {
+        self.member_at(&proxy.url(), user, role, f).await
+    }
+
+    async fn member_at(
+        &self,
+        url: &str,
+        user: &str,
+        role: Role,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> (Client, CoGuestStore) {
+        let client = self.connect(url, user, role, f).await;
+        let store = join(&client).await;
         (client, store)
+    }
+
+    /// A client of `user` at `url`: a fast reconnect backoff and calls that wait up to
+    /// [`WAIT`], then whatever `f` changes.
+    async fn connect(
+        &self,
+        url: &str,
+        user: &str,
+        role: Role,
+        f: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Client {
+        let backoff = Duration::from_millis(20);
+        let builder = Client::builder(&self.token(user, role))
+            .url(url)
+            .reconnect_backoff(backoff, backoff * 4)
+            .request_timeout(WAIT);
+        f(builder).connect().await.unwrap()
     }
 
     /// Stops the server gracefully (clients see close 1012 and start reconnecting).
@@ -164,6 +215,7 @@ pub struct Log {
     rx: mpsc::UnboundedReceiver<String>,
 }
 
+/// A recorder not yet added to any store (see [`record_host`] and the like).
 pub fn recorder() -> (Arc<Recorder>, Log) {
     let (tx, rx) = mpsc::unbounded_channel();
     (
@@ -174,6 +226,30 @@ pub fn recorder() -> (Arc<Recorder>, Log) {
         }),
         Log { rx },
     )
+}
+
+/// Records `store`'s host callbacks, with the lists each one saw.
+pub fn record_host(store: &CoGuestStore) -> (Arc<Recorder>, Log) {
+    let (rec, log) = recorder();
+    rec.watch(store.co_guest_state());
+    store.add_host_listener(rec.clone());
+    (rec, log)
+}
+
+/// Records `store`'s guest callbacks, with the lists each one saw.
+pub fn record_guest(store: &CoGuestStore) -> (Arc<Recorder>, Log) {
+    let (rec, log) = recorder();
+    rec.watch(store.co_guest_state());
+    store.add_guest_listener(rec.clone());
+    (rec, log)
+}
+
+/// Records `store`'s seat callbacks, with the lists each one saw.
+pub fn record_seat(store: &LiveSeatStore) -> (Arc<Recorder>, Log) {
+    let (rec, log) = recorder();
+    rec.watch(store.co_guest_store().co_guest_state());
+    store.add_seat_listener(rec.clone());
+    (rec, log)
 }
 
 impl Recorder {
@@ -255,12 +331,20 @@ impl GuestListener for Recorder {
     }
 }
 
+impl SeatListener for Recorder {
+    fn on_kicked_off_seat(&self, seat_index: i32, h: &LiveUserInfo) {
+        self.record(format!("kicked {seat_index} by {}", h.user_id));
+    }
+    fn on_moved_to_seat(&self, from: i32, to: i32, h: &LiveUserInfo) {
+        self.record(format!("moved {from}->{to} by {}", h.user_id));
+    }
+}
+
 impl Log {
     /// Waits for the next callback and checks it.
     pub async fn expect(&mut self, line: &str) {
-        let got = tokio::time::timeout(WAIT, self.rx.recv())
+        let got = within(&format!("the callback {line:?}"), self.rx.recv())
             .await
-            .unwrap_or_else(|_| panic!("no callback within {WAIT:?}; expected {line:?}"))
             .expect("recorder gone");
         assert_eq!(got, line);
     }
@@ -273,6 +357,27 @@ impl Log {
         }
         out
     }
+}
+
+/// A store of `client` in [`ROOM`].
+pub async fn join(client: &Client) -> CoGuestStore {
+    CoGuestStore::create(client, ROOM).await.unwrap()
+}
+
+/// The user as the harness's tokens describe it (display name `"{id} name"`, no avatar).
+pub fn user(id: &str) -> LiveUserInfo {
+    LiveUserInfo {
+        user_id: id.into(),
+        user_name: format!("{id} name"),
+        avatar_url: String::new(),
+    }
+}
+
+/// Waits for `f`, failing the test after [`WAIT`].
+pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, f)
+        .await
+        .unwrap_or_else(|_| panic!("nothing within {WAIT:?}: waited for {what}"))
 }
 
 /// Lets the dispatch tasks run what the actor already handed them: a round trip per client,
@@ -291,10 +396,23 @@ pub async fn wait_for<T>(
     pred: impl Fn(&T) -> bool,
 ) {
     let mut rx = rx.clone();
-    tokio::time::timeout(WAIT, rx.wait_for(|v| pred(v)))
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-        .unwrap();
+    within(what, rx.wait_for(|v| pred(v))).await.unwrap();
+}
+
+/// Waits until `client` lost its connection and is trying to reconnect.
+pub async fn wait_reconnecting(client: &Client, what: &str) {
+    wait_for(&client.status(), what, |s| {
+        matches!(s, ConnectionStatus::Reconnecting { .. })
+    })
+    .await;
+}
+
+/// Waits until `client` is connected.
+pub async fn wait_connected(client: &Client, what: &str) {
+    wait_for(&client.status(), what, |s| {
+        *s == ConnectionStatus::Connected
+    })
+    .await;
 }
 
 pub fn ids(users: &[LiveUserInfo]) -> Vec<String> {
@@ -309,6 +427,34 @@ pub fn seats(state: &CoGuestState) -> Vec<(i32, String)> {
         .iter()
         .map(|s| (s.seat_index, s.user_id.clone()))
         .collect()
+}
+
+/// Seat index and user id of each occupied seat.
+pub fn occupied(seats: &[SeatInfo]) -> Vec<(i32, String)> {
+    seats
+        .iter()
+        .filter_map(|s| s.user.as_ref().map(|u| (s.seat_index, u.user_id.clone())))
+        .collect()
+}
+
+/// Waits until exactly these seats are occupied, by these users.
+pub async fn wait_occupied(
+    list: &tokio::sync::watch::Receiver<Vec<SeatInfo>>,
+    what: &str,
+    expected: &[(i32, &str)],
+) {
+    wait_for(list, what, |s| {
+        occupied(s)
+            .iter()
+            .map(|(i, u)| (*i, u.as_str()))
+            .eq(expected.iter().copied())
+    })
+    .await;
+}
+
+/// Waits until `store`'s room is in seat mode `mode`.
+pub async fn wait_seat_mode(store: &LiveSeatStore, mode: SeatMode, what: &str) {
+    wait_for(&store.seat_mode(), what, |m| *m == mode).await;
 }
 
 /// A TCP proxy in front of the server that can swallow the server's bytes and cut every
