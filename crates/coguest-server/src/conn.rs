@@ -1,13 +1,15 @@
 //! One WebSocket connection: authenticate, then a writer task (queue → socket) and a reader
 //! loop (socket → checks → room actors). The first to finish ends the other.
 
-use crate::App;
-use crate::actor::{CommandMsg, ConnHandle, Next, Outbox, RoomMsg};
+use crate::app::App;
 use crate::auth::{AuthError, Identity};
 use crate::conns::Refusal;
-use crate::registry::RouteError;
+use crate::room::handle::ConnHandle;
+use crate::room::msg::{CommandMsg, RoomMsg};
+use crate::room::outbox::{Next, Outbox};
+use crate::room::registry::RouteError;
 use crate::socket::{FrameWriter, MAX_FRAMES, OutFrame, ReadSocket};
-use crate::{encode, valid_room_id};
+use crate::wire::{encode, valid_room_id};
 use coguest_core::{RoomId, Timestamp};
 use coguest_proto::{
     CLOSE_FRAME_TOO_LARGE, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame,

@@ -5,11 +5,11 @@
 //! The sweep also stops the writer of a connection asked to close that could not (a client
 //! that stopped reading), and shutdown closes them all through the same table.
 
-use crate::actor::Outbox;
 use crate::auth::{AuthError, Identity};
 use crate::clock::Clock;
-use crate::encode;
 use crate::metrics::Metrics;
+use crate::room::outbox::Outbox;
+use crate::wire::encode;
 use coguest_core::{Timestamp, UserId};
 use coguest_proto::{
     CLOSE_IDLE, CLOSE_POLICY, CLOSE_RECONNECT, CLOSE_UNAUTHORIZED, ErrorCode, ServerMsg,

@@ -44,8 +44,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod actor;
-mod admin;
+mod api;
+mod app;
 pub mod auth;
 mod clock;
 pub mod cluster;
@@ -54,31 +54,33 @@ mod conn;
 mod conns;
 mod http;
 mod metrics;
-mod peers;
-mod registry;
 mod retry_cache;
+mod room;
+mod shared;
 mod socket;
 pub mod store;
 pub mod webhook;
+mod wire;
 
-pub use actor::RoomInfo;
-/// A connection's outgoing queue, public for the delivery benchmark (`benches/fanout.rs`).
-#[doc(hidden)]
-pub use actor::{Live, Next, Outbox, Pushed};
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
 pub use config::{Limits, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
+pub use room::msg::RoomInfo;
+/// A connection's outgoing queue, public for the delivery benchmark (`benches/fanout.rs`).
+#[doc(hidden)]
+pub use room::outbox::{Live, Next, Outbox, Pushed};
 #[doc(hidden)]
 pub use socket::OutFrame;
 pub use store::sqlite::SqliteStore;
 pub use store::{RoomStore, StoreError};
+pub use wire::valid_room_id;
 
+use app::App;
 use auth::Auth;
-use axum::extract::ws::Utf8Bytes;
-use coguest_proto::ServerMsg;
-use registry::Registry;
+use room::registry::Registry;
+use shared::Shared;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -102,39 +104,6 @@ pub enum ServerError {
     /// The webhook settings cannot be used (endpoint URL, CA file).
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookSetupError),
-}
-
-/// What every room actor shares.
-pub(crate) struct Shared {
-    pub store: Arc<dyn RoomStore>,
-    pub clock: Arc<dyn Clock>,
-    pub config: Arc<ServerConfig>,
-    pub metrics: Arc<Metrics>,
-    pub webhooks: Arc<webhook::Webhooks>,
-    pub cluster: Option<Arc<cluster::Cluster>>,
-}
-
-/// The application state behind every route.
-pub(crate) struct App {
-    pub config: Arc<ServerConfig>,
-    pub auth: Auth,
-    pub clock: Arc<dyn Clock>,
-    pub registry: Arc<Registry>,
-    pub metrics: Arc<Metrics>,
-    pub conns: Arc<conns::Conns>,
-}
-
-/// Serializes a server message once; the bytes are shared by every recipient.
-pub(crate) fn encode(msg: &ServerMsg) -> Utf8Bytes {
-    match serde_json::to_string(msg) {
-        Ok(s) => Utf8Bytes::from(s),
-        Err(_) => Utf8Bytes::from_static(r#"{"t":"error","code":-1,"message":"encoding failed"}"#),
-    }
-}
-
-/// Room ids are 1 to 48 printable ASCII bytes.
-pub fn valid_room_id(room: &str) -> bool {
-    (1..=48).contains(&room.len()) && room.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// Serves `listener` until `shutdown` completes, then shuts down gracefully: stop accepting,
@@ -266,10 +235,16 @@ impl ServerBuilder {
             cluster: cluster.clone(),
         });
         let (hooks_tx, hooks_rx) = watch::channel(false);
-        let deliveries = webhooks.spawn(shared.clone(), hooks_rx);
+        let delivery = Arc::new(webhook::DeliveryContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            metrics: metrics.clone(),
+        });
+        let deliveries = webhooks.spawn(delivery, hooks_rx);
         let registry = Registry::new(shared, actors_rx);
         if let Some(c) = &cluster {
-            c.set_registry(&registry);
+            c.set_dispatch(registry.routes().clone());
         }
         let rooms = registry.load_all().await?;
         let app = Arc::new(App {

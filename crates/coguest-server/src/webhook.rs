@@ -16,8 +16,11 @@
 //! ([`crate::WebhookConfig::ca_file`]) — a private CA. A certificate that none of these vouch
 //! for fails the attempt like any other error: the event is retried, never delivered unverified.
 
-use crate::Shared;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::store::OutboxItem;
+use crate::store::RoomStore;
 use coguest_core::Timestamp;
 use coguest_proto::WebhookEvent;
 use hmac::{Hmac, Mac};
@@ -201,7 +204,7 @@ impl Webhooks {
     /// Starts one delivery task per endpoint.
     pub fn spawn(
         &self,
-        shared: Arc<Shared>,
+        shared: Arc<DeliveryContext>,
         shutdown: watch::Receiver<bool>,
     ) -> Vec<JoinHandle<()>> {
         self.endpoints
@@ -217,6 +220,14 @@ impl Webhooks {
             })
             .collect()
     }
+}
+
+/// What a delivery task reads its queue from and reports to.
+pub(crate) struct DeliveryContext {
+    pub store: Arc<dyn RoomStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
 }
 
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -246,7 +257,7 @@ async fn deliver_loop(
     endpoint: String,
     tls: Arc<rustls::ClientConfig>,
     notify: Arc<Notify>,
-    shared: Arc<Shared>,
+    shared: Arc<DeliveryContext>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let client = client(tls);

@@ -9,22 +9,24 @@
 //! connections. Followers forward their members' commands to the owner on the room's command
 //! channel; the owner answers on the origin node's channel.
 //!
-//! This module holds the node-wide part: the Redis subscriptions and their dispatch to room
+//! This module holds the node-wide part (the room actor's own part is `room/actor/cluster.rs`): the Redis subscriptions and their dispatch to room
 //! actors, the ordered publisher, node heartbeats and the live-node set. When the subscription
 //! connection is lost (Redis restarted, or it dropped this subscriber), it reconnects with a
 //! bounded backoff, subscribes to every channel it had again, and asks every room actor to
 //! resynchronise, since whatever was published meanwhile is lost.
 
-use crate::Metrics;
-use crate::actor::RoomMsg;
-use crate::registry::Registry;
+pub(crate) mod msg;
+mod status;
+
+pub use status::{ClusterStatus, NodeStatus, RoomOwner, status};
+
+use crate::metrics::Metrics;
 use crate::store::StoreError;
-use crate::store::redis::{Keys, RedisStore, RoomNotice};
-use coguest_core::{Command, Profile, Role, RoomId};
-use coguest_proto::ClientCommand;
+use crate::store::redis::{Keys, RedisStore, RoomNotice, backend};
+use coguest_core::RoomId;
 use futures_util::StreamExt;
+use msg::{CmdMsg, NodeMsg};
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -58,59 +60,24 @@ impl ClusterConfig {
     }
 }
 
-/// A member command forwarded to a room's owner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
-pub(crate) enum CmdMsg {
-    /// A command from a connection on another node.
-    Command {
-        node: String,
-        conn: u64,
-        user: String,
-        profile: Profile,
-        role: Role,
-        id: u64,
-        cmd: ClientCommand,
-        core: Option<Command>,
-    },
-    /// A connection on another node left the room or closed.
-    Detach { node: String, conn: u64 },
-    /// Every connection a node has in the room (sent to a new owner).
-    Presence {
-        node: String,
-        conns: Vec<(u64, String)>,
-    },
-    /// An admin API request received by another node; answered with an [`AdminAnswer`] on
-    /// that node's channel (connection [`ADMIN_CONN`]).
-    Admin { node: String, req: u64, op: AdminOp },
+/// A message for a room actor running on this node, read from a subscribed channel.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// Something published on the room's channel.
+    Notice(RoomNotice),
+    /// A message for the owner from another node.
+    Remote(Box<CmdMsg>),
+    /// The owner's answer to a forwarded command.
+    Answer(NodeMsg),
 }
 
-/// What the admin API asks a room's owner to do.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub(crate) enum AdminOp {
-    /// Apply a command as the operator.
-    Operator { command: Command },
-    /// Close the room.
-    Close,
-}
-
-/// The owner's answer to a forwarded admin request: the room version, or the refusal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct AdminAnswer {
-    pub req: u64,
-    pub result: Result<u64, (coguest_proto::ErrorCode, String)>,
-}
-
-/// The connection id that marks an answer as an [`AdminAnswer`] (real connections start at 1).
-pub(crate) const ADMIN_CONN: u64 = 0;
-
-/// An answer for a connection on this node.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct NodeMsg {
-    pub room: String,
-    pub conn: u64,
-    pub text: String,
+/// Where the node's subscription hands what it reads: the room actors running here. The
+/// cluster knows rooms only through this, so it sits below them.
+pub(crate) trait Dispatch: Send + Sync {
+    /// Hands `msg` to `room`'s actor if it runs here (never opens the room).
+    fn deliver(&self, room: &RoomId, msg: Inbound);
+    /// Asks every running room actor to resynchronise; how many were asked.
+    fn resync_all(&self) -> usize;
 }
 
 /// The subscription connection's sink and every channel subscribed through it, under one
@@ -141,12 +108,8 @@ pub(crate) struct Cluster {
     subs: tokio::sync::Mutex<Subs>,
     out: mpsc::UnboundedSender<(String, String)>,
     alive: Mutex<HashSet<String>>,
-    registry: Mutex<Weak<Registry>>,
+    dispatch: Mutex<Option<Weak<dyn Dispatch>>>,
     metrics: Arc<Metrics>,
-}
-
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
 }
 
 impl Cluster {
@@ -179,7 +142,7 @@ impl Cluster {
             }),
             out,
             alive: Mutex::new(HashSet::new()),
-            registry: Mutex::new(Weak::new()),
+            dispatch: Mutex::new(None),
             metrics,
         });
         // Publisher: one task, so answers to a node leave in the order they were sent.
@@ -232,14 +195,15 @@ impl Cluster {
         Ok(cluster)
     }
 
-    pub fn set_registry(&self, registry: &Arc<Registry>) {
-        if let Ok(mut r) = self.registry.lock() {
-            *r = Arc::downgrade(registry);
+    /// Where subscribed messages go from now on.
+    pub fn set_dispatch(&self, dispatch: Arc<dyn Dispatch>) {
+        if let Ok(mut d) = self.dispatch.lock() {
+            *d = Some(Arc::downgrade(&dispatch));
         }
     }
 
-    fn registry(&self) -> Option<Arc<Registry>> {
-        self.registry.lock().ok()?.upgrade()
+    fn dispatch_to(&self) -> Option<Arc<dyn Dispatch>> {
+        self.dispatch.lock().ok()?.as_ref()?.upgrade()
     }
 
     /// The subscription connection is gone, and with it whatever was published since: opens
@@ -254,7 +218,7 @@ impl Cluster {
             match attempt {
                 Ok(Ok((stream, channels))) => {
                     cluster.metrics.cluster_resubscribes.inc();
-                    let rooms = cluster.registry().map_or(0, |r| r.resync_all());
+                    let rooms = cluster.dispatch_to().map_or(0, |d| d.resync_all());
                     tracing::warn!(
                         channels,
                         rooms,
@@ -341,13 +305,13 @@ impl Cluster {
     }
 
     fn dispatch(&self, channel: &str, payload: &[u8]) {
-        let Some(registry) = self.registry() else {
+        let Some(dispatch) = self.dispatch_to() else {
             return;
         };
         let (room, msg) = if let Some(room) = channel.strip_prefix(&self.keys.room_channel_prefix())
         {
             match serde_json::from_slice::<RoomNotice>(payload) {
-                Ok(n) => (RoomId::from(room), RoomMsg::Notice(n)),
+                Ok(n) => (RoomId::from(room), Inbound::Notice(n)),
                 Err(e) => {
                     tracing::warn!(error = %e, channel, "unreadable room notice");
                     return;
@@ -355,7 +319,7 @@ impl Cluster {
             }
         } else if let Some(room) = channel.strip_prefix(&self.keys.cmd_channel_prefix()) {
             match serde_json::from_slice::<CmdMsg>(payload) {
-                Ok(c) => (RoomId::from(room), RoomMsg::Remote(Box::new(c))),
+                Ok(c) => (RoomId::from(room), Inbound::Remote(Box::new(c))),
                 Err(e) => {
                     tracing::warn!(error = %e, channel, "unreadable forwarded command");
                     return;
@@ -363,14 +327,14 @@ impl Cluster {
             }
         } else {
             match serde_json::from_slice::<NodeMsg>(payload) {
-                Ok(a) => (RoomId::from(a.room.as_str()), RoomMsg::Answer(a)),
+                Ok(a) => (RoomId::from(a.room.as_str()), Inbound::Answer(a)),
                 Err(e) => {
                     tracing::warn!(error = %e, channel, "unreadable answer");
                     return;
                 }
             }
         };
-        registry.deliver_local(&room, msg);
+        dispatch.deliver(&room, msg);
     }
 
     /// Subscribes to `channel` and remembers it, to restore it after a reconnection.
@@ -435,88 +399,4 @@ impl Cluster {
             let _ = self.out.send((self.keys.node_channel(node), payload));
         }
     }
-}
-
-/// One line of `cluster status`: a room and its owner.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RoomOwner {
-    /// Room id.
-    pub room: String,
-    /// Owner node, if the lease is held.
-    pub owner: Option<String>,
-    /// Lease epoch.
-    pub epoch: Option<u64>,
-}
-
-/// A node as `cluster status` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct NodeStatus {
-    /// Node id.
-    pub node: String,
-    /// Its advertised address, when alive.
-    pub addr: Option<String>,
-    /// Whether its heartbeat is recent.
-    pub alive: bool,
-}
-
-/// The cluster as Redis records it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ClusterStatus {
-    /// Every node seen.
-    pub nodes: Vec<NodeStatus>,
-    /// Every room and its owner.
-    pub rooms: Vec<RoomOwner>,
-}
-
-/// Reads the cluster's nodes and room owners from Redis (`coguest cluster status`).
-pub async fn status(redis_url: &str, prefix: &str) -> Result<ClusterStatus, StoreError> {
-    let client = redis::Client::open(redis_url).map_err(backend)?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(backend)?;
-    let keys = Keys::new(prefix);
-    let mut nodes: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(keys.nodes())
-        .query_async(&mut conn)
-        .await
-        .map_err(backend)?;
-    nodes.sort();
-    let mut node_status = Vec::new();
-    for n in nodes {
-        let addr: Option<String> = redis::cmd("GET")
-            .arg(keys.node(&n))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        node_status.push(NodeStatus {
-            node: n,
-            alive: addr.is_some(),
-            addr,
-        });
-    }
-    let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(keys.rooms())
-        .query_async(&mut conn)
-        .await
-        .map_err(backend)?;
-    rooms.sort();
-    let mut owners = Vec::new();
-    for r in rooms {
-        let lease: Option<String> = redis::cmd("GET")
-            .arg(keys.lease(&r))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        let parsed = lease.as_deref().and_then(crate::store::redis::parse_lease);
-        owners.push(RoomOwner {
-            room: r,
-            owner: parsed.as_ref().map(|p| p.0.clone()),
-            epoch: parsed.map(|p| p.1),
-        });
-    }
-    Ok(ClusterStatus {
-        nodes: node_status,
-        rooms: owners,
-    })
 }

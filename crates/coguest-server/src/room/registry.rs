@@ -1,15 +1,19 @@
-//! The routing table from room id to room actor (quinn's `Endpoint` analogue).
+//! Opening rooms: finding a room's actor, or loading or creating the room and starting one.
 //!
-//! A std `Mutex` guards the table only, never a room. Opening a room that has no actor yet
+//! Opening a room that has no actor yet
 //! (loading it from storage, or creating it) is serialized by one async lock, which is rare
 //! next to routing.
 
-use crate::Shared;
-use crate::actor::{Part, Rebuilt, RoomActor, RoomMsg};
+use crate::room::actor::RoomActor;
+use crate::room::msg::RoomMsg;
+use crate::room::part::Part;
+use crate::room::rebuild::Rebuilt;
+use crate::room::ring::RingCap;
+use crate::room::routes::Routes;
+use crate::shared::Shared;
 use crate::store::StoreError;
 use crate::store::redis::Acquired;
 use coguest_core::{Room, RoomConfig, RoomId};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -19,42 +23,12 @@ use tokio::task::JoinHandle;
 const INBOX: usize = 1024;
 
 pub(crate) struct Registry {
-    table: Mutex<HashMap<RoomId, mpsc::Sender<RoomMsg>>>,
+    routes: Arc<Routes>,
     open_lock: tokio::sync::Mutex<()>,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// Cluster messages dropped: a join storm drops thousands a second, and one warning each
-    /// flooded the log.
-    drops: Mutex<DropWarnings>,
 }
-
-/// Counts dropped cluster messages between warnings, at most one warning per
-/// [`DROP_WARNING_EVERY`].
-#[derive(Debug, Default)]
-struct DropWarnings {
-    unreported: u64,
-    last: Option<Instant>,
-}
-
-impl DropWarnings {
-    /// One more drop at `now`: the number to warn about now (this one included), or `None`
-    /// while the last warning is recent.
-    fn drop_at(&mut self, now: Instant) -> Option<u64> {
-        self.unreported += 1;
-        if self
-            .last
-            .is_some_and(|at| now.duration_since(at) < DROP_WARNING_EVERY)
-        {
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.unreported))
-    }
-}
-
-/// Least time between two warnings about dropped cluster messages.
-const DROP_WARNING_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a message could not reach a room.
 pub(crate) enum RouteError {
@@ -75,80 +49,30 @@ pub(crate) struct Opened {
 impl Registry {
     pub fn new(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
         Arc::new(Registry {
-            table: Mutex::new(HashMap::new()),
+            routes: Arc::new(Routes::new(shared.metrics.clone())),
             open_lock: tokio::sync::Mutex::new(()),
             shared,
             shutdown,
             tasks: Mutex::new(Vec::new()),
-            drops: Mutex::new(DropWarnings::default()),
         })
     }
 
-    fn get(&self, room: &RoomId) -> Option<mpsc::Sender<RoomMsg>> {
-        self.table.lock().ok()?.get(room).cloned()
-    }
-
-    /// Removes a stopped actor's entry (only if it is still that actor's).
-    pub fn forget(&self, room: &RoomId, tx: &mpsc::Sender<RoomMsg>) {
-        if let Ok(mut table) = self.table.lock() {
-            if table.get(room).is_some_and(|t| t.same_channel(tx)) {
-                table.remove(room);
-            }
-        }
-    }
-
-    /// Cluster: hands a message to a room's actor if it runs here (never opens the room).
-    pub fn deliver_local(&self, room: &RoomId, msg: RoomMsg) {
-        if let Some(tx) = self.get(room) {
-            if tx.try_send(msg).is_err() {
-                // A dropped change is noticed as a gap, or by the follower's periodic look at
-                // the stored sequence, and caught up from storage.
-                self.shared.metrics.cluster_dropped.inc();
-                self.warn_dropped(room);
-            }
-        }
-    }
-
-    /// At most one warning a second, with the number dropped meanwhile (every drop is in the
-    /// `coguest_cluster_dropped_messages_total` counter).
-    fn warn_dropped(&self, room: &RoomId) {
-        let due = match self.drops.lock() {
-            Ok(mut drops) => drops.drop_at(Instant::now()),
-            Err(_) => None,
-        };
-        if let Some(dropped) = due {
-            tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (caught up from storage)");
-        }
-    }
-
-    /// Cluster: asks every running room actor to resynchronise (the subscription was lost and
-    /// restored). Returns how many were asked.
-    pub fn resync_all(&self) -> usize {
-        let actors: Vec<(RoomId, mpsc::Sender<RoomMsg>)> = match self.table.lock() {
-            Ok(t) => t.iter().map(|(r, tx)| (r.clone(), tx.clone())).collect(),
-            Err(_) => return 0,
-        };
-        for (room, tx) in &actors {
-            if tx.try_send(RoomMsg::Resync).is_err() {
-                // Its ticks still catch up: owners renew, followers compare the stored sequence.
-                self.shared.metrics.cluster_dropped.inc();
-                tracing::warn!(room = %room, "room inbox full; dropped a resync request");
-            }
-        }
-        actors.len()
+    /// The routing table (cluster messages are dispatched through it).
+    pub fn routes(&self) -> &Arc<Routes> {
+        &self.routes
     }
 
     fn stopping(&self) -> bool {
         *self.shutdown.borrow()
     }
 
-    /// Loads every stored room and starts its actor, so deadlines that passed while the
-    /// server was down fire now.
     /// Every stored room id.
     pub async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError> {
         self.shared.store.room_ids().await
     }
 
+    /// Loads every stored room and starts its actor, so deadlines that passed while the
+    /// server was down fire now.
     pub async fn load_all(self: &Arc<Self>) -> Result<usize, StoreError> {
         let ids = self.shared.store.room_ids().await?;
         let n = ids.len();
@@ -165,15 +89,15 @@ impl Registry {
         room: &RoomId,
         create: Option<RoomConfig>,
     ) -> Result<Option<Opened>, StoreError> {
-        if let Some(tx) = self.get(room) {
+        if let Some(tx) = self.routes.get(room) {
             return Ok(Some(Opened { tx, created: false }));
         }
         let _guard = self.open_lock.lock().await;
-        if let Some(tx) = self.get(room) {
+        if let Some(tx) = self.routes.get(room) {
             return Ok(Some(Opened { tx, created: false }));
         }
         let store = &self.shared.store;
-        let ring = crate::actor::RingCap::of(&self.shared.config);
+        let ring = RingCap::of(&self.shared.config);
         let mut part = Part::Single;
         let stored;
         if let Some(cluster) = &self.shared.cluster {
@@ -268,7 +192,7 @@ impl Registry {
             room.clone(),
             rebuilt,
             self.shared.clone(),
-            self.clone(),
+            self.routes.clone(),
             rx,
             tx.clone(),
             self.shutdown.clone(),
@@ -276,9 +200,7 @@ impl Registry {
             part,
             incarnation,
         );
-        if let Ok(mut table) = self.table.lock() {
-            table.insert(room.clone(), tx.clone());
-        }
+        self.routes.insert(room.clone(), tx.clone());
         let handle = tokio::spawn(actor.run());
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.retain(|t| !t.is_finished());
@@ -299,12 +221,12 @@ impl Registry {
         // The room's actor is usually running with space in its inbox: handed over without
         // awaiting anything, so this future (boxed per frame by the reader) stays small; the
         // rest (opening the room, waiting for space in the inbox) is boxed apart.
-        if let Some(tx) = self.get(room).filter(|_| !self.stopping()) {
+        if let Some(tx) = self.routes.get(room).filter(|_| !self.stopping()) {
             match tx.try_send(msg) {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::TrySendError::Full(m)) => msg = m,
                 Err(mpsc::error::TrySendError::Closed(m)) => {
-                    self.forget(room, &tx);
+                    self.routes.forget(room, &tx);
                     msg = m;
                 }
             }
@@ -332,7 +254,7 @@ impl Registry {
             match opened.tx.send(msg).await {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::SendError(m)) => {
-                    self.forget(room, &opened.tx);
+                    self.routes.forget(room, &opened.tx);
                     msg = m;
                 }
             }
@@ -349,27 +271,5 @@ impl Registry {
         for t in tasks {
             let _ = t.await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dropped_messages_are_warned_about_once_a_second_with_their_count() {
-        let mut w = DropWarnings::default();
-        let t0 = Instant::now();
-        assert_eq!(w.drop_at(t0), Some(1), "the first drop is told at once");
-        for k in 1..500 {
-            let at = t0 + DROP_WARNING_EVERY * k / 500;
-            assert_eq!(w.drop_at(at), None);
-        }
-        assert_eq!(w.drop_at(t0 + DROP_WARNING_EVERY), Some(500));
-        assert_eq!(
-            w.drop_at(t0 + DROP_WARNING_EVERY * 5),
-            Some(1),
-            "a quiet spell ends with a warning of its own"
-        );
     }
 }

@@ -2,7 +2,7 @@
 //! one user reach their few connections without a scan of the whole audience, and "is this
 //! user still connected" is one lookup.
 
-use crate::actor::ConnHandle;
+use crate::room::handle::ConnHandle;
 use coguest_core::UserId;
 use std::collections::HashMap;
 
@@ -81,8 +81,9 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor::{ConnHandle, Outbox};
     use crate::auth::Identity;
+    use crate::room::handle::ConnHandle;
+    use crate::room::outbox::Outbox;
     use std::sync::Arc;
 
     fn conn(id: u64, user: &str) -> ConnHandle {

@@ -1,0 +1,18 @@
+//! Rooms on this node: one actor task per room, what it is sent, and how it is found.
+//!
+//! Dependencies point one way, from the top of this list down:
+//! - `registry`: opens rooms (loading or creating them) and starts their actors;
+//! - `actor/`: the room actor (its loop, command handling, commit path, cluster part);
+//! - `routes`: the table from room id to actor inbox, which cluster messages go through;
+//! - `rebuild`, `ring`, `part`, `peers`, `msg`, `handle`, `outbox`: what the actor is made of.
+
+pub(crate) mod actor;
+pub(crate) mod handle;
+pub(crate) mod msg;
+pub(crate) mod outbox;
+pub(crate) mod part;
+pub(crate) mod peers;
+pub(crate) mod rebuild;
+pub(crate) mod registry;
+pub(crate) mod ring;
+pub(crate) mod routes;

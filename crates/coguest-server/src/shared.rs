@@ -1,0 +1,19 @@
+//! What every room actor shares: storage, clock, settings, metrics, webhooks, the cluster.
+
+use crate::clock::Clock;
+use crate::cluster::Cluster;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::store::RoomStore;
+use crate::webhook::Webhooks;
+use std::sync::Arc;
+
+/// What every room actor shares.
+pub(crate) struct Shared {
+    pub store: Arc<dyn RoomStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
+    pub webhooks: Arc<Webhooks>,
+    pub cluster: Option<Arc<Cluster>>,
+}
