@@ -707,6 +707,15 @@ pub fn apply(seat: i32, timeout: u32) -> ClientCommand {
     }
 }
 
+/// An application carrying `extra_info`.
+pub fn apply_with_info(seat: i32, timeout: u32, extra_info: String) -> ClientCommand {
+    ClientCommand::ApplyForSeat {
+        seat_index: seat,
+        timeout,
+        extra_info: Some(extra_info),
+    }
+}
+
 pub fn invite(user: &str, seat: i32, timeout: u32) -> ClientCommand {
     ClientCommand::InviteToSeat {
         invitee_id: user.into(),
