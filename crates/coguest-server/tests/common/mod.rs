@@ -800,6 +800,32 @@ pub fn set_device(device: coguest_proto::Device, on: bool) -> ClientCommand {
     ClientCommand::SetDevice { device, on }
 }
 
+/// Allows or disallows `device` for `user`, wherever it sits.
+pub fn user_device_permission(
+    user: &str,
+    device: coguest_proto::Device,
+    allowed: bool,
+) -> ClientCommand {
+    ClientCommand::SetUserDevicePermission {
+        user_id: user.into(),
+        device,
+        allowed,
+    }
+}
+
+/// Allows or disallows `device` on `seat`, whoever sits there.
+pub fn seat_device_permission(
+    seat: i32,
+    device: coguest_proto::Device,
+    allowed: bool,
+) -> ClientCommand {
+    ClientCommand::SetSeatDevicePermission {
+        seat_index: seat,
+        device,
+        allowed,
+    }
+}
+
 pub fn code(c: ErrorCode) -> i32 {
     c.code()
 }
@@ -1000,6 +1026,23 @@ impl HookSink {
             .collect()
     }
 
+    /// Every delivery so far, each checked to be signed with [`HOOK_SINK_SECRET`] (and not
+    /// to verify with another secret), parsed.
+    pub fn signed_events(&self) -> Vec<coguest_proto::WebhookEvent> {
+        use coguest_server::webhook::verify;
+        let mut events = Vec::new();
+        for (ts, sig, body) in self.raw() {
+            let ts: u64 = ts.parse().unwrap();
+            assert!(
+                verify(HOOK_SINK_SECRET, ts, body.as_bytes(), &sig),
+                "bad signature on {body}"
+            );
+            assert!(!verify(b"other", ts, body.as_bytes(), &sig));
+            events.push(serde_json::from_str(&body).unwrap());
+        }
+        events
+    }
+
     /// Every delivery so far, raw.
     pub fn raw(&self) -> Vec<(String, String, String)> {
         self.got.lock().unwrap().clone()
@@ -1153,17 +1196,9 @@ pub async fn drive_every_webhook_type(s: &TestServer, sink: &HookSink, room: &st
 
     // Roles and device permissions.
     owner.call(room, set_admin("dave", true)).await.unwrap();
-    let per_user = C::SetUserDevicePermission {
-        user_id: "bob".into(),
-        device: Device::Microphone,
-        allowed: false,
-    };
+    let per_user = user_device_permission("bob", Device::Microphone, false);
     owner.call(room, per_user).await.unwrap();
-    let per_seat = C::SetSeatDevicePermission {
-        seat_index: 2,
-        device: Device::Camera,
-        allowed: false,
-    };
+    let per_seat = seat_device_permission(2, Device::Camera, false);
     dave.call(room, per_seat).await.unwrap();
 
     // Leaving the seat, then the room; then the close.

@@ -247,20 +247,12 @@ fn matrix() -> Vec<Row> {
         ),
         row(
             &[],
-            |_| ClientCommand::SetUserDevicePermission {
-                user_id: "g".into(),
-                device: Device::Camera,
-                allowed: false,
-            },
+            |_| user_device_permission("g", Device::Camera, false),
             HOSTS_ONLY,
         ),
         row(
             &[],
-            |_| ClientCommand::SetSeatDevicePermission {
-                seat_index: 3,
-                device: Device::Microphone,
-                allowed: false,
-            },
+            |_| seat_device_permission(3, Device::Microphone, false),
             HOSTS_ONLY,
         ),
         row(

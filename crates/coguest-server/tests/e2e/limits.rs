@@ -276,27 +276,33 @@ async fn a_user_who_left_keeps_only_its_leave_answer() {
     assert_eq!(received, 2, "the old id was forgotten and applied again");
 }
 
+/// Queues of 8 frames and applications of up to 64 KiB: a member that stops reading falls
+/// behind within some dozens of applications.
+fn small_queues(c: &mut coguest_server::ServerConfig) {
+    c.limits.outgoing_queue = 8;
+    c.default_room.max_extra_info_bytes = 65_536;
+}
+
+/// `g` applies with 60 KB of extra info (which every host is sent) and cancels.
+async fn apply_big_and_cancel(g: &mut TestClient) {
+    let big = apply_with_info(-1, 30, "z".repeat(60_000));
+    g.call(ROOM, big).await.unwrap();
+    g.call(ROOM, ClientCommand::CancelApplication)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn slow_consumer_is_closed_without_slowing_the_room() {
-    let s = TestServer::start_with(|c| {
-        c.limits.outgoing_queue = 8;
-        c.default_room.max_extra_info_bytes = 65_536;
-    })
-    .await;
+    let s = TestServer::start_with(small_queues).await;
     let mut slow = s.member(ROOM, "slow", Role::Admin).await;
     let mut fast = s.member(ROOM, "fast", Role::Owner).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
-    let info = "z".repeat(60_000);
     // `slow` never reads: its socket buffers fill, then its queue, and it is cut off. The
     // guest's commands keep being answered and the fast host keeps receiving.
     let rounds = 200;
     for _ in 0..rounds {
-        g.call(ROOM, apply_with_info(-1, 30, info.clone()))
-            .await
-            .unwrap();
-        g.call(ROOM, ClientCommand::CancelApplication)
-            .await
-            .unwrap();
+        apply_big_and_cancel(&mut g).await;
         fast.event("received", application_received).await;
         fast.buf.clear();
     }
@@ -322,22 +328,13 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
 /// (its slot given back, its socket closed without a close frame).
 #[tokio::test]
 async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() {
-    let s = TestServer::start_with(|c| {
-        c.limits.outgoing_queue = 8;
-        c.default_room.max_extra_info_bytes = 65_536;
-    })
-    .await;
+    let s = TestServer::start_with(small_queues).await;
     let mut stuck = s.member(ROOM, "stuck", Role::Admin).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
-    let info = "z".repeat(60_000);
     // Enough applications to fill `stuck`'s socket buffers and then its queue: the close
     // (4008) is asked for, and its writer is stuck mid-write.
     for _ in 0..100 {
-        let apply = apply_with_info(-1, 30, info.clone());
-        g.call(ROOM, apply).await.unwrap();
-        g.call(ROOM, ClientCommand::CancelApplication)
-            .await
-            .unwrap();
+        apply_big_and_cancel(&mut g).await;
     }
     assert!(s.connections_open(2).await);
     // The sweep sees the close asked for, then, 10 s later, that it never happened.

@@ -170,17 +170,8 @@ async fn devices_permissions_settings_and_admin_grants() {
     bob.call(ROOM, set_device(Device::Microphone, true))
         .await
         .unwrap();
-    admin
-        .call(
-            ROOM,
-            C::SetUserDevicePermission {
-                user_id: "bob".into(),
-                device: Device::Microphone,
-                allowed: false,
-            },
-        )
-        .await
-        .unwrap();
+    let mic_off = user_device_permission("bob", Device::Microphone, false);
+    admin.call(ROOM, mic_off).await.unwrap();
     bob.event("mic disallowed", |e| {
         matches!(
             e,
@@ -198,17 +189,8 @@ async fn devices_permissions_settings_and_admin_grants() {
             .await,
         ErrorCode::DeviceDisallowed
     );
-    owner
-        .call(
-            ROOM,
-            C::SetSeatDevicePermission {
-                seat_index: 1,
-                device: Device::Camera,
-                allowed: false,
-            },
-        )
-        .await
-        .unwrap();
+    let camera_off = seat_device_permission(1, Device::Camera, false);
+    owner.call(ROOM, camera_off).await.unwrap();
     bob.event("cam disallowed on seat", |e| {
         matches!(
             e,

@@ -142,33 +142,36 @@ async fn https_delivers_to_a_trusted_private_ca_and_never_to_an_untrusted_one() 
     s.stop().await;
 }
 
+/// Why a server with `webhooks` set by `f` refuses to start.
+async fn refused_at_start(
+    data: &std::path::Path,
+    f: impl FnOnce(&mut coguest_server::WebhookConfig),
+) -> String {
+    let mut config = coguest_server::ServerConfig::new(data, SECRET.to_vec());
+    f(&mut config.webhooks);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = coguest_server::Server::builder(config)
+        .start(listener)
+        .await
+        .unwrap_err();
+    err.to_string()
+}
+
 #[tokio::test]
 async fn a_ca_file_without_certificates_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("empty.pem");
     std::fs::write(&ca_file, "not a certificate\n").unwrap();
-    let mut config = coguest_server::ServerConfig::new(dir.path(), SECRET.to_vec());
-    config.webhooks.endpoints = vec!["https://127.0.0.1:9/hook".into()];
-    config.webhooks.ca_file = Some(ca_file);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = coguest_server::Server::builder(config)
-        .start(listener)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("no usable PEM certificate"),
-        "{err}"
-    );
+    let err = refused_at_start(dir.path(), |w| {
+        w.endpoints = vec!["https://127.0.0.1:9/hook".into()];
+        w.ca_file = Some(ca_file);
+    })
+    .await;
+    assert!(err.contains("no usable PEM certificate"), "{err}");
 
-    let mut config = coguest_server::ServerConfig::new(dir.path(), SECRET.to_vec());
-    config.webhooks.endpoints = vec!["ftp://127.0.0.1/hook".into()];
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = coguest_server::Server::builder(config)
-        .start(listener)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("only http:// and https://"),
-        "{err}"
-    );
+    let err = refused_at_start(dir.path(), |w| {
+        w.endpoints = vec!["ftp://127.0.0.1/hook".into()];
+    })
+    .await;
+    assert!(err.contains("only http:// and https://"), "{err}");
 }
