@@ -2,7 +2,10 @@
 //! against servers the tool spawns itself. The real measurements are `bench/run.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::process::Command;
+use support::redis_url;
 
 fn bench(args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
@@ -22,11 +25,6 @@ fn bench(args: &[&str]) -> serde_json::Value {
     );
     assert!(stdout.contains("PASSED"), "{stdout}");
     serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
-}
-
-/// The Redis the cluster tests use.
-fn redis_url() -> String {
-    std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// A `latency` run of a second over 12 connections.
