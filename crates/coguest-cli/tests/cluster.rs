@@ -13,6 +13,15 @@ use support::cluster::LEASE_MS;
 use support::redis::Tap;
 use support::*;
 
+/// Members of `room`: its owner on node 0 (which so owns the room: its member joins first),
+/// `a` in the audience on node 1 and `b` on node 2.
+async fn owner_a_b(c: &Cluster, room: &str) -> (TestClient, TestClient, TestClient) {
+    let owner = c.node(0).member(room, "owner", Role::Owner).await;
+    let a = c.node(1).member(room, "a", Role::Audience).await;
+    let b = c.node(2).member(room, "b", Role::Audience).await;
+    (owner, a, b)
+}
+
 /// A seat list with `user` seated.
 fn seats_with(m: &ServerMsg, user: &str) -> bool {
     seats_change(m).is_some_and(|seats| occupants(seats).iter().any(|(_, u)| u == user))
@@ -112,9 +121,7 @@ async fn admin_api_on_non_owner_nodes_reaches_members_on_every_node() {
     let c = Cluster::start("admin", 3).await;
     let room = "r-admin";
     // Node 0 owns the room (its member joined first); nodes 1 and 2 follow it.
-    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
-    let mut a = c.node(1).member(room, "a", Role::Audience).await;
-    let mut b = c.node(2).member(room, "b", Role::Audience).await;
+    let (mut owner, mut a, mut b) = owner_a_b(&c, room).await;
 
     // Pick `a` (node 1) onto seat 2 through node 1's admin API: forwarded to node 0.
     let base = format!("/v1/admin/rooms/{room}");
@@ -198,9 +205,7 @@ async fn admin_api_on_non_owner_nodes_reaches_members_on_every_node() {
 async fn owner_kill_9_with_pending_requests() {
     let mut c = Cluster::start("kill", 3).await;
     let room = "r-kill";
-    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
-    let mut a = c.node(1).member(room, "a", Role::Audience).await;
-    let mut b = c.node(2).member(room, "b", Role::Audience).await;
+    let (mut owner, mut a, mut b) = owner_a_b(&c, room).await;
     owner.call(room, invite("a", 1, 60)).await.unwrap();
     a.event("invited", invitation_received).await;
     // Pending at the crash, due after the lease has expired.
@@ -251,9 +256,7 @@ async fn owner_kill_9_with_pending_requests() {
 async fn sigstop_past_the_lease_applies_nothing_stale() {
     let c = Cluster::start("stop", 3).await;
     let room = "r-stop";
-    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
-    let mut a = c.node(1).member(room, "a", Role::Audience).await;
-    let mut b = c.node(2).member(room, "b", Role::Audience).await;
+    let (mut owner, mut a, mut b) = owner_a_b(&c, room).await;
     owner.call(room, invite("a", 1, 60)).await.unwrap();
 
     c.node(0).signal("-STOP");
@@ -557,9 +560,7 @@ async fn lost_redis_subscriptions_are_restored_and_rooms_resynchronised() {
     let c = Cluster::start_as_users("resub", 3).await;
     let room = "r-resub";
     // Node 0 owns the room; nodes 1 and 2 follow it.
-    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
-    let mut a = c.node(1).member(room, "a", Role::Audience).await;
-    let mut b = c.node(2).member(room, "b", Role::Audience).await;
+    let (mut owner, mut a, mut b) = owner_a_b(&c, room).await;
 
     // Redis drops every node's subscriber (as over its output buffer limit, or on restart).
     for i in 0..3 {

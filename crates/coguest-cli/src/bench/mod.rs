@@ -215,6 +215,20 @@ fn placement(args: &BenchArgs) -> ops::Placement {
     }
 }
 
+/// Connects a command scenario's `conns` connections in `rooms` rooms over the servers,
+/// placed as [`placement`] says.
+async fn connect_fleet(
+    args: &BenchArgs,
+    servers: &Servers,
+    conns: usize,
+    rooms: usize,
+    mix: ops::Mix,
+    pb: &indicatif::ProgressBar,
+) -> Result<ops::Fleet> {
+    let urls = servers.urls();
+    ops::connect_fleet(args.target, &urls, placement(args), conns, rooms, mix, pb).await
+}
+
 fn mix(args: &BenchArgs) -> ops::Mix {
     if args.ping_only {
         ops::Mix::Ping
@@ -239,16 +253,7 @@ async fn ops_run(
     let rate = args.rate.unwrap_or(rate);
     let duration = secs(args, 20.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(
-        args.target,
-        &servers.urls(),
-        placement(args),
-        conns,
-        rooms,
-        mix(args),
-        &pb,
-    )
-    .await?;
+    let fleet = connect_fleet(args, servers, conns, rooms, mix(args), &pb).await?;
     let rss = servers.rss();
     pb.set_message("warm-up");
     fleet.stats.recording.store(false, Ordering::Relaxed);
@@ -377,16 +382,7 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let rooms = args.rooms.unwrap_or(100);
     let step = secs(args, 5.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(
-        args.target,
-        &servers.urls(),
-        placement(args),
-        conns,
-        rooms,
-        mix(args),
-        &pb,
-    )
-    .await?;
+    let fleet = connect_fleet(args, servers, conns, rooms, mix(args), &pb).await?;
     let mut rate = args.rate.unwrap_or(500.0);
     let mut steps = Vec::new();
     let mut knee: Option<Value> = None;
@@ -561,18 +557,7 @@ async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         nats = fanout::nats_idle(&servers.procs[0].ws, n, &pb).await?;
     } else {
         let rooms = args.rooms.unwrap_or(n.div_ceil(1000)).max(1);
-        fleet = Some(
-            ops::connect_fleet(
-                args.target,
-                &servers.urls(),
-                placement(args),
-                n,
-                rooms,
-                ops::Mix::Seats,
-                &pb,
-            )
-            .await?,
-        );
+        fleet = Some(connect_fleet(args, servers, n, rooms, ops::Mix::Seats, &pb).await?);
     }
     pb.finish_and_clear();
     // Let allocators settle, then measure memory and an idle window of CPU.
