@@ -224,7 +224,7 @@ async fn applications_received(host: &mut TestClient) -> usize {
     host.room_barrier(ROOM).await;
     host.drain_events()
         .into_iter()
-        .filter(|e| application_received(e))
+        .filter(application_received)
         .count()
 }
 
