@@ -11,7 +11,7 @@
 //!   kill, stop, restart, wait until they agree on a room.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
 #[path = "../../../coguest-server/tests/common/mod.rs"]
@@ -19,7 +19,6 @@ pub mod common;
 pub mod process;
 pub mod redis;
 
-pub use cluster::Cluster;
-pub use common::*;
-pub use process::Served;
-pub use redis::redis_url;
+// What most tests use, at `support::` (each test binary uses some of it).
+#[allow(unused_imports)]
+pub use {cluster::Cluster, common::*, process::Served, redis::redis_url};

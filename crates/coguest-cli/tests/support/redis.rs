@@ -1,7 +1,7 @@
 //! The tests' Redis (`COGUEST_TEST_REDIS`, default 127.0.0.1:6379), spoken to without a client
 //! library: one command on a fresh connection, and a tap on every message a cluster publishes.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 

@@ -42,7 +42,6 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// A running server a test talks to: where it listens, the secret its tokens are signed with,
 /// and the time they are dated by. Everything else (tokens, connections, HTTP reads) is written
 /// once here, for the in-process [`TestServer`] and the CLI tests' child processes alike.
-#[allow(async_fn_in_trait)]
 pub trait Endpoint {
     /// Its HTTP and WebSocket address.
     fn addr(&self) -> SocketAddr;
