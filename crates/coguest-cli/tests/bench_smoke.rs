@@ -2,14 +2,19 @@
 //! against servers the tool spawns itself. The real measurements are `bench/run.sh`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod support;
 
-fn bench(args: &[&str]) -> serde_json::Value {
+use std::process::Command;
+use support::redis_url;
+
+/// `coguest bench` with `args` (words split at spaces), which must pass; its JSON result.
+fn bench(args: &str) -> serde_json::Value {
+    let args: Vec<&str> = args.split_whitespace().collect();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("result.json");
     let run = Command::new(env!("CARGO_BIN_EXE_coguest"))
         .arg("bench")
-        .args(args)
+        .args(&args)
         .arg("--out")
         .arg(&out)
         .output()
@@ -24,28 +29,17 @@ fn bench(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
 }
 
-/// The Redis the cluster tests use.
-fn redis_url() -> String {
-    std::env::var("COGUEST_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+/// [`bench`] with two servers run as one cluster on the Redis the cluster tests use.
+fn bench_on_a_cluster(args: &str) -> serde_json::Value {
+    bench(&format!("{args} --servers 2 --redis {}", redis_url()))
 }
 
 /// A `latency` run of a second over 12 connections.
-const TINY_LATENCY: &[&str] = &[
-    "--connections",
-    "12",
-    "--rooms",
-    "2",
-    "--rate",
-    "40",
-    "--duration",
-    "1",
-    "--warmup",
-    "0.2",
-];
+const TINY_LATENCY: &str = "--connections 12 --rooms 2 --rate 40 --duration 1 --warmup 0.2";
 
 #[test]
 fn latency_scenario_answers_every_command() {
-    let r = bench(&[&["latency"], TINY_LATENCY].concat());
+    let r = bench(&format!("latency {TINY_LATENCY}"));
     assert_eq!(r["passed"], true);
     assert_eq!(r["correctness"]["lost"], 0);
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
@@ -57,7 +51,7 @@ fn latency_scenario_answers_every_command() {
 /// frame delivered but the answers (nothing was changed).
 #[test]
 fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
-    let r = bench(&[&["latency", "--ping-only"], TINY_LATENCY].concat());
+    let r = bench(&format!("latency --ping-only {TINY_LATENCY}"));
     assert_eq!(r["ping_only"], true);
     assert_eq!(r["correctness"]["lost"], 0);
     assert_eq!(r["commands"]["refused"], serde_json::json!({}), "{r}");
@@ -75,13 +69,7 @@ fn latency_scenario_with_pings_only_answers_each_and_changes_nothing() {
 /// `.ci/run` installs when missing).
 #[test]
 fn latency_scenario_against_nats_times_each_publish_back() {
-    let r = bench(
-        &[
-            &["latency", "--target", "nats", "--ping-only"],
-            TINY_LATENCY,
-        ]
-        .concat(),
-    );
+    let r = bench(&format!("latency --target nats --ping-only {TINY_LATENCY}"));
     assert_eq!(r["target"], "nats");
     assert_eq!(r["correctness"]["lost"], 0);
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");
@@ -90,15 +78,7 @@ fn latency_scenario_against_nats_times_each_publish_back() {
 
 #[test]
 fn fanout_scenario_reaches_every_member() {
-    let r = bench(&[
-        "fanout",
-        "--members",
-        "20",
-        "--changes",
-        "4",
-        "--interval-ms",
-        "50",
-    ]);
+    let r = bench("fanout --members 20 --changes 4 --interval-ms 50");
     assert_eq!(r["correctness"]["missing"], 0);
     assert_eq!(r["last_member"]["count"], 4);
     assert_cpu_split(&r);
@@ -117,21 +97,9 @@ fn assert_cpu_split(r: &serde_json::Value) {
 
 #[test]
 fn connections_and_saturate_scenarios_report() {
-    let r = bench(&["connections", "--connections", "20", "--duration", "0.5"]);
+    let r = bench("connections --connections 20 --duration 0.5");
     assert!(r["rss_per_connection"].as_f64().is_some(), "{r}");
-    let r = bench(&[
-        "saturate",
-        "--connections",
-        "8",
-        "--rooms",
-        "2",
-        "--rate",
-        "20",
-        "--duration",
-        "0.5",
-        "--max-rate",
-        "40",
-    ]);
+    let r = bench("saturate --connections 8 --rooms 2 --rate 20 --duration 0.5 --max-rate 40");
     assert!(!r["steps"].as_array().unwrap().is_empty(), "{r}");
 }
 
@@ -139,24 +107,9 @@ fn connections_and_saturate_scenarios_report() {
 /// load processes: every member sees every change, one room-channel publish per command.
 #[test]
 fn hold_scenario_spans_nodes_and_load_processes() {
-    let redis = redis_url();
-    let r = bench(&[
-        "hold",
-        "--members",
-        "60",
-        "--load-procs",
-        "2",
-        "--servers",
-        "2",
-        "--redis",
-        &redis,
-        "--duration",
-        "2",
-        "--interval-ms",
-        "400",
-        "--heartbeat-secs",
-        "0.5",
-    ]);
+    let r = bench_on_a_cluster(
+        "hold --members 60 --load-procs 2 --duration 2 --interval-ms 400 --heartbeat-secs 0.5",
+    );
     assert_eq!(r["correctness"]["missing"], 0, "{r}");
     assert_eq!(r["correctness"]["dropped"], 0, "{r}");
     let changes = r["changes"].as_u64().unwrap();
@@ -170,24 +123,8 @@ fn hold_scenario_spans_nodes_and_load_processes() {
 /// The command scenarios on a cluster put every guest on another node than its room's owner.
 #[test]
 fn heavy_scenario_runs_across_cluster_nodes() {
-    let redis = redis_url();
-    let r = bench(&[
-        "heavy",
-        "--servers",
-        "2",
-        "--redis",
-        &redis,
-        "--connections",
-        "40",
-        "--rooms",
-        "4",
-        "--rate",
-        "40",
-        "--duration",
-        "1",
-        "--warmup",
-        "0.2",
-    ]);
+    let r =
+        bench_on_a_cluster("heavy --connections 40 --rooms 4 --rate 40 --duration 1 --warmup 0.2");
     assert_eq!(r["cluster"], true);
     assert_eq!(r["correctness"]["lost"], 0, "{r}");
     assert!(r["latency"]["count"].as_u64().unwrap() >= 30, "{r}");

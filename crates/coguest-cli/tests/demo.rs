@@ -2,9 +2,10 @@
 //! and callbacks, and leaves no data directory behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod binary;
+mod support;
 
 use std::time::Duration;
+use support::process::{clean, output};
 
 /// A printed line: `who` then `->` (call), `==` (result) or `<-` (callback), then `what`.
 fn line(who: &str, arrow: &str, what: &str) -> String {
@@ -14,9 +15,9 @@ fn line(who: &str, arrow: &str, what: &str) -> String {
 #[tokio::test]
 async fn demo_plays_every_step_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = binary::clean(&["demo"]);
+    let mut cmd = clean(&["demo"]);
     cmd.env("TMPDIR", tmp.path());
-    let out = binary::output(cmd, Duration::from_secs(60)).await;
+    let out = output(cmd, Duration::from_secs(60)).await;
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

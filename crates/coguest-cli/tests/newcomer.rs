@@ -4,23 +4,22 @@
 //! every flag.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod binary;
-#[path = "../../coguest-server/tests/common/mod.rs"]
-mod common;
+mod support;
 
 use coguest_proto::ServerMsg;
-use common::{TestClient, WAIT};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
+use support::process::{clean, exit_within, output, serve_without_secret, sigterm, start};
+use support::{TestClient, WAIT};
 
 /// `coguest token ...` as in the README, run in a clean environment; the token it prints.
 async fn mint(data: &Path) -> String {
-    let mut cmd = binary::clean(&["token", "--data-dir"]);
+    let mut cmd = clean(&["token", "--data-dir"]);
     cmd.arg(data).args([
         "--user", "host_1", "--role", "owner", "--room", "r1", "--name", "Host",
     ]);
-    let out = binary::output(cmd, WAIT).await;
+    let out = output(cmd, WAIT).await;
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
@@ -61,9 +60,9 @@ async fn serve_on_an_empty_data_dir_without_secret_then_token_then_join() {
     let secret_file = data.join(coguest_server::auth::SECRET_FILE);
 
     // Before any server ran, `coguest token` explains what to do instead of inventing a secret.
-    let mut cmd = binary::clean(&["token", "--data-dir"]);
+    let mut cmd = clean(&["token", "--data-dir"]);
     cmd.arg(&data).args(["--user", "host_1", "--role", "owner"]);
-    let out = binary::output(cmd, WAIT).await;
+    let out = output(cmd, WAIT).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -72,7 +71,7 @@ async fn serve_on_an_empty_data_dir_without_secret_then_token_then_join() {
     );
     assert!(!secret_file.exists(), "token created no secret");
 
-    let (mut server, addr) = binary::start(binary::serve_without_secret(&data), WAIT).await;
+    let (mut server, addr) = start(serve_without_secret(&data), WAIT).await;
     let secret = std::fs::read_to_string(&secret_file).expect("serve created the secret");
     assert!(secret.trim().len() >= 32, "a real secret: {secret:?}");
     #[cfg(unix)]
@@ -97,9 +96,9 @@ async fn serve_on_an_empty_data_dir_without_secret_then_token_then_join() {
     c.close().await;
 
     // Restart on the same directory: same secret, the old token still works.
-    binary::sigterm(&server).await;
-    assert!(binary::exit_within(&mut server, WAIT).await.success());
-    let (server, addr) = binary::start(binary::serve_without_secret(&data), WAIT).await;
+    sigterm(&server).await;
+    assert!(exit_within(&mut server, WAIT).await.success());
+    let (server, addr) = start(serve_without_secret(&data), WAIT).await;
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
     let c = join_as_readme_says(addr, &token).await;
     c.close().await;
@@ -107,7 +106,7 @@ async fn serve_on_an_empty_data_dir_without_secret_then_token_then_join() {
 }
 
 async fn help(args: &[&str]) -> String {
-    let out = binary::output(binary::clean(args), Duration::from_secs(30)).await;
+    let out = output(clean(args), Duration::from_secs(30)).await;
     assert!(out.status.success(), "coguest {args:?}");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -157,9 +156,9 @@ async fn serve_help_lists_every_flag_and_the_secret_variable() {
         assert!(serve.contains(var), "serve --help lacks {var}:\n{serve}");
     }
     // The secret's value never shows, even when set.
-    let mut cmd = binary::clean(&["serve", "--help"]);
+    let mut cmd = clean(&["serve", "--help"]);
     cmd.env("COGUEST_SECRET", "do-not-print-me");
-    let out = binary::output(cmd, WAIT).await;
+    let out = output(cmd, WAIT).await;
     assert!(!String::from_utf8_lossy(&out.stdout).contains("do-not-print-me"));
 
     // Every flag the README gives `coguest` exists in some `coguest ... --help` (flags of

@@ -3,53 +3,20 @@
 //! and keeps everything it acknowledged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod binary;
-#[path = "../../coguest-server/tests/common/mod.rs"]
-mod common;
+mod support;
 
-use coguest_core::{Role, Timestamp};
+use coguest_core::Role;
 use coguest_proto::ServerMsg;
-use coguest_server::auth::{Auth, Claims};
-use common::*;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use support::*;
 
-const SECRET: &str = "shutdown-test-secret";
 const ROOM: &str = "shutdown";
 /// PROTOCOL.md, close codes: "server restarting or shutting down".
 const CLOSE_RECONNECT: u16 = 1012;
 
-fn token(user: &str, role: Role, admin: bool) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let mut c = Claims::new(user, role, Timestamp::from_millis(now), 3600);
-    c.adm = admin;
-    Auth::new(SECRET.as_bytes()).mint(&c).unwrap()
-}
-
-async fn member(addr: SocketAddr, user: &str, role: Role) -> TestClient {
-    let url = format!("ws://{addr}/v1/ws?token={}", token(user, role, false));
-    let mut c = TestClient::connect(&url, user).await;
-    assert!(matches!(c.next().await, ServerMsg::Welcome { .. }));
-    c.join(ROOM, None).await.unwrap();
-    c.take_snapshot(ROOM);
-    c
-}
-
 /// `(seated user ids, applicant user ids)` of the room, over the HTTP API.
-async fn seats_and_applicants(addr: SocketAddr) -> (Vec<String>, Vec<String>) {
-    let (status, body) = http(
-        addr,
-        "GET",
-        &format!("/v1/rooms/{ROOM}"),
-        Some(&token("ops", Role::Audience, true)),
-        "",
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let room: serde_json::Value = serde_json::from_str(&body).unwrap();
+async fn seats_and_applicants(server: &Served) -> (Vec<String>, Vec<String>) {
+    let room = server.room_json(ROOM).await;
     let ids = |list: &serde_json::Value, path: &[&str]| -> Vec<String> {
         list.as_array()
             .unwrap()
@@ -73,11 +40,12 @@ async fn seats_and_applicants(addr: SocketAddr) -> (Vec<String>, Vec<String>) {
 async fn sigterm_answers_closes_with_1012_exits_0_and_keeps_what_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (mut server, addr) = binary::start(binary::serve(&data, SECRET), WAIT).await;
+    let mut server = Served::start(&data).await;
+    let addr = server.addr;
 
-    let mut owner = member(addr, "owner", Role::Owner).await;
-    let mut a = member(addr, "a", Role::Audience).await;
-    let mut b = member(addr, "b", Role::Audience).await;
+    let mut owner = server.member(ROOM, "owner", Role::Owner).await;
+    let mut a = server.member(ROOM, "a", Role::Audience).await;
+    let mut b = server.member(ROOM, "b", Role::Audience).await;
     // Answered before the signal.
     let ack = a.call(ROOM, apply(-1, 600)).await.expect("applied");
     assert!(ack.request_id.is_some(), "{ack:?}");
@@ -87,7 +55,7 @@ async fn sigterm_answers_closes_with_1012_exits_0_and_keeps_what_it_acknowledged
     // after reconnecting).
     let in_flight = owner.send(Some(ROOM), accept_app("b")).await;
 
-    binary::sigterm(&server).await;
+    server.sigterm().await;
     let signalled = Instant::now();
     for c in [&mut owner, &mut a, &mut b] {
         assert_eq!(
@@ -102,7 +70,7 @@ async fn sigterm_answers_closes_with_1012_exits_0_and_keeps_what_it_acknowledged
         ServerMsg::Error { id: Some(id), .. } if *id == in_flight => Some(false),
         _ => None,
     });
-    let status = binary::exit_within(&mut server, Duration::from_secs(15)).await;
+    let status = server.exit_within(Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status}");
     let took = signalled.elapsed();
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
@@ -114,8 +82,8 @@ async fn sigterm_answers_closes_with_1012_exits_0_and_keeps_what_it_acknowledged
     );
 
     // Restarted on the same directory: everything acknowledged is there, nothing else.
-    let (_server, addr) = binary::start(binary::serve(&data, SECRET), WAIT).await;
-    let (seated, mut applicants) = seats_and_applicants(addr).await;
+    let server = Served::start(&data).await;
+    let (seated, mut applicants) = seats_and_applicants(&server).await;
     applicants.sort();
     assert!(applicants.contains(&"a".to_owned()), "{applicants:?}");
     eprintln!("in-flight accept answered: {answer:?}");
@@ -135,12 +103,11 @@ async fn sigterm_answers_closes_with_1012_exits_0_and_keeps_what_it_acknowledged
 #[tokio::test]
 async fn sigterm_with_no_client_exits_0_promptly() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) =
-        binary::start(binary::serve(&dir.path().join("data"), SECRET), WAIT).await;
-    let (status, _) = http(addr, "GET", "/healthz", None, "").await;
+    let mut server = Served::start(&dir.path().join("data")).await;
+    let (status, _) = server.http("GET", "/healthz", None, "").await;
     assert_eq!(status, 200);
-    binary::sigterm(&server).await;
-    let status = binary::exit_within(&mut server, Duration::from_secs(10)).await;
+    server.sigterm().await;
+    let status = server.exit_within(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
 }
 
@@ -149,9 +116,8 @@ async fn sigterm_with_no_client_exits_0_promptly() {
 #[tokio::test]
 async fn sigterm_right_after_the_listening_line_is_graceful() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, _addr) =
-        binary::start(binary::serve(&dir.path().join("data"), SECRET), WAIT).await;
-    binary::sigterm(&server).await;
-    let status = binary::exit_within(&mut server, Duration::from_secs(10)).await;
+    let mut server = Served::start(&dir.path().join("data")).await;
+    server.sigterm().await;
+    let status = server.exit_within(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
 }

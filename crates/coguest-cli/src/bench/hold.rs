@@ -10,10 +10,12 @@
 //! the last one did: one clock for every process of the machine), and a `done` summary when
 //! stdin closes.
 
+use super::args::BenchArgs;
 use super::client::{self, SeatSink, Stats};
 use super::fanout::SeatChanger;
+use super::report::{Report, progress_bar};
+use super::server::{self, Servers};
 use super::wire::Target;
-use super::{BenchArgs, Report, Servers, progress_bar, server};
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};

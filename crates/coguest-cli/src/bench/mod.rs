@@ -8,203 +8,25 @@
 //! a command went unanswered, a member saw a room version go backwards, or a member missed a
 //! seat change.
 
+mod args;
 mod client;
 mod fanout;
 mod hold;
 mod ops;
+mod report;
 mod server;
 mod wire;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, ValueEnum};
-use hdrhistogram::Histogram;
+pub use args::BenchArgs;
+use args::Scenario;
 pub use hold::{WorkerArgs, worker};
-use indicatif::{ProgressBar, ProgressStyle};
+use report::{Report, progress_bar};
 use serde_json::{Value, json};
-use server::{ServerProc, Spawn};
-use std::path::PathBuf;
+use server::{Servers, Spawn};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-pub use wire::Target;
-
-/// What to measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scenario {
-    /// 1,000 connections, 10 rooms, 100 ops/s: op round trip.
-    Latency,
-    /// 10,000 connections, 500 rooms of 20, 2,000 ops/s of the realistic mix.
-    Heavy,
-    /// One room of N audience members: seat change to the last member.
-    Fanout,
-    /// N idle joined connections: server RSS per connection and idle CPU.
-    Connections,
-    /// Raise the rate until p99 > 50 ms in two steps in a row: the knee and ops per server
-    /// core-second.
-    Saturate,
-    /// `--members` in one room over `--servers` (a cluster with `--redis`) and `--load-procs`
-    /// load processes, held `--duration` s with heartbeats; a seat change every
-    /// `--interval-ms` (default 5000), timed to the last member.
-    Hold,
-}
-
-/// `coguest bench` flags. Sizes default per scenario (see `--help`); small values make smoke
-/// tests of a few seconds.
-#[derive(Parser, Debug, Clone)]
-pub struct BenchArgs {
-    /// The scenario.
-    #[arg(value_enum)]
-    pub scenario: Scenario,
-    /// The server under test.
-    #[arg(long, value_enum, default_value_t = Target::Coguest)]
-    pub target: Target,
-    /// Connections (latency 1000, heavy 10000, saturate 2000, connections 10000).
-    #[arg(long)]
-    pub connections: Option<usize>,
-    /// Rooms (latency 10, heavy 500, saturate 100; connections: rooms of 1000).
-    #[arg(long)]
-    pub rooms: Option<usize>,
-    /// Operations per second (latency 100, heavy 2000; saturate: the first step, 500).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Seconds of load (per step for saturate; idle time for connections).
-    #[arg(long)]
-    pub duration: Option<f64>,
-    /// Seconds of load before recording starts.
-    #[arg(long, default_value_t = 2.0)]
-    pub warmup: f64,
-    /// Fan-out, hold: audience members in the room.
-    #[arg(long, default_value_t = 10_000)]
-    pub members: usize,
-    /// Fan-out: seat changes made.
-    #[arg(long, default_value_t = 40)]
-    pub changes: u64,
-    /// Fan-out, hold: milliseconds between seat changes (fanout 250, hold 5000).
-    #[arg(long)]
-    pub interval_ms: Option<u64>,
-    /// Hold: load processes (each holds at most ~19,000 connections).
-    #[arg(long, default_value_t = 1)]
-    pub load_procs: usize,
-    /// Hold: seconds between two WebSocket pings of a member (0: none).
-    #[arg(long, default_value_t = 20.0)]
-    pub heartbeat_secs: f64,
-    /// Run the coguest servers as one cluster on this Redis (a fresh key prefix per run,
-    /// removed at the end); the command scenarios then place every guest on another node than
-    /// its room's owner.
-    #[arg(long)]
-    pub redis: Option<String>,
-    /// latency, heavy, saturate: every operation is a `ping` of the room instead of a seat
-    /// command (answered by the room's actor; nothing stored, nothing delivered): the floor of
-    /// the round trip through coguest on this machine. With `--target nats`, each operation is
-    /// a publish on a subject only its own connection subscribes to, delivered back to it: the
-    /// same round trip through a mature broker (the machine's floor).
-    #[arg(long)]
-    pub ping_only: bool,
-    /// Saturate: rate multiplier per step.
-    #[arg(long, default_value_t = 1.5)]
-    pub step_factor: f64,
-    /// Saturate: the p99 (ms) that ends the ramp.
-    #[arg(long, default_value_t = 50.0)]
-    pub p99_limit_ms: f64,
-    /// Saturate: highest rate tried.
-    #[arg(long, default_value_t = 100_000.0)]
-    pub max_rate: f64,
-    /// Server processes (rooms are spread over them; at most 20,000 open files each).
-    #[arg(long, default_value_t = 1)]
-    pub servers: usize,
-    /// Pin the servers to these CPUs (`taskset -c` list); pin the load generator itself by
-    /// running it under `taskset`.
-    #[arg(long)]
-    pub server_cpus: Option<String>,
-    /// The coguest binary to serve with (default: this one).
-    #[arg(long)]
-    pub coguest_bin: Option<PathBuf>,
-    /// The socket.io baseline server.
-    #[arg(long, default_value = "bench/baselines/socketio/server.js")]
-    pub socketio_js: PathBuf,
-    /// The nats-server binary.
-    #[arg(long, default_value = "nats-server")]
-    pub nats_bin: PathBuf,
-    /// Write the JSON result here.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// A free-form label stored in the result (conditions: pinned, noisy, ...).
-    #[arg(long, default_value = "")]
-    pub label: String,
-}
-
-/// One run's result: table rows for people, JSON for scripts.
-struct Report {
-    rows: Vec<(String, String)>,
-    json: serde_json::Map<String, Value>,
-    failures: Vec<String>,
-}
-
-impl Report {
-    fn new() -> Self {
-        Report {
-            rows: Vec::new(),
-            json: serde_json::Map::new(),
-            failures: Vec::new(),
-        }
-    }
-
-    fn put(&mut self, key: &str, human: String, value: Value) {
-        self.rows.push((key.to_owned(), human));
-        self.json.insert(key.to_owned(), value);
-    }
-
-    fn latency(&mut self, key: &str, h: &Histogram<u64>) {
-        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-        let human = format!(
-            "p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms  (n={})",
-            ms(0.5),
-            ms(0.9),
-            ms(0.99),
-            ms(0.999),
-            h.max() as f64 / 1000.0,
-            h.len()
-        );
-        let value = json!({
-            "count": h.len(),
-            "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99),
-            "p999_ms": ms(0.999), "max_ms": h.max() as f64 / 1000.0,
-        });
-        self.put(key, human, value);
-    }
-}
-
-fn progress_bar() -> ProgressBar {
-    let pb = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {msg:>16} [{bar:40}] {pos}/{len} {elapsed}")
-    {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb
-}
-
-struct Servers {
-    procs: Vec<ServerProc>,
-}
-
-impl Servers {
-    fn urls(&self) -> Vec<String> {
-        self.procs.iter().map(|p| p.ws.clone()).collect()
-    }
-    fn cpu(&self) -> f64 {
-        self.cpu_time().total
-    }
-    fn cpu_time(&self) -> server::CpuTime {
-        self.procs
-            .iter()
-            .map(ServerProc::cpu_time)
-            .fold(server::CpuTime::default(), |a, b| a + b)
-    }
-    fn rss(&self) -> u64 {
-        self.procs.iter().map(ServerProc::rss).sum()
-    }
-}
+use wire::Target;
 
 /// Runs `coguest bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -393,6 +215,20 @@ fn placement(args: &BenchArgs) -> ops::Placement {
     }
 }
 
+/// Connects a command scenario's `conns` connections in `rooms` rooms over the servers,
+/// placed as [`placement`] says.
+async fn connect_fleet(
+    args: &BenchArgs,
+    servers: &Servers,
+    conns: usize,
+    rooms: usize,
+    mix: ops::Mix,
+    pb: &indicatif::ProgressBar,
+) -> Result<ops::Fleet> {
+    let urls = servers.urls();
+    ops::connect_fleet(args.target, &urls, placement(args), conns, rooms, mix, pb).await
+}
+
 fn mix(args: &BenchArgs) -> ops::Mix {
     if args.ping_only {
         ops::Mix::Ping
@@ -417,16 +253,7 @@ async fn ops_run(
     let rate = args.rate.unwrap_or(rate);
     let duration = secs(args, 20.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(
-        args.target,
-        &servers.urls(),
-        placement(args),
-        conns,
-        rooms,
-        mix(args),
-        &pb,
-    )
-    .await?;
+    let fleet = connect_fleet(args, servers, conns, rooms, mix(args), &pb).await?;
     let rss = servers.rss();
     pb.set_message("warm-up");
     fleet.stats.recording.store(false, Ordering::Relaxed);
@@ -555,16 +382,7 @@ async fn saturate(args: &BenchArgs, servers: &Servers) -> Result<Report> {
     let rooms = args.rooms.unwrap_or(100);
     let step = secs(args, 5.0);
     let pb = progress_bar();
-    let fleet = ops::connect_fleet(
-        args.target,
-        &servers.urls(),
-        placement(args),
-        conns,
-        rooms,
-        mix(args),
-        &pb,
-    )
-    .await?;
+    let fleet = connect_fleet(args, servers, conns, rooms, mix(args), &pb).await?;
     let mut rate = args.rate.unwrap_or(500.0);
     let mut steps = Vec::new();
     let mut knee: Option<Value> = None;
@@ -739,18 +557,7 @@ async fn connections(args: &BenchArgs, servers: &Servers) -> Result<Report> {
         nats = fanout::nats_idle(&servers.procs[0].ws, n, &pb).await?;
     } else {
         let rooms = args.rooms.unwrap_or(n.div_ceil(1000)).max(1);
-        fleet = Some(
-            ops::connect_fleet(
-                args.target,
-                &servers.urls(),
-                placement(args),
-                n,
-                rooms,
-                ops::Mix::Seats,
-                &pb,
-            )
-            .await?,
-        );
+        fleet = Some(connect_fleet(args, servers, n, rooms, ops::Mix::Seats, &pb).await?);
     }
     pb.finish_and_clear();
     // Let allocators settle, then measure memory and an idle window of CPU.

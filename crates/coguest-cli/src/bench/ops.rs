@@ -2,7 +2,7 @@
 //! open-loop schedule of co-guest operations, and a per-room driver that picks each operation
 //! from what the room's members can do at that moment (a realistic mix that mostly succeeds).
 
-use super::client::{self, ConnHandle, Done, Sinks, Stats};
+use super::client::{self, ConnHandle, Done, LEAD, Sinks, Stats};
 use super::wire::Target;
 use anyhow::{Context, Result, bail};
 use coguest_core::Role;
@@ -19,12 +19,6 @@ use tokio::sync::mpsc;
 const FREE_SEATS: usize = 8;
 /// Request timeout used by the load (long enough that nothing times out during a run).
 const REQUEST_TIMEOUT_S: u32 = 600;
-/// How long before its due time a command is handed to its connection, at rates of one
-/// command per 2 ms or less; the connection's task spins to the due time, then writes it.
-/// Latency counts from the due time: on this VM a sleeping thread wakes ~60 µs late on
-/// average, and handing a command from the schedule's thread to its connection's task took
-/// another ~60 µs, which every figure counted while the schedule spun to the due time first.
-pub const LEAD: Duration = Duration::from_micros(200);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Guest {

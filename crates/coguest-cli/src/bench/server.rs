@@ -38,6 +38,34 @@ pub struct ServerProc {
     _dir: Option<TempDir>,
 }
 
+/// The server processes of a run.
+pub struct Servers {
+    /// Each one, in the order started.
+    pub procs: Vec<ServerProc>,
+}
+
+impl Servers {
+    /// Their WebSocket URL bases.
+    pub fn urls(&self) -> Vec<String> {
+        self.procs.iter().map(|p| p.ws.clone()).collect()
+    }
+    /// Their CPU time so far, in core-seconds.
+    pub fn cpu(&self) -> f64 {
+        self.cpu_time().total
+    }
+    /// Their CPU time so far, in all and in user space.
+    pub fn cpu_time(&self) -> CpuTime {
+        self.procs
+            .iter()
+            .map(ServerProc::cpu_time)
+            .fold(CpuTime::default(), |a, b| a + b)
+    }
+    /// Their resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        self.procs.iter().map(ServerProc::rss).sum()
+    }
+}
+
 /// A directory removed on drop.
 struct TempDir(PathBuf);
 

@@ -9,20 +9,16 @@ use serde_json::{Value, json};
 const ROOM: &str = "adm";
 const KEY: &str = "test-api-key";
 
-async fn api(s: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let (status, text) = s.http(method, path, Some(KEY), &body).await;
-    let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (status, value)
+/// A server with an API key, and its admin API under that key.
+async fn server_with_key() -> (TestServer, AdminApi) {
+    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let api = AdminApi::with_key(s.addr, KEY);
+    (s, api)
 }
 
 #[tokio::test]
 async fn rooms_seats_requests_and_settings_over_http() {
-    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (s, api) = server_with_key().await;
     // Authentication: the API key, or an admin token; nothing else.
     let (status, _) = s.http("GET", "/v1/admin/rooms", None, "").await;
     assert_eq!(status, 401);
@@ -31,197 +27,85 @@ async fn rooms_seats_requests_and_settings_over_http() {
         .http("GET", "/v1/admin/rooms", Some(&user_token), "")
         .await;
     assert_eq!(status, 403);
-    let (status, _) = s
-        .http("GET", "/v1/admin/rooms", Some(&s.admin_token()), "")
-        .await;
+    let (status, _) = s.admin_api().get("/v1/admin/rooms").await;
     assert_eq!(status, 200);
 
     let create = json!({"room_id": ROOM, "settings": {"max_seat_count": 4}});
-    let (status, body) = api(&s, "POST", "/v1/admin/rooms", create.clone()).await;
+    let (status, body) = api.post("/v1/admin/rooms", create.clone()).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["settings"]["max_seat_count"], 4);
-    assert_eq!(api(&s, "POST", "/v1/admin/rooms", create).await.0, 200);
+    assert_eq!(api.post("/v1/admin/rooms", create).await.0, 200);
     let other = json!({"room_id": ROOM, "settings": {"max_seat_count": 5}});
-    let (status, body) = api(&s, "POST", "/v1/admin/rooms", other).await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::RoomIdOccupied))))
-    );
-    let (_, body) = api(&s, "GET", "/v1/admin/rooms", Value::Null).await;
+    let answer = api.post("/v1/admin/rooms", other).await;
+    assert_eq!(refusal(&answer), (409, Some(ErrorCode::RoomIdOccupied)));
+    let (_, body) = api.get("/v1/admin/rooms").await;
     assert_eq!(body["rooms"], json!([ROOM]));
-    let (status, body) = api(&s, "GET", "/v1/admin/rooms/nope", Value::Null).await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (404, Some(i64::from(code(ErrorCode::RoomIdNotExist))))
-    );
+    let answer = api.get("/v1/admin/rooms/nope").await;
+    assert_eq!(refusal(&answer), (404, Some(ErrorCode::RoomIdNotExist)));
 
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut bob = s.member(ROOM, "bob", Role::Audience).await;
     let mut carol = s.member(ROOM, "carol", Role::Audience).await;
     carol.call(ROOM, apply(-1, 60)).await.unwrap();
-    let (_, body) = api(
-        &s,
-        "GET",
-        &format!("/v1/admin/rooms/{ROOM}/requests"),
-        Value::Null,
-    )
-    .await;
+    let (_, body) = api.get(&format!("/v1/admin/rooms/{ROOM}/requests")).await;
     assert_eq!(body["applicants"][0]["user"]["user_id"], "carol");
 
     // Pick: bob onto seat 2; carol's application closes as already seated when picked.
     let path = format!("/v1/admin/rooms/{ROOM}/seats/pick");
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "bob", "seat_index": 2}),
-    )
-    .await;
+    let (status, body) = api.post(&path, pick("bob", 2)).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "carol", "seat_index": 2}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::SeatOccupied))))
-    );
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "zed", "seat_index": 1}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (404, Some(i64::from(code(ErrorCode::UserNotEntered))))
-    );
-    api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "carol", "seat_index": -1}),
-    )
-    .await;
+    let answer = api.post(&path, pick("carol", 2)).await;
+    assert_eq!(refusal(&answer), (409, Some(ErrorCode::SeatOccupied)));
+    let answer = api.post(&path, pick("zed", 1)).await;
+    assert_eq!(refusal(&answer), (404, Some(ErrorCode::UserNotEntered)));
+    api.post(&path, pick("carol", -1)).await;
     carol
         .event("closed as seated", |e| {
             matches!(e, Event::GuestApplicationNoResponse { .. })
         })
         .await;
-    let (_, body) = api(
-        &s,
-        "GET",
-        &format!("/v1/admin/rooms/{ROOM}/seats"),
-        Value::Null,
-    )
-    .await;
-    let seated: Vec<(i64, String)> = body["seats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| !s["user"].is_null())
-        .map(|s| {
-            (
-                s["seat_index"].as_i64().unwrap(),
-                s["user"]["user_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let seats = api.get(&format!("/v1/admin/rooms/{ROOM}/seats")).await.1;
     assert_eq!(
-        seated,
-        vec![(0, "owner".into()), (1, "carol".into()), (2, "bob".into())]
+        occupied_seats(&seats),
+        pairs(&[(0, "owner"), (1, "carol"), (2, "bob")])
     );
-    assert_eq!(body["seats"].as_array().unwrap().len(), 4);
+    assert_eq!(seats["seats"].as_array().unwrap().len(), 4);
 
     // Move (swap), lock (removes the occupant), unlock, kick.
     let path = format!("/v1/admin/rooms/{ROOM}/seats/move");
-    let (status, _) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "bob", "seat_index": 1, "policy": "swap"}),
-    )
-    .await;
+    let swap = json!({"user_id": "bob", "seat_index": 1, "policy": "swap"});
+    let (status, _) = api.post(&path, swap).await;
     assert_eq!(status, 200);
     bob.event("moved", |e| matches!(e, Event::MovedToSeat { to_seat_index: 1, host_user, .. } if host_user.user_id == "@operator"))
         .await;
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "bob", "seat_index": 0}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::SeatOccupied))))
-    );
-    let (status, _) = api(
-        &s,
-        "POST",
-        &format!("/v1/admin/rooms/{ROOM}/seats/2/lock"),
-        Value::Null,
-    )
-    .await;
+    let answer = api
+        .post(&path, json!({"user_id": "bob", "seat_index": 0}))
+        .await;
+    assert_eq!(refusal(&answer), (409, Some(ErrorCode::SeatOccupied)));
+    let lock = format!("/v1/admin/rooms/{ROOM}/seats/2/lock");
+    let (status, _) = api.post(&lock, Value::Null).await;
     assert_eq!(status, 200);
     carol
         .event("kicked by lock", |e| {
             matches!(e, Event::KickedOffSeat { seat_index: 2, .. })
         })
         .await;
-    let (status, body) = api(
-        &s,
-        "POST",
-        &format!("/v1/admin/rooms/{ROOM}/seats/2/lock"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::SeatLockUnchanged))))
-    );
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &format!("/v1/admin/rooms/{ROOM}/seats/2/unlock"),
-            Value::Null
-        )
-        .await
-        .0,
-        200
-    );
+    let answer = api.post(&lock, Value::Null).await;
+    assert_eq!(refusal(&answer), (409, Some(ErrorCode::SeatLockUnchanged)));
+    let unlock = format!("/v1/admin/rooms/{ROOM}/seats/2/unlock");
+    assert_eq!(api.post(&unlock, Value::Null).await.0, 200);
     let path = format!("/v1/admin/rooms/{ROOM}/seats/kick");
-    assert_eq!(
-        api(&s, "POST", &path, json!({"user_id": "bob"})).await.0,
-        200
-    );
-    bob.event("kicked", |e| matches!(e, Event::KickedOffSeat { .. }))
-        .await;
-    let (status, body) = api(&s, "POST", &path, json!({"user_id": "bob"})).await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::UserNotInSeat))))
-    );
-    let (status, body) = api(&s, "POST", &path, json!({"user_id": ""})).await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (400, Some(i64::from(code(ErrorCode::InvalidParameter))))
-    );
+    assert_eq!(api.post(&path, json!({"user_id": "bob"})).await.0, 200);
+    bob.event("kicked", kicked).await;
+    let answer = api.post(&path, json!({"user_id": "bob"})).await;
+    assert_eq!(refusal(&answer), (409, Some(ErrorCode::UserNotInSeat)));
+    let answer = api.post(&path, json!({"user_id": ""})).await;
+    assert_eq!(refusal(&answer), (400, Some(ErrorCode::InvalidParameter)));
 
     // Settings and admins.
     let path = format!("/v1/admin/rooms/{ROOM}/settings");
-    let (status, _) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"seat_mode": "free_to_take", "max_seat_count": 3}),
-    )
-    .await;
+    let free = json!({"seat_mode": "free_to_take", "max_seat_count": 3});
+    let (status, _) = api.post(&path, free).await;
     assert_eq!(status, 200);
     owner
         .expect("settings", |m| {
@@ -237,67 +121,40 @@ async fn rooms_seats_requests_and_settings_over_http() {
             )
         })
         .await;
-    bob.call(
-        ROOM,
-        coguest_proto::ClientCommand::TakeSeat { seat_index: 2 },
-    )
-    .await
-    .unwrap();
-    let (status, body) = api(&s, "POST", &path, json!({"max_seat_count": 2})).await;
+    bob.call(ROOM, take(2)).await.unwrap();
+    let answer = api.post(&path, json!({"max_seat_count": 2})).await;
     assert_eq!(
-        (status, body["code"].as_i64()),
-        (
-            409,
-            Some(i64::from(code(ErrorCode::SeatCountBelowOccupied)))
-        )
+        refusal(&answer),
+        (409, Some(ErrorCode::SeatCountBelowOccupied))
     );
     let path = format!("/v1/admin/rooms/{ROOM}/admins");
-    assert_eq!(
-        api(
-            &s,
-            "POST",
-            &path,
-            json!({"user_id": "carol", "admin": true})
-        )
-        .await
-        .0,
-        200
-    );
+    let grant = json!({"user_id": "carol", "admin": true});
+    assert_eq!(api.post(&path, grant).await.0, 200);
     carol
         .event("granted", |e| matches!(e, Event::RoleChanged { .. }))
         .await;
     let r = carol.call(ROOM, invite("owner", -1, 30)).await;
     assert!(r.is_ok(), "{r:?}");
     // Effective at once: carol may now kick.
-    carol
-        .call(
-            ROOM,
-            coguest_proto::ClientCommand::KickOffSeat {
-                user_id: "bob".into(),
-            },
-        )
-        .await
-        .unwrap();
+    carol.call(ROOM, kick("bob")).await.unwrap();
 
     // Close: every member is told, and the room is gone.
     // A pending request ends with the room.
     owner.call(ROOM, invite("bob", -1, 30)).await.unwrap();
-    let (status, _) = api(
-        &s,
-        "DELETE",
-        &format!("/v1/admin/rooms/{ROOM}"),
-        Value::Null,
-    )
-    .await;
+    let (status, _) = api.delete(&format!("/v1/admin/rooms/{ROOM}")).await;
     assert_eq!(status, 204);
     for c in [&mut owner, &mut bob, &mut carol] {
-        c.expect("room closed", |m| matches!(m, ServerMsg::RoomClosed { .. }))
-            .await;
+        c.expect("room closed", room_closed).await;
     }
-    let (status, _) = api(&s, "GET", &format!("/v1/admin/rooms/{ROOM}"), Value::Null).await;
+    let (status, _) = api.get(&format!("/v1/admin/rooms/{ROOM}")).await;
     assert_eq!(status, 404);
-    let (_, body) = api(&s, "GET", "/v1/admin/rooms", Value::Null).await;
+    let (_, body) = api.get("/v1/admin/rooms").await;
     assert_eq!(body["rooms"], json!([]));
+}
+
+/// The body of a `seats/pick`.
+fn pick(user: &str, seat: i32) -> Value {
+    json!({"user_id": user, "seat_index": seat})
 }
 
 /// Methods probed on every route path.
@@ -332,7 +189,7 @@ async fn served(s: &TestServer, method: &str, path: &str) -> bool {
 /// under `/v1/admin` and `/v1/rooms`, and every reference in it resolves.
 #[tokio::test]
 async fn openapi_document_describes_the_running_api() {
-    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (s, api) = server_with_key().await;
     let (status, text) = s.http("GET", "/v1/openapi.json", None, "").await;
     assert_eq!(status, 200);
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -350,7 +207,7 @@ async fn openapi_document_describes_the_running_api() {
     let mut paths = routed_paths();
     assert!(paths.len() >= 11, "the route scan found {paths:?}");
     paths.extend(documented.iter().map(|(_, p)| p.clone()));
-    api(&s, "POST", "/v1/admin/rooms", json!({"room_id": "doc"})).await;
+    api.post("/v1/admin/rooms", json!({"room_id": "doc"})).await;
     let mut serving = std::collections::BTreeSet::new();
     for path in &paths {
         for method in METHODS {
@@ -464,27 +321,10 @@ fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16) ->
 /// members filled in.
 #[tokio::test]
 async fn responses_match_the_documented_schemas() {
-    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (s, key) = server_with_key().await;
     let (_, text) = s.http("GET", "/v1/openapi.json", None, "").await;
     let doc: Value = serde_json::from_str(&text).unwrap();
-    let admin = s.admin_token();
-    let call = |method: &'static str, path: String, token: &'static str, body: Value| {
-        let s = &s;
-        let admin = admin.clone();
-        async move {
-            let token = if token == "admin" { admin } else { KEY.into() };
-            let body = if body.is_null() {
-                String::new()
-            } else {
-                body.to_string()
-            };
-            let (status, text) = s.http(method, &path, Some(&token), &body).await;
-            (
-                status,
-                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-            )
-        }
-    };
+    let admin = s.admin_api();
     let mut checked = Vec::new();
     let mut expect = |method: &str, template: &str, status: u16, got: (u16, Value)| {
         assert_eq!(got.0, status, "{method} {template}: {}", got.1);
@@ -498,14 +338,14 @@ async fn responses_match_the_documented_schemas() {
         checked.push(format!("{method} {template} {status}"));
     };
 
-    let (status, body) = call(
-        "PUT",
-        format!("/v1/rooms/{ROOM}"),
-        "admin",
-        json!({"max_seat_count": 4}),
-    )
-    .await;
-    expect("PUT", "/v1/rooms/{room}", 201, (status, body));
+    let got = admin
+        .call(
+            "PUT",
+            &format!("/v1/rooms/{ROOM}"),
+            json!({"max_seat_count": 4}),
+        )
+        .await;
+    expect("PUT", "/v1/rooms/{room}", 201, got);
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut bob = s.member(ROOM, "bob", Role::Audience).await;
     let _carol = s.member(ROOM, "carol", Role::Audience).await;
@@ -514,24 +354,18 @@ async fn responses_match_the_documented_schemas() {
 
     let room = "/v1/admin/rooms/{room}";
     let filled = |t: &str| t.replace("{room}", ROOM);
-    let got = call("GET", "/v1/admin/rooms".into(), "key", Value::Null).await;
+    let got = key.get("/v1/admin/rooms").await;
     expect("GET", "/v1/admin/rooms", 200, got);
-    let got = call("GET", filled(room), "key", Value::Null).await;
+    let got = key.get(&filled(room)).await;
     assert_eq!(got.1["state"]["applicants"][0]["user"]["user_id"], "bob");
     expect("GET", room, 200, got);
-    let got = call("GET", format!("/v1/rooms/{ROOM}"), "admin", Value::Null).await;
+    let got = admin.get(&format!("/v1/rooms/{ROOM}")).await;
     assert_eq!(got.1["member_count"], 3);
     expect("GET", "/v1/rooms/{room}", 200, got);
-    let got = call("GET", filled(&format!("{room}/seats")), "key", Value::Null).await;
+    let got = key.get(&filled(&format!("{room}/seats"))).await;
     assert!(!got.1["seats"][0]["user"].is_null(), "{}", got.1);
     expect("GET", &format!("{room}/seats"), 200, got);
-    let got = call(
-        "GET",
-        filled(&format!("{room}/requests")),
-        "key",
-        Value::Null,
-    )
-    .await;
+    let got = key.get(&filled(&format!("{room}/requests"))).await;
     assert_eq!(
         got.1["invitees"][0]["user"]["user_id"], "carol",
         "{}",
@@ -539,28 +373,20 @@ async fn responses_match_the_documented_schemas() {
     );
     expect("GET", &format!("{room}/requests"), 200, got);
     let template = format!("{room}/seats/{{seat}}/lock");
-    let got = call(
-        "POST",
-        filled(&template).replace("{seat}", "3"),
-        "key",
-        Value::Null,
-    )
-    .await;
+    let got = key
+        .post(&filled(&template).replace("{seat}", "3"), Value::Null)
+        .await;
     expect("POST", &template, 200, got);
-    let got = call(
-        "POST",
-        "/v1/admin/rooms".into(),
-        "key",
-        json!({"room_id": "second"}),
-    )
-    .await;
+    let got = key
+        .post("/v1/admin/rooms", json!({"room_id": "second"}))
+        .await;
     expect("POST", "/v1/admin/rooms", 201, got);
-    let got = call("GET", "/v1/admin/rooms/nope".into(), "key", Value::Null).await;
+    let got = key.get("/v1/admin/rooms/nope").await;
     expect("GET", room, 404, got);
     assert_eq!(checked.len(), 9);
 
     // The check is not vacuous: a body without a required property fails it.
-    let (_, mut body) = call("GET", filled(room), "key", Value::Null).await;
+    let (_, mut body) = key.get(&filled(room)).await;
     body["state"]["seats"][0]
         .as_object_mut()
         .unwrap()
@@ -573,16 +399,8 @@ async fn responses_match_the_documented_schemas() {
     s.stop().await;
 }
 
-/// `(seat, user)` of the occupied seats, read over HTTP.
-async fn seated_over_http(s: &TestServer, room: &str) -> Vec<(i64, String)> {
-    let (status, body) = api(
-        s,
-        "GET",
-        &format!("/v1/admin/rooms/{room}/seats"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+/// `(seat, user)` of the occupied seats in a `GET .../seats` answer.
+fn occupied_seats(body: &Value) -> Vec<(i32, String)> {
     body["seats"]
         .as_array()
         .unwrap()
@@ -590,19 +408,22 @@ async fn seated_over_http(s: &TestServer, room: &str) -> Vec<(i64, String)> {
         .filter(|s| !s["user"].is_null())
         .map(|s| {
             (
-                s["seat_index"].as_i64().unwrap(),
+                i32::try_from(s["seat_index"].as_i64().unwrap()).unwrap(),
                 s["user"]["user_id"].as_str().unwrap().to_owned(),
             )
         })
         .collect()
 }
 
-fn seated_pairs(v: &[(i64, &str)]) -> Vec<(i64, String)> {
-    v.iter().map(|(i, u)| (*i, (*u).to_owned())).collect()
+/// `(seat, user)` of the occupied seats, read over HTTP.
+async fn seated_over_http(api: &AdminApi, room: &str) -> Vec<(i32, String)> {
+    let (status, body) = api.get(&format!("/v1/admin/rooms/{room}/seats")).await;
+    assert_eq!(status, 200, "{body}");
+    occupied_seats(&body)
 }
 
-async fn room_version(s: &TestServer, room: &str) -> u64 {
-    let (_, body) = api(s, "GET", &format!("/v1/admin/rooms/{room}"), Value::Null).await;
+async fn room_version(api: &AdminApi, room: &str) -> u64 {
+    let (_, body) = api.get(&format!("/v1/admin/rooms/{room}")).await;
     body["state"]["version"].as_u64().unwrap()
 }
 
@@ -612,36 +433,25 @@ async fn room_version(s: &TestServer, room: &str) -> u64 {
 #[tokio::test]
 async fn force_replace_and_abort_when_occupied_moves_over_http() {
     const R: &str = "adm-move";
-    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (s, api) = server_with_key().await;
     let create = json!({"room_id": R, "settings": {"max_seat_count": 6}});
-    assert_eq!(api(&s, "POST", "/v1/admin/rooms", create).await.0, 201);
+    assert_eq!(api.post("/v1/admin/rooms", create).await.0, 201);
     let mut owner = s.member(R, "owner", Role::Owner).await;
     let mut bob = s.member(R, "bob", Role::Audience).await;
     let mut carol = s.member(R, "carol", Role::Audience).await;
-    let pick = format!("/v1/admin/rooms/{R}/seats/pick");
+    let pick_path = format!("/v1/admin/rooms/{R}/seats/pick");
     for (user, seat) in [("bob", 1), ("carol", 2)] {
-        let (status, body) = api(
-            &s,
-            "POST",
-            &pick,
-            json!({"user_id": user, "seat_index": seat}),
-        )
-        .await;
+        let (status, body) = api.post(&pick_path, pick(user, seat)).await;
         assert_eq!(status, 200, "{body}");
     }
     let path = format!("/v1/admin/rooms/{R}/seats/move");
 
     // force_replace: carol onto bob's seat; bob is kicked off it and told.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "carol", "seat_index": 1, "policy": "force_replace"}),
-    )
-    .await;
+    let replace = json!({"user_id": "carol", "seat_index": 1, "policy": "force_replace"});
+    let (status, body) = api.post(&path, replace).await;
     assert_eq!(status, 200, "{body}");
     let version = body["version"].as_u64().unwrap();
-    let kicked = bob
+    let kick = bob
         .expect("kicked by force_replace", |m| {
             matches!(
                 m,
@@ -652,7 +462,7 @@ async fn force_replace_and_abort_when_occupied_moves_over_http() {
             )
         })
         .await;
-    match kicked {
+    match kick {
         ServerMsg::Event {
             version: v,
             event: Event::KickedOffSeat { host_user, .. },
@@ -669,8 +479,8 @@ async fn force_replace_and_abort_when_occupied_moves_over_http() {
         })
         .await;
     assert_eq!(
-        seated_over_http(&s, R).await,
-        seated_pairs(&[(0, "owner"), (1, "carol")])
+        seated_over_http(&api, R).await,
+        pairs(&[(0, "owner"), (1, "carol")])
     );
     // bob really left the seat: it is not seated any more.
     let err = bob
@@ -678,22 +488,12 @@ async fn force_replace_and_abort_when_occupied_moves_over_http() {
         .await
         .unwrap_err();
     assert_eq!(err.code, code(ErrorCode::UserNotInSeat));
-    bob.barrier().await;
-    let kicks = bob
-        .drain_events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::KickedOffSeat { .. }))
-        .count();
+    let kicks = bob.count_events(kicked).await;
     assert_eq!(kicks, 0, "bob is told once");
 
     // abort_when_occupied to a free seat: moved.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &path,
-        json!({"user_id": "carol", "seat_index": 3, "policy": "abort_when_occupied"}),
-    )
-    .await;
+    let to_free = json!({"user_id": "carol", "seat_index": 3, "policy": "abort_when_occupied"});
+    let (status, body) = api.post(&path, to_free).await;
     assert_eq!(status, 200, "{body}");
     carol
         .event("moved to a free seat", |e| {
@@ -708,39 +508,34 @@ async fn force_replace_and_abort_when_occupied_moves_over_http() {
         })
         .await;
     assert_eq!(
-        seated_over_http(&s, R).await,
-        seated_pairs(&[(0, "owner"), (3, "carol")])
+        seated_over_http(&api, R).await,
+        pairs(&[(0, "owner"), (3, "carol")])
     );
 
     // abort_when_occupied onto an occupied seat: SEAT_OCCUPIED, and nothing changes.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &pick,
-        json!({"user_id": "bob", "seat_index": 4}),
-    )
-    .await;
+    let (status, body) = api.post(&pick_path, pick("bob", 4)).await;
     assert_eq!(status, 200, "{body}");
-    let before = room_version(&s, R).await;
+    let before = room_version(&api, R).await;
     for body in [
         json!({"user_id": "carol", "seat_index": 4, "policy": "abort_when_occupied"}),
         json!({"user_id": "carol", "seat_index": 4}),
     ] {
-        let (status, answer) = api(&s, "POST", &path, body.clone()).await;
+        let answer = api.post(&path, body.clone()).await;
         assert_eq!(
-            (status, answer["code"].as_i64()),
-            (409, Some(i64::from(code(ErrorCode::SeatOccupied)))),
-            "{body}: {answer}"
+            refusal(&answer),
+            (409, Some(ErrorCode::SeatOccupied)),
+            "{body}: {}",
+            answer.1
         );
     }
     assert_eq!(
-        room_version(&s, R).await,
+        room_version(&api, R).await,
         before,
         "a refusal changes nothing"
     );
     assert_eq!(
-        seated_pairs(&[(0, "owner"), (3, "carol"), (4, "bob")]),
-        seated_over_http(&s, R).await
+        pairs(&[(0, "owner"), (3, "carol"), (4, "bob")]),
+        seated_over_http(&api, R).await
     );
     for c in [&mut owner, &mut bob, &mut carol] {
         c.barrier().await;
@@ -765,68 +560,41 @@ async fn force_replace_and_abort_when_occupied_moves_over_http() {
 #[tokio::test]
 async fn granting_and_revoking_admin_over_http_takes_effect_at_once() {
     const R: &str = "adm-role";
-    let s = TestServer::start_with(|c| c.api_key = Some(KEY.into())).await;
+    let (s, api) = server_with_key().await;
     assert_eq!(
-        api(&s, "POST", "/v1/admin/rooms", json!({"room_id": R}))
-            .await
-            .0,
+        api.post("/v1/admin/rooms", json!({"room_id": R})).await.0,
         201
     );
     let _owner = s.member(R, "owner", Role::Owner).await;
     let mut dave = s.member(R, "dave", Role::Audience).await;
     let mut erin = s.member(R, "erin", Role::Audience).await;
     let admins = format!("/v1/admin/rooms/{R}/admins");
+    let requests = format!("/v1/admin/rooms/{R}/requests");
+    let grant = |user: &str, admin: bool| json!({"user_id": user, "admin": admin});
 
     // Audience: refused.
     let err = dave.call(R, invite("erin", -1, 60)).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
 
     // Grant: dave is told (reset, then role_changed by the operator) and may invite at once.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &admins,
-        json!({"user_id": "dave", "admin": true}),
-    )
-    .await;
+    let (status, body) = api.post(&admins, grant("dave", true)).await;
     assert_eq!(status, 200, "{body}");
     dave.event("granted", |e| {
         matches!(e, Event::RoleChanged { role: coguest_proto::Role::Admin, by_user } if by_user.user_id == "@operator")
     })
     .await;
-    dave.expect("reset", |m| {
-        matches!(
-            m,
-            ServerMsg::Change {
-                change: Change::Reset { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    dave.expect("reset", reset).await;
     let ack = dave.call(R, invite("erin", -1, 60)).await.unwrap();
     assert!(ack.request_id.is_some(), "{ack:?}");
     erin.event("invited by dave", |e| {
         matches!(e, Event::HostInvitationReceived { host_user, .. } if host_user.user_id == "dave")
     })
     .await;
-    let (_, body) = api(
-        &s,
-        "GET",
-        &format!("/v1/admin/rooms/{R}/requests"),
-        Value::Null,
-    )
-    .await;
+    let (_, body) = api.get(&requests).await;
     assert_eq!(body["invitees"][0]["inviter_id"], "dave", "{body}");
 
     // Revoke: dave's invitation is cancelled, erin is told, dave may no longer act as a host.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &admins,
-        json!({"user_id": "dave", "admin": false}),
-    )
-    .await;
+    let (status, body) = api.post(&admins, grant("dave", false)).await;
     assert_eq!(status, 200, "{body}");
     erin.event("invitation cancelled", |e| {
         matches!(e, Event::HostInvitationCancelled { host_user } if host_user.user_id == "dave")
@@ -842,45 +610,24 @@ async fn granting_and_revoking_admin_over_http_takes_effect_at_once() {
         )
     })
     .await;
-    let (_, body) = api(
-        &s,
-        "GET",
-        &format!("/v1/admin/rooms/{R}/requests"),
-        Value::Null,
-    )
-    .await;
+    let (_, body) = api.get(&requests).await;
     assert_eq!(body["invitees"], json!([]), "{body}");
     let err = dave.call(R, invite("erin", -1, 60)).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
-    let err = dave
-        .call(R, coguest_proto::ClientCommand::LockSeat { seat_index: 2 })
-        .await
-        .unwrap_err();
+    let err = dave.call(R, lock(2)).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
     let err = erin.call(R, accept_inv("dave")).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
 
     // The owner's role cannot change.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &admins,
-        json!({"user_id": "owner", "admin": false}),
-    )
-    .await;
+    let answer = api.post(&admins, grant("owner", false)).await;
     assert_eq!(
-        (status, body["code"].as_i64()),
-        (409, Some(i64::from(code(ErrorCode::CannotChangeOwnerRole))))
+        refusal(&answer),
+        (409, Some(ErrorCode::CannotChangeOwnerRole))
     );
 
     // Granted ahead of joining: frank's audience token joins as an admin.
-    let (status, body) = api(
-        &s,
-        "POST",
-        &admins,
-        json!({"user_id": "frank", "admin": true}),
-    )
-    .await;
+    let (status, body) = api.post(&admins, grant("frank", true)).await;
     assert_eq!(status, 200, "{body}");
     let mut frank = s.member(R, "frank", Role::Audience).await;
     let ack = frank.call(R, invite("erin", -1, 60)).await.unwrap();

@@ -101,6 +101,16 @@ const WRONG_ROOM: Expect = Refused(ErrorCode::WrongRoom);
 const NEED_ADMIN: Expect = Refused(ErrorCode::NeedAdminPermission);
 /// The usual row for a host command: owner and admin act, everyone else is refused.
 const HOSTS_ONLY: [Expect; 5] = [Acted, Acted, NEED_ADMIN, NOT_ENTERED, WRONG_ROOM];
+/// Every member acts; anyone else is refused.
+const MEMBERS: [Expect; 5] = [Acted, Acted, Acted, NOT_ENTERED, WRONG_ROOM];
+/// Every member is answered and nothing changes; anyone else is refused.
+const READ_ONLY: [Expect; 5] = [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM];
+
+/// Every member but the owner acts; the owner is refused with `code` (it is seated, holds no
+/// request, or must stay on its seat), anyone else as usual.
+fn all_but_the_owner(code: ErrorCode) -> [Expect; 5] {
+    [Refused(code), Acted, Acted, NOT_ENTERED, WRONG_ROOM]
+}
 
 fn matrix() -> Vec<Row> {
     fn row(
@@ -115,10 +125,7 @@ fn matrix() -> Vec<Row> {
             expect,
         }
     }
-    let mic_on = |_: &'static str| ClientCommand::SetDevice {
-        device: Device::Microphone,
-        on: true,
-    };
+    let mic_on = |_: &'static str| set_device(Device::Microphone, true);
     vec![
         // A repeated join is a no-op; a non-member becomes a member.
         row(
@@ -126,34 +133,18 @@ fn matrix() -> Vec<Row> {
             |_| ClientCommand::Join { since: None },
             [Unchanged, Unchanged, Unchanged, Acted, WRONG_ROOM],
         ),
-        row(
-            &[],
-            |_| ClientCommand::Leave,
-            [Acted, Acted, Acted, NOT_ENTERED, WRONG_ROOM],
-        ),
+        row(&[], |_| ClientCommand::Leave, MEMBERS),
         // The owner sits on seat 0 from joining.
         row(
             &[],
             |_| apply(-1, 300),
-            [
-                Refused(ErrorCode::AlreadyInSeat),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::AlreadyInSeat),
         ),
         // Only the applicant cancels: the owner's cancel does not touch g's application.
         row(
             &[GApplies, ActorApplies],
             |_| ClientCommand::CancelApplication,
-            [
-                Refused(ErrorCode::RequestIdInvalid),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::RequestIdInvalid),
         ),
         row(&[GApplies], |_| accept_app("g"), HOSTS_ONLY),
         row(&[GApplies], |_| reject_app("g"), HOSTS_ONLY),
@@ -161,17 +152,13 @@ fn matrix() -> Vec<Row> {
         // Each host cancels its own invitation.
         row(
             &[OwnerInvitesG, AdminInvitesG],
-            |_| ClientCommand::CancelInvitation {
-                invitee_id: "g".into(),
-            },
+            |_| cancel_invitation("g"),
             HOSTS_ONLY,
         ),
         // Only the inviting host cancels: the admin cannot cancel the owner's invitation.
         row(
             &[OwnerInvitesG],
-            |_| ClientCommand::CancelInvitation {
-                invitee_id: "g".into(),
-            },
+            |_| cancel_invitation("g"),
             [
                 Acted,
                 Refused(ErrorCode::RequestIdInvalid),
@@ -184,68 +171,30 @@ fn matrix() -> Vec<Row> {
         row(
             &[ActorInvited, OwnerInvitesG],
             |me| accept_inv(inviter_of(me)),
-            [
-                Refused(ErrorCode::RequestIdInvalid),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::RequestIdInvalid),
         ),
         row(
             &[ActorInvited, OwnerInvitesG],
             |me| reject_inv(inviter_of(me)),
-            [
-                Refused(ErrorCode::RequestIdInvalid),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::RequestIdInvalid),
         ),
         row(
             &[ActorSeated],
             |_| ClientCommand::Disconnect,
-            [
-                Refused(ErrorCode::OwnerMustStayOnSeat),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::OwnerMustStayOnSeat),
         ),
-        row(
-            &[GSeated],
-            |_| ClientCommand::KickOffSeat {
-                user_id: "g".into(),
-            },
-            HOSTS_ONLY,
-        ),
-        row(
-            &[],
-            |_| ClientCommand::LockSeat { seat_index: 3 },
-            HOSTS_ONLY,
-        ),
-        row(
-            &[Seat3Locked],
-            |_| ClientCommand::UnlockSeat { seat_index: 3 },
-            HOSTS_ONLY,
-        ),
+        row(&[GSeated], |_| kick("g"), HOSTS_ONLY),
+        row(&[], |_| lock(3), HOSTS_ONLY),
+        row(&[Seat3Locked], |_| unlock(3), HOSTS_ONLY),
         row(
             &[FreeToTake],
-            |_| ClientCommand::TakeSeat { seat_index: -1 },
-            [
-                Refused(ErrorCode::AlreadyInSeat),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            |_| take(-1),
+            all_but_the_owner(ErrorCode::AlreadyInSeat),
         ),
         // In an apply-to-take room nobody takes a seat, whatever its role.
         row(
             &[],
-            |_| ClientCommand::TakeSeat { seat_index: -1 },
+            |_| take(-1),
             [
                 Refused(ErrorCode::AlreadyInSeat),
                 Refused(ErrorCode::SeatModeApplyToTake),
@@ -257,48 +206,24 @@ fn matrix() -> Vec<Row> {
         row(
             &[ActorSeated],
             |_| ClientCommand::LeaveSeat,
-            [
-                Refused(ErrorCode::OwnerMustStayOnSeat),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            all_but_the_owner(ErrorCode::OwnerMustStayOnSeat),
         ),
         // A host moves another user.
         row(
             &[GSeated],
-            |_| ClientCommand::MoveToSeat {
-                user_id: "g".into(),
-                seat_index: 4,
-                policy: MovePolicy::AbortWhenOccupied,
-            },
+            |_| move_to("g", 4, MovePolicy::AbortWhenOccupied),
             HOSTS_ONLY,
         ),
         // A seated user moves itself to a free seat.
         row(
             &[ActorSeated],
-            |me| ClientCommand::MoveToSeat {
-                user_id: me.into(),
-                seat_index: 4,
-                policy: MovePolicy::AbortWhenOccupied,
-            },
-            [
-                Refused(ErrorCode::OwnerMustStayOnSeat),
-                Acted,
-                Acted,
-                NOT_ENTERED,
-                WRONG_ROOM,
-            ],
+            |me| move_to(me, 4, MovePolicy::AbortWhenOccupied),
+            all_but_the_owner(ErrorCode::OwnerMustStayOnSeat),
         ),
         // Any other policy needs a host, even on oneself.
         row(
             &[ActorSeated],
-            |me| ClientCommand::MoveToSeat {
-                user_id: me.into(),
-                seat_index: 4,
-                policy: MovePolicy::ForceReplace,
-            },
+            |me| move_to(me, 4, MovePolicy::ForceReplace),
             [
                 Refused(ErrorCode::OwnerMustStayOnSeat),
                 Acted,
@@ -307,11 +232,7 @@ fn matrix() -> Vec<Row> {
                 WRONG_ROOM,
             ],
         ),
-        row(
-            &[ActorSeated],
-            mic_on,
-            [Acted, Acted, Acted, NOT_ENTERED, WRONG_ROOM],
-        ),
+        row(&[ActorSeated], mic_on, MEMBERS),
         // Devices belong to a seat: only the (always seated) owner has one here.
         row(
             &[],
@@ -326,36 +247,22 @@ fn matrix() -> Vec<Row> {
         ),
         row(
             &[],
-            |_| ClientCommand::SetUserDevicePermission {
-                user_id: "g".into(),
-                device: Device::Camera,
-                allowed: false,
-            },
+            |_| user_device_permission("g", Device::Camera, false),
             HOSTS_ONLY,
         ),
         row(
             &[],
-            |_| ClientCommand::SetSeatDevicePermission {
-                seat_index: 3,
-                device: Device::Microphone,
-                allowed: false,
-            },
+            |_| seat_device_permission(3, Device::Microphone, false),
             HOSTS_ONLY,
         ),
         row(
             &[],
-            |_| ClientCommand::ChangeSettings {
-                seat_mode: Some(SeatMode::FreeToTake),
-                max_seat_count: Some(6),
-            },
+            |_| settings(Some(SeatMode::FreeToTake), Some(6)),
             HOSTS_ONLY,
         ),
         row(
             &[],
-            |_| ClientCommand::SetAdmin {
-                user_id: "g".into(),
-                admin: true,
-            },
+            |_| set_admin("g", true),
             [
                 Acted,
                 Refused(ErrorCode::NeedOwnerPermission),
@@ -364,19 +271,11 @@ fn matrix() -> Vec<Row> {
                 WRONG_ROOM,
             ],
         ),
-        row(
-            &[],
-            |_| ClientCommand::Snapshot,
-            [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM],
-        ),
+        row(&[], |_| ClientCommand::Snapshot, READ_ONLY),
         // A room-less `ping` is for anyone; naming a room, only for a connection that joined
         // it (a non-member learns nothing about the room), and a token for another room names
         // no other room.
-        row(
-            &[],
-            |_| ClientCommand::Ping,
-            [Unchanged, Unchanged, Unchanged, NOT_ENTERED, WRONG_ROOM],
-        ),
+        row(&[], |_| ClientCommand::Ping, READ_ONLY),
         Row {
             prep: &[],
             cmd: |_| ClientCommand::Ping,
@@ -384,12 +283,6 @@ fn matrix() -> Vec<Row> {
             expect: [Unchanged; 5],
         },
     ]
-}
-
-async fn room_info(s: &TestServer, room: &str) -> serde_json::Value {
-    let (status, body) = s.get_room(room).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
 }
 
 fn version(info: &serde_json::Value) -> u64 {
@@ -429,11 +322,8 @@ async fn cell(
         Actor::OtherRoomToken => {
             let mut claims = s.claims("wr", Role::Audience);
             claims.room = Some(elsewhere.clone());
-            let token = s.auth.mint(&claims).unwrap();
-            let mut wr = TestClient::connect(&s.ws_url(Some(&token)), "wr").await;
-            assert!(matches!(wr.next().await, ServerMsg::Welcome { .. }));
-            wr.join(&elsewhere, None).await.unwrap();
-            wr.take_snapshot(&elsewhere);
+            let mut wr = s.connect_with(&claims).await;
+            wr.enter(&elsewhere).await;
             c.insert("wr", wr);
         }
         _ => {}
@@ -463,21 +353,15 @@ async fn cell(
                 ok(c.get_mut(me).unwrap(), room, accept_inv("owner")).await;
             }
             FreeToTake => {
-                let cmd = ClientCommand::ChangeSettings {
-                    seat_mode: Some(SeatMode::FreeToTake),
-                    max_seat_count: None,
-                };
+                let cmd = settings(Some(SeatMode::FreeToTake), None);
                 ok(c.get_mut("owner").unwrap(), room, cmd).await;
             }
-            Seat3Locked => {
-                let cmd = ClientCommand::LockSeat { seat_index: 3 };
-                ok(c.get_mut("owner").unwrap(), room, cmd).await;
-            }
+            Seat3Locked => ok(c.get_mut("owner").unwrap(), room, lock(3)).await,
             ActorApplies | ActorInvited | ActorSeated => {}
         }
     }
 
-    let before = room_info(s, room).await;
+    let before = s.room_json(room).await;
     let cmd = (row.cmd)(me);
     let creates_request = matches!(
         cmd,
@@ -486,7 +370,7 @@ async fn cell(
     let client = c.get_mut(me).unwrap();
     let id = client.send(row.with_room.then_some(room), cmd).await;
     let answer = client.answer(id).await;
-    let after = room_info(s, room).await;
+    let after = s.room_json(room).await;
 
     let got = match &answer {
         Ok(_) if after == before => Unchanged,
@@ -580,13 +464,13 @@ async fn a_second_owner_is_refused() {
     assert_eq!(err.code, code(ErrorCode::OwnerAlreadyPresent));
 }
 
-async fn refused(s: &TestServer, url: String) -> (i32, Option<u16>) {
+/// Connects to `url`, which must be refused: the error code and the close code.
+async fn refused(url: String) -> (i32, Option<u16>) {
     let mut c = TestClient::connect(&url, "x").await;
     let m = c.next().await;
     let ServerMsg::Error { code, .. } = m else {
         panic!("expected an error, got {m:?}");
     };
-    let _ = s;
     (code, c.closed().await)
 }
 
@@ -595,12 +479,12 @@ async fn bad_tokens_are_refused_and_closed() {
     let s = TestServer::start().await;
     // Missing.
     assert_eq!(
-        refused(&s, s.ws_url(None)).await,
+        refused(s.ws_url(None)).await,
         (code(ErrorCode::Unauthenticated), Some(CLOSE_UNAUTHORIZED))
     );
     // Garbage.
     assert_eq!(
-        refused(&s, s.ws_url(Some("not.a.jwt"))).await,
+        refused(s.ws_url(Some("not.a.jwt"))).await,
         (code(ErrorCode::Unauthenticated), Some(CLOSE_UNAUTHORIZED))
     );
     // Forged: signed with another secret.
@@ -608,7 +492,7 @@ async fn bad_tokens_are_refused_and_closed() {
         .mint(&s.claims("mallory", Role::Owner))
         .unwrap();
     assert_eq!(
-        refused(&s, s.ws_url(Some(&forged))).await,
+        refused(s.ws_url(Some(&forged))).await,
         (code(ErrorCode::Unauthenticated), Some(CLOSE_UNAUTHORIZED))
     );
     // Expired.
@@ -616,7 +500,7 @@ async fn bad_tokens_are_refused_and_closed() {
     c.exp = s.now().as_millis() / 1000 - 1;
     let expired = s.auth.mint(&c).unwrap();
     assert_eq!(
-        refused(&s, s.ws_url(Some(&expired))).await,
+        refused(s.ws_url(Some(&expired))).await,
         (code(ErrorCode::TokenExpired), Some(CLOSE_UNAUTHORIZED))
     );
 }
@@ -643,9 +527,7 @@ async fn wrong_room_token_is_refused_and_closed() {
     let s = TestServer::start().await;
     let mut c = s.claims("g", Role::Audience);
     c.room = Some("only-this".into());
-    let token = s.auth.mint(&c).unwrap();
-    let mut client = TestClient::connect(&s.ws_url(Some(&token)), "g").await;
-    client.next().await; // welcome
+    let mut client = s.connect_with(&c).await;
     client.join("only-this", None).await.unwrap();
     let err = client.join("another", None).await.unwrap_err();
     assert_eq!(err.code, code(ErrorCode::WrongRoom));
@@ -657,9 +539,7 @@ async fn a_token_expiring_mid_connection_closes_it() {
     let s = TestServer::start().await;
     let mut c = s.claims("g", Role::Audience);
     c.exp = s.now().as_millis() / 1000 + 60;
-    let token = s.auth.mint(&c).unwrap();
-    let mut client = TestClient::connect(&s.ws_url(Some(&token)), "g").await;
-    client.next().await;
+    let mut client = s.connect_with(&c).await;
     client.join(ROOM, None).await.unwrap();
     // Closed when the token expires, not at the next frame it sends: an idle connection does
     // not keep receiving the room after its token ran out.

@@ -6,29 +6,6 @@ use coguest_proto::{Change, ClientCommand, ErrorCode, Event, NoResponseReason, S
 
 const ROOM: &str = "live-1";
 
-fn seats_of(m: &ServerMsg) -> Option<Vec<(i32, String)>> {
-    match m {
-        // `connected` is the seat list's occupants.
-        ServerMsg::Change {
-            change: Change::Seats { seats },
-            ..
-        } => Some(
-            seats
-                .iter()
-                .filter_map(|s| s.user.as_ref().map(|u| (u.seat_index, u.user_id.clone())))
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
-async fn expect_seats(c: &mut TestClient, want: &[(i32, &str)]) {
-    let want: Vec<(i32, String)> = want.iter().map(|(i, u)| (*i, u.to_string())).collect();
-    let what = format!("connected = {want:?}");
-    c.expect(&what, |m| seats_of(m).as_ref() == Some(&want))
-        .await;
-}
-
 #[tokio::test]
 async fn application_accepted_reaches_guest_and_other_host() {
     let s = TestServer::start().await;
@@ -40,9 +17,7 @@ async fn application_accepted_reaches_guest_and_other_host() {
     let rid = ack.request_id.expect("an application has a request id");
     for host in [&mut owner, &mut admin] {
         let e = host
-            .event("application received", |e| {
-                matches!(e, Event::GuestApplicationReceived { .. })
-            })
+            .event("application received", application_received)
             .await;
         let Event::GuestApplicationReceived {
             guest_user,
@@ -79,7 +54,7 @@ async fn application_accepted_reaches_guest_and_other_host() {
             if guest_user.user_id == "guest" && host_user.user_id == "admin"
     ));
     for c in [&mut owner, &mut admin, &mut guest] {
-        expect_seats(c, &[(0, "owner"), (1, "guest")]).await;
+        c.expect_seats(&[(0, "owner"), (1, "guest")]).await;
     }
     // The accepting host is not told its own answer was processed by another host.
     admin.room_barrier(ROOM).await;
@@ -104,17 +79,7 @@ async fn application_rejected_and_cancelled() {
         })
         .await;
     owner.call(ROOM, reject_app("guest")).await.unwrap();
-    guest
-        .event("rejected", |e| {
-            matches!(
-                e,
-                Event::GuestApplicationResponded {
-                    is_accept: false,
-                    ..
-                }
-            )
-        })
-        .await;
+    guest.event("rejected", application_rejected).await;
 
     guest.call(ROOM, apply(-1, 30)).await.unwrap();
     guest
@@ -127,13 +92,14 @@ async fn application_rejected_and_cancelled() {
         })
         .await;
     // Nothing left to answer.
-    let err = owner.call(ROOM, accept_app("guest")).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
-    let err = guest
-        .call(ROOM, ClientCommand::CancelApplication)
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+    assert_eq!(
+        owner.refused(ROOM, accept_app("guest")).await,
+        ErrorCode::RequestIdInvalid
+    );
+    assert_eq!(
+        guest.refused(ROOM, ClientCommand::CancelApplication).await,
+        ErrorCode::RequestIdInvalid
+    );
 }
 
 #[tokio::test]
@@ -146,11 +112,7 @@ async fn invitations_accepted_rejected_cancelled() {
 
     let ack = owner.call(ROOM, invite("a", 3, 60)).await.unwrap();
     assert!(ack.request_id.is_some());
-    let e = a
-        .event("invited", |e| {
-            matches!(e, Event::HostInvitationReceived { .. })
-        })
-        .await;
+    let e = a.event("invited", invitation_received).await;
     assert!(matches!(
         e,
         Event::HostInvitationReceived { ref host_user, seat_index: 3, .. } if host_user.user_id == "owner"
@@ -161,13 +123,10 @@ async fn invitations_accepted_rejected_cancelled() {
             matches!(e, Event::HostInvitationResponded { is_accept: true, guest_user } if guest_user.user_id == "a")
         })
         .await;
-    expect_seats(&mut c, &[(0, "owner"), (3, "a")]).await;
+    c.expect_seats(&[(0, "owner"), (3, "a")]).await;
 
     owner.call(ROOM, invite("b", -1, 60)).await.unwrap();
-    b.event("invited", |e| {
-        matches!(e, Event::HostInvitationReceived { .. })
-    })
-    .await;
+    b.event("invited", invitation_received).await;
     b.call(ROOM, reject_inv("owner")).await.unwrap();
     owner
         .event("b rejected", |e| {
@@ -176,21 +135,15 @@ async fn invitations_accepted_rejected_cancelled() {
         .await;
 
     owner.call(ROOM, invite("c", -1, 60)).await.unwrap();
-    owner
-        .call(
-            ROOM,
-            ClientCommand::CancelInvitation {
-                invitee_id: "c".into(),
-            },
-        )
-        .await
-        .unwrap();
+    owner.call(ROOM, cancel_invitation("c")).await.unwrap();
     c.event("invitation cancelled", |e| {
         matches!(e, Event::HostInvitationCancelled { host_user } if host_user.user_id == "owner")
     })
     .await;
-    let err = c.call(ROOM, accept_inv("owner")).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+    assert_eq!(
+        c.refused(ROOM, accept_inv("owner")).await,
+        ErrorCode::RequestIdInvalid
+    );
 }
 
 #[tokio::test]
@@ -201,24 +154,18 @@ async fn disconnect_kick_lock_unlock_leave_snapshot_ping() {
 
     owner.call(ROOM, invite("a", 1, 60)).await.unwrap();
     a.call(ROOM, accept_inv("owner")).await.unwrap();
-    expect_seats(&mut a, &[(0, "owner"), (1, "a")]).await;
+    a.expect_seats(&[(0, "owner"), (1, "a")]).await;
     a.call(ROOM, ClientCommand::Disconnect).await.unwrap();
-    expect_seats(&mut owner, &[(0, "owner")]).await;
-    let err = a.call(ROOM, ClientCommand::Disconnect).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::UserNotInSeat));
+    owner.expect_seats(&[(0, "owner")]).await;
+    assert_eq!(
+        a.refused(ROOM, ClientCommand::Disconnect).await,
+        ErrorCode::UserNotInSeat
+    );
 
     // Kick.
     owner.call(ROOM, invite("a", 1, 60)).await.unwrap();
     a.call(ROOM, accept_inv("owner")).await.unwrap();
-    owner
-        .call(
-            ROOM,
-            ClientCommand::KickOffSeat {
-                user_id: "a".into(),
-            },
-        )
-        .await
-        .unwrap();
+    owner.call(ROOM, kick("a")).await.unwrap();
     a.event("kicked", |e| {
         matches!(e, Event::KickedOffSeat { seat_index: 1, host_user } if host_user.user_id == "owner")
     })
@@ -227,31 +174,21 @@ async fn disconnect_kick_lock_unlock_leave_snapshot_ping() {
     // Locking an occupied seat removes its occupant; a locked seat cannot be asked for.
     owner.call(ROOM, invite("a", 2, 60)).await.unwrap();
     a.call(ROOM, accept_inv("owner")).await.unwrap();
-    owner
-        .call(ROOM, ClientCommand::LockSeat { seat_index: 2 })
-        .await
-        .unwrap();
+    owner.call(ROOM, lock(2)).await.unwrap();
     a.event("kicked by lock", |e| {
         matches!(e, Event::KickedOffSeat { seat_index: 2, .. })
     })
     .await;
-    let err = a.call(ROOM, apply(2, 30)).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::SeatLocked));
-    let err = owner
-        .call(ROOM, ClientCommand::LockSeat { seat_index: 2 })
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::SeatLockUnchanged));
-    owner
-        .call(ROOM, ClientCommand::UnlockSeat { seat_index: 2 })
-        .await
-        .unwrap();
+    assert_eq!(a.refused(ROOM, apply(2, 30)).await, ErrorCode::SeatLocked);
+    assert_eq!(
+        owner.refused(ROOM, lock(2)).await,
+        ErrorCode::SeatLockUnchanged
+    );
+    owner.call(ROOM, unlock(2)).await.unwrap();
     a.call(ROOM, apply(2, 30)).await.unwrap();
 
     // Snapshot: the host sees the application.
-    let id = owner.send(Some(ROOM), ClientCommand::Snapshot).await;
-    owner.answer(id).await.unwrap();
-    let state = owner.take_snapshot(ROOM);
+    let state = owner.snapshot(ROOM).await;
     assert_eq!(state.applicants.len(), 1);
     assert_eq!(state.applicants[0].user.user_id, "a");
     assert_eq!(state.connected.len(), 1);
@@ -266,12 +203,11 @@ async fn disconnect_kick_lock_unlock_leave_snapshot_ping() {
             matches!(e, Event::GuestApplicationCancelled { .. })
         })
         .await;
-    let err = a.call(ROOM, apply(-1, 30)).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::NotEnteredRoom));
-    let (status, body) = s.get_room(ROOM).await;
-    assert_eq!(status, 200, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["member_count"], 1);
+    assert_eq!(
+        a.refused(ROOM, apply(-1, 30)).await,
+        ErrorCode::NotEnteredRoom
+    );
+    assert_eq!(s.room_json(ROOM).await["member_count"], 1);
 }
 
 #[tokio::test]
@@ -285,15 +221,8 @@ async fn already_seated_closes_other_requests() {
     g.call(ROOM, apply(-1, 30)).await.unwrap();
     owner.call(ROOM, invite("g", -1, 30)).await.unwrap();
     g.call(ROOM, accept_inv("owner")).await.unwrap();
-    g.event("application closed", |e| {
-        matches!(
-            e,
-            Event::GuestApplicationNoResponse {
-                reason: NoResponseReason::AlreadySeated
-            }
-        )
-    })
-    .await;
+    g.event("application closed", application_closed_as_seated)
+        .await;
     g.call(ROOM, ClientCommand::Disconnect).await.unwrap();
 
     // Two invitations, one accepted: the other host hears "already seated".
@@ -305,17 +234,7 @@ async fn already_seated_closes_other_requests() {
             matches!(e, Event::HostInvitationNoResponse { reason: NoResponseReason::AlreadySeated, guest_user } if guest_user.user_id == "g")
         })
         .await;
-    admin
-        .event("accepted", |e| {
-            matches!(
-                e,
-                Event::HostInvitationResponded {
-                    is_accept: true,
-                    ..
-                }
-            )
-        })
-        .await;
+    admin.event("accepted", invitation_accepted).await;
 
     // Inviting a seated user answers at once, without a request.
     let ack = owner.call(ROOM, invite("g", -1, 30)).await.unwrap();
@@ -332,8 +251,10 @@ async fn already_seated_closes_other_requests() {
         })
         .await;
     // Applying while seated is refused.
-    let err = g.call(ROOM, apply(-1, 30)).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::AlreadyInSeat));
+    assert_eq!(
+        g.refused(ROOM, apply(-1, 30)).await,
+        ErrorCode::AlreadyInSeat
+    );
 }
 
 #[tokio::test]
@@ -345,10 +266,7 @@ async fn requests_time_out_on_the_manual_clock() {
 
     g.call(ROOM, apply(-1, 30)).await.unwrap();
     owner.call(ROOM, invite("h", -1, 10)).await.unwrap();
-    h.event("invited", |e| {
-        matches!(e, Event::HostInvitationReceived { .. })
-    })
-    .await;
+    h.event("invited", invitation_received).await;
 
     // Just before the deadlines nothing fires.
     s.clock.advance(9_999);
@@ -366,26 +284,23 @@ async fn requests_time_out_on_the_manual_clock() {
             matches!(e, Event::HostInvitationNoResponse { reason: NoResponseReason::Timeout, guest_user } if guest_user.user_id == "h")
         })
         .await;
-    let err = h.call(ROOM, accept_inv("owner")).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+    assert_eq!(
+        h.refused(ROOM, accept_inv("owner")).await,
+        ErrorCode::RequestIdInvalid
+    );
 
     s.clock.advance_secs(20);
-    g.event("application timed out", |e| {
-        matches!(
-            e,
-            Event::GuestApplicationNoResponse {
-                reason: NoResponseReason::Timeout
-            }
-        )
-    })
-    .await;
+    g.event("application timed out", application_timed_out)
+        .await;
     owner
         .expect("applicant removed", |m| {
             matches!(m, ServerMsg::Change { change: Change::ApplicantRemoved { user_id }, .. } if user_id == "g")
         })
         .await;
-    let err = owner.call(ROOM, accept_app("g")).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::RequestIdInvalid));
+    assert_eq!(
+        owner.refused(ROOM, accept_app("g")).await,
+        ErrorCode::RequestIdInvalid
+    );
 }
 
 #[tokio::test]
@@ -395,16 +310,8 @@ async fn first_host_wins_under_concurrent_accepts() {
     let mut admin = s.member(ROOM, "admin", Role::Admin).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
     g.call(ROOM, apply(-1, 30)).await.unwrap();
-    owner
-        .event("received", |e| {
-            matches!(e, Event::GuestApplicationReceived { .. })
-        })
-        .await;
-    admin
-        .event("received", |e| {
-            matches!(e, Event::GuestApplicationReceived { .. })
-        })
-        .await;
+    owner.event("received", application_received).await;
+    admin.event("received", application_received).await;
 
     let a = owner.send(Some(ROOM), accept_app("g")).await;
     let b = admin.send(Some(ROOM), accept_app("g")).await;
@@ -415,17 +322,7 @@ async fn first_host_wins_under_concurrent_accepts() {
         _ => panic!("exactly one accept must win: {ra:?} {rb:?}"),
     };
     assert_eq!(loser.code, code(ErrorCode::RequestIdInvalid));
-    let e = g
-        .event("accepted", |e| {
-            matches!(
-                e,
-                Event::GuestApplicationResponded {
-                    is_accept: true,
-                    ..
-                }
-            )
-        })
-        .await;
+    let e = g.event("accepted", application_accepted).await;
     assert!(
         matches!(e, Event::GuestApplicationResponded { host_user, .. } if host_user.user_id == winner)
     );
@@ -496,27 +393,19 @@ async fn the_commander_gets_its_outputs_then_its_answer() {
         "outputs of version {v} after the ack: {:?}",
         host.buf
     );
-    let ack = guest
-        .call(
-            ROOM,
-            ClientCommand::AcceptInvitation {
-                inviter_id: "host".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let ack = guest.call(ROOM, accept_inv("host")).await.unwrap();
     let v = ack.version.unwrap();
     assert!(
         guest
             .buf
             .iter()
-            .any(|m| version_of(m) == Some(v) && seats_of(m).is_some()),
+            .any(|m| version_of(m) == Some(v) && seats_change(m).is_some()),
         "the guest's seat change of version {v} did not come before its ack: {:?}",
         guest.buf
     );
     for w in &mut watchers {
         w.expect("the seat change", |m| {
-            version_of(m) == Some(v) && seats_of(m).is_some()
+            version_of(m) == Some(v) && seats_change(m).is_some()
         })
         .await;
     }

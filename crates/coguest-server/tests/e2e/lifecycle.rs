@@ -2,24 +2,13 @@
 
 use crate::common::*;
 use coguest_core::Role;
-use coguest_proto::{CLOSE_RECONNECT, Change, ErrorCode, ServerMsg};
+use coguest_proto::{CLOSE_RECONNECT, ErrorCode, ServerMsg};
 
 const ROOM: &str = "life";
 
+/// The users of a seat list (`connected`).
 fn connected_ids(m: &ServerMsg) -> Option<Vec<String>> {
-    match m {
-        // `connected` is the seat list's occupants.
-        ServerMsg::Change {
-            change: Change::Seats { seats },
-            ..
-        } => Some(
-            seats
-                .iter()
-                .filter_map(|s| s.user.as_ref().map(|u| u.user_id.clone()))
-                .collect(),
-        ),
-        _ => None,
-    }
+    seats_change(m).map(|seats| occupants(seats).into_iter().map(|(_, u)| u).collect())
 }
 
 #[tokio::test]
@@ -34,8 +23,7 @@ async fn reconnect_within_grace_keeps_the_seat_after_grace_loses_it() {
     s.clock.advance_secs(29);
     let mut g = s.connect("g", Role::Audience).await;
     g.join(ROOM, ack.version).await.unwrap();
-    g.expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
-        .await;
+    g.expect("resumed", resumed).await;
     s.clock.advance_secs(10);
     owner.room_barrier(ROOM).await;
     assert!(
@@ -57,9 +45,11 @@ async fn reconnect_within_grace_keeps_the_seat_after_grace_loses_it() {
         .expect("seat lost", |m| connected_ids(m).is_some())
         .await;
     assert_eq!(connected_ids(&m).unwrap(), vec!["owner".to_owned()]);
-    let (_, body) = s.get_room(ROOM).await;
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["member_count"], 1, "g left the room");
+    assert_eq!(
+        s.room_json(ROOM).await["member_count"],
+        1,
+        "g left the room"
+    );
 }
 
 #[tokio::test]

@@ -69,8 +69,10 @@ async fn malformed_unknown_and_mistyped_frames() {
         .await,
         (Some(11), code(ErrorCode::RoomIdInvalid))
     );
-    let err = c.call(ROOM, apply(-1, 100_000)).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::TimeoutOutOfRange));
+    assert_eq!(
+        c.refused(ROOM, apply(-1, 100_000)).await,
+        ErrorCode::TimeoutOutOfRange
+    );
     // Still connected, nothing changed.
     c.barrier().await;
     assert_eq!(room_state(&s).await, before);
@@ -93,31 +95,17 @@ async fn oversized_frame_and_extra_info() {
         error_for(&mut c, &frame).await,
         (Some(3), code(ErrorCode::FrameTooLarge))
     );
-    let err = c
-        .call(
-            ROOM,
-            ClientCommand::ApplyForSeat {
-                seat_index: -1,
-                timeout: 30,
-                extra_info: Some("y".repeat(101)),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::ExtraInfoTooLarge));
+    assert_eq!(
+        c.refused(ROOM, apply_with_info(-1, 30, "y".repeat(101)))
+            .await,
+        ErrorCode::ExtraInfoTooLarge
+    );
     c.barrier().await;
     assert_eq!(room_state(&s).await, before);
     // At the limit it is accepted.
-    c.call(
-        ROOM,
-        ClientCommand::ApplyForSeat {
-            seat_index: -1,
-            timeout: 30,
-            extra_info: Some("y".repeat(100)),
-        },
-    )
-    .await
-    .unwrap();
+    c.call(ROOM, apply_with_info(-1, 30, "y".repeat(100)))
+        .await
+        .unwrap();
 }
 
 /// `n`-th command of the flood: apply, cancel, apply, cancel, ...
@@ -173,10 +161,7 @@ async fn flood_past_the_rate_limit() {
     assert_eq!(applicants[0]["request_id"], last_request.unwrap());
     owner.room_barrier(ROOM).await;
     let events = owner.drain_events();
-    let received = events
-        .iter()
-        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
-        .count();
+    let received = events.iter().filter(|e| application_received(e)).count();
     let cancelled = events
         .iter()
         .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationCancelled { .. }))
@@ -191,11 +176,10 @@ async fn flood_past_the_rate_limit() {
     for n in 0..4 {
         c.call(ROOM, flood_cmd(n)).await.unwrap();
     }
-    let e = c
-        .call(ROOM, ClientCommand::CancelApplication)
-        .await
-        .unwrap_err();
-    assert_eq!(e.code, code(ErrorCode::FreqLimit));
+    assert_eq!(
+        c.refused(ROOM, ClientCommand::CancelApplication).await,
+        ErrorCode::FreqLimit
+    );
     assert_eq!(version_of(&room_state(&s).await), version_of(&after) + 5);
 }
 
@@ -240,7 +224,7 @@ async fn applications_received(host: &mut TestClient) -> usize {
     host.room_barrier(ROOM).await;
     host.drain_events()
         .into_iter()
-        .filter(|e| matches!(e, coguest_proto::Event::GuestApplicationReceived { .. }))
+        .filter(application_received)
         .count()
 }
 
@@ -292,38 +276,34 @@ async fn a_user_who_left_keeps_only_its_leave_answer() {
     assert_eq!(received, 2, "the old id was forgotten and applied again");
 }
 
+/// Queues of 8 frames and applications of up to 64 KiB: a member that stops reading falls
+/// behind within some dozens of applications.
+fn small_queues(c: &mut coguest_server::ServerConfig) {
+    c.limits.outgoing_queue = 8;
+    c.default_room.max_extra_info_bytes = 65_536;
+}
+
+/// `g` applies with 60 KB of extra info (which every host is sent) and cancels.
+async fn apply_big_and_cancel(g: &mut TestClient) {
+    let big = apply_with_info(-1, 30, "z".repeat(60_000));
+    g.call(ROOM, big).await.unwrap();
+    g.call(ROOM, ClientCommand::CancelApplication)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn slow_consumer_is_closed_without_slowing_the_room() {
-    let s = TestServer::start_with(|c| {
-        c.limits.outgoing_queue = 8;
-        c.default_room.max_extra_info_bytes = 65_536;
-    })
-    .await;
+    let s = TestServer::start_with(small_queues).await;
     let mut slow = s.member(ROOM, "slow", Role::Admin).await;
     let mut fast = s.member(ROOM, "fast", Role::Owner).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
-    let info = "z".repeat(60_000);
     // `slow` never reads: its socket buffers fill, then its queue, and it is cut off. The
     // guest's commands keep being answered and the fast host keeps receiving.
     let rounds = 200;
     for _ in 0..rounds {
-        g.call(
-            ROOM,
-            ClientCommand::ApplyForSeat {
-                seat_index: -1,
-                timeout: 30,
-                extra_info: Some(info.clone()),
-            },
-        )
-        .await
-        .unwrap();
-        g.call(ROOM, ClientCommand::CancelApplication)
-            .await
-            .unwrap();
-        fast.event("received", |e| {
-            matches!(e, coguest_proto::Event::GuestApplicationReceived { .. })
-        })
-        .await;
+        apply_big_and_cancel(&mut g).await;
+        fast.event("received", application_received).await;
         fast.buf.clear();
     }
     assert_eq!(slow.closed().await, Some(CLOSE_TOO_SLOW));
@@ -348,26 +328,13 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
 /// (its slot given back, its socket closed without a close frame).
 #[tokio::test]
 async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() {
-    let s = TestServer::start_with(|c| {
-        c.limits.outgoing_queue = 8;
-        c.default_room.max_extra_info_bytes = 65_536;
-    })
-    .await;
+    let s = TestServer::start_with(small_queues).await;
     let mut stuck = s.member(ROOM, "stuck", Role::Admin).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
-    let info = "z".repeat(60_000);
     // Enough applications to fill `stuck`'s socket buffers and then its queue: the close
     // (4008) is asked for, and its writer is stuck mid-write.
     for _ in 0..100 {
-        let apply = ClientCommand::ApplyForSeat {
-            seat_index: -1,
-            timeout: 30,
-            extra_info: Some(info.clone()),
-        };
-        g.call(ROOM, apply).await.unwrap();
-        g.call(ROOM, ClientCommand::CancelApplication)
-            .await
-            .unwrap();
+        apply_big_and_cancel(&mut g).await;
     }
     assert!(s.connections_open(2).await);
     // The sweep sees the close asked for, then, 10 s later, that it never happened.
@@ -484,8 +451,7 @@ async fn a_member_behind_a_burst_of_seat_changes_gets_the_latest_list_not_a_back
     let url = s.ws_url(Some(&s.token("behind", Role::Audience)));
     let mut behind = TestClient::connect_small_buffer(&url, "behind", 4096).await;
     assert!(matches!(behind.next().await, ServerMsg::Welcome { .. }));
-    behind.join(ROOM, None).await.unwrap();
-    behind.take_snapshot(ROOM);
+    behind.enter(ROOM).await;
     // `behind` stops reading: once the sockets' buffers are full, its queue of 16 frames would
     // fill too and the connection be closed as too slow (4008).
     const CHANGES: usize = 4_000;

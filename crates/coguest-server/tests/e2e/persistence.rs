@@ -11,12 +11,6 @@ fn long_grace(c: &mut coguest_server::ServerConfig) {
     c.grace_period = Duration::from_secs(3600);
 }
 
-async fn room_json(s: &TestServer) -> serde_json::Value {
-    let (status, body) = s.get_room(ROOM).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
-
 #[tokio::test]
 async fn state_and_deadlines_survive_a_restart() {
     let s = TestServer::start_with(long_grace).await;
@@ -28,21 +22,19 @@ async fn state_and_deadlines_survive_a_restart() {
     a.call(ROOM, accept_inv("owner")).await.unwrap();
     b.call(ROOM, apply(-1, 60)).await.unwrap();
     let last = owner.call(ROOM, invite("c", -1, 120)).await.unwrap();
-    let before = room_json(&s).await;
+    let before = s.room_json(ROOM).await;
     assert_eq!(before["state"]["connected"].as_array().unwrap().len(), 2);
     assert_eq!(before["state"]["applicants"].as_array().unwrap().len(), 1);
     assert_eq!(before["state"]["invitees"].as_array().unwrap().len(), 1);
 
     let s = s.restart().await;
     assert_eq!(owner.closed().await, Some(coguest_proto::CLOSE_RECONNECT));
-    assert_eq!(room_json(&s).await, before, "same state after restart");
+    assert_eq!(s.room_json(ROOM).await, before, "same state after restart");
 
     // The owner resumes from its version: nothing was missed.
     let mut owner = s.connect("owner", Role::Owner).await;
     owner.join(ROOM, last.version).await.unwrap();
-    let m = owner
-        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
-        .await;
+    let m = owner.expect("resumed", resumed).await;
     assert!(matches!(m, ServerMsg::Resumed { version, .. } if Some(version) == last.version));
 
     // Deadlines are intact: the application times out 60 s after it was made.
@@ -70,33 +62,14 @@ async fn a_deadline_that_passed_while_down_reaches_its_user_on_resume() {
     let mut b = s.member(ROOM, "b", Role::Audience).await;
     let ack = b.call(ROOM, apply(-1, 30)).await.unwrap();
     let since = ack.version.unwrap();
-    let TestServer {
-        server,
-        dir,
-        config,
-        clock,
-        ..
-    } = s;
-    server.unwrap().shutdown().await.unwrap();
-    clock.advance_secs(45); // while down
-    let s = TestServer::start_on(dir, config, clock).await;
+    let s = s.restart_after_secs(45).await;
 
     let mut b = s.connect("b", Role::Audience).await;
     b.join(ROOM, Some(since)).await.unwrap();
-    b.event("timed out while down", |e| {
-        matches!(
-            e,
-            Event::GuestApplicationNoResponse {
-                reason: NoResponseReason::Timeout
-            }
-        )
-    })
-    .await;
-    let m = b
-        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
-        .await;
+    b.event("timed out while down", application_timed_out).await;
+    let m = b.expect("resumed", resumed).await;
     assert!(matches!(m, ServerMsg::Resumed { version, .. } if version > since));
-    let v = room_json(&s).await;
+    let v = s.room_json(ROOM).await;
     assert!(v["state"]["applicants"].as_array().unwrap().is_empty());
 }
 
@@ -114,21 +87,13 @@ async fn a_deadline_that_passed_while_down_fires_at_start_up_without_a_command()
     let invited = owner.call(ROOM, invite("c", -1, 40)).await.unwrap();
     // Due after the restart: must still be pending.
     d.call(ROOM, apply(-1, 120)).await.unwrap();
-    let before = room_json(&s).await;
+    let before = s.room_json(ROOM).await;
     assert_eq!(before["state"]["applicants"].as_array().unwrap().len(), 2);
     assert_eq!(before["state"]["invitees"].as_array().unwrap().len(), 1);
-    let TestServer {
-        server,
-        dir,
-        config,
-        clock,
-        ..
-    } = s;
-    server.unwrap().shutdown().await.unwrap();
-    clock.advance_secs(45); // past b's and c's deadlines, not d's
-    let s = TestServer::start_on(dir, config, clock).await;
+    // Past b's and c's deadlines, not d's.
+    let s = s.restart_after_secs(45).await;
 
-    let after = room_json(&s).await;
+    let after = s.room_json(ROOM).await;
     let applicants: Vec<&str> = after["state"]["applicants"]
         .as_array()
         .unwrap()
@@ -146,17 +111,9 @@ async fn a_deadline_that_passed_while_down_fires_at_start_up_without_a_command()
     // Each outcome reaches its user when it comes back.
     let mut b = s.connect("b", Role::Audience).await;
     b.join(ROOM, applied.version).await.unwrap();
-    b.event("application timed out", |e| {
-        matches!(
-            e,
-            Event::GuestApplicationNoResponse {
-                reason: NoResponseReason::Timeout
-            }
-        )
-    })
-    .await;
-    b.expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
+    b.event("application timed out", application_timed_out)
         .await;
+    b.expect("resumed", resumed).await;
     let mut owner = s.connect("owner", Role::Owner).await;
     owner.join(ROOM, invited.version).await.unwrap();
     owner
@@ -164,9 +121,7 @@ async fn a_deadline_that_passed_while_down_fires_at_start_up_without_a_command()
             matches!(e, Event::HostInvitationNoResponse { reason: NoResponseReason::Timeout, guest_user } if guest_user.user_id == "c")
         })
         .await;
-    owner
-        .expect("resumed", |m| matches!(m, ServerMsg::Resumed { .. }))
-        .await;
+    owner.expect("resumed", resumed).await;
 }
 
 #[tokio::test]
@@ -183,7 +138,7 @@ async fn a_retried_request_id_is_answered_from_the_log_after_restart() {
     b.join(ROOM, first.version).await.unwrap();
     b.send_with_id(id, Some(ROOM), apply(-1, 300)).await;
     assert_eq!(b.answer(id).await.unwrap(), first);
-    let v = room_json(&s).await;
+    let v = s.room_json(ROOM).await;
     assert_eq!(v["state"]["applicants"].as_array().unwrap().len(), 1);
     assert_eq!(
         v["state"]["applicants"][0]["request_id"],
@@ -209,9 +164,9 @@ async fn too_far_behind_gets_a_snapshot_and_compaction_keeps_state() {
         b.call(ROOM, apply(-1, 300)).await.unwrap();
     }
     owner.call(ROOM, invite("b", 4, 300)).await.unwrap();
-    let before = room_json(&s).await;
+    let before = s.room_json(ROOM).await;
     let s = s.restart().await;
-    assert_eq!(room_json(&s).await, before);
+    assert_eq!(s.room_json(ROOM).await, before);
     let mut b = s.connect("b", Role::Audience).await;
     b.join(ROOM, first.version).await.unwrap();
     let state = b.take_snapshot(ROOM);
@@ -219,15 +174,8 @@ async fn too_far_behind_gets_a_snapshot_and_compaction_keeps_state() {
     assert_eq!(state.invitees.len(), 1);
     // Still works after compaction and restart.
     b.call(ROOM, accept_inv("owner")).await.unwrap();
-    b.event("already seated", |e| {
-        matches!(
-            e,
-            Event::GuestApplicationNoResponse {
-                reason: NoResponseReason::AlreadySeated
-            }
-        )
-    })
-    .await;
+    b.event("already seated", application_closed_as_seated)
+        .await;
 }
 
 /// A SQLite store whose appends, or compactions, can be made to fail.
@@ -305,25 +253,21 @@ async fn a_failed_write_is_answered_failed_and_changes_nothing() {
     let s = TestServer::start_with_store(store.clone()).await;
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut b = s.member(ROOM, "b", Role::Audience).await;
-    let before = room_json(&s).await;
+    let before = s.room_json(ROOM).await;
     store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
     let err = b.call(ROOM, apply(-1, 30)).await.unwrap_err();
     assert_eq!(err.code, code(coguest_proto::ErrorCode::Failed));
     owner.room_barrier(ROOM).await;
     assert!(owner.drain_events().is_empty(), "nothing unstored was sent");
     assert_eq!(
-        room_json(&s).await,
+        s.room_json(ROOM).await,
         before,
         "memory did not run ahead of disk"
     );
     store.fail.store(false, std::sync::atomic::Ordering::SeqCst);
     // Once storage recovers, commands go through again.
     b.call(ROOM, apply(-1, 30)).await.unwrap();
-    owner
-        .event("received", |e| {
-            matches!(e, Event::GuestApplicationReceived { .. })
-        })
-        .await;
+    owner.event("received", application_received).await;
 }
 
 /// A compaction that fails is tried again `compact_every` entries later, not at every append

@@ -4,57 +4,18 @@
 use crate::common::*;
 use coguest_core::Role;
 use coguest_proto::{
-    Change, ClientCommand as C, Device, ErrorCode, Event, MovePolicy, SeatInfo, SeatMode, ServerMsg,
+    Change, ClientCommand as C, Device, ErrorCode, Event, MovePolicy, SeatMode, ServerMsg,
 };
 
 const ROOM: &str = "seats";
-
-fn seats_of(m: &ServerMsg) -> Option<Vec<SeatInfo>> {
-    match m {
-        ServerMsg::Change {
-            change: Change::Seats { seats },
-            ..
-        } => Some(seats.clone()),
-        _ => None,
-    }
-}
-
-/// `(index, user)` of the occupied seats in the latest `seats` change buffered.
-async fn occupied(c: &mut TestClient) -> Vec<(i32, String)> {
-    c.barrier().await;
-    let last = c
-        .buf
-        .iter()
-        .rev()
-        .find_map(seats_of)
-        .expect("a seats change");
-    last.iter()
-        .filter_map(|s| s.user.as_ref().map(|u| (s.seat_index, u.user_id.clone())))
-        .collect()
-}
-
-fn mv(user: &str, seat: i32, policy: MovePolicy) -> C {
-    C::MoveToSeat {
-        user_id: user.into(),
-        seat_index: seat,
-        policy,
-    }
-}
-
-fn pairs(v: &[(i32, &str)]) -> Vec<(i32, String)> {
-    v.iter().map(|(i, u)| (*i, (*u).to_owned())).collect()
-}
 
 async fn free_room(s: &TestServer) -> (TestClient, TestClient, TestClient, TestClient) {
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let admin = s.member(ROOM, "admin", Role::Admin).await;
     let bob = s.member(ROOM, "bob", Role::Audience).await;
     let carol = s.member(ROOM, "carol", Role::Audience).await;
-    let settings = C::ChangeSettings {
-        seat_mode: Some(SeatMode::FreeToTake),
-        max_seat_count: Some(6),
-    };
-    owner.call(ROOM, settings).await.unwrap();
+    let free = settings(Some(SeatMode::FreeToTake), Some(6));
+    owner.call(ROOM, free).await.unwrap();
     (owner, admin, bob, carol)
 }
 
@@ -63,16 +24,12 @@ async fn take_leave_and_every_move_policy() {
     let s = TestServer::start().await;
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut bob = s.member(ROOM, "bob", Role::Audience).await;
-    let err = bob
-        .call(ROOM, C::TakeSeat { seat_index: 1 })
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::SeatModeApplyToTake));
-    let settings = C::ChangeSettings {
-        seat_mode: Some(SeatMode::FreeToTake),
-        max_seat_count: None,
-    };
-    owner.call(ROOM, settings).await.unwrap();
+    assert_eq!(
+        bob.refused(ROOM, take(1)).await,
+        ErrorCode::SeatModeApplyToTake
+    );
+    let free = settings(Some(SeatMode::FreeToTake), None);
+    owner.call(ROOM, free).await.unwrap();
     bob.expect("settings", |m| {
         matches!(
             m,
@@ -87,38 +44,34 @@ async fn take_leave_and_every_move_policy() {
     })
     .await;
     let mut carol = s.member(ROOM, "carol", Role::Audience).await;
-    bob.call(ROOM, C::TakeSeat { seat_index: 1 }).await.unwrap();
-    carol
-        .call(ROOM, C::TakeSeat { seat_index: -1 })
-        .await
-        .unwrap();
+    bob.call(ROOM, take(1)).await.unwrap();
+    carol.call(ROOM, take(-1)).await.unwrap();
     assert_eq!(
-        occupied(&mut owner).await,
+        owner.occupied().await,
         pairs(&[(0, "owner"), (1, "bob"), (2, "carol")])
     );
 
     // A guest may move itself to a free seat only.
-    let err = bob
-        .call(ROOM, mv("bob", 2, MovePolicy::AbortWhenOccupied))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::SeatOccupied));
-    let err = bob
-        .call(ROOM, mv("bob", 2, MovePolicy::Swap))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
-    bob.call(ROOM, mv("bob", 3, MovePolicy::AbortWhenOccupied))
+    assert_eq!(
+        bob.refused(ROOM, move_to("bob", 2, MovePolicy::AbortWhenOccupied))
+            .await,
+        ErrorCode::SeatOccupied
+    );
+    assert_eq!(
+        bob.refused(ROOM, move_to("bob", 2, MovePolicy::Swap)).await,
+        ErrorCode::NeedAdminPermission
+    );
+    bob.call(ROOM, move_to("bob", 3, MovePolicy::AbortWhenOccupied))
         .await
         .unwrap();
     assert_eq!(
-        occupied(&mut owner).await,
+        owner.occupied().await,
         pairs(&[(0, "owner"), (2, "carol"), (3, "bob")])
     );
 
     // Host: swap, then force-replace.
     owner
-        .call(ROOM, mv("bob", 2, MovePolicy::Swap))
+        .call(ROOM, move_to("bob", 2, MovePolicy::Swap))
         .await
         .unwrap();
     carol
@@ -144,49 +97,50 @@ async fn take_leave_and_every_move_policy() {
     })
     .await;
     owner
-        .call(ROOM, mv("carol", 2, MovePolicy::ForceReplace))
+        .call(ROOM, move_to("carol", 2, MovePolicy::ForceReplace))
         .await
         .unwrap();
     bob.event("kicked", |e| {
         matches!(e, Event::KickedOffSeat { seat_index: 2, .. })
     })
     .await;
+    assert_eq!(owner.occupied().await, pairs(&[(0, "owner"), (2, "carol")]));
     assert_eq!(
-        occupied(&mut owner).await,
-        pairs(&[(0, "owner"), (2, "carol")])
+        owner
+            .refused(ROOM, move_to("owner", 4, MovePolicy::AbortWhenOccupied))
+            .await,
+        ErrorCode::OwnerMustStayOnSeat
     );
-    let err = owner
-        .call(ROOM, mv("owner", 4, MovePolicy::AbortWhenOccupied))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::OwnerMustStayOnSeat));
-    let err = owner
-        .call(ROOM, mv("carol", 2, MovePolicy::AbortWhenOccupied))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::AlreadyOnTargetSeat));
+    assert_eq!(
+        owner
+            .refused(ROOM, move_to("carol", 2, MovePolicy::AbortWhenOccupied))
+            .await,
+        ErrorCode::AlreadyOnTargetSeat
+    );
     carol.call(ROOM, C::LeaveSeat).await.unwrap();
-    let err = carol.call(ROOM, C::LeaveSeat).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::UserNotInSeat));
-    assert_eq!(occupied(&mut owner).await, pairs(&[(0, "owner")]));
+    assert_eq!(
+        carol.refused(ROOM, C::LeaveSeat).await,
+        ErrorCode::UserNotInSeat
+    );
+    assert_eq!(owner.occupied().await, pairs(&[(0, "owner")]));
 }
 
 #[tokio::test]
 async fn concurrent_kicks_and_moves_from_two_hosts_first_wins() {
     let s = TestServer::start().await;
     let (mut owner, mut admin, mut bob, mut carol) = free_room(&s).await;
-    bob.call(ROOM, C::TakeSeat { seat_index: 1 }).await.unwrap();
-    carol
-        .call(ROOM, C::TakeSeat { seat_index: 2 })
-        .await
-        .unwrap();
+    bob.call(ROOM, take(1)).await.unwrap();
+    carol.call(ROOM, take(2)).await.unwrap();
 
     // Both hosts move a different user onto seat 4.
     let a = owner
-        .send(Some(ROOM), mv("bob", 4, MovePolicy::AbortWhenOccupied))
+        .send(Some(ROOM), move_to("bob", 4, MovePolicy::AbortWhenOccupied))
         .await;
     let b = admin
-        .send(Some(ROOM), mv("carol", 4, MovePolicy::AbortWhenOccupied))
+        .send(
+            Some(ROOM),
+            move_to("carol", 4, MovePolicy::AbortWhenOccupied),
+        )
         .await;
     let (ra, rb) = tokio::join!(owner.answer(a), admin.answer(b));
     let loser = match (&ra, &rb) {
@@ -196,34 +150,15 @@ async fn concurrent_kicks_and_moves_from_two_hosts_first_wins() {
     assert_eq!(loser.code, code(ErrorCode::SeatOccupied));
 
     // Both hosts kick bob.
-    let a = owner
-        .send(
-            Some(ROOM),
-            C::KickOffSeat {
-                user_id: "bob".into(),
-            },
-        )
-        .await;
-    let b = admin
-        .send(
-            Some(ROOM),
-            C::KickOffSeat {
-                user_id: "bob".into(),
-            },
-        )
-        .await;
+    let a = owner.send(Some(ROOM), kick("bob")).await;
+    let b = admin.send(Some(ROOM), kick("bob")).await;
     let (ra, rb) = tokio::join!(owner.answer(a), admin.answer(b));
     let loser = match (&ra, &rb) {
         (Ok(_), Err(e)) | (Err(e), Ok(_)) => e.clone(),
         _ => panic!("exactly one kick must win: {ra:?} {rb:?}"),
     };
     assert_eq!(loser.code, code(ErrorCode::UserNotInSeat));
-    bob.barrier().await;
-    let kicks = bob
-        .drain_events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::KickedOffSeat { .. }))
-        .count();
+    let kicks = bob.count_events(kicked).await;
     assert_eq!(kicks, 1, "bob hears one kick");
 }
 
@@ -231,27 +166,12 @@ async fn concurrent_kicks_and_moves_from_two_hosts_first_wins() {
 async fn devices_permissions_settings_and_admin_grants() {
     let s = TestServer::start().await;
     let (mut owner, mut admin, mut bob, mut carol) = free_room(&s).await;
-    bob.call(ROOM, C::TakeSeat { seat_index: 1 }).await.unwrap();
-    bob.call(
-        ROOM,
-        C::SetDevice {
-            device: Device::Microphone,
-            on: true,
-        },
-    )
-    .await
-    .unwrap();
-    admin
-        .call(
-            ROOM,
-            C::SetUserDevicePermission {
-                user_id: "bob".into(),
-                device: Device::Microphone,
-                allowed: false,
-            },
-        )
+    bob.call(ROOM, take(1)).await.unwrap();
+    bob.call(ROOM, set_device(Device::Microphone, true))
         .await
         .unwrap();
+    let mic_off = user_device_permission("bob", Device::Microphone, false);
+    admin.call(ROOM, mic_off).await.unwrap();
     bob.event("mic disallowed", |e| {
         matches!(
             e,
@@ -264,28 +184,13 @@ async fn devices_permissions_settings_and_admin_grants() {
         )
     })
     .await;
-    let err = bob
-        .call(
-            ROOM,
-            C::SetDevice {
-                device: Device::Microphone,
-                on: true,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::DeviceDisallowed));
-    owner
-        .call(
-            ROOM,
-            C::SetSeatDevicePermission {
-                seat_index: 1,
-                device: Device::Camera,
-                allowed: false,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(
+        bob.refused(ROOM, set_device(Device::Microphone, true))
+            .await,
+        ErrorCode::DeviceDisallowed
+    );
+    let camera_off = seat_device_permission(1, Device::Camera, false);
+    owner.call(ROOM, camera_off).await.unwrap();
     bob.event("cam disallowed on seat", |e| {
         matches!(
             e,
@@ -298,65 +203,36 @@ async fn devices_permissions_settings_and_admin_grants() {
     })
     .await;
     carol.barrier().await;
-    let seat1 = carol.buf.iter().rev().find_map(seats_of).unwrap()[1].clone();
+    let seat1 = carol.buf.iter().rev().find_map(seats_change).unwrap()[1].clone();
     assert!(!seat1.devices_on.microphone && seat1.user_disallowed.microphone);
     assert!(seat1.seat_disallowed.camera);
 
     // Settings: shrinking below an occupied seat is refused until it is emptied.
-    let shrink = || C::ChangeSettings {
-        seat_mode: None,
-        max_seat_count: Some(1),
-    };
-    let err = owner.call(ROOM, shrink()).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::SeatCountBelowOccupied));
-    let err = carol.call(ROOM, shrink()).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
-    owner
-        .call(
-            ROOM,
-            C::KickOffSeat {
-                user_id: "bob".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let shrink = || settings(None, Some(1));
+    assert_eq!(
+        owner.refused(ROOM, shrink()).await,
+        ErrorCode::SeatCountBelowOccupied
+    );
+    assert_eq!(
+        carol.refused(ROOM, shrink()).await,
+        ErrorCode::NeedAdminPermission
+    );
+    owner.call(ROOM, kick("bob")).await.unwrap();
     owner.call(ROOM, shrink()).await.unwrap();
     carol.barrier().await;
-    assert_eq!(carol.buf.iter().rev().find_map(seats_of).unwrap().len(), 1);
+    assert_eq!(
+        carol.buf.iter().rev().find_map(seats_change).unwrap().len(),
+        1
+    );
 
     // Admin grants: only the owner; effective at once; a revoked admin's invitations close.
-    let err = admin
-        .call(
-            ROOM,
-            C::SetAdmin {
-                user_id: "carol".into(),
-                admin: true,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::NeedOwnerPermission));
-    owner
-        .call(
-            ROOM,
-            C::ChangeSettings {
-                seat_mode: None,
-                max_seat_count: Some(4),
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(
+        admin.refused(ROOM, set_admin("carol", true)).await,
+        ErrorCode::NeedOwnerPermission
+    );
+    owner.call(ROOM, settings(None, Some(4))).await.unwrap();
     admin.call(ROOM, invite("bob", -1, 60)).await.unwrap();
-    owner
-        .call(
-            ROOM,
-            C::SetAdmin {
-                user_id: "admin".into(),
-                admin: false,
-            },
-        )
-        .await
-        .unwrap();
+    owner.call(ROOM, set_admin("admin", false)).await.unwrap();
     bob.event("invitation cancelled", |e| {
         matches!(e, Event::HostInvitationCancelled { .. })
     })
@@ -372,41 +248,13 @@ async fn devices_permissions_settings_and_admin_grants() {
             )
         })
         .await;
-    admin
-        .expect("reset", |m| {
-            matches!(
-                m,
-                ServerMsg::Change {
-                    change: Change::Reset { .. },
-                    ..
-                }
-            )
-        })
-        .await;
-    let err = admin.call(ROOM, invite("bob", -1, 60)).await.unwrap_err();
-    assert_eq!(err.code, code(ErrorCode::NeedAdminPermission));
-    owner
-        .call(
-            ROOM,
-            C::SetAdmin {
-                user_id: "carol".into(),
-                admin: true,
-            },
-        )
-        .await
-        .unwrap();
+    admin.expect("reset", reset).await;
+    assert_eq!(
+        admin.refused(ROOM, invite("bob", -1, 60)).await,
+        ErrorCode::NeedAdminPermission
+    );
+    owner.call(ROOM, set_admin("carol", true)).await.unwrap();
     carol.call(ROOM, invite("bob", -1, 60)).await.unwrap();
-}
-
-/// `(index, user)` of the occupied seats in a fresh snapshot of `c`'s view.
-async fn snapshot_seats(c: &mut TestClient) -> Vec<(i32, String)> {
-    let id = c.send(Some(ROOM), C::Snapshot).await;
-    c.answer(id).await.unwrap();
-    c.take_snapshot(ROOM)
-        .seats
-        .iter()
-        .filter_map(|s| s.user.as_ref().map(|u| (s.seat_index, u.user_id.clone())))
-        .collect()
 }
 
 /// Two hosts race, one kicking bob and the other moving bob to seat 4, sent together from two
@@ -421,7 +269,7 @@ async fn a_kick_racing_a_move_of_the_same_user_applies_in_arrival_order() {
     let (mut owner, mut admin, mut bob, mut carol) = free_room(&s).await;
     let (mut kick_first, mut move_first) = (0, 0);
     for round in 0..16 {
-        bob.call(ROOM, C::TakeSeat { seat_index: 1 }).await.unwrap();
+        bob.call(ROOM, take(1)).await.unwrap();
         for c in [&mut owner, &mut admin, &mut bob, &mut carol] {
             c.barrier().await;
             c.buf.clear();
@@ -431,12 +279,10 @@ async fn a_kick_racing_a_move_of_the_same_user_applies_in_arrival_order() {
         } else {
             (&mut admin, &mut owner)
         };
-        let kick = C::KickOffSeat {
-            user_id: "bob".into(),
-        };
+        let kick = kick("bob");
         // Sent at once, each half of the rounds polling the other one first: the order the
         // room sees them in is up to the sockets and the scheduler.
-        let mov = mv("bob", 4, MovePolicy::AbortWhenOccupied);
+        let mov = move_to("bob", 4, MovePolicy::AbortWhenOccupied);
         let (k, m) = if round % 4 < 2 {
             tokio::join!(kicker.send(Some(ROOM), kick), mover.send(Some(ROOM), mov))
         } else {
@@ -469,7 +315,7 @@ async fn a_kick_racing_a_move_of_the_same_user_applies_in_arrival_order() {
 
         // One consistent state, whoever won.
         assert_eq!(
-            snapshot_seats(&mut carol).await,
+            occupants(&carol.snapshot(ROOM).await.seats),
             pairs(&[(0, "owner")]),
             "round {round}"
         );

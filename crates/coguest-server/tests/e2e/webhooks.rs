@@ -3,123 +3,36 @@
 //! incarnations; a room's creation and its close stored atomically with their events.
 
 use crate::common::*;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use coguest_core::Role;
-use coguest_proto::{ClientCommand, WebhookEvent};
-use coguest_server::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
+use coguest_proto::WebhookEvent;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 const ROOM: &str = "hooks";
-const HOOK_SECRET: &[u8] = b"hook-secret";
-
-#[derive(Default)]
-struct Receiver {
-    up: AtomicBool,
-    attempts: AtomicUsize,
-    /// `(timestamp header, signature header, body)` of each accepted delivery.
-    got: Mutex<Vec<(String, String, String)>>,
-}
-
-async fn hook(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.attempts.fetch_add(1, Ordering::SeqCst);
-    if !r.up.load(Ordering::SeqCst) {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    let h = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let text = String::from_utf8_lossy(&body).to_string();
-    r.got
-        .lock()
-        .unwrap()
-        .push((h(TIMESTAMP_HEADER), h(SIGNATURE_HEADER), text));
-    StatusCode::NO_CONTENT
-}
-
-async fn receiver() -> (Arc<Receiver>, String) {
-    let r = Arc::new(Receiver::default());
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (r, url)
-}
-
-async fn until(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 #[tokio::test]
 async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() {
-    let (rx, url) = receiver().await;
-    let s = TestServer::start_with(|c| {
-        c.webhooks.endpoints = vec![url.clone()];
-        c.webhooks.secret = HOOK_SECRET.to_vec();
-        c.webhooks.backoff_initial = Duration::from_millis(5);
-        c.webhooks.backoff_max = Duration::from_millis(40);
-    })
-    .await;
+    let (rx, url) = hook_sink(false).await;
+    let s = TestServer::start_with(|c| post_webhooks_to(c, vec![url])).await;
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     let mut bob = s.member(ROOM, "bob", Role::Audience).await;
     bob.call(ROOM, apply(-1, 30)).await.unwrap();
     owner.call(ROOM, accept_app("bob")).await.unwrap();
     // The endpoint is down: deliveries are tried and fail; the room is not slowed.
-    until("a failed attempt", || {
-        rx.attempts.load(Ordering::SeqCst) >= 2
-    })
-    .await;
-    assert!(rx.got.lock().unwrap().is_empty());
+    wait_until("a failed attempt", || rx.attempts() >= 2).await;
+    assert!(rx.raw().is_empty());
     drop((owner, bob));
 
     let s = s.restart().await;
     let mut owner = s.member(ROOM, "owner", Role::Owner).await;
     // Fresh request ids: the server remembers the answers of this user's earlier ones.
-    for (id, cmd) in [
-        (
-            101,
-            ClientCommand::KickOffSeat {
-                user_id: "bob".into(),
-            },
-        ),
-        (102, ClientCommand::LockSeat { seat_index: 3 }),
-    ] {
+    for (id, cmd) in [(101, kick("bob")), (102, lock(3))] {
         owner.send_with_id(id, Some(ROOM), cmd).await;
         owner.answer(id).await.unwrap();
     }
-    let (status, _) = s
-        .http(
-            "DELETE",
-            &format!("/v1/admin/rooms/{ROOM}"),
-            Some(&s.admin_token()),
-            "",
-        )
-        .await;
-    assert_eq!(status, 204);
-    owner
-        .expect("room closed", |m| {
-            matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
-        })
-        .await;
+    assert_eq!(close_room(&s, ROOM).await, 204);
+    owner.expect("room closed", room_closed).await;
     rx.up.store(true, Ordering::SeqCst);
     let expected = [
         "room_created",
@@ -134,7 +47,7 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
         "seat_locked",
         "room_closed",
     ];
-    let enough = || rx.got.lock().unwrap().len() >= expected.len();
+    let enough = || rx.count() >= expected.len();
     let deadline = tokio::time::Instant::now() + WAIT;
     while !enough() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -147,23 +60,12 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
     assert!(
         enough(),
         "got {:?}, {} attempts",
-        kinds(&rx.got.lock().unwrap()),
-        rx.attempts.load(Ordering::SeqCst)
+        kinds(&rx.raw()),
+        rx.attempts()
     );
     // Nothing more arrives late (a redelivery would repeat an id).
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let got = rx.got.lock().unwrap().clone();
-    let mut events = Vec::new();
-    for (ts, sig, body) in &got {
-        let ts: u64 = ts.parse().unwrap();
-        assert!(
-            verify(HOOK_SECRET, ts, body.as_bytes(), sig),
-            "bad signature on {body}"
-        );
-        assert!(!verify(b"other", ts, body.as_bytes(), sig));
-        let e: WebhookEvent = serde_json::from_str(body).unwrap();
-        events.push(e);
-    }
+    let events = rx.signed_events();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds, expected,
@@ -186,32 +88,10 @@ async fn signed_in_order_and_complete_across_a_restart_with_the_receiver_down() 
     s.stop().await;
 }
 
-/// A receiver that is up, and a server posting to it.
-async fn server_and_receiver() -> (TestServer, Arc<Receiver>) {
-    let (rx, url) = receiver().await;
-    rx.up.store(true, Ordering::SeqCst);
-    let s = TestServer::start_with(|c| {
-        c.webhooks.endpoints = vec![url.clone()];
-        c.webhooks.secret = HOOK_SECRET.to_vec();
-        c.webhooks.backoff_initial = Duration::from_millis(5);
-        c.webhooks.backoff_max = Duration::from_millis(40);
-    })
-    .await;
-    (s, rx)
-}
-
-fn received(rx: &Receiver) -> Vec<WebhookEvent> {
-    rx.got
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, _, b)| serde_json::from_str(b).unwrap())
-        .collect()
-}
-
+/// `DELETE /v1/admin/rooms/{room}`: the status.
 async fn close_room(s: &TestServer, room: &str) -> u16 {
     let path = format!("/v1/admin/rooms/{room}");
-    s.http("DELETE", &path, Some(&s.admin_token()), "").await.0
+    s.admin_api().delete(&path).await.0
 }
 
 /// A room closed and created again restarts at version 0, but in a new incarnation: no event
@@ -219,7 +99,7 @@ async fn close_room(s: &TestServer, room: &str) -> u16 {
 #[tokio::test]
 async fn ids_never_repeat_when_a_room_is_closed_and_created_again() {
     const AGAIN: &str = "again";
-    let (mut s, rx) = server_and_receiver().await;
+    let (mut s, rx) = webhook_server().await;
     let per_incarnation = [
         "room_created",
         "member_joined",
@@ -241,19 +121,13 @@ async fn ids_never_repeat_when_a_room_is_closed_and_created_again() {
         owner.call(AGAIN, accept_app("bob")).await.unwrap();
         assert_eq!(close_room(&s, AGAIN).await, 204);
         for c in [&mut owner, &mut bob] {
-            c.expect("room closed", |m| {
-                matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
-            })
-            .await;
+            c.expect("room closed", room_closed).await;
         }
         let want = incarnation * per_incarnation.len();
-        until("this incarnation's events", || {
-            rx.got.lock().unwrap().len() >= want
-        })
-        .await;
+        wait_until("this incarnation's events", || rx.count() >= want).await;
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let events = received(&rx);
+    let events = rx.events();
     assert_eq!(events.len(), 3 * per_incarnation.len(), "{events:?}");
     let ids: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), events.len(), "an id repeats: {events:?}");
@@ -293,7 +167,7 @@ fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
 #[tokio::test]
 async fn room_created_and_room_closed_are_stored_atomically_with_the_room() {
     const ROOM2: &str = "atomic";
-    let (s, rx) = server_and_receiver().await;
+    let (s, rx) = webhook_server().await;
     let db = side_db(&s);
     let admin = s.admin_token();
     let create = format!(r#"{{"room_id":"{ROOM2}"}}"#);
@@ -318,11 +192,8 @@ async fn room_created_and_room_closed_are_stored_atomically_with_the_room() {
     assert_eq!(status, 201);
 
     let mut owner = s.member(ROOM2, "owner", Role::Owner).await;
-    until("created, joined, seated", || {
-        rx.got.lock().unwrap().len() >= 3
-    })
-    .await;
-    let events = received(&rx);
+    wait_until("created, joined, seated", || rx.count() >= 3).await;
+    let events = rx.events();
     // The failed attempt used no incarnation: its number was rolled back with it.
     assert_eq!(events[0].id, format!("{ROOM2}/1/0/room_created"));
 
@@ -344,31 +215,21 @@ async fn room_created_and_room_closed_are_stored_atomically_with_the_room() {
         .http("GET", &format!("/v1/admin/rooms/{ROOM2}"), Some(&admin), "")
         .await;
     assert_eq!(status, 200);
-    owner
-        .call(ROOM2, ClientCommand::LockSeat { seat_index: 2 })
-        .await
-        .unwrap();
+    owner.call(ROOM2, lock(2)).await.unwrap();
     owner.barrier().await;
     assert!(
-        !owner
-            .buf
-            .iter()
-            .any(|m| matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })),
+        !owner.buf.iter().any(room_closed),
         "members were told of a close that did not happen"
     );
-    until("seat_locked", || rx.got.lock().unwrap().len() >= 4).await;
+    wait_until("seat_locked", || rx.count() >= 4).await;
 
     // Once the delete works, the room closes with exactly one room_closed.
     db.execute_batch("DROP TRIGGER refuse_delete").unwrap();
     assert_eq!(close_room(&s, ROOM2).await, 204);
-    owner
-        .expect("room closed", |m| {
-            matches!(m, coguest_proto::ServerMsg::RoomClosed { .. })
-        })
-        .await;
-    until("room_closed", || rx.got.lock().unwrap().len() >= 5).await;
+    owner.expect("room closed", room_closed).await;
+    wait_until("room_closed", || rx.count() >= 5).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let events = received(&rx);
+    let events = rx.events();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -392,17 +253,7 @@ async fn every_documented_event_type_is_delivered_signed_and_unique() {
     const EVERY: &str = "every";
     let (s, sink) = webhook_server().await;
     drive_every_webhook_type(&s, &sink, EVERY).await;
-    let raw = sink.raw();
-    let mut events = Vec::new();
-    for (ts, sig, body) in &raw {
-        let ts: u64 = ts.parse().unwrap();
-        assert!(
-            verify(HOOK_SINK_SECRET, ts, body.as_bytes(), sig),
-            "bad signature on {body}"
-        );
-        assert!(!verify(HOOK_SECRET, ts, body.as_bytes(), sig));
-        events.push(serde_json::from_str::<WebhookEvent>(body).unwrap());
-    }
+    let events = sink.signed_events();
     assert!(events.iter().all(|e| e.room == EVERY), "{events:?}");
 
     let documented: Vec<String> = documented_webhook_types();
