@@ -160,7 +160,7 @@ pub(crate) struct Webhooks {
 
 impl Webhooks {
     /// Checks the endpoints and loads the trusted certificates.
-    pub fn new(config: &crate::WebhookConfig) -> Result<Self, WebhookSetupError> {
+    pub fn new(config: &crate::config::WebhookConfig) -> Result<Self, WebhookSetupError> {
         check_endpoints(&config.endpoints)?;
         Ok(Webhooks {
             endpoints: config
