@@ -835,9 +835,7 @@ mod tests {
             },
             ClientCommand::Snapshot,
             ClientCommand::Ping,
-            ClientCommand::UpdateToken {
-                token: "t".into(),
-            },
+            ClientCommand::UpdateToken { token: "t".into() },
         ];
         let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
         assert_eq!(names, ClientCommand::NAMES);

@@ -418,12 +418,6 @@ impl Reader {
     async fn on_frame(&mut self, frame: ClientFrame, received: Instant) {
         let ClientFrame { id, room, command } = frame;
         let kind = command.kind();
-        let fail = |code: ErrorCode, message: String| {
-            self.conn.error(Some(id), code, message);
-            self.app
-                .metrics
-                .command(kind, &format!("{code:?}"), received.elapsed());
-        };
         if let ClientCommand::UpdateToken { token } = &command {
             match self.update_token(token) {
                 Ok(()) => {
@@ -435,10 +429,20 @@ impl Reader {
                     });
                     self.app.metrics.command(kind, "ok", received.elapsed());
                 }
-                Err((code, message)) => fail(code, message),
+                Err((code, message)) => {
+                    self.conn.error(Some(id), code, message);
+                    let result = format!("{code:?}");
+                    self.app.metrics.command(kind, &result, received.elapsed());
+                }
             }
             return;
         }
+        let fail = |code: ErrorCode, message: String| {
+            self.conn.error(Some(id), code, message);
+            self.app
+                .metrics
+                .command(kind, &format!("{code:?}"), received.elapsed());
+        };
         let Some(room) = room else {
             if matches!(command, ClientCommand::Ping) {
                 self.conn.send_msg(&ServerMsg::Ack {

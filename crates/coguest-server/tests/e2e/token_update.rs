@@ -54,7 +54,10 @@ async fn a_renewed_token_keeps_the_connection_open_until_the_new_expiry() {
     let mut control = connect_with(&s, &expiring(&s, "c", Role::Audience, 60)).await;
 
     s.clock.advance_secs(50);
-    let fresh = s.auth.mint(&expiring(&s, "g", Role::Audience, 3600)).unwrap();
+    let fresh = s
+        .auth
+        .mint(&expiring(&s, "g", Role::Audience, 3600))
+        .unwrap();
     // Without a room; a room given is ignored.
     update(&mut renewed, None, fresh.clone()).await.unwrap();
     assert_eq!(
@@ -91,7 +94,9 @@ async fn a_refused_token_changes_nothing() {
     let refusals = [
         // Another user, another role, a room limit the connection does not have.
         (
-            s.auth.mint(&expiring(&s, "h", Role::Audience, 3600)).unwrap(),
+            s.auth
+                .mint(&expiring(&s, "h", Role::Audience, 3600))
+                .unwrap(),
             ErrorCode::TokenMismatch,
         ),
         (
