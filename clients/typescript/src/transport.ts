@@ -101,7 +101,9 @@ export async function openSocket(url: string, timeoutMs: number): Promise<Socket
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Never without an error handler: `ws` throws an error event nobody listens to.
+      ws.onerror = ignore;
       reject(e);
     };
     ws.onerror = () => {
@@ -132,7 +134,8 @@ export async function openSocket(url: string, timeoutMs: number): Promise<Socket
         close(code) {
           if (closed) return;
           closed = true;
-          ws.onmessage = ws.onclose = ws.onerror = null;
+          ws.onmessage = ws.onclose = null;
+          ws.onerror = ignore;
           try {
             if (code === undefined) ws.close();
             else ws.close(code);
@@ -170,6 +173,8 @@ export async function openSocket(url: string, timeoutMs: number): Promise<Socket
     };
   });
 }
+
+function ignore(): void {}
 
 /** The URL without its token, for messages. */
 function redact(url: string): string {
