@@ -73,6 +73,7 @@ function emptyWireState(): wire.CoGuestState {
 
 /** One room as this client sees it. */
 export class ClientState {
+  /** The room. */
   readonly room: string;
   #view: wire.CoGuestState = emptyWireState();
   /** A snapshot has been applied, so the views are meaningful and a reconnect can resume. */
