@@ -9,16 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { PACKAGE_DIR, TestServer } from "../test/support.js";
-
-/** The Chromium to drive: `$CHROMIUM`, or Debian's. Fails loudly when missing. */
-function chromiumPath(): string {
-  const path = process.env.CHROMIUM ?? "/usr/bin/chromium";
-  if (!existsSync(path)) {
-    throw new Error(`Chromium is missing at ${path}: install it with \`apt-get install -y chromium\`, or point CHROMIUM at one`);
-  }
-  return path;
-}
+import { PACKAGE_DIR, TestServer, chromiumPath } from "../test/support.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

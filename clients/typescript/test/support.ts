@@ -38,6 +38,15 @@ export function coguestBin(): string {
   return bin;
 }
 
+/** The Chromium the browser test drives: `$CHROMIUM`, or Debian's. Fails loudly when missing. */
+export function chromiumPath(): string {
+  const path = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(path)) {
+    throw new Error(`Chromium is missing at ${path}: install it with \`apt-get install -y chromium\`, or point CHROMIUM at one`);
+  }
+  return path;
+}
+
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const srv = createServer();
