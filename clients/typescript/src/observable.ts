@@ -26,14 +26,14 @@ export interface ReadonlyObservable<T> {
   subscribe(fn: (value: T) => void): Unsubscribe;
 }
 
-/** Reports an exception thrown by application code (a subscriber, a listener) without stopping the SDK. */
+/** @internal Reports an exception thrown by application code (a subscriber, a listener) without stopping the SDK. */
 export function reportCallbackError(e: unknown): void {
   const g = globalThis as { reportError?: (e: unknown) => void };
   if (typeof g.reportError === "function") g.reportError(e);
   else console.error("coguest-client: a callback threw", e);
 }
 
-/** Structural equality of plain JSON-like data. */
+/** @internal Structural equality of plain JSON-like data. */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
@@ -105,7 +105,7 @@ export class Observable<T> implements ReadonlyObservable<T> {
   }
 }
 
-/** Sets every value first, then notifies the subscribers of those that changed. */
+/** @internal Sets every value first, then notifies the subscribers of those that changed. */
 export function publish(updates: ReadonlyArray<readonly [Observable<any>, unknown]>): void {
   const changed: Array<Observable<unknown>> = [];
   for (const [o, v] of updates) if (o.replace(v)) changed.push(o);

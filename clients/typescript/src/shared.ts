@@ -99,7 +99,7 @@ export class StoreShared {
   }
 }
 
-/** Removes the first occurrence of `item`; whether it was there. */
+/** @internal Removes the first occurrence of `item`; whether it was there. */
 export function removeOnce<T>(list: T[], item: T): boolean {
   const i = list.indexOf(item);
   if (i < 0) return false;

@@ -153,6 +153,18 @@ describe("co-guest flows", () => {
       "guestApplicationProcessedByOtherHost bob by host_1",
       `hostInvitationNoResponse bob ${NoResponseReason.alreadySeated}`,
     ]);
+
+    // The other way round: seated by an invitation, bob's pending application closes as already seated.
+    await bob.disconnect();
+    await bob.applyForSeat({ timeout: 30 });
+    await adminLog.expect("guestApplicationReceived bob");
+    await admin.inviteToSeat({ inviteeID: "bob", timeout: 30 });
+    await bobLog.expect("hostInvitationReceived admin_1");
+    await bob.acceptInvitation("admin_1");
+    await adminLog.expect("hostInvitationResponded true bob");
+    await bobLog.expect(`guestApplicationNoResponse ${NoResponseReason.alreadySeated}`);
+    await settle([ownerC, bobC]);
+    assert.deepEqual(bobLog.drain(), []);
   });
 
   test("first host wins: the second host to answer gets REQUEST_ID_INVALID", async () => {
@@ -217,13 +229,20 @@ describe("co-guest flows", () => {
     await hostLog.expect("guestApplicationReceived bob");
     assert.equal(applicantsSeen, 1);
 
+    const guestLog = new Recorder();
+    bob.addGuestListener(guestLog.guest);
+    bob.removeGuestListener(guestLog.guest);
     owner.removeHostListener(hostLog.host);
     off();
     off(); // harmless
     await bob.cancelApplication();
     await waitFor(bob.coGuestState.applicants, "bob's application gone", (a) => a.length === 0);
     await settle([ownerC, bobC]);
+    await owner.inviteToSeat({ inviteeID: "bob", timeout: 30 });
+    await waitFor(bob.coGuestState.invitees, "bob invited", (i) => i.length === 1);
+    await settle([ownerC, bobC]);
     assert.deepEqual(hostLog.drain(), []);
+    assert.deepEqual(guestLog.drain(), []);
     assert.equal(applicantsSeen, 1);
     assert.deepEqual(ids(owner.coGuestState.applicants.value), []);
   });
