@@ -90,6 +90,8 @@ error_codes! {
     WrongRoom = -3012,
     /// The user has too many connections open.
     TooManyConnections = -3013,
+    /// `update_token`: the new token is for another user, role or room than the connection's.
+    TokenMismatch = -3014,
     /// The room has its maximum number of members.
     RoomFull = -3020,
     /// Another owner is already in the room.

@@ -310,11 +310,14 @@ fn user_id(v: &str, field: &str) -> Result<core::UserId, WireError> {
 
 impl ClientCommand {
     /// The core command this wire command stands for, or `None` for commands the server
-    /// answers itself (`join`, `snapshot`, `ping`).
+    /// answers itself (`join`, `snapshot`, `ping`, `update_token`).
     pub fn to_core(&self) -> Result<Option<core::Command>, WireError> {
         use core::Command as C;
         Ok(Some(match self {
-            ClientCommand::Join { .. } | ClientCommand::Snapshot | ClientCommand::Ping => {
+            ClientCommand::Join { .. }
+            | ClientCommand::Snapshot
+            | ClientCommand::Ping
+            | ClientCommand::UpdateToken { .. } => {
                 return Ok(None);
             }
             ClientCommand::Leave => C::Leave,

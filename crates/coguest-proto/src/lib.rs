@@ -199,6 +199,15 @@ pub enum ClientCommand {
     Snapshot,
     /// Keep-alive; answered by an ack.
     Ping,
+    /// Present a new token on this open connection, before the current one expires. The
+    /// server checks it as at connect (signature, expiry) and requires the connection's user,
+    /// role and room limit; on success the connection's expiry becomes the new token's, and
+    /// nothing else changes. A refused token changes nothing. Needs no `room` (one given is
+    /// ignored).
+    UpdateToken {
+        /// The new token (a JWT, as at connect).
+        token: String,
+    },
 }
 
 impl ClientCommand {
@@ -229,6 +238,7 @@ impl ClientCommand {
         "set_admin",
         "snapshot",
         "ping",
+        "update_token",
     ];
 
     /// The `cmd` name of this command, also used in logs and metrics.
@@ -258,6 +268,7 @@ impl ClientCommand {
             ClientCommand::SetAdmin { .. } => "set_admin",
             ClientCommand::Snapshot => "snapshot",
             ClientCommand::Ping => "ping",
+            ClientCommand::UpdateToken { .. } => "update_token",
         }
     }
 }
@@ -824,6 +835,7 @@ mod tests {
             },
             ClientCommand::Snapshot,
             ClientCommand::Ping,
+            ClientCommand::UpdateToken { token: "t".into() },
         ];
         let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
         assert_eq!(names, ClientCommand::NAMES);

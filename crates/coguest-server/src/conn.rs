@@ -202,6 +202,7 @@ fn run(
 
     app.conns.set_writer(conn.id, writer.abort_handle());
     let mut reader = Reader {
+        expires: conn.identity.expires,
         bucket: Bucket::new(
             app.config.limits.commands_per_sec,
             app.config.limits.command_burst,
@@ -284,6 +285,9 @@ struct Reader {
     app: Arc<App>,
     conn: ConnHandle,
     bucket: Bucket,
+    /// When the connection's token expires: the connect token's expiry, then that of the last
+    /// token accepted by `update_token`.
+    expires: Timestamp,
     /// The rooms joined on this connection, sorted (a connection joins one room or a few).
     rooms: Vec<RoomId>,
 }
@@ -334,7 +338,7 @@ impl Reader {
             self.refuse(id, ErrorCode::FreqLimit, message, received);
             return;
         }
-        if self.conn.identity.expired(now) {
+        if now >= self.expires {
             let e = AuthError::Expired;
             self.refuse(id, e.code(), e.to_string(), received);
             self.conn.close(CLOSE_UNAUTHORIZED);
@@ -368,6 +372,43 @@ impl Reader {
         self.on_frame(frame, received).await;
     }
 
+    /// `update_token`: checks `token` as at connect, requires the connection's user, role and
+    /// room limit, then makes its expiry the connection's. A refused token changes nothing.
+    fn update_token(&mut self, token: &str) -> Result<(), (ErrorCode, String)> {
+        let now = self.app.clock.now();
+        let new = self
+            .app
+            .auth
+            .verify(Some(token), now)
+            .map_err(|e| (e.code(), e.to_string()))?;
+        let current = &self.conn.identity;
+        let mismatch = if new.user != current.user {
+            Some(format!(
+                "the token is for user {:?}, this connection is {:?}'s",
+                new.user.as_str(),
+                current.user.as_str()
+            ))
+        } else if new.role != current.role {
+            Some(format!(
+                "the token grants role {:?}, this connection has {:?}; reconnect to change it",
+                new.role, current.role
+            ))
+        } else if new.room != current.room {
+            Some(format!(
+                "the token's room limit ({:?}) is not this connection's ({:?}); reconnect to change it",
+                new.room, current.room
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = mismatch {
+            return Err((ErrorCode::TokenMismatch, message));
+        }
+        self.expires = new.expires;
+        self.app.conns.set_expiry(self.conn.id, new.expires);
+        Ok(())
+    }
+
     /// Answers a frame refused before it became a command; counted as kind `frame`.
     fn refuse(&self, id: Option<u64>, code: ErrorCode, message: String, received: Instant) {
         self.conn.error(id, code, message);
@@ -379,6 +420,25 @@ impl Reader {
     async fn on_frame(&mut self, frame: ClientFrame, received: Instant) {
         let ClientFrame { id, room, command } = frame;
         let kind = command.kind();
+        if let ClientCommand::UpdateToken { token } = &command {
+            match self.update_token(token) {
+                Ok(()) => {
+                    self.conn.send_msg(&ServerMsg::Ack {
+                        id,
+                        room: None,
+                        version: None,
+                        request_id: None,
+                    });
+                    self.app.metrics.command(kind, "ok", received.elapsed());
+                }
+                Err((code, message)) => {
+                    self.conn.error(Some(id), code, message);
+                    let result = format!("{code:?}");
+                    self.app.metrics.command(kind, &result, received.elapsed());
+                }
+            }
+            return;
+        }
         let fail = |code: ErrorCode, message: String| {
             self.conn.error(Some(id), code, message);
             self.app

@@ -114,6 +114,13 @@ impl Conns {
         }
     }
 
+    /// Connection `id` presented a new token (`update_token`): it expires at `expires` now.
+    pub(crate) fn set_expiry(&self, id: u64, expires: Timestamp) {
+        if let Some(open) = self.table().open.get_mut(&id) {
+            open.expires = expires;
+        }
+    }
+
     /// The connection `id` of `user` ended.
     pub(crate) fn release(&self, id: u64, user: &UserId) {
         let mut table = self.table();

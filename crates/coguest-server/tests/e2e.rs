@@ -12,6 +12,7 @@ mod e2e {
     pub mod limits;
     pub mod persistence;
     pub mod seats;
+    pub mod token_update;
     pub mod transport;
     pub mod webhooks;
     pub mod webhooks_tls;

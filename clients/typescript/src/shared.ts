@@ -1,0 +1,108 @@
+/**
+ * What the connection actor and a room's stores share about one room: its observable lists,
+ * its listeners, and the queue that calls them in order.
+ *
+ * Mirrors `StoreShared` and the dispatch loop of `crates/coguest-client/src/store.rs` (a module
+ * of its own here, so that the actor and the stores import it without importing each other).
+ * @module
+ */
+
+import type { GuestListener, HostListener, SeatListener } from "./listener.js";
+import { dispatchGuest, dispatchHost, dispatchSeat } from "./listener.js";
+import { Observable, publish, reportCallbackError } from "./observable.js";
+import type { StoreEvent, Views } from "./state.js";
+import { EMPTY_VIEWS } from "./state.js";
+import type { LiveUserInfo, SeatInfo, SeatMode, SeatUserInfo } from "./types.js";
+
+/** @internal One room's lists, listeners and callback queue. */
+export class StoreShared {
+  readonly room: string;
+  readonly connected = new Observable<readonly SeatUserInfo[]>(EMPTY_VIEWS.connected);
+  readonly invitees = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.invitees);
+  readonly applicants = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.applicants);
+  readonly candidates = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.candidates);
+  readonly seatList = new Observable<readonly SeatInfo[]>(EMPTY_VIEWS.seats);
+  readonly seatMode = new Observable<SeatMode>(EMPTY_VIEWS.seatMode);
+  readonly hostListeners: Array<Partial<HostListener>> = [];
+  readonly guestListeners: Array<Partial<GuestListener>> = [];
+  readonly seatListeners: Array<Partial<SeatListener>> = [];
+  /** Why the store ended (room closed, left, re-join refused), once it has. */
+  closedReason: string | null = null;
+  #queue: StoreEvent[] = [];
+  #draining = false;
+
+  constructor(room: string) {
+    this.room = room;
+  }
+
+  /** Whether the store ended. */
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  /** Publishes new lists: every list is set, then the subscribers of those that changed run. */
+  setViews(v: Views): void {
+    publish([
+      [this.connected, v.connected],
+      [this.invitees, v.invitees],
+      [this.applicants, v.applicants],
+      [this.candidates, v.candidates],
+      [this.seatList, v.seats],
+      [this.seatMode, v.seatMode],
+    ]);
+  }
+
+  /**
+   * Calls the listeners of `events`, in order, one at a time. Events that arrive while a
+   * callback runs (re-entrantly) are queued after the current ones, never run inside it.
+   */
+  dispatch(events: readonly StoreEvent[]): void {
+    if (events.length === 0) return;
+    this.#queue.push(...events);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) this.#deliver(e);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #deliver(e: StoreEvent): void {
+    const call = <L>(listeners: L[], f: (l: L) => void): void => {
+      for (const l of [...listeners]) {
+        // Skip a listener removed by an earlier callback of this same event.
+        if (!listeners.includes(l)) continue;
+        try {
+          f(l);
+        } catch (err) {
+          reportCallbackError(err);
+        }
+      }
+    };
+    switch (e.kind) {
+      case "host":
+        return call(this.hostListeners, (l) => dispatchHost(l, e.event));
+      case "guest":
+        return call(this.guestListeners, (l) => dispatchGuest(l, e.event));
+      case "seat":
+        return call(this.seatListeners, (l) => dispatchSeat(l, e.event));
+    }
+  }
+
+  /** The store ended: its lists empty, no more callbacks, calls fail from now on. */
+  markClosed(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    this.#queue = [];
+    this.setViews(EMPTY_VIEWS);
+  }
+}
+
+/** @internal Removes the first occurrence of `item`; whether it was there. */
+export function removeOnce<T>(list: T[], item: T): boolean {
+  const i = list.indexOf(item);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
+}

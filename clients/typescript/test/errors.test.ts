@@ -1,0 +1,140 @@
+// Each error path: wrong role, unknown user, a room closed by the backend, bad and expired
+// tokens, bad and unreachable URLs, a closed client. Errors carry the server's codes.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Client, CoGuestError, CoGuestStore, ErrorCode } from "../src/index.js";
+import { Recorder, TestServer, errorCode, freePort, ids, settle, sleep, waitFor } from "./support.js";
+
+describe("error paths", () => {
+  let server: TestServer;
+  const clients: Client[] = [];
+  before(async () => {
+    server = await TestServer.start();
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.stop();
+  });
+  const member = async (room: string, user: string, role: "owner" | "admin" | "audience") => {
+    const [c, s] = await server.member(room, user, role);
+    clients.push(c);
+    return [c, s] as const;
+  };
+
+  test("wrong role, unknown user, nothing pending: the server's codes, nothing changes", async () => {
+    const room = "errors-rules";
+    const [ownerC, owner] = await member(room, "host_1", "owner");
+    const [bobC, bob] = await member(room, "bob", "audience");
+    const hostLog = Recorder.on(owner);
+
+    const e = await bob.acceptApplication("host_1").catch((err: unknown) => err);
+    assert.ok(e instanceof CoGuestError);
+    assert.equal(e.code, ErrorCode.NEED_ADMIN_PERMISSION);
+    assert.equal(e.code, -2301);
+    assert.equal(e.codeName, "NEED_ADMIN_PERMISSION");
+    assert.ok(e.message.length > 0);
+    assert.equal(await errorCode(bob.inviteToSeat({ inviteeID: "host_1", timeout: 30 })), -2301);
+    assert.equal(await errorCode(bob.kickOffSeat("host_1")), -2301);
+    assert.equal(await errorCode(bob.lockSeat(3)), -2301);
+    assert.equal(await errorCode(owner.inviteToSeat({ inviteeID: "nobody", timeout: 30 })), ErrorCode.USER_NOT_ENTERED);
+    assert.equal(await errorCode(owner.acceptApplication("bob")), ErrorCode.REQUEST_ID_INVALID);
+    assert.equal(await errorCode(owner.cancelInvitation("bob")), ErrorCode.REQUEST_ID_INVALID);
+    assert.equal(await errorCode(bob.acceptInvitation("host_1")), ErrorCode.REQUEST_ID_INVALID);
+    assert.equal(await errorCode(bob.rejectInvitation("host_1")), ErrorCode.REQUEST_ID_INVALID);
+    assert.equal(await errorCode(bob.cancelApplication()), ErrorCode.REQUEST_ID_INVALID);
+    assert.equal(await errorCode(bob.applyForSeat({ timeout: 0 })), ErrorCode.TIMEOUT_OUT_OF_RANGE);
+    assert.equal(await errorCode(bob.applyForSeat({ seatIndex: 0, timeout: 30 })), ErrorCode.SEAT_OCCUPIED);
+    await bob.applyForSeat({ timeout: 30 });
+    assert.equal(await errorCode(bob.applyForSeat({ timeout: 30 })), ErrorCode.REQUEST_ID_REPEAT);
+    await hostLog.expect("guestApplicationReceived bob");
+    await settle([ownerC, bobC]);
+    assert.deepEqual(ids(owner.coGuestState.applicants.value), ["bob"]);
+    assert.deepEqual(hostLog.drain(), []);
+  });
+
+  test("a room closed by the backend ends its stores; create joins a new room of that name", async () => {
+    const room = "errors-closed";
+    const [, owner] = await member(room, "host_1", "owner");
+    const [bobC, bob] = await member(room, "bob", "audience");
+    const hostLog = Recorder.on(owner);
+    await bob.applyForSeat({ timeout: 300 });
+    await hostLog.expect("guestApplicationReceived bob");
+    assert.deepEqual(ids(owner.coGuestState.applicants.value), ["bob"]);
+
+    assert.equal(await server.closeRoom(room), 204);
+    await waitFor(owner.coGuestState.connected, "connected emptied", (c) => c.length === 0);
+    assert.deepEqual(owner.coGuestState.applicants.value, []);
+    assert.equal(owner.isClosed, true);
+    await waitFor(bob.coGuestState.applicants, "bob's view emptied", (a) => a.length === 0);
+    assert.equal(bob.isClosed, true);
+    assert.equal(bob.liveSeatStore().isClosed, true);
+    assert.equal(await errorCode(bob.cancelApplication()), CoGuestError.ROOM_CLOSED);
+    assert.deepEqual(hostLog.drain(), [], "no callback after the close");
+
+    const again = await CoGuestStore.create(bobC, room);
+    assert.equal(again.isClosed, false);
+    await again.applyForSeat({ timeout: 300 });
+    assert.equal(bob.isClosed, true, "the old store stays closed");
+  });
+
+  test("refused tokens: forged, garbage, expired, another room", async () => {
+    const other = await TestServer.start();
+    try {
+      const forged = other.token("mallory", "owner");
+      const e = await Client.connect(server.url, forged).catch((err: unknown) => err);
+      assert.ok(e instanceof CoGuestError);
+      assert.equal(e.code, ErrorCode.UNAUTHENTICATED);
+    } finally {
+      await other.stop();
+    }
+    assert.equal(await errorCode(Client.connect(server.url, "not.a.jwt")), -3010);
+    assert.equal(await errorCode(Client.connect(server.url, "")), -3010);
+    const expired = server.token("late", "audience", { ttl: 1 });
+    await sleep(2100);
+    assert.equal(await errorCode(Client.connect(server.url, expired)), ErrorCode.TOKEN_EXPIRED);
+
+    // A token for one room: another room is refused, and the client stops.
+    const scoped = await Client.connect(server.url, server.token("scoped", "audience", { room: "only-this" }));
+    clients.push(scoped);
+    await CoGuestStore.create(scoped, "only-this");
+    assert.equal(await errorCode(CoGuestStore.create(scoped, "another")), ErrorCode.WRONG_ROOM);
+    await waitFor(scoped.status, "closed", (s) => s === "closed");
+    assert.equal(scoped.closeError?.code, ErrorCode.WRONG_ROOM);
+    assert.equal(await errorCode(scoped.ping()), ErrorCode.WRONG_ROOM);
+  });
+
+  test("bad URLs and unreachable servers", async () => {
+    const token = server.token("bob", "audience");
+    for (const url of ["http://127.0.0.1:7700", "127.0.0.1:7700", "", "ws://"]) {
+      assert.equal(await errorCode(Client.connect(url, token)), CoGuestError.INVALID_URL, url);
+    }
+    assert.equal(await errorCode(Client.connect([], token)), CoGuestError.INVALID_URL);
+    const closedPort = await freePort();
+    assert.equal(
+      await errorCode(Client.connect(`ws://127.0.0.1:${closedPort}`, token, { connectTimeoutMs: 2000 })),
+      CoGuestError.CONNECT_FAILED,
+    );
+    // Several URLs: the first that answers wins.
+    const c = await Client.connect([`ws://127.0.0.1:${closedPort}`, `${server.url}/`], token);
+    assert.equal(c.status.value, "connected");
+    c.close();
+  });
+
+  test("a closed client fails every call with CLOSED", async () => {
+    const room = "errors-client-closed";
+    const [c, store] = await member(room, "dora", "audience");
+    const pending = store.applyForSeat({ timeout: 30 });
+    c.close();
+    assert.equal(c.status.value, "closed");
+    assert.equal(c.closeError, null);
+    const first = await pending.then(
+      () => 0,
+      (e: CoGuestError) => e.code,
+    );
+    assert.ok(first === 0 || first === CoGuestError.CLOSED, `got ${first}`);
+    assert.equal(await errorCode(store.cancelApplication()), CoGuestError.CLOSED);
+    assert.equal(await errorCode(c.ping()), CoGuestError.CLOSED);
+    assert.equal(await errorCode(CoGuestStore.create(c, "elsewhere")), CoGuestError.CLOSED);
+  });
+});
