@@ -282,6 +282,15 @@ fn matrix() -> Vec<Row> {
             with_room: false,
             expect: [Unchanged; 5],
         },
+        // A token that does not verify is refused, whoever presents it, and changes nothing.
+        Row {
+            prep: &[],
+            cmd: |_| ClientCommand::UpdateToken {
+                token: "not.a.jwt".into(),
+            },
+            with_room: false,
+            expect: [Refused(ErrorCode::Unauthenticated); 5],
+        },
     ]
 }
 
