@@ -604,6 +604,10 @@ impl Actor {
                         self.queue_leave(room);
                     }
                 } else if let Some(p) = self.pending.remove(&id) {
+                    if let ClientCommand::UpdateToken { token } = p.frame.command {
+                        // Reconnects present the token the server accepted last.
+                        self.cfg.token = token;
+                    }
                     if let Some(reply) = p.reply {
                         let _ = reply.send(Ok(Acked {
                             request_id: match msg {
@@ -620,7 +624,12 @@ impl Actor {
                 message,
             } => {
                 let err = CoGuestError::new(code, message);
-                if is_auth_code(code) {
+                // A refused `update_token` leaves the connection and its token as they were.
+                let token_update = self
+                    .pending
+                    .get(&id)
+                    .is_some_and(|p| matches!(p.frame.command, ClientCommand::UpdateToken { .. }));
+                if is_auth_code(code) && !token_update {
                     self.auth_error = Some(err.clone());
                 }
                 if let Some(room) = self.joins.remove(&id) {

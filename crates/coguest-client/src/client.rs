@@ -89,6 +89,18 @@ impl Client {
         self.request(None, ClientCommand::Ping).await.map(|_| ())
     }
 
+    /// Presents a new token on the open connection (before the current one expires): the
+    /// server checks it as at connect and requires the same user, role and room limit, then
+    /// the connection lives until the new token's expiry and every reconnect presents it.
+    /// A refused token (`-3010` `UNAUTHENTICATED`, `-3011` `TOKEN_EXPIRED`, `-3014`
+    /// `TOKEN_MISMATCH`) changes nothing: the connection keeps its current token.
+    pub async fn update_token(&self, token: &str) -> Result<(), CoGuestError> {
+        let command = ClientCommand::UpdateToken {
+            token: token.to_owned(),
+        };
+        self.request(None, command).await.map(|_| ())
+    }
+
     /// Closes the connection for good: calls in flight and later calls fail with
     /// [`CoGuestError::CLOSED`]. The server keeps this user's seats and requests for its
     /// grace period, as for any dropped connection; drop (or `disconnect`) stores first to

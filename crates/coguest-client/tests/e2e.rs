@@ -541,6 +541,43 @@ async fn expired_token_stops_the_client() {
     assert_eq!(err.code(), -3011, "{err}");
 }
 
+/// A token renewed before it expires: the connection outlives the old token, a reconnect
+/// after that presents the new one, and a token for another user is refused without
+/// changing anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_token_keeps_the_connection_and_reconnects_with_the_new_token() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr).await;
+    let old = h.token_with("bob", Role::Audience, 60, |_| {});
+    let bob_c = Client::builder(&old)
+        .url(&proxy.url())
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(80))
+        .connect()
+        .await
+        .unwrap();
+    let bob = join(&bob_c).await;
+
+    let carol = h.token_with("carol", Role::Audience, 3600, |_| {});
+    let err = bob_c.update_token(&carol).await.unwrap_err();
+    assert_eq!(err.code(), -3014, "{err}");
+    let err = bob_c.update_token("not.a.jwt").await.unwrap_err();
+    assert_eq!(err.code(), -3010, "{err}");
+    bob_c.ping().await.unwrap();
+
+    bob_c
+        .update_token(&h.token_with("bob", Role::Audience, 3600, |_| {}))
+        .await
+        .unwrap();
+    h.advance_secs(120);
+    bob.apply_for_seat(-1, 30, None).await.unwrap();
+
+    // The old token has expired: only the new one gets back in.
+    proxy.cut();
+    wait_reconnecting(&bob_c, "cut").await;
+    wait_connected(&bob_c, "reconnected with the new token").await;
+    bob.cancel_application().await.unwrap();
+}
+
 /// Away for longer than the server's resume history: the server sends a fresh snapshot, the
 /// lists are replaced, and no callback fires twice (nor for what happened meanwhile).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
