@@ -231,6 +231,22 @@ export type ClientCommand =
        * The new token (a JWT, as at connect).
        */
       token: string;
+    }
+  | {
+      cmd: "observe";
+      /**
+       * Last room version the observer saw, to resume from.
+       */
+      since?: number | null;
+    }
+  | {
+      cmd: "unobserve";
+    }
+  | {
+      cmd: "observe_rooms";
+    }
+  | {
+      cmd: "unobserve_rooms";
     };
 /**
  * How members get onto seats.
@@ -353,6 +369,32 @@ export type ServerMsg =
        */
       room: string;
       t: "room_closed";
+    }
+  | {
+      /**
+       * The transition.
+       */
+      entry: LogEntry;
+      /**
+       * The room.
+       */
+      room: string;
+      t: "log";
+    }
+  | {
+      /**
+       * Rooms closed since the last message.
+       */
+      closed?: string[];
+      /**
+       * The whole list (replacing what the client had), or only the rooms that changed.
+       */
+      full: boolean;
+      /**
+       * Summaries (of every room when `full`).
+       */
+      rooms: RoomSummary[];
+      t: "rooms";
     };
 /**
  * A change to the `CoGuestState` views.
@@ -635,6 +677,50 @@ export interface Protocol {
   server: ServerMsg;
 }
 /**
+ * One room at a glance, for the rooms list.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "RoomSummary".
+ */
+export interface RoomSummary {
+  /**
+   * Pending applications.
+   */
+  applicants: number;
+  /**
+   * Pending invitations.
+   */
+  invitees: number;
+  /**
+   * When the room last changed (Unix ms, server clock), when this node knows it.
+   */
+  last_change_ms?: number | null;
+  /**
+   * Members present (connected, or within their reconnect grace period).
+   */
+  members: number;
+  /**
+   * The room.
+   */
+  room: string;
+  /**
+   * Number of seats.
+   */
+  seat_count: number;
+  /**
+   * Seat mode.
+   */
+  seat_mode: SeatMode;
+  /**
+   * Occupied seats.
+   */
+  seated: number;
+  /**
+   * Its version.
+   */
+  version: number;
+}
+/**
  * An entry of `applicants`.
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
@@ -653,6 +739,11 @@ export interface ApplicantInfo {
    * The application's id.
    */
   request_id: number;
+  /**
+   * When it was made (Unix ms, server clock): in `applicant_added`, and in snapshots when
+   * the server knows it (not for a request made before the room was last loaded).
+   */
+  requested_ms?: number | null;
   /**
    * Seat asked for; `-1` for any.
    */
@@ -798,6 +889,10 @@ export interface InviteeInfo {
    */
   request_id: number;
   /**
+   * When it was made (Unix ms, server clock), as for [`ApplicantInfo::requested_ms`].
+   */
+  requested_ms?: number | null;
+  /**
    * Seat offered; `-1` for any.
    */
   seat_index: number;
@@ -821,4 +916,39 @@ export interface DeviceFlags {
    * Microphone.
    */
   microphone: boolean;
+}
+/**
+ * One room transition in an observer's event log: the webhook body's fields without its id
+ * (`docs/WEBHOOKS.md` lists every `type` and its `data`).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "LogEntry".
+ */
+export interface LogEntry {
+  /**
+   * The user whose command caused it; `@operator` for the admin API; `null` for a deadline.
+   */
+  actor?: string | null;
+  /**
+   * When it happened (Unix ms, server clock).
+   */
+  at_ms: number;
+  /**
+   * The transition's fields (`user_id`, `seat_index`, `inviter_id`, ...).
+   */
+  data: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Its position among the transitions of that version (from 0).
+   */
+  n: number;
+  /**
+   * The transition (`member_joined`, `application_created`, `seated`, ...).
+   */
+  type: string;
+  /**
+   * The room version the transition produced.
+   */
+  version: number;
 }

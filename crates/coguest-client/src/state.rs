@@ -393,6 +393,7 @@ mod tests {
                 seat_index: -1,
                 deadline_ms: 0,
                 extra_info: None,
+                requested_ms: None,
             },
         }
     }
@@ -592,6 +593,7 @@ mod tests {
                         request_id: v,
                         seat_index: -1,
                         deadline_ms: 0,
+                        requested_ms: None,
                     },
                 },
             ));

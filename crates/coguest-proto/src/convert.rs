@@ -134,6 +134,7 @@ impl From<&core::Applicant> for ApplicantInfo {
             seat_index: a.seat.to_i32(),
             deadline_ms: a.deadline.as_millis(),
             extra_info: a.extra_info.clone(),
+            requested_ms: None,
         }
     }
 }
@@ -146,6 +147,7 @@ impl From<&core::Invitee> for InviteeInfo {
             request_id: i.request_id.0,
             seat_index: i.seat.to_i32(),
             deadline_ms: i.deadline.as_millis(),
+            requested_ms: None,
         }
     }
 }
@@ -310,14 +312,18 @@ fn user_id(v: &str, field: &str) -> Result<core::UserId, WireError> {
 
 impl ClientCommand {
     /// The core command this wire command stands for, or `None` for commands the server
-    /// answers itself (`join`, `snapshot`, `ping`, `update_token`).
+    /// answers itself (`join`, `snapshot`, `ping`, `update_token`, the observer commands).
     pub fn to_core(&self) -> Result<Option<core::Command>, WireError> {
         use core::Command as C;
         Ok(Some(match self {
             ClientCommand::Join { .. }
             | ClientCommand::Snapshot
             | ClientCommand::Ping
-            | ClientCommand::UpdateToken { .. } => {
+            | ClientCommand::UpdateToken { .. }
+            | ClientCommand::Observe { .. }
+            | ClientCommand::Unobserve
+            | ClientCommand::ObserveRooms
+            | ClientCommand::UnobserveRooms => {
                 return Ok(None);
             }
             ClientCommand::Leave => C::Leave,

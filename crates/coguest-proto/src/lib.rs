@@ -208,6 +208,24 @@ pub enum ClientCommand {
         /// The new token (a JWT, as at connect).
         token: String,
     },
+    /// Service admin (an `adm` token, or the API key): watch the room without joining it.
+    /// Answered like `join`: a snapshot of the host view (or, with `since`, what was missed),
+    /// the recent event log, then an ack; then every change and event the hosts get, and a
+    /// [`ServerMsg::Log`] per transition. The observer is not a member: it holds no seat, is
+    /// not a candidate and is not counted.
+    Observe {
+        /// Last room version the observer saw, to resume from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    /// Stop observing the room.
+    Unobserve,
+    /// Service admin, not limited to a room: watch every room's summary. Answered by a full
+    /// [`ServerMsg::Rooms`] and an ack, then by `rooms` messages with the rooms that changed.
+    /// Needs no `room`.
+    ObserveRooms,
+    /// Stop watching the rooms' summaries. Needs no `room`.
+    UnobserveRooms,
 }
 
 impl ClientCommand {
@@ -239,6 +257,10 @@ impl ClientCommand {
         "snapshot",
         "ping",
         "update_token",
+        "observe",
+        "unobserve",
+        "observe_rooms",
+        "unobserve_rooms",
     ];
 
     /// The `cmd` name of this command, also used in logs and metrics.
@@ -269,6 +291,10 @@ impl ClientCommand {
             ClientCommand::Snapshot => "snapshot",
             ClientCommand::Ping => "ping",
             ClientCommand::UpdateToken { .. } => "update_token",
+            ClientCommand::Observe { .. } => "observe",
+            ClientCommand::Unobserve => "unobserve",
+            ClientCommand::ObserveRooms => "observe_rooms",
+            ClientCommand::UnobserveRooms => "unobserve_rooms",
         }
     }
 }
@@ -347,6 +373,66 @@ pub enum ServerMsg {
         /// The room.
         room: String,
     },
+    /// To observers: one transition of the room, with who caused it (the event log).
+    Log {
+        /// The room.
+        room: String,
+        /// The transition.
+        entry: LogEntry,
+    },
+    /// To rooms-list watchers: room summaries.
+    Rooms {
+        /// The whole list (replacing what the client had), or only the rooms that changed.
+        full: bool,
+        /// Summaries (of every room when `full`).
+        rooms: Vec<RoomSummary>,
+        /// Rooms closed since the last message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        closed: Vec<String>,
+    },
+}
+
+/// One room transition in an observer's event log: the webhook body's fields without its id
+/// (`docs/WEBHOOKS.md` lists every `type` and its `data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogEntry {
+    /// The room version the transition produced.
+    pub version: u64,
+    /// Its position among the transitions of that version (from 0).
+    pub n: u32,
+    /// The transition (`member_joined`, `application_created`, `seated`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The user whose command caused it; `@operator` for the admin API; `null` for a deadline.
+    pub actor: Option<String>,
+    /// When it happened (Unix ms, server clock).
+    pub at_ms: u64,
+    /// The transition's fields (`user_id`, `seat_index`, `inviter_id`, ...).
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One room at a glance, for the rooms list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RoomSummary {
+    /// The room.
+    pub room: String,
+    /// Its version.
+    pub version: u64,
+    /// Number of seats.
+    pub seat_count: u16,
+    /// Occupied seats.
+    pub seated: u32,
+    /// Members present (connected, or within their reconnect grace period).
+    pub members: u32,
+    /// Pending applications.
+    pub applicants: u32,
+    /// Pending invitations.
+    pub invitees: u32,
+    /// Seat mode.
+    pub seat_mode: SeatMode,
+    /// When the room last changed (Unix ms, server clock), when this node knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_change_ms: Option<u64>,
 }
 
 fn default_policy() -> MovePolicy {
@@ -484,6 +570,10 @@ pub struct ApplicantInfo {
     /// The applicant's free-form data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_info: Option<String>,
+    /// When it was made (Unix ms, server clock): in `applicant_added`, and in snapshots when
+    /// the server knows it (not for a request made before the room was last loaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_ms: Option<u64>,
 }
 
 /// An entry of `invitees`: one invitation.
@@ -499,6 +589,9 @@ pub struct InviteeInfo {
     pub seat_index: i32,
     /// When it times out (Unix ms).
     pub deadline_ms: u64,
+    /// When it was made (Unix ms, server clock), as for [`ApplicantInfo::requested_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_ms: Option<u64>,
 }
 
 /// The reference `CoGuestState` at one room version, as one user sees it.
@@ -836,6 +929,10 @@ mod tests {
             ClientCommand::Snapshot,
             ClientCommand::Ping,
             ClientCommand::UpdateToken { token: "t".into() },
+            ClientCommand::Observe { since: Some(3) },
+            ClientCommand::Unobserve,
+            ClientCommand::ObserveRooms,
+            ClientCommand::UnobserveRooms,
         ];
         let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
         assert_eq!(names, ClientCommand::NAMES);

@@ -4,7 +4,7 @@
 //! there). The `data` fields use the wire names of the WebSocket protocol (`user_id`,
 //! `seat_index` with `-1` for any seat, ...).
 
-use crate::{Device, Role, SeatMode};
+use crate::{Device, LogEntry, Role, SeatMode};
 use coguest_core as core;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,19 @@ impl WebhookEvent {
                 Value::Object(m) => m,
                 _ => Map::new(),
             },
+        }
+    }
+
+    /// This transition as an observer's event-log entry ([`LogEntry`]), the `n`-th of its
+    /// version: the same fields without the id.
+    pub fn into_log_entry(self, n: u32) -> LogEntry {
+        LogEntry {
+            version: self.version,
+            n,
+            kind: self.kind,
+            actor: self.actor,
+            at_ms: self.at_ms,
+            data: self.data,
         }
     }
 

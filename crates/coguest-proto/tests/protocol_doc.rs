@@ -83,6 +83,8 @@ fn every_example_parses_and_every_message_is_shown() {
         "change",
         "resumed",
         "room_closed",
+        "log",
+        "rooms",
     ] {
         assert!(
             server_kinds.contains(k),

@@ -7,10 +7,11 @@ use crate::conns::Refusal;
 use crate::room::handle::ConnHandle;
 use crate::room::msg::{CommandMsg, RoomMsg};
 use crate::room::outbox::{Next, Outbox};
+use crate::room::registry::Registry;
 use crate::room::registry::RouteError;
 use crate::socket::{FrameWriter, MAX_FRAMES, OutFrame, ReadSocket};
 use crate::wire::{encode, valid_room_id};
-use coguest_core::{RoomId, Timestamp};
+use coguest_core::{Profile, Role, RoomId, Timestamp, UserId};
 use coguest_proto::{
     CLOSE_FRAME_TOO_LARGE, CLOSE_TOO_SLOW, CLOSE_UNAUTHORIZED, ClientCommand, ClientFrame,
     ErrorCode, PROTOCOL_VERSION, ServerMsg,
@@ -98,8 +99,9 @@ pub(crate) fn handle(
     match admit(&app, token.as_deref(), &outbox) {
         Ok((identity, conn_id)) => {
             tracing::debug!(conn = conn_id, user = %identity.user, "connected");
+            let key_only = identity.user.as_str() == API_KEY_USER;
             let conn = ConnHandle::new(conn_id, identity, outbox.clone());
-            Either::Left(run(read, write, app, conn, outbox))
+            Either::Left(run(read, write, app, conn, outbox, key_only))
         }
         Err((code, message, close)) => {
             Either::Right(Box::pin(refuse(read, write, code, message, close)))
@@ -117,6 +119,7 @@ fn admit(
     let now = app.clock.now();
     let identity = match app.auth.verify(token, now) {
         Ok(id) => Arc::new(id),
+        Err(_) if is_api_key(app, token) => Arc::new(api_key_identity()),
         Err(e) => {
             tracing::debug!(error = %e, "websocket refused");
             return Err((e.code(), e.to_string(), CLOSE_UNAUTHORIZED));
@@ -125,6 +128,36 @@ fn admit(
     let max = app.config.limits.max_connections_per_user;
     let id = app.conns.admit(&identity, max, outbox, now)?;
     Ok((identity, id))
+}
+
+/// The user a connection made with the API key (instead of a token) stands for. Such a
+/// connection is not a user: it may only observe (rooms and the rooms list) and ping.
+pub(crate) const API_KEY_USER: &str = "@api-key";
+
+/// Whether `token` is the configured API key (compared in constant time).
+fn is_api_key(app: &App, token: Option<&str>) -> bool {
+    match (&app.config.api_key, token) {
+        (Some(key), Some(given)) if !key.is_empty() && key.len() == given.len() => {
+            key.bytes()
+                .zip(given.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+        }
+        _ => false,
+    }
+}
+
+/// The identity of a connection made with the API key: a service admin for every room that
+/// never expires and is no member.
+fn api_key_identity() -> Identity {
+    Identity {
+        user: UserId::from(API_KEY_USER),
+        profile: Profile::default(),
+        role: Role::Audience,
+        room: None,
+        expires: Timestamp::from_millis(u64::MAX),
+        admin: true,
+    }
 }
 
 /// Flushes what was queued before the close (an error explaining it, say), unless the queue
@@ -163,6 +196,7 @@ fn run(
     app: Arc<App>,
     conn: ConnHandle,
     outbox: Arc<Outbox>,
+    key_only: bool,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let identity = &conn.identity;
     conn.send_msg(&ServerMsg::Welcome {
@@ -211,6 +245,8 @@ fn run(
         app,
         conn,
         rooms: Vec::new(),
+        key_only,
+        watching_rooms: false,
     };
     // The block uses what it captures in place: a capture moved into a local would be stored
     // twice in every connection's task (rustc keeps the captures beside the locals). Idle
@@ -262,6 +298,9 @@ fn over_hard_limit(e: tungstenite::Error) -> bool {
 /// Detaches the connection from its rooms and lets the writer close the socket.
 async fn finish(reader: &mut Reader, mut writer: tokio::task::JoinHandle<()>, writer_done: bool) {
     let conn = &reader.conn;
+    if reader.watching_rooms {
+        reader.app.registry.feed().unwatch(conn.id);
+    }
     for room in std::mem::take(&mut reader.rooms) {
         let _ = reader
             .app
@@ -288,8 +327,13 @@ struct Reader {
     /// When the connection's token expires: the connect token's expiry, then that of the last
     /// token accepted by `update_token`.
     expires: Timestamp,
-    /// The rooms joined on this connection, sorted (a connection joins one room or a few).
+    /// The rooms joined or observed on this connection, sorted (a connection joins one room
+    /// or a few).
     rooms: Vec<RoomId>,
+    /// Made with the API key: it may only observe and ping.
+    key_only: bool,
+    /// It watches the rooms list (`observe_rooms`).
+    watching_rooms: bool,
 }
 
 impl Drop for Reader {
@@ -417,6 +461,61 @@ impl Reader {
             .command("frame", &format!("{code:?}"), received.elapsed());
     }
 
+    /// `observe_rooms` / `unobserve_rooms`: a service admin not limited to a room watches (or
+    /// stops watching) every room's summary.
+    async fn rooms_feed(&mut self, id: u64, command: &ClientCommand, received: Instant) {
+        let kind = command.kind();
+        let identity = &self.conn.identity;
+        let feed = self.app.registry.feed().clone();
+        let result = if !identity.admin {
+            Err((
+                ErrorCode::NeedAdminPermission,
+                "watching the rooms list needs an admin token (`adm`) or the API key".to_owned(),
+            ))
+        } else if let Some(only) = &identity.room {
+            Err((
+                ErrorCode::WrongRoom,
+                format!("this token is for room {only:?} only: observe that room"),
+            ))
+        } else if matches!(command, ClientCommand::UnobserveRooms) {
+            self.watching_rooms = false;
+            feed.unwatch(self.conn.id);
+            Ok(())
+        } else {
+            // Watching first: a change while the list is collected is sent too (the client
+            // keeps each room's newest version).
+            feed.watch(self.conn.clone());
+            self.watching_rooms = true;
+            match all_summaries(&self.app.registry).await {
+                Ok(rooms) => {
+                    self.conn.send_msg(&ServerMsg::Rooms {
+                        full: true,
+                        rooms,
+                        closed: Vec::new(),
+                    });
+                    Ok(())
+                }
+                Err(e) => Err((ErrorCode::Failed, format!("listing the rooms failed: {e}"))),
+            }
+        };
+        let label = match result {
+            Ok(()) => {
+                self.conn.send_msg(&ServerMsg::Ack {
+                    id,
+                    room: None,
+                    version: None,
+                    request_id: None,
+                });
+                "ok".to_owned()
+            }
+            Err((code, message)) => {
+                self.conn.error(Some(id), code, message);
+                format!("{code:?}")
+            }
+        };
+        self.app.metrics.command(kind, &label, received.elapsed());
+    }
+
     async fn on_frame(&mut self, frame: ClientFrame, received: Instant) {
         let ClientFrame { id, room, command } = frame;
         let kind = command.kind();
@@ -437,6 +536,14 @@ impl Reader {
                     self.app.metrics.command(kind, &result, received.elapsed());
                 }
             }
+            return;
+        }
+        if matches!(
+            command,
+            ClientCommand::ObserveRooms | ClientCommand::UnobserveRooms
+        ) {
+            // Boxed: the rooms list is collected only here.
+            Box::pin(self.rooms_feed(id, &command, received)).await;
             return;
         }
         let fail = |code: ErrorCode, message: String| {
@@ -477,6 +584,26 @@ impl Reader {
                 return;
             }
         }
+        let observing = matches!(command, ClientCommand::Observe { .. });
+        if observing && !self.conn.identity.admin {
+            fail(
+                ErrorCode::NeedAdminPermission,
+                "observing a room needs an admin token (`adm`) or the API key".into(),
+            );
+            return;
+        }
+        if self.key_only
+            && !matches!(
+                command,
+                ClientCommand::Observe { .. } | ClientCommand::Unobserve | ClientCommand::Ping
+            )
+        {
+            fail(
+                ErrorCode::RequestNoPermission,
+                "a connection made with the API key may only observe; members need a token".into(),
+            );
+            return;
+        }
         let core = match command.to_core() {
             Ok(c) => c,
             Err(e) => {
@@ -486,7 +613,8 @@ impl Reader {
         };
         let room_id = RoomId::from(room);
         let is_join = matches!(command, ClientCommand::Join { .. });
-        if !is_join && self.rooms.binary_search(&room_id).is_err() {
+        let opens = is_join || observing;
+        if !opens && self.rooms.binary_search(&room_id).is_err() {
             // Answered here, the same for every room: a connection that never joined a room
             // learns nothing about it (not whether it exists, nor its version).
             fail(
@@ -496,7 +624,7 @@ impl Reader {
             return;
         }
         let create = is_join.then(|| self.app.config.default_room.clone());
-        if is_join {
+        if opens {
             if let Err(at) = self.rooms.binary_search(&room_id) {
                 // Grown one room at a time: most connections join one, and a `Vec`'s first
                 // growth would take four.
@@ -513,6 +641,10 @@ impl Reader {
         }));
         match self.app.registry.route(&room_id, msg, create).await {
             Ok(()) => {}
+            Err(RouteError::NoRoom) if observing => fail(
+                ErrorCode::RoomIdNotExist,
+                format!("room {room_id} does not exist"),
+            ),
             Err(RouteError::NoRoom) => fail(
                 ErrorCode::NotEnteredRoom,
                 format!("room {room_id} does not exist; join it first"),
@@ -527,4 +659,25 @@ impl Reader {
             }
         }
     }
+}
+
+/// Every stored room's summary, from its actor (started here if it was not running: in
+/// cluster mode this node then follows the room, so its changes reach the rooms feed).
+async fn all_summaries(
+    registry: &Arc<Registry>,
+) -> Result<Vec<coguest_proto::RoomSummary>, crate::store::StoreError> {
+    let mut rooms = Vec::new();
+    for id in registry.room_ids().await? {
+        let Some(opened) = registry.open(&id, None).await? else {
+            continue;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if opened.tx.send(RoomMsg::Summary(tx)).await.is_err() {
+            continue;
+        }
+        if let Ok(Ok(summary)) = tokio::time::timeout(Duration::from_secs(5), rx).await {
+            rooms.push(summary);
+        }
+    }
+    Ok(rooms)
 }

@@ -233,6 +233,7 @@ impl ServerBuilder {
             metrics: metrics.clone(),
             webhooks: webhooks.clone(),
             cluster: cluster.clone(),
+            feed: Default::default(),
         });
         let (hooks_tx, hooks_rx) = watch::channel(false);
         let delivery = Arc::new(webhook::DeliveryContext {

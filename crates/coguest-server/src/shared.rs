@@ -1,9 +1,11 @@
-//! What every room actor shares: storage, clock, settings, metrics, webhooks, the cluster.
+//! What every room actor shares: storage, clock, settings, metrics, webhooks, the cluster,
+//! the rooms feed.
 
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::room::feed::RoomsFeed;
 use crate::store::RoomStore;
 use crate::webhook::Webhooks;
 use std::sync::Arc;
@@ -16,4 +18,6 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub webhooks: Arc<Webhooks>,
     pub cluster: Option<Arc<Cluster>>,
+    /// Room summaries for the connections watching the rooms list.
+    pub feed: Arc<RoomsFeed>,
 }

@@ -83,6 +83,21 @@ impl Room {
             .collect()
     }
 
+    /// Number of occupied seats, without building the seat list.
+    pub fn seated_count(&self) -> usize {
+        self.seats.iter().filter(|s| s.occupant.is_some()).count()
+    }
+
+    /// Pending applications and pending invitations, counted without building a view.
+    pub fn request_counts(&self) -> (usize, usize) {
+        let applications = self
+            .requests
+            .values()
+            .filter(|r| matches!(r, RequestRef::Application { .. }))
+            .count();
+        (applications, self.requests.len() - applications)
+    }
+
     /// Whether seat `seat` is locked (`None` if it does not exist).
     pub fn seat_locked(&self, seat: SeatIndex) -> Option<bool> {
         self.seats.get(usize::from(seat.0)).map(|s| s.locked)

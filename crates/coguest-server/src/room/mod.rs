@@ -4,11 +4,16 @@
 //! - `registry`: opens rooms (loading or creating them) and starts their actors;
 //! - `actor/`: the room actor (its loop, command handling, commit path, cluster part);
 //! - `routes`: the table from room id to actor inbox, which cluster messages go through;
-//! - `rebuild`, `ring`, `part`, `peers`, `msg`, `handle`, `outbox`: what the actor is made of.
+//! - `rebuild`, `ring`, `part`, `peers`, `observers`, `msg`, `handle`, `outbox`: what the
+//!   actor is made of;
+//! - `feed`: room summaries pushed to the connections watching the rooms list (every actor
+//!   reports to it through `Shared`).
 
 pub(crate) mod actor;
+pub(crate) mod feed;
 pub(crate) mod handle;
 pub(crate) mod msg;
+pub(crate) mod observers;
 pub(crate) mod outbox;
 pub(crate) mod part;
 pub(crate) mod peers;

@@ -4,7 +4,7 @@ use crate::cluster::msg::{CmdMsg, NodeMsg};
 use crate::room::handle::ConnHandle;
 use crate::store::redis::RoomNotice;
 use coguest_core::{Command, RoomConfig};
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode};
+use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, RoomSummary};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -28,6 +28,8 @@ pub(crate) enum RoomMsg {
         conn: u64,
     },
     Inspect(oneshot::Sender<RoomInfo>),
+    /// The room at a glance, for the rooms feed.
+    Summary(oneshot::Sender<RoomSummary>),
     /// A command from the admin API, applied as the operator (a host that is not a member).
     Operator {
         command: Command,

@@ -2,9 +2,10 @@
 //! the room, its resume ring and its retry cache.
 
 use crate::retry_cache::{Kept, RetryCache};
+use crate::room::observers::RequestTimes;
 use crate::room::ring::{ResumeRing, RingCap, output_entry};
 use crate::store::{LogInput, StoreError, StoredRoom};
-use coguest_core::{Command, Room};
+use coguest_core::{Command, Output, Room, Timestamp};
 
 /// A room rebuilt from storage: the core state and what replaying its log said and answered.
 pub(crate) struct Rebuilt {
@@ -13,6 +14,10 @@ pub(crate) struct Rebuilt {
     pub answers: RetryCache,
     pub log_seq: u64,
     pub checkpoint_seq: u64,
+    /// When the requests made since the snapshot were made.
+    pub request_times: RequestTimes,
+    /// When the last logged input was applied (`None` when the log is empty).
+    pub last_at: Option<Timestamp>,
 }
 
 impl Rebuilt {
@@ -24,6 +29,8 @@ impl Rebuilt {
             answers: RetryCache::default(),
             log_seq: 0,
             checkpoint_seq: 0,
+            request_times: RequestTimes::default(),
+            last_at: None,
         }
     }
 
@@ -38,6 +45,8 @@ impl Rebuilt {
             answers: RetryCache::default(),
             log_seq: stored.base_seq,
             checkpoint_seq: stored.checkpoint_seq,
+            request_times: RequestTimes::default(),
+            last_at: None,
         };
         for entry in stored.log {
             if entry.seq != r.log_seq + 1 {
@@ -47,6 +56,7 @@ impl Rebuilt {
                 )));
             }
             r.log_seq = entry.seq;
+            r.last_at = Some(entry.at);
             match entry.input {
                 LogInput::Timeout => r.room.handle_timeout(entry.at),
                 LogInput::Command { actor, command } => {
@@ -74,9 +84,11 @@ impl Rebuilt {
                 }
             }
             // Backend notices were written to the webhook outbox when first applied.
-            while let Some(out) = r.room.poll_output() {
-                if let Some(entry) = output_entry(name, out) {
-                    r.ring.push(entry, ring_cap);
+            let outputs: Vec<Output> = std::iter::from_fn(|| r.room.poll_output()).collect();
+            r.request_times.track(entry.at, &outputs);
+            for out in outputs {
+                if let Some(e) = output_entry(name, entry.at, out) {
+                    r.ring.push(e, ring_cap);
                 }
             }
         }

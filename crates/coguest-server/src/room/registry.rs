@@ -57,6 +57,11 @@ impl Registry {
         })
     }
 
+    /// The rooms feed (room summaries for the connections watching the rooms list).
+    pub fn feed(&self) -> &Arc<crate::room::feed::RoomsFeed> {
+        &self.shared.feed
+    }
+
     /// The routing table (cluster messages are dispatched through it).
     pub fn routes(&self) -> &Arc<Routes> {
         &self.routes

@@ -3,8 +3,8 @@
 
 use crate::wire::encode;
 use axum::extract::ws::Utf8Bytes;
-use coguest_core::{Audience, Output};
-use coguest_proto::{ServerMsg, WireBody};
+use coguest_core::{Audience, Output, Timestamp};
+use coguest_proto::{Change, ServerMsg, WireBody};
 use std::collections::VecDeque;
 
 #[derive(Clone)]
@@ -75,8 +75,10 @@ impl ResumeRing {
     }
 }
 
-/// The member-facing form of an output; `None` for backend notices.
-pub(crate) fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
+/// The member-facing form of an output of a mutation applied at `at`; `None` for backend
+/// notices. A request's entry in `applicants` or `invitees` is added when it is made, so `at`
+/// is its `requested_ms`.
+pub(crate) fn output_entry(room: &str, at: Timestamp, out: Output) -> Option<RingEntry> {
     let msg = match WireBody::from(&out.body) {
         WireBody::Backend => return None,
         WireBody::Event(event) => ServerMsg::Event {
@@ -84,16 +86,25 @@ pub(crate) fn output_entry(room: &str, out: Output) -> Option<RingEntry> {
             version: out.version,
             event,
         },
-        WireBody::Change(change) => ServerMsg::Change {
-            room: room.to_owned(),
-            version: out.version,
-            change,
-        },
+        WireBody::Change(mut change) => {
+            match &mut change {
+                Change::ApplicantAdded { applicant } => {
+                    applicant.requested_ms = Some(at.as_millis());
+                }
+                Change::InviteeAdded { invitee } => invitee.requested_ms = Some(at.as_millis()),
+                _ => {}
+            }
+            ServerMsg::Change {
+                room: room.to_owned(),
+                version: out.version,
+                change,
+            }
+        }
     };
     let seats = matches!(
         &msg,
         ServerMsg::Change {
-            change: coguest_proto::Change::Seats { .. },
+            change: Change::Seats { .. },
             ..
         }
     );

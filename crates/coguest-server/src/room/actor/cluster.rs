@@ -83,6 +83,7 @@ impl RoomActor {
                 self.next_tick = now + cluster.lease / 2;
                 self.expire_admin(&cluster);
                 if self.peers.is_empty()
+                    && self.observers.is_empty()
                     && self.forwarded.is_empty()
                     && self.admin_pending.is_empty()
                 {
@@ -510,16 +511,21 @@ impl RoomActor {
         let outputs: Vec<Output> = std::iter::from_fn(|| self.room.poll_output()).collect();
         self.log_seq = entry.seq;
         let name = self.id.as_str().to_owned();
+        self.request_times.track(entry.at, &outputs);
+        let log = self.observers.log_outputs(&name, entry.at, &outputs);
+        self.last_change = Some(entry.at);
         let entries: Vec<RingEntry> = outputs
             .into_iter()
-            .filter_map(|o| output_entry(&name, o))
+            .filter_map(|o| output_entry(&name, entry.at, o))
             .collect();
         self.deliver(&entries, None);
+        self.send_log(&log);
         self.delivered_version = self.room.version();
         let cap = RingCap::of(&self.shared.config);
         for e in entries {
             self.ring.push(e, cap);
         }
+        self.report_summary();
         if let Some(user) = leaving {
             self.peers.remove_user(&user);
         }

@@ -98,6 +98,7 @@ impl RoomActor {
         for peer in self.peers.take_all() {
             peer.send(msg.clone());
         }
+        self.observers_closed();
         self.grace.clear();
         self.grace_of.clear();
         let version = self.room.version();
@@ -117,6 +118,7 @@ impl RoomActor {
     /// starts.
     pub(super) fn detach(&mut self, conn: u64) {
         self.forwarded.retain(|(c, _), _| *c != conn);
+        self.observers.remove(conn);
         let Some(peer) = self.peers.remove(conn) else {
             return;
         };
@@ -137,6 +139,10 @@ impl RoomActor {
     }
 
     pub(super) async fn on_command(&mut self, c: CommandMsg) {
+        // Observing changes nothing: every node answers it from its own copy of the room.
+        if self.observer_command(&c).is_some() {
+            return;
+        }
         if self.cluster.is_some() && !self.ensure_owner().await {
             if c.conn.remote_node().is_none() {
                 self.follow_command(c).await;
@@ -206,10 +212,15 @@ impl RoomActor {
         ack(id, self.name(), self.room.version(), request_id)
     }
 
+    /// A member's snapshot: its view, and for a host when each request was made.
     pub(super) fn snapshot_for(&self, user: &UserId) -> ServerMsg {
+        let mut state = CoGuestState::from(&self.room.view_for(user));
+        if self.room.is_host(user) {
+            self.request_times.fill(&mut state);
+        }
         ServerMsg::Snapshot {
             room: self.name().to_owned(),
-            state: CoGuestState::from(&self.room.view_for(user)),
+            state,
         }
     }
 

@@ -2,6 +2,7 @@
 //! then deliver; compaction, and reloading when a write failed.
 
 use crate::room::handle::ConnHandle;
+use crate::room::observers::for_observers;
 use crate::room::outbox::Live;
 use crate::room::rebuild::Rebuilt;
 use crate::room::ring::{RingCap, RingEntry, output_entry};
@@ -104,17 +105,22 @@ impl RoomActor {
             self.compact().await;
         }
         let name = self.id.as_str().to_owned();
+        self.request_times.track(now, &outputs);
+        let log = self.observers.log_outputs(&name, now, &outputs);
+        self.last_change = Some(now);
         let entries: Vec<RingEntry> = outputs
             .into_iter()
-            .filter_map(|o| output_entry(&name, o))
+            .filter_map(|o| output_entry(&name, now, o))
             .collect();
         let local = origin.filter(|(_, c)| c.remote_node().is_none());
         self.deliver(&entries, local.map(|(_, c)| c.id));
+        self.send_log(&log);
         self.delivered_version = self.room.version();
         let cap = RingCap::of(&self.shared.config);
         for e in entries {
             self.ring.push(e, cap);
         }
+        self.report_summary();
         Ok(Mutated {
             request_id,
             answered: remote_answer.map(|a| Utf8Bytes::from(a.text)),
@@ -186,6 +192,8 @@ impl RoomActor {
                 self.answers = r.answers;
                 self.log_seq = r.log_seq;
                 self.checkpoint_seq = r.checkpoint_seq;
+                self.request_times = r.request_times;
+                self.last_change = self.last_change.max(r.last_at);
                 // Tell local connections what was stored meanwhile (by another owner).
                 if self.room.version() > told {
                     if self.ring.floor <= told {
@@ -196,7 +204,12 @@ impl RoomActor {
                         for p in peers {
                             p.send_msg(&self.snapshot_for(p.user()));
                         }
+                        let snapshot = self.observer_snapshot();
+                        for o in self.observers.iter() {
+                            o.send_msg(&snapshot);
+                        }
                     }
+                    self.report_summary();
                 }
                 self.delivered_version = self.room.version();
             }
@@ -246,6 +259,15 @@ impl RoomActor {
         if let Some(peer) = origin {
             send(peer);
         }
+        // Observers see what the hosts see.
+        if entries.iter().any(|e| for_observers(&e.to)) {
+            for o in self.observers.iter() {
+                match send_to_observer(key, o, entries) {
+                    Some(n) => replaced += n,
+                    None => gone.push(o.id),
+                }
+            }
+        }
         if replaced > 0 {
             self.shared.metrics.seat_lists_replaced.inc_by(replaced);
         }
@@ -253,6 +275,20 @@ impl RoomActor {
             self.detach(id);
         }
     }
+}
+
+/// Queues to an observer the entries the hosts receive, as [`send_entries`] does.
+fn send_to_observer(key: u32, observer: &ConnHandle, entries: &[RingEntry]) -> Option<u64> {
+    let mut replaced = 0;
+    for e in entries.iter().filter(|e| for_observers(&e.to)) {
+        let live = Live {
+            room: key,
+            version: e.version,
+            seats: e.seats,
+        };
+        replaced += u64::from(observer.send_live(e.text.clone(), live)?);
+    }
+    Some(replaced)
 }
 
 /// Queues to `peer` the entries its audience includes, as live outputs of room actor `key`:

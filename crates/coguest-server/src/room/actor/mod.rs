@@ -13,11 +13,13 @@
 mod cluster;
 mod commands;
 mod commit;
+mod observe;
 
 use crate::cluster::Cluster;
 use crate::cluster::msg::AdminOp;
 use crate::retry_cache::RetryCache;
 use crate::room::msg::{CommandMsg, RoomInfo, RoomMsg};
+use crate::room::observers::{Observers, RequestTimes};
 use crate::room::part::Part;
 use crate::room::peers::Peers;
 use crate::room::rebuild::Rebuilt;
@@ -143,6 +145,12 @@ pub(crate) struct RoomActor {
     next_tick: Instant,
     /// Which room of this id this is (webhook event ids carry it; 0 without webhooks).
     incarnation: u64,
+    /// Service admins watching the room from this node, and its event log for them.
+    observers: Observers,
+    /// When each pending request was made (for `requested_ms` in snapshots).
+    request_times: RequestTimes,
+    /// When the room last changed, when known (the rooms feed's `last_change_ms`).
+    last_change: Option<Timestamp>,
 }
 
 impl RoomActor {
@@ -161,6 +169,8 @@ impl RoomActor {
     ) -> Self {
         let cluster = shared.cluster.clone();
         let delivered_version = rebuilt.room.version();
+        let last_change = rebuilt.last_at;
+        let request_times = rebuilt.request_times;
         let mut actor = RoomActor {
             id,
             key: NEXT_ROOM_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -190,6 +200,9 @@ impl RoomActor {
             stored_ahead: None,
             next_tick: Instant::now(),
             incarnation,
+            observers: Observers::default(),
+            request_times,
+            last_change,
         };
         if loaded && actor.decides() {
             // Nobody is connected after a (re)load: every member gets a grace period.
@@ -221,6 +234,8 @@ impl RoomActor {
         if matches!(self.part, Part::Owner { .. }) {
             self.shared.metrics.owned_rooms.inc();
         }
+        // A room created or loaded while the rooms list is watched appears there at once.
+        self.report_summary();
         while !*self.shutdown.borrow() && !self.broken && !self.closed {
             self.report_timers();
             let sleep = match self.next_deadline() {
@@ -392,6 +407,9 @@ impl RoomActor {
                     state: CoGuestState::from(&self.room.host_view()),
                     member_count: self.room.member_count(),
                 });
+            }
+            RoomMsg::Summary(reply) => {
+                let _ = reply.send(self.summary());
             }
             RoomMsg::Operator { command, reply } => {
                 self.admin(AdminOp::Operator { command }, AdminReply::Operator(reply))
