@@ -26,7 +26,7 @@
 import { CoGuestError, closedError, isAuthCode } from "./error.js";
 import { Observable } from "./observable.js";
 import type { StoreShared } from "./shared.js";
-import { ClientState } from "./state.js";
+import { ClientState, logEntry } from "./state.js";
 import { openSocket, wsURL, type Socket } from "./transport.js";
 import type { Role } from "./types.js";
 import type * as wire from "./wire.js";
@@ -78,9 +78,14 @@ interface Reply<T> {
 /** A command's frame without its id and room. */
 export type Command = wire.ClientCommand;
 
+/** @internal A `rooms` message (the rooms list, or what changed in it). */
+export type RoomsMsg = Extract<wire.ServerMsg, { t: "rooms" }>;
+
 interface Room {
   state: ClientState;
   shared: StoreShared;
+  /** Observed (`observe`, a service admin's watch) rather than joined. */
+  observe: boolean;
   /** The `create` call waiting for the first join, with its deadline. */
   firstJoin: { reply: Reply<void>; deadline: number } | null;
   /** A join frame went out for the current first join. */
@@ -147,6 +152,8 @@ export class Actor {
   #deadlineTimer: ReturnType<typeof setTimeout> | null = null;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #connecting = false;
+  /** The rooms list's handler, while watched (`observe_rooms`, sent again on every reconnect). */
+  #roomsFeed: ((msg: RoomsMsg) => void) | null = null;
 
   private constructor(cfg: Config, greeted: Greeted, urlIdx: number) {
     this.#cfg = cfg;
@@ -182,8 +189,11 @@ export class Actor {
     });
   }
 
-  /** Joins `room`, feeding `shared`; resolves once the snapshot and the ack arrived. */
-  join(room: string, shared: StoreShared): Promise<void> {
+  /**
+   * Joins `room` (or, with `observe`, observes it), feeding `shared`; resolves once the
+   * snapshot and the ack arrived.
+   */
+  join(room: string, shared: StoreShared, observe = false): Promise<void> {
     if (this.#stopped) return Promise.reject(this.#stopped);
     if (this.#rooms.has(room)) {
       return Promise.reject(
@@ -194,6 +204,7 @@ export class Actor {
       this.#rooms.set(room, {
         state: new ClientState(room),
         shared,
+        observe,
         firstJoin: { reply: { resolve, reject }, deadline: now() + this.#cfg.requestTimeoutMs },
         joinSent: false,
         publishTimer: null,
@@ -213,7 +224,7 @@ export class Actor {
     this.#dropRoom(room, r);
     r.shared.markClosed(`this client left room ${JSON.stringify(room)}`);
     return new Promise<void>((resolve, reject) => {
-      this.#queueLeave(room, {
+      this.#queueLeave(room, r.observe, {
         resolve: () => resolve(),
         // A refusal means the connection is not a member: the store is out either way.
         reject: (e) => (isServerCode(e.code) ? resolve() : reject(e)),
@@ -259,14 +270,36 @@ export class Actor {
     return this.#conn?.socket.send(JSON.stringify(frame)) ?? false;
   }
 
-  /** Sends `leave` like any request (re-sent after a reconnect). */
-  #queueLeave(room: string, reply: Reply<Acked> | null): void {
+  /**
+   * Watches the rooms list: `onRooms` gets every `rooms` message, the full list first and
+   * again after each reconnect. Resolves once the server accepted.
+   */
+  async watchRooms(onRooms: (msg: RoomsMsg) => void): Promise<void> {
+    this.#roomsFeed = onRooms;
+    try {
+      await this.request(null, { cmd: "observe_rooms" });
+    } catch (e) {
+      if (this.#roomsFeed === onRooms) this.#roomsFeed = null;
+      throw e;
+    }
+  }
+
+  /** Stops watching the rooms list. */
+  async unwatchRooms(): Promise<void> {
+    if (this.#roomsFeed === null) return;
+    this.#roomsFeed = null;
+    if (this.#stopped) return;
+    await this.request(null, { cmd: "unobserve_rooms" }).catch(() => undefined);
+  }
+
+  /** Sends `leave` (`unobserve` for an observed room) like any request (re-sent after a reconnect). */
+  #queueLeave(room: string, observe: boolean, reply: Reply<Acked> | null): void {
     if (this.#stopped) {
       reply?.resolve({ requestID: null });
       return;
     }
     const id = this.#freshID();
-    const frame: wire.ClientFrame = { id, room, cmd: "leave" };
+    const frame: wire.ClientFrame = observe ? { id, room, cmd: "unobserve" } : { id, room, cmd: "leave" };
     const sent = this.#send(frame);
     this.#pending.set(id, { frame, reply, deadline: now() + this.#cfg.requestTimeoutMs, sent });
   }
@@ -278,7 +311,8 @@ export class Actor {
     const id = this.#freshID();
     const since = r.state.resumeFrom();
     if (r.firstJoin) r.joinSent = true;
-    const frame: wire.ClientFrame = since === null ? { id, room, cmd: "join" } : { id, room, cmd: "join", since };
+    const cmd = r.observe ? "observe" : "join";
+    const frame: wire.ClientFrame = since === null ? { id, room, cmd } : { id, room, cmd, since };
     if (this.#send(frame)) this.#joins.set(id, room);
   }
 
@@ -288,11 +322,11 @@ export class Actor {
    * store is still waiting for its first join, so nothing it received is kept: its own join
    * then asks for a fresh snapshot.
    */
-  #sendJoinForOldStore(room: string): void {
+  #sendJoinForOldStore(room: string, observe: boolean): void {
     const id = this.#freshID();
     const r = this.#rooms.get(room);
     if (r?.firstJoin) r.state = new ClientState(room);
-    this.#send({ id, room, cmd: "join" });
+    this.#send(observe ? { id, room, cmd: "observe" } : { id, room, cmd: "join" });
   }
 
   #connected(greeted: Greeted): void {
@@ -318,7 +352,9 @@ export class Actor {
     // and the old store's other frames go out, then the live store's join.
     const lastLeave = new Map<string, number>();
     for (const [id, p] of this.#pending) {
-      if (p.frame.cmd === "leave" && typeof p.frame.room === "string") lastLeave.set(p.frame.room, id);
+      if ((p.frame.cmd === "leave" || p.frame.cmd === "unobserve") && typeof p.frame.room === "string") {
+        lastLeave.set(p.frame.room, id);
+      }
     }
     const frames = [...this.#pending.values()].map((p) => p.frame);
     const oldJoined = new Set<string>();
@@ -333,7 +369,8 @@ export class Actor {
           joined.add(room);
         } else if (!oldJoined.has(room)) {
           oldJoined.add(room);
-          this.#sendJoinForOldStore(room);
+          const old = leave === undefined ? undefined : this.#pending.get(leave);
+          this.#sendJoinForOldStore(room, old?.frame.cmd === "unobserve");
         }
       }
       if (this.#send(frame)) {
@@ -342,6 +379,10 @@ export class Actor {
       }
     }
     for (const room of [...this.#rooms.keys()]) if (!joined.has(room)) this.#sendJoin(room);
+    // The rooms list is watched again (its full list replaces what the client had), unless
+    // the first request for it is still waiting (re-sent above).
+    const watching = [...this.#pending.values()].some((p) => p.frame.cmd === "observe_rooms");
+    if (this.#roomsFeed !== null && !watching) this.#send({ id: this.#freshID(), cmd: "observe_rooms" });
     // Listening last: what arrived meanwhile is handled after the re-sends went out.
     greeted.start(
       (text) => {
@@ -480,7 +521,7 @@ export class Actor {
       r.shared.markClosed(`joining room ${JSON.stringify(room)} timed out`);
       first.reply.reject(new CoGuestError(CoGuestError.TIMEOUT, `joining room ${JSON.stringify(room)} timed out`));
       // The server may have let us in: leave, so we do not linger as a member.
-      if (r.joinSent) this.#queueLeave(room, null);
+      if (r.joinSent) this.#queueLeave(room, r.observe, null);
     }
     this.#armDeadline();
   }
@@ -559,6 +600,17 @@ export class Actor {
       }
       case "welcome":
         return;
+      case "log": {
+        const r = this.#rooms.get(msg.room);
+        if (!r?.observe) return;
+        // A version's log lines follow its changes and events: its lists are whole.
+        if (r.state.dirty) this.#publish(r);
+        r.shared.pushLog(logEntry(msg.entry));
+        return;
+      }
+      case "rooms":
+        this.#roomsFeed?.(msg);
+        return;
       case "room_closed": {
         const r = this.#rooms.get(msg.room);
         if (!r) return;
@@ -618,7 +670,9 @@ export class Actor {
 
   #publish(r: Room): void {
     this.#cancelPublish(r);
-    if (r.state.dirty) r.shared.setViews(r.state.takeViews());
+    if (!r.state.dirty) return;
+    const observed = r.observe ? r.state.observerViews() : null;
+    r.shared.setViews(r.state.takeViews(), observed);
   }
 
   #publishSoon(r: Room): void {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Actor, type Acked, type Command, type ConnectionStatus } from "./actor.js";
+import { Actor, type Acked, type Command, type ConnectionStatus, type RoomsMsg } from "./actor.js";
 import { CoGuestError, ErrorCode } from "./error.js";
 import type { ReadonlyObservable } from "./observable.js";
 import { StoreShared } from "./shared.js";
@@ -74,6 +74,8 @@ function readClaims(token: string): TokenClaims | null {
 export interface RoomHandle {
   readonly client: Client;
   readonly shared: StoreShared;
+  /** Observed (a service admin's watch) rather than joined. */
+  readonly observe: boolean;
   /** Sends a command to the room; fails with `ROOM_CLOSED` once the store ended. */
   call(command: Command): Promise<Acked>;
   /** Leaves the room (every store of it on this client ends). */
@@ -202,22 +204,40 @@ export class Client {
     this.#actor.close();
   }
 
+  /** @internal Watches the rooms list (see `RoomsObserver`). */
+  watchRooms(onRooms: (msg: RoomsMsg) => void): Promise<void> {
+    return this.#actor.watchRooms(onRooms);
+  }
+
+  /** @internal Stops watching the rooms list. */
+  unwatchRooms(): Promise<void> {
+    return this.#actor.unwatchRooms();
+  }
+
   /**
    * @internal The room `room` joined through this client: the live one if there is one (one
    * store per room per client), else a new join. Concurrent calls for one room share it.
    */
-  room(room: string): Promise<RoomHandle> {
+  room(room: string, observe = false): Promise<RoomHandle> {
+    const mixed = (): Promise<RoomHandle> =>
+      Promise.reject(
+        new CoGuestError(
+          ErrorCode.REQUEST_NO_PERMISSION,
+          `room ${JSON.stringify(room)} is ${observe ? "joined" : "observed"} by this client: ${observe ? "observe" : "join"} it from another client`,
+        ),
+      );
     const live = this.#rooms.get(room);
-    if (live && !live.shared.closed) return Promise.resolve(live);
+    if (live && !live.shared.closed) return live.observe === observe ? Promise.resolve(live) : mixed();
     const joining = this.#joining.get(room);
-    if (joining) return joining;
+    if (joining) return joining.then((h) => (h.observe === observe ? h : mixed()));
     const shared = new StoreShared(room);
-    const p = this.#actor.join(room, shared).then(
+    const p = this.#actor.join(room, shared, observe).then(
       () => {
         this.#joining.delete(room);
         const handle: RoomHandle = {
           client: this,
           shared,
+          observe,
           call: (command) => {
             if (shared.closedReason !== null) {
               return Promise.reject(new CoGuestError(CoGuestError.ROOM_CLOSED, shared.closedReason));

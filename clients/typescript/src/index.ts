@@ -7,7 +7,9 @@
  * {@link CoGuestStore} is one live room joined through it: it mirrors the reference
  * `CoGuestStore` method for method, exposes the reference `CoGuestState` lists as observables
  * and calls {@link HostListener} / {@link GuestListener} callbacks when things happen. A
- * {@link LiveSeatStore} is the room's seat layer.
+ * {@link LiveSeatStore} is the room's seat layer. A {@link RoomObserver} (and a
+ * {@link RoomsObserver} for the rooms list) is a service admin's live view of a room without
+ * joining it, as an operator's console uses.
  *
  * @example
  * ```ts
@@ -33,11 +35,16 @@ export type { ReadonlyObservable, Unsubscribe } from "./observable.js";
 export { CoGuestStore } from "./store.js";
 export type { ApplyForSeatOptions, InviteToSeatOptions } from "./store.js";
 export { LiveSeatStore } from "./seat.js";
+export { RoomObserver, RoomsObserver } from "./observer.js";
 export type { RoomSettings } from "./seat.js";
 export type { GuestListener, HostListener, SeatListener } from "./listener.js";
 export { NoResponseReason, deviceAllowed, isHost } from "./types.js";
 export type {
+  Application,
   CoGuestState,
+  Invitation,
+  LogEntry,
+  RoomSummary,
   Device,
   GuestEvent,
   HostEvent,

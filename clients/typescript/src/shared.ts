@@ -10,9 +10,12 @@
 import type { GuestListener, HostListener, SeatListener } from "./listener.js";
 import { dispatchGuest, dispatchHost, dispatchSeat } from "./listener.js";
 import { Observable, publish, reportCallbackError } from "./observable.js";
-import type { StoreEvent, Views } from "./state.js";
+import type { ObserverViews, StoreEvent, Views } from "./state.js";
 import { EMPTY_VIEWS } from "./state.js";
-import type { LiveUserInfo, SeatInfo, SeatMode, SeatUserInfo } from "./types.js";
+import type { Application, Invitation, LiveUserInfo, LogEntry, SeatInfo, SeatMode, SeatUserInfo } from "./types.js";
+
+/** @internal Transitions an observer's event log keeps (newest first). */
+export const LOG_LIMIT = 200;
 
 /** @internal One room's lists, listeners and callback queue. */
 export class StoreShared {
@@ -23,6 +26,16 @@ export class StoreShared {
   readonly candidates = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.candidates);
   readonly seatList = new Observable<readonly SeatInfo[]>(EMPTY_VIEWS.seats);
   readonly seatMode = new Observable<SeatMode>(EMPTY_VIEWS.seatMode);
+  /** Observers only: the room version of the published lists. */
+  readonly version = new Observable<number>(0);
+  /** Observers only: pending applications with their ids and times. */
+  readonly applications = new Observable<readonly Application[]>(Object.freeze([]));
+  /** Observers only: pending invitations with their inviters and times. */
+  readonly invitations = new Observable<readonly Invitation[]>(Object.freeze([]));
+  /** Observers only: the event log, newest first. */
+  readonly log = new Observable<readonly LogEntry[]>(Object.freeze([]));
+  /** Why the store ended, once it has (observable). */
+  readonly ended = new Observable<string | null>(null);
   readonly hostListeners: Array<Partial<HostListener>> = [];
   readonly guestListeners: Array<Partial<GuestListener>> = [];
   readonly seatListeners: Array<Partial<SeatListener>> = [];
@@ -41,8 +54,17 @@ export class StoreShared {
   }
 
   /** Publishes new lists: every list is set, then the subscribers of those that changed run. */
-  setViews(v: Views): void {
+  setViews(v: Views, o: ObserverViews | null = null): void {
+    const observed: Array<readonly [Observable<any>, unknown]> =
+      o === null
+        ? []
+        : [
+            [this.version, o.version],
+            [this.applications, o.applications],
+            [this.invitations, o.invitations],
+          ];
     publish([
+      ...observed,
       [this.connected, v.connected],
       [this.invitees, v.invitees],
       [this.applicants, v.applicants],
@@ -90,12 +112,28 @@ export class StoreShared {
     }
   }
 
+  /**
+   * Observers: adds one transition to the event log (newest first, at most
+   * {@link LOG_LIMIT}), unless it was seen already (a resume or a fresh snapshot replays the
+   * log; entries are ordered by version, then position).
+   */
+  pushLog(entry: LogEntry): void {
+    const newest = this.log.value[0];
+    if (newest && (entry.version < newest.version || (entry.version === newest.version && entry.n <= newest.n))) {
+      return;
+    }
+    this.log.replace(Object.freeze([entry, ...this.log.value.slice(0, LOG_LIMIT - 1)]));
+    this.log.notify();
+  }
+
   /** The store ended: its lists empty, no more callbacks, calls fail from now on. */
   markClosed(reason: string): void {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     this.#queue = [];
-    this.setViews(EMPTY_VIEWS);
+    this.setViews(EMPTY_VIEWS, { version: this.version.value, applications: [], invitations: [] });
+    this.ended.replace(reason);
+    this.ended.notify();
   }
 }
 

@@ -26,7 +26,11 @@
 
 import type * as wire from "./wire.js";
 import type {
+  Application,
   GuestEvent,
+  Invitation,
+  LogEntry,
+  RoomSummary,
   HostEvent,
   LiveUserInfo,
   MovePolicy,
@@ -63,6 +67,13 @@ export const EMPTY_VIEWS: Views = Object.freeze({
   seats: Object.freeze([]),
   seatMode: "applyToTake",
 });
+
+/** An observer's lists: requests with their ids, seats and times, and the room version. */
+export interface ObserverViews {
+  readonly version: number;
+  readonly applications: readonly Application[];
+  readonly invitations: readonly Invitation[];
+}
 
 /** What the reducer says after a message: publish the views now, soon (a timer), or not. */
 export type Publish = "now" | "soon" | "no";
@@ -222,6 +233,38 @@ export class ClientState {
     this.#complete = false;
     this.#skip = 0;
     return true;
+  }
+
+  /** An observer's lists, from the wire view (frozen). */
+  observerViews(): ObserverViews {
+    const v = this.#view;
+    return Object.freeze({
+      version: this.#version,
+      applications: Object.freeze(
+        v.applicants.map((a) =>
+          Object.freeze({
+            user: user(a.user),
+            requestID: a.request_id,
+            seatIndex: a.seat_index,
+            deadlineMs: a.deadline_ms,
+            requestedMs: a.requested_ms ?? null,
+            extraInfo: a.extra_info ?? null,
+          }),
+        ),
+      ),
+      invitations: Object.freeze(
+        v.invitees.map((i) =>
+          Object.freeze({
+            user: user(i.user),
+            inviterID: i.inviter_id,
+            requestID: i.request_id,
+            seatIndex: i.seat_index,
+            deadlineMs: i.deadline_ms,
+            requestedMs: i.requested_ms ?? null,
+          }),
+        ),
+      ),
+    });
   }
 
   /** The SDK-level lists (frozen). */
@@ -451,4 +494,31 @@ export function mapEvent(e: wire.Event): StoreEvent {
     case "role_changed":
       return { kind: "seat", event: { type: "roleChanged", role: roleFromWire(e.role), byUser: user(e.by_user) } };
   }
+}
+
+/** @internal A wire log entry as the SDK's. */
+export function logEntry(e: wire.LogEntry): LogEntry {
+  return Object.freeze({
+    version: e.version,
+    n: e.n,
+    type: e.type,
+    actor: e.actor ?? null,
+    atMs: e.at_ms,
+    data: Object.freeze({ ...e.data }),
+  });
+}
+
+/** @internal A wire room summary as the SDK's. */
+export function roomSummary(s: wire.RoomSummary): RoomSummary {
+  return Object.freeze({
+    roomID: s.room,
+    version: s.version,
+    seatCount: s.seat_count,
+    seated: s.seated,
+    members: s.members,
+    applications: s.applicants,
+    invitations: s.invitees,
+    seatMode: seatModeFromWire(s.seat_mode),
+    lastChangeMs: s.last_change_ms ?? null,
+  });
 }

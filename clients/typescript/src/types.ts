@@ -193,3 +193,76 @@ export type SeatEvent =
       readonly role: Role;
       readonly byUser: LiveUserInfo;
     };
+
+/** A pending application as an observer sees it ({@link RoomObserver.applications}). */
+export interface Application {
+  /** The applicant. */
+  readonly user: LiveUserInfo;
+  /** The application's id. */
+  readonly requestID: number;
+  /** Seat asked for; `-1` for any. */
+  readonly seatIndex: number;
+  /** When it times out (Unix ms, server clock). */
+  readonly deadlineMs: number;
+  /** When it was made (Unix ms, server clock), or `null` when the server does not know. */
+  readonly requestedMs: number | null;
+  /** The applicant's free-form data. */
+  readonly extraInfo: string | null;
+}
+
+/** A pending invitation as an observer sees it ({@link RoomObserver.invitations}). */
+export interface Invitation {
+  /** The invitee. */
+  readonly user: LiveUserInfo;
+  /** The inviting host's id (`@operator` for the admin API). */
+  readonly inviterID: string;
+  /** The invitation's id. */
+  readonly requestID: number;
+  /** Seat offered; `-1` for any. */
+  readonly seatIndex: number;
+  /** When it times out (Unix ms, server clock). */
+  readonly deadlineMs: number;
+  /** When it was made (Unix ms, server clock), or `null` when the server does not know. */
+  readonly requestedMs: number | null;
+}
+
+/**
+ * One room transition in an observer's event log, with who caused it: the webhook body's
+ * fields (see the server's `docs/WEBHOOKS.md` for every `type` and its `data`).
+ */
+export interface LogEntry {
+  /** The room version the transition produced. */
+  readonly version: number;
+  /** Its position among the transitions of that version. */
+  readonly n: number;
+  /** What happened: `member_joined`, `application_created`, `seated`, `kicked`, ... */
+  readonly type: string;
+  /** The user who caused it; `"@operator"` for the admin API; `null` when a deadline fired. */
+  readonly actor: string | null;
+  /** When (Unix ms, server clock). */
+  readonly atMs: number;
+  /** The transition's fields (`user_id`, `seat_index`, `inviter_id`, ...). */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** One room at a glance ({@link RoomsObserver.rooms}). */
+export interface RoomSummary {
+  /** The room id. */
+  readonly roomID: string;
+  /** Its version (each change bumps it). */
+  readonly version: number;
+  /** Number of seats. */
+  readonly seatCount: number;
+  /** Occupied seats. */
+  readonly seated: number;
+  /** Members present (connected, or within their reconnect grace period). */
+  readonly members: number;
+  /** Pending applications. */
+  readonly applications: number;
+  /** Pending invitations. */
+  readonly invitations: number;
+  /** The seat mode. */
+  readonly seatMode: SeatMode;
+  /** When the room last changed (Unix ms, server clock), or `null` when the server does not know. */
+  readonly lastChangeMs: number | null;
+}
