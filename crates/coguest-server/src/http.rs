@@ -1,4 +1,5 @@
-//! The HTTP router: the WebSocket endpoint, health, metrics, and the HTTP API's routes.
+//! The HTTP router: the WebSocket endpoint, health, metrics, the HTTP API's routes, and the
+//! web console.
 
 use crate::api::access::bearer;
 use crate::api::{admin, openapi, rooms};
@@ -25,6 +26,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         )
         .route("/v1/openapi.json", get(openapi::openapi))
         .merge(admin::router())
+        .merge(crate::console::router())
         .with_state(app)
 }
 

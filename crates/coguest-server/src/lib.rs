@@ -52,6 +52,7 @@ pub mod cluster;
 mod config;
 mod conn;
 mod conns;
+mod console;
 mod http;
 mod metrics;
 mod retry_cache;

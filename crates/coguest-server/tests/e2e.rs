@@ -7,9 +7,11 @@ mod common;
 mod e2e {
     pub mod admin_api;
     pub mod auth;
+    pub mod console;
     pub mod flows;
     pub mod lifecycle;
     pub mod limits;
+    pub mod observe;
     pub mod persistence;
     pub mod seats;
     pub mod token_update;
