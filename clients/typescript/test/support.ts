@@ -67,6 +67,8 @@ export interface TokenOptions {
   room?: string;
   /** Display name (default: the user id, capitalised). */
   name?: string;
+  /** A service admin's token (`adm`): the admin API, observing rooms. */
+  admin?: boolean;
 }
 
 /** A real `coguest serve` on a temporary data directory. */
@@ -149,6 +151,7 @@ export class TestServer {
   token(user: string, role: Role, opts: TokenOptions = {}): string {
     const args = ["token", "--user", user, "--role", role, "--name", opts.name ?? capitalise(user), "--ttl", String(opts.ttl ?? 86_400)];
     if (opts.room !== undefined) args.push("--room", opts.room);
+    if (opts.admin === true) args.push("--admin");
     return execFileSync(coguestBin(), args, { env: { ...process.env, COGUEST_SECRET: this.secret } })
       .toString()
       .trim();
@@ -163,6 +166,17 @@ export class TestServer {
   async member(room: string, user: string, role: Role, options: ClientOptions = {}): Promise<[Client, CoGuestStore]> {
     const c = await this.client(user, role, options);
     return [c, await CoGuestStore.create(c, room)];
+  }
+
+  /** One admin API call with the API key: the HTTP status and the JSON body (or `null`). */
+  async admin(method: string, path: string, body?: unknown): Promise<[number, unknown]> {
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`, {
+      method,
+      headers: { "X-Api-Key": this.apiKey, "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return [res.status, text === "" ? null : (JSON.parse(text) as unknown)];
   }
 
   /** Closes `room` through the admin API (`DELETE /v1/admin/rooms/{room}`); the HTTP status. */

@@ -650,7 +650,9 @@ impl Actor {
                     self.auth_error = Some(CoGuestError::new(code, message));
                 }
             }
-            ServerMsg::Welcome { .. } => {}
+            // Observers' messages: this SDK does not observe (the TypeScript SDK's
+            // `RoomObserver` does).
+            ServerMsg::Welcome { .. } | ServerMsg::Log { .. } | ServerMsg::Rooms { .. } => {}
             ServerMsg::RoomClosed { room } => {
                 if let Some(r) = self.rooms.remove(&room) {
                     r.shared.mark_closed();
