@@ -282,6 +282,42 @@ fn matrix() -> Vec<Row> {
             with_room: false,
             expect: [Unchanged; 5],
         },
+        // Observing needs a service admin's token (`adm`), which no actor here has (see
+        // `observe.rs` for those who may); a token for another room names no other room.
+        row(
+            &[],
+            |_| ClientCommand::Observe { since: None },
+            [
+                Refused(ErrorCode::NeedAdminPermission),
+                Refused(ErrorCode::NeedAdminPermission),
+                Refused(ErrorCode::NeedAdminPermission),
+                Refused(ErrorCode::NeedAdminPermission),
+                WRONG_ROOM,
+            ],
+        ),
+        row(
+            &[],
+            |_| ClientCommand::Unobserve,
+            [
+                NOT_ENTERED,
+                NOT_ENTERED,
+                NOT_ENTERED,
+                NOT_ENTERED,
+                WRONG_ROOM,
+            ],
+        ),
+        Row {
+            prep: &[],
+            cmd: |_| ClientCommand::ObserveRooms,
+            with_room: false,
+            expect: [Refused(ErrorCode::NeedAdminPermission); 5],
+        },
+        Row {
+            prep: &[],
+            cmd: |_| ClientCommand::UnobserveRooms,
+            with_room: false,
+            expect: [Refused(ErrorCode::NeedAdminPermission); 5],
+        },
         // A token that does not verify is refused, whoever presents it, and changes nothing.
         Row {
             prep: &[],
