@@ -844,3 +844,62 @@ async fn a_forwarded_commands_answer_rides_on_its_entry_and_versions_never_go_ba
     assert_eq!(seen, state["version"].as_u64().unwrap());
     drop(tap);
 }
+
+/// An observer on a node without members of the room (a follower that opens the room for it)
+/// sees the owner's changes and every transition, and the rooms list of a third node shows
+/// the room changing: any node's console shows any room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observers_on_any_node_see_rooms_owned_elsewhere() {
+    let c = Cluster::start("observe", 3).await;
+    let room = "r-observe";
+    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
+    let mut a = c.node(0).member(room, "a", Role::Audience).await;
+
+    let admin_claims = |n: usize| {
+        let mut claims = c.node(n).claims("ops", Role::Audience);
+        claims.adm = true;
+        claims
+    };
+    let mut watcher = c.node(1).connect_with(&admin_claims(1)).await;
+    watcher
+        .call(room, ClientCommand::Observe { since: None })
+        .await
+        .unwrap();
+    watcher.take_snapshot(room);
+    let mut lister = c.node(2).connect_with(&admin_claims(2)).await;
+    let id = lister.send(None, ClientCommand::ObserveRooms).await;
+    lister.answer(id).await.unwrap();
+    lister
+        .expect("the room in node 2's full list", |m| {
+            matches!(m, ServerMsg::Rooms { full: true, rooms, .. } if rooms.iter().any(|r| r.room == room))
+        })
+        .await;
+
+    a.call(room, apply(-1, 60)).await.unwrap();
+    watcher
+        .expect("a's application on node 1", |m| {
+            matches!(m, ServerMsg::Change { change: Change::ApplicantAdded { applicant }, .. }
+                if applicant.user.user_id == "a" && applicant.requested_ms.is_some())
+        })
+        .await;
+    watcher
+        .expect("its log line", |m| {
+            matches!(m, ServerMsg::Log { entry, .. }
+                if entry.kind == "application_created" && entry.actor.as_deref() == Some("a"))
+        })
+        .await;
+    lister
+        .expect("the room's summary on node 2", |m| {
+            matches!(m, ServerMsg::Rooms { rooms, .. }
+                if rooms.iter().any(|r| r.room == room && r.applicants == 1))
+        })
+        .await;
+    owner.call(room, accept_app("a")).await.unwrap();
+    watcher
+        .expect("a seated, seen on node 1", |m| seats_with(m, "a"))
+        .await;
+    // The observer is no member anywhere.
+    c.converge(&[0, 1], room).await;
+    let info = c.node(1).room_json(room).await;
+    assert_eq!(info["member_count"], 2, "{info}");
+}

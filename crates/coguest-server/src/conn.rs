@@ -486,7 +486,7 @@ impl Reader {
             // keeps each room's newest version).
             feed.watch(self.conn.clone());
             self.watching_rooms = true;
-            match all_summaries(&self.app.registry).await {
+            match all_summaries(&self.app).await {
                 Ok(rooms) => {
                     self.conn.send_msg(&ServerMsg::Rooms {
                         full: true,
@@ -664,10 +664,20 @@ impl Reader {
 /// Every stored room's summary, from its actor (started here if it was not running: in
 /// cluster mode this node then follows the room, so its changes reach the rooms feed).
 async fn all_summaries(
-    registry: &Arc<Registry>,
+    app: &App,
 ) -> Result<Vec<coguest_proto::RoomSummary>, crate::store::StoreError> {
+    let registry: &Arc<Registry> = &app.registry;
+    let mut ids = registry.room_ids().await?;
+    if let Some(cc) = &app.config.cluster {
+        // The Redis store opens rooms on demand and lists none; the cluster's set of room
+        // ids (`coguest cluster status`) has every room.
+        let status = crate::cluster::status(&cc.redis_url, &cc.prefix).await?;
+        ids.extend(status.rooms.into_iter().map(|r| RoomId::from(r.room)));
+        ids.sort();
+        ids.dedup();
+    }
     let mut rooms = Vec::new();
-    for id in registry.room_ids().await? {
+    for id in ids {
         let Some(opened) = registry.open(&id, None).await? else {
             continue;
         };
