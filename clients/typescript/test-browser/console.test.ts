@@ -27,6 +27,8 @@ describe("the web console in Chromium", () => {
   const clients: Client[] = [];
   /** The owner's store of the room, once created. */
   let owner: CoGuestStore;
+  /** Frank's store (seated on seat 3 by the busy room's set-up). */
+  let frank: CoGuestStore;
   const errors: string[] = [];
   const confirms: string[] = [];
 
@@ -177,7 +179,7 @@ describe("the web console in Chromium", () => {
     const carol = await member(ROOM, "carol", "audience");
     const dave = await member(ROOM, "dave", "audience");
     await member(ROOM, "erin", "audience");
-    await member(ROOM, "frank", "audience");
+    frank = await member(ROOM, "frank", "audience");
     await member(ROOM, "grace", "audience");
     await carol.applyForSeat({ timeout: 120, extraInfo: "I have a question" });
     await dave.applyForSeat({ seatIndex: 4, timeout: 90 });
@@ -195,6 +197,35 @@ describe("the web console in Chromium", () => {
     await page.getByRole("link", { name: "← All rooms" }).click();
     await page.getByTestId("room-qa_session").waitFor();
     await page.screenshot({ path: join(REPO_DIR, "docs/console-rooms.png"), fullPage: true });
+  });
+
+  test("move, seat count and mode, and admin rights from the room page reach the SDK clients", async () => {
+    await page.getByTestId(`room-${ROOM}`).getByRole("link").click();
+    await page.getByTestId("seat-3").getByText("Frank", { exact: true }).waitFor();
+    const seats = frank.liveSeatStore();
+
+    const move = page.getByTestId("move-form");
+    await move.getByLabel("User", { exact: true }).selectOption("frank");
+    await move.getByLabel("To seat").selectOption("5");
+    await move.getByRole("button", { name: "Move" }).click();
+    await waitFor(seats.seatList, "frank on seat 5", (l) => l[5]?.user?.userID === "frank");
+
+    await page.getByLabel("Number of seats").fill("7");
+    await page.getByLabel("Seat mode").selectOption("free_to_take");
+    await page.getByTestId("settings-form").getByRole("button", { name: "Apply" }).click();
+    await waitFor(seats.seatList, "seven seats", (l) => l.length === 7);
+    await waitFor(seats.seatMode, "free to take", (m) => m === "freeToTake");
+    assert.ok(confirms.some((m) => m.startsWith("Remove seats 7 to 8")), confirms.join("; "));
+
+    let role = "";
+    seats.addSeatListener({ onRoleChanged: (r) => (role = r) });
+    await page.getByTestId("admin-form").getByLabel("User id").fill("frank");
+    await page.getByRole("button", { name: "Grant admin" }).click();
+    await eventually("frank made an admin", () => role === "admin");
+    await page.getByRole("button", { name: "Revoke admin" }).click();
+    await eventually("frank's admin role revoked", () => role === "audience");
+    await page.getByTestId("log").getByText("role changed").first().waitFor();
+    await page.getByRole("link", { name: "← All rooms" }).click();
   });
 
   test("on a phone-sized screen the room page is one column and still usable", async () => {
