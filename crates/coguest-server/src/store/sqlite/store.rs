@@ -45,6 +45,19 @@ impl SqliteStore {
         })
     }
 
+    /// Stores a new room and, in the same transaction, the deliveries `outbox` builds for its
+    /// incarnation: that incarnation, or `None` if the room exists.
+    async fn create_room(
+        &self,
+        room: &RoomId,
+        snapshot: &RoomSnapshot,
+        outbox: Option<OutboxFor>,
+    ) -> Result<Option<u64>, StoreError> {
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        self.call(|r| Req::Create(room.as_str().to_owned(), json, outbox, r))
+            .await
+    }
+
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T, StoreError> {
         self.submit(make, false).await
     }
@@ -83,10 +96,7 @@ impl RoomStore for SqliteStore {
     }
 
     async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(snapshot).map_err(backend)?;
-        let created = self
-            .call(|r| Req::Create(room.as_str().to_owned(), json, None, r))
-            .await?;
+        let created = self.create_room(room, snapshot, None).await?;
         Ok(created.is_some())
     }
 
@@ -96,9 +106,7 @@ impl RoomStore for SqliteStore {
         snapshot: &RoomSnapshot,
         outbox: OutboxFor,
     ) -> Result<Option<u64>, StoreError> {
-        let json = serde_json::to_string(snapshot).map_err(backend)?;
-        self.call(|r| Req::Create(room.as_str().to_owned(), json, Some(outbox), r))
-            .await
+        self.create_room(room, snapshot, Some(outbox)).await
     }
 
     async fn incarnation(&self, room: &RoomId) -> Result<u64, StoreError> {
