@@ -106,11 +106,15 @@ impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -270,7 +274,15 @@ mod tests {
         assert!(net("::ffff:127.0.0.1").contains(ip("127.0.0.1")));
         assert!(!net("10.0.0.0/8").contains(ip("::1")));
         assert_eq!(net(" 10.1.2.3/16 ").to_string(), "10.1.2.3/16");
-        for bad in ["", "10.0.0.0/33", "::/129", "10.0.0/8", "host", "10.0.0.0/x", "1.2.3.4/"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host",
+            "10.0.0.0/x",
+            "1.2.3.4/",
+        ] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad:?} parsed");
         }
     }

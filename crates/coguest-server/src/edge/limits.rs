@@ -327,7 +327,10 @@ mod tests {
         assert!(proxy.is_ok());
         let client = adm.claim_ip(addr("203.0.113.9"));
         assert!(client.is_ok());
-        assert_eq!(adm.claim_ip(addr("203.0.113.9")).err(), Some(Refused::PerIp));
+        assert_eq!(
+            adm.claim_ip(addr("203.0.113.9")).err(),
+            Some(Refused::PerIp)
+        );
         assert!(adm.claim_ip(addr("203.0.113.10")).is_ok());
         drop(client);
         assert!(adm.counts().per_ip.is_empty());

@@ -151,7 +151,11 @@ async fn accept(listener: &TcpListener, metrics: &Metrics) -> (TcpStream, Socket
     loop {
         match listener.accept().await {
             Ok(accepted) => return accepted,
-            Err(e) if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ConnectionAborted | ConnectionRefused | ConnectionReset
+                ) => {}
             Err(e) => {
                 metrics.edge_accept_errors.inc();
                 tracing::warn!(error = %e, "accept failed; pausing");
@@ -255,6 +259,10 @@ impl Inner {
             tokio::select! {
                 served = conn.as_mut() => {
                     if let Err(e) = served {
+                        // hyper's own head deadline may fire first, in the same instant.
+                        if e.is_timeout() && held.in_handshake() {
+                            self.metrics.edge_refused("handshake_timeout");
+                        }
                         tracing::debug!(%ip, error = %e, "connection ended");
                     }
                     break;
@@ -277,10 +285,18 @@ impl Inner {
 
     /// Counts a request through a trusted proxy against the client it forwards; `Err` is
     /// the answer when that client is over its limit.
-    fn claim_forwarded(&self, held: &Held, peer: IpAddr, req: &Request<Incoming>) -> Result<(), Response> {
+    fn claim_forwarded(
+        &self,
+        held: &Held,
+        peer: IpAddr,
+        req: &Request<Incoming>,
+    ) -> Result<(), Response> {
         let client = proxy::forwarded_client(&self.config.trusted_proxies, peer, req.headers());
         let mut slot = held.forwarded();
-        if slot.as_ref().is_some_and(|s| s.key() == IpKey::from(client)) {
+        if slot
+            .as_ref()
+            .is_some_and(|s| s.key() == IpKey::from(client))
+        {
             return Ok(());
         }
         match self.admission.claim_ip(client) {

@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn the_last_untrusted_hop_is_the_client() {
         // One proxy appends the client.
-        assert_eq!(client(&["10.0.0.1"], "10.0.0.1", &["203.0.113.7"]), "203.0.113.7");
+        assert_eq!(
+            client(&["10.0.0.1"], "10.0.0.1", &["203.0.113.7"]),
+            "203.0.113.7"
+        );
         // The client wrote a hop of its own: ignored.
         assert_eq!(
             client(&["10.0.0.1"], "10.0.0.1", &["198.51.100.1, 203.0.113.7"]),
@@ -94,7 +97,11 @@ mod tests {
         assert_eq!(client(&["10.0.0.1"], "10.0.0.1", &[]), "10.0.0.1");
         // Garbage stops the walk at the last address believed.
         assert_eq!(
-            client(&["10.0.0.0/8"], "10.0.0.1", &["203.0.113.7, junk, 10.0.0.2"]),
+            client(
+                &["10.0.0.0/8"],
+                "10.0.0.1",
+                &["203.0.113.7, junk, 10.0.0.2"]
+            ),
             "10.0.0.2"
         );
         assert_eq!(client(&["10.0.0.1"], "10.0.0.1", &["junk"]), "10.0.0.1");

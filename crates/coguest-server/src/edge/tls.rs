@@ -91,9 +91,8 @@ impl Tls {
     /// Loads the files; a missing, unreadable or mismatched file is an error naming it.
     pub(crate) fn new(files: &TlsFiles) -> io::Result<Self> {
         let provider = provider();
-        let key = load(files, &provider).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("TLS setup: {e}"))
-        })?;
+        let key = load(files, &provider)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS setup: {e}")))?;
         let current = Arc::new(Current {
             key: RwLock::new(Arc::new(key)),
         });
@@ -299,7 +298,8 @@ mod tests {
             .with_no_client_auth();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
         let (a, b) = tokio::io::duplex(512);
-        let name = rustls_pki_types::ServerName::try_from("a.test").unwrap_or_else(|e| panic!("{e}"));
+        let name =
+            rustls_pki_types::ServerName::try_from("a.test").unwrap_or_else(|e| panic!("{e}"));
         let (server, client) = tokio::join!(tls.acceptor().accept(a), connector.connect(name, b));
         let mut server = WriteThrough::new(server.unwrap_or_else(|e| panic!("{e}")));
         let mut client = client.unwrap_or_else(|e| panic!("{e}"));
@@ -308,7 +308,10 @@ mod tests {
             for chunk in vec![7u8; N].chunks(1000) {
                 let mut done = 0;
                 while done < chunk.len() {
-                    done += server.write(&chunk[done..]).await.unwrap_or_else(|e| panic!("{e}"));
+                    done += server
+                        .write(&chunk[done..])
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
                 }
             }
             // No flush: park the stream, as an idle connection's writer does.
@@ -323,7 +326,11 @@ mod tests {
         })
         .await
         .unwrap_or_else(|_| panic!("the last bytes never arrived"));
-        assert!(got.unwrap_or_else(|e| panic!("{e}")).iter().all(|b| *b == 7));
+        assert!(
+            got.unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .all(|b| *b == 7)
+        );
         drop(server);
     }
 }
