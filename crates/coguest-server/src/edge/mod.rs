@@ -283,35 +283,26 @@ impl Inner {
         }
     }
 
-    /// Counts a request through a trusted proxy against the client it forwards; `Err` is
-    /// the answer when that client is over its limit.
-    fn claim_forwarded(
-        &self,
-        held: &Held,
-        peer: IpAddr,
-        req: &Request<Incoming>,
-    ) -> Result<(), Response> {
+    /// Counts a request through a trusted proxy against the client it forwards; false when
+    /// that client is over its limit.
+    fn claim_forwarded(&self, held: &Held, peer: IpAddr, req: &Request<Incoming>) -> bool {
         let client = proxy::forwarded_client(&self.config.trusted_proxies, peer, req.headers());
         let mut slot = held.forwarded();
         if slot
             .as_ref()
             .is_some_and(|s| s.key() == IpKey::from(client))
         {
-            return Ok(());
+            return true;
         }
         match self.admission.claim_ip(client) {
             Ok(claimed) => {
                 *slot = Some(claimed);
-                Ok(())
+                true
             }
             Err(_) => {
                 self.metrics.edge_refused("proxied_per_ip");
                 tracing::debug!(%client, "forwarded client over its connection limit");
-                Err((
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many connections from this address",
-                )
-                    .into_response())
+                false
             }
         }
     }
@@ -345,10 +336,12 @@ impl hyper::service::Service<Request<Incoming>> for EdgeService {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.held.head_read();
-        if self.proxied {
-            if let Err(refused) = self.edge.claim_forwarded(&self.held, self.ip, &req) {
-                return Either::Left(ready(Ok(refused)));
-            }
+        if self.proxied && !self.edge.claim_forwarded(&self.held, self.ip, &req) {
+            let refused = (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from this address",
+            );
+            return Either::Left(ready(Ok(refused.into_response())));
         }
         Either::Right(self.router.call(req))
     }
