@@ -45,12 +45,15 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects to the server at `url` (its base URL, e.g. `ws://127.0.0.1:7700`; the SDK
-    /// opens `{url}/v1/ws`) with a token, and waits for the server's `welcome`.
+    /// Connects to the server at `url` (its base URL, e.g. `ws://127.0.0.1:7700`, or
+    /// `wss://coguest.example.com` over TLS; the SDK opens `{url}/v1/ws`) with a token, and
+    /// waits for the server's `welcome`.
     ///
     /// Fails with the server's code when the token is refused (`-3010` `UNAUTHENTICATED`,
     /// `-3011` `TOKEN_EXPIRED`, ...) or with [`CoGuestError::CONNECT_FAILED`] when the server
-    /// cannot be reached. Later drops are handled by reconnecting.
+    /// cannot be reached ([`CoGuestError::CERTIFICATE_UNTRUSTED`] when a `wss://` server's
+    /// certificate is not trusted: see [`ClientBuilder::ca_file`]). Later drops are handled by
+    /// reconnecting.
     pub async fn connect(url: &str, token: &str) -> Result<Client, CoGuestError> {
         ClientBuilder::new(token).url(url).connect().await
     }
