@@ -544,3 +544,23 @@ async fn unusable_tls_files_stop_the_start_and_change_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_stalled_handshakes() {
+    let s = start(|c| c.edge.handshake_timeout = Duration::from_secs(30)).await;
+    let mut stalled = s.tcp_from("127.0.0.2").await;
+    stalled
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let _silent = s.tcp_from("127.0.0.3").await;
+    assert_eq!(s.get("/healthz").await.0, 200);
+    let started = Instant::now();
+    s.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    closed_after(stalled, started).await;
+}

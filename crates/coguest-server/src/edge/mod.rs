@@ -276,6 +276,10 @@ impl Inner {
                     }
                 }
                 _ = stop.wait_for(|stop| *stop), if !stopping => {
+                    // No request yet: nothing to finish, and no reason to wait for one.
+                    if held.in_handshake() {
+                        break;
+                    }
                     stopping = true;
                     conn.as_mut().graceful_shutdown();
                 }
