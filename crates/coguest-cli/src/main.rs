@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use coguest_core::{Role, RoomConfig, Timestamp};
 use coguest_server::auth::{Auth, Claims, load_or_create_secret};
 use coguest_server::cluster::ClusterConfig;
-use coguest_server::{Limits, ServerConfig};
+use coguest_server::{IpNet, Limits, ServerConfig, TlsFiles};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,7 +36,7 @@ enum Cmd {
     /// Print a token signed with the data directory's secret (or COGUEST_SECRET).
     Token(TokenArgs),
     /// Play a short co-guest session through the SDK against an in-process server.
-    Demo,
+    Demo(demo::DemoArgs),
     /// Load-test a server (coguest or a baseline) it spawns: latency, fan-out, memory, knee.
     Bench(Box<bench::BenchArgs>),
     /// One load process of `coguest bench hold` (spawned by it, speaks JSON lines).
@@ -134,6 +134,47 @@ struct ServeArgs {
     /// Room lease in milliseconds: a dead node's rooms are taken over after at most this.
     #[arg(long, env = "COGUEST_LEASE_MS", default_value_t = 2000)]
     lease_ms: u64,
+    /// Serve TLS (wss://, https://) with this PEM certificate chain; needs --tls-key. Both
+    /// files are reloaded when they change (certificate rotation without a restart).
+    #[arg(
+        long,
+        env = "COGUEST_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "COGUEST_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// A reverse proxy (address or CIDR block) whose X-Forwarded-For names the client, for the
+    /// per-address limit; repeat for several (env: comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "COGUEST_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    trusted_proxies: Vec<IpNet>,
+    /// Seconds a new connection has to finish its TLS handshake and send its first request
+    /// head; past it, it is closed (0: no deadline).
+    #[arg(long, env = "COGUEST_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    handshake_timeout_secs: u64,
+    /// Open connections per client address, IPv6 by /64 (more: 429 and closed; 0: no limit).
+    #[arg(long, env = "COGUEST_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
+    /// Connections still in their handshake at once (more: 503 and closed; 0: no limit).
+    #[arg(long, env = "COGUEST_MAX_HANDSHAKES", default_value_t = 256)]
+    max_handshakes: usize,
+    /// Open connections in all (more: 503 and closed). Default: 90 % of the file descriptors
+    /// left at start (RLIMIT_NOFILE, whose soft limit is first raised to the hard one); 0: no
+    /// limit.
+    #[arg(long, env = "COGUEST_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
 }
 
 #[derive(Parser, Debug)]
@@ -198,7 +239,7 @@ fn main() -> Result<()> {
             println!("{}", token(&args)?);
             Ok(())
         }
-        Cmd::Demo => demo::run(),
+        Cmd::Demo(args) => demo::run(args),
         Cmd::Bench(args) => bench::run(*args),
         Cmd::BenchWorker(args) => bench::worker(args),
         Cmd::Cluster(ClusterCmd::Status {
@@ -288,6 +329,22 @@ fn serve(args: ServeArgs) -> Result<()> {
     if args.lease_ms < 300 {
         bail!("--lease-ms must be at least 300");
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.edge.tls = Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    config.edge.trusted_proxies = args.trusted_proxies.clone();
+    config.edge.handshake_timeout = Duration::from_secs(args.handshake_timeout_secs);
+    config.edge.max_connections_per_ip = args.max_connections_per_ip;
+    config.edge.max_handshakes = args.max_handshakes;
+    config.edge.max_connections = args.max_connections;
+    raise_fd_limit();
+    let (ws, http) = match config.edge.tls {
+        Some(_) => ("wss", "https"),
+        None => ("ws", "http"),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         // Listen for signals before anything else: a SIGTERM during start-up must shut the
@@ -304,11 +361,11 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
             cc.prefix = args.redis_prefix.clone();
             cc.lease = Duration::from_millis(args.lease_ms);
-            cc.advertise = format!("ws://{addr}/v1/ws");
+            cc.advertise = format!("{ws}://{addr}/v1/ws");
             config.cluster = Some(cc);
         }
         let data = args.data_dir.display();
-        println!("coguest listening on ws://{addr}/v1/ws (health: http://{addr}/healthz)");
+        println!("coguest listening on {ws}://{addr}/v1/ws (health: {http}://{addr}/healthz)");
         println!("data: {data}");
         println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
         if let Some(cc) = &config.cluster {
@@ -317,6 +374,25 @@ fn serve(args: ServeArgs) -> Result<()> {
         coguest_server::run(listener, config, shutdown).await?;
         Ok(())
     })
+}
+
+/// Raises the soft limit of open files to the hard one: the default connection ceiling is
+/// derived from it, and the usual soft default (1024) is far below what a server holds.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // "Unlimited" is refused for open files; 2^20 is Linux's usual `nr_open`.
+    let target = limit.maximum.unwrap_or(1 << 20);
+    if limit.current.is_some_and(|soft| soft < target) {
+        let raised = Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::info!(from = ?limit.current, to = target, "open files limit raised"),
+            Err(e) => tracing::info!(error = %e, "open files limit left as it is"),
+        }
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is called,
