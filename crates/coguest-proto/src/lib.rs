@@ -15,10 +15,13 @@
 
 mod codes;
 mod convert;
+mod frame;
+pub mod strict;
 mod webhook;
 
 pub use codes::ErrorCode;
 pub use convert::WireBody;
+pub use frame::FrameError;
 pub use webhook::{WEBHOOK_TYPES, WebhookEvent};
 
 use schemars::JsonSchema;
@@ -738,6 +741,24 @@ pub fn json_schema() -> serde_json::Value {
         server: ServerMsg,
     }
     serde_json::to_value(schemars::schema_for!(Protocol)).unwrap_or_default()
+}
+
+/// Decodes one client frame: the protocol's only reader of client frames (the server reads
+/// every WebSocket frame with it). Stricter than `serde_json` with [`ClientFrame`]'s derived
+/// `Deserialize`: a key repeated at any depth and a `cmd` that is not one of
+/// [`ClientCommand::NAMES`] (a string: not a variant's index) are refused, so a frame means
+/// what every reader of its JSON takes it to mean.
+///
+/// A refused frame is answered with `UNKNOWN_COMMAND` for a `cmd` naming no command, else
+/// `MALFORMED_FRAME`, and the frame's `id` when it has one (see [`FrameError`]).
+pub fn decode_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    frame::decode(text, ClientCommand::NAMES)
+}
+
+/// The `id` of a frame that is not decoded (one too large, say): present when the frame is a
+/// JSON object with exactly one `id`, an unsigned integer.
+pub fn frame_id(text: &str) -> Option<u64> {
+    frame::frame_id(text)
 }
 
 /// Errors turning a wire value into a core value.

@@ -300,31 +300,23 @@ impl Reader {
     async fn on_text(&mut self, text: Utf8Bytes) {
         let received = Instant::now();
         let limits = &self.app.config.limits;
-        // A well-formed frame is parsed once, straight into its type; anything else again as a
-        // JSON value, for its id and for saying what is wrong with it.
-        let parsed = match (text.len() <= limits.max_frame_bytes)
-            .then(|| serde_json::from_str::<ClientFrame>(text.as_str()))
-        {
-            Some(Ok(frame)) => Ok(frame),
-            _ => Err(serde_json::from_str::<serde_json::Value>(text.as_str())),
-        };
-        let id = match &parsed {
-            Ok(frame) => Some(frame.id),
-            Err(value) => value
-                .as_ref()
-                .ok()
-                .and_then(|v| v.get("id"))
-                .and_then(serde_json::Value::as_u64),
-        };
         if text.len() > limits.max_frame_bytes {
             let message = format!(
                 "frame is {} bytes, more than the {} allowed",
                 text.len(),
                 limits.max_frame_bytes
             );
+            let id = coguest_proto::frame_id(text.as_str());
             self.refuse(id, ErrorCode::FrameTooLarge, message, received);
             return;
         }
+        // The protocol's one decoder: a well-formed frame is parsed once, straight into its
+        // type; a refused one is read again only to say why and to find its id.
+        let parsed = coguest_proto::decode_frame(text.as_str());
+        let id = match &parsed {
+            Ok(frame) => Some(frame.id),
+            Err(e) => e.id,
+        };
         let now = self.app.clock.now();
         if !self.bucket.take(now) {
             let message = format!(
@@ -340,32 +332,10 @@ impl Reader {
             self.conn.close(CLOSE_UNAUTHORIZED);
             return;
         }
-        let value = match parsed {
-            Ok(frame) => return self.on_frame(frame, received).await,
-            Err(Ok(v)) => v,
-            Err(Err(e)) => {
-                let message = format!("not JSON: {e}");
-                self.refuse(None, ErrorCode::MalformedFrame, message, received);
-                return;
-            }
-        };
-        let cmd_name = value.get("cmd").and_then(serde_json::Value::as_str);
-        if let Some(name) = cmd_name {
-            if !ClientCommand::NAMES.contains(&name) {
-                let message = format!("unknown command {name:?}");
-                self.refuse(id, ErrorCode::UnknownCommand, message, received);
-                return;
-            }
+        match parsed {
+            Ok(frame) => self.on_frame(frame, received).await,
+            Err(e) => self.refuse(e.id, e.code, e.message, received),
         }
-        let frame: ClientFrame = match serde_json::from_value(value) {
-            Ok(f) => f,
-            Err(e) => {
-                let message = format!("invalid frame: {e}");
-                self.refuse(id, ErrorCode::MalformedFrame, message, received);
-                return;
-            }
-        };
-        self.on_frame(frame, received).await;
     }
 
     /// Answers a frame refused before it became a command; counted as kind `frame`.
