@@ -438,8 +438,8 @@ mod tests {
             let e = e.map(|e| e.to_string()).unwrap_or_default();
             assert!(e.contains("duplicate key"), "{text}: {e}");
         }
-        let ok: BTreeMap<String, Value> = from_str(r#"{"a":{"b":1,"c":[{"b":2}]},"b":3}"#)
-            .unwrap_or_default();
+        let ok: BTreeMap<String, Value> =
+            from_str(r#"{"a":{"b":1,"c":[{"b":2}]},"b":3}"#).unwrap_or_default();
         assert_eq!(ok.len(), 2);
     }
 

@@ -262,11 +262,9 @@ fn over_hard_limit(e: tungstenite::Error) -> bool {
 async fn finish(reader: &mut Reader, mut writer: tokio::task::JoinHandle<()>, writer_done: bool) {
     let conn = &reader.conn;
     for room in std::mem::take(&mut reader.rooms) {
-        let _ = reader
-            .app
-            .registry
-            .route(&room, RoomMsg::Detach { conn: conn.id }, None)
-            .await;
+        // A room that is not loaded has no connection to detach (it unloads only once idle).
+        let detach = RoomMsg::Detach { conn: conn.id };
+        reader.app.registry.deliver_if_running(&room, detach).await;
     }
     if !writer_done {
         conn.close(CLOSE_NORMAL);
@@ -405,7 +403,14 @@ impl Reader {
             );
             return;
         }
-        let create = is_join.then(|| self.app.config.default_room.clone());
+        // Who may create a room by joining it: by default, owners (see `RoomCreation`).
+        let creates = is_join
+            && self
+                .app
+                .config
+                .room_creation
+                .allows(self.conn.identity.role);
+        let create = creates.then(|| self.app.config.default_room.clone());
         if is_join {
             if let Err(at) = self.rooms.binary_search(&room_id) {
                 // Grown one room at a time: most connections join one, and a `Vec`'s first
@@ -423,6 +428,19 @@ impl Reader {
         }));
         match self.app.registry.route(&room_id, msg, create).await {
             Ok(()) => {}
+            Err(RouteError::NoRoom) if is_join => {
+                // Nothing is kept of a room that does not exist: not even on this connection.
+                if let Ok(at) = self.rooms.binary_search(&room_id) {
+                    self.rooms.remove(at);
+                }
+                fail(
+                    ErrorCode::RoomIdNotExist,
+                    format!(
+                        "room {room_id} does not exist, and this token may not create it \
+                         (rooms are created by an owner's join or the admin API)"
+                    ),
+                );
+            }
             Err(RouteError::NoRoom) => fail(
                 ErrorCode::NotEnteredRoom,
                 format!("room {room_id} does not exist; join it first"),

@@ -63,7 +63,7 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{Limits, ServerConfig, WebhookConfig};
+pub use config::{Limits, RoomCreation, ServerConfig, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
