@@ -54,7 +54,7 @@ impl RoomActor {
     /// A lifecycle deadline may have passed: deletes the expired room, or unloads the idle
     /// one. A message already waiting goes first (one per turn; the deadline stays due).
     pub(super) async fn on_lifecycle(&mut self, now: Timestamp) {
-        if !self.lifecycle_deadline().is_some_and(|t| t <= now) {
+        if self.lifecycle_deadline().is_none_or(|t| t > now) {
             return;
         }
         if let Ok(msg) = self.inbox.try_recv() {
