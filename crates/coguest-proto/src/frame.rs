@@ -6,6 +6,7 @@ use crate::codes::ErrorCode;
 use crate::strict;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::cell::Cell;
 use std::fmt;
 
 /// Why a client frame was refused, and the `id` to answer it with (when the frame has one,
@@ -23,17 +24,35 @@ pub struct FrameError {
 
 /// Decodes `text` strictly (see [`strict`]; `cmd` a string), and on failure reads it again,
 /// leniently, to say why and to find its `id`: a frame that parses cleanly is read once.
+///
+/// `fields` is how many keys the decoded frame may have (serde lets a unit variant of an
+/// internally tagged enum ignore any others): more is refused.
 pub(crate) fn decode<'a, T: Deserialize<'a>>(
     text: &'a str,
     names: &[&str],
+    fields: impl FnOnce(&T) -> Option<usize>,
 ) -> Result<T, FrameError> {
-    strict::from_str_with(text, &["cmd"]).map_err(|first| diagnose(text, names, &first))
+    let keys = Cell::new(0);
+    let frame: T = strict::from_str_with(text, &["cmd"], &keys)
+        .map_err(|first| diagnose(text, names, &first))?;
+    match fields(&frame) {
+        Some(most) if keys.get() > most => Err(FrameError {
+            id: frame_id(text),
+            code: ErrorCode::MalformedFrame,
+            message: "this command takes no fields besides `id`, `room` and `cmd`".into(),
+        }),
+        _ => Ok(frame),
+    }
 }
 
 /// The `id` of a frame, if it has exactly one and it is an unsigned integer (for answering a
 /// frame refused before it is decoded, such as one too large).
 pub(crate) fn frame_id(text: &str) -> Option<u64> {
-    serde_json::from_str::<Scan>(text).ok()?.id
+    let scan = serde_json::from_str::<Scan>(text).ok()?;
+    match scan.duplicate.as_deref() {
+        Some("id") => None,
+        _ => scan.id,
+    }
 }
 
 fn diagnose(text: &str, names: &[&str], first: &serde_json::Error) -> FrameError {

@@ -234,6 +234,20 @@ impl ClientCommand {
         "ping",
     ];
 
+    /// Whether this command has no fields (only `id`, `room` and `cmd` in its frame). The
+    /// decoder refuses others in its frame: serde's derived reader would ignore them.
+    pub fn takes_no_fields(&self) -> bool {
+        matches!(
+            self,
+            ClientCommand::Leave
+                | ClientCommand::CancelApplication
+                | ClientCommand::Disconnect
+                | ClientCommand::LeaveSeat
+                | ClientCommand::Snapshot
+                | ClientCommand::Ping
+        )
+    }
+
     /// The `cmd` name of this command, also used in logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -752,7 +766,11 @@ pub fn json_schema() -> serde_json::Value {
 /// A refused frame is answered with `UNKNOWN_COMMAND` for a `cmd` naming no command, else
 /// `MALFORMED_FRAME`, and the frame's `id` when it has one (see [`FrameError`]).
 pub fn decode_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    frame::decode(text, ClientCommand::NAMES)
+    frame::decode(text, ClientCommand::NAMES, |f: &ClientFrame| {
+        f.command
+            .takes_no_fields()
+            .then_some(2 + usize::from(f.room.is_some()))
+    })
 }
 
 /// The `id` of a frame that is not decoded (one too large, say): present when the frame is a
@@ -848,6 +866,19 @@ mod tests {
         ];
         let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
         assert_eq!(names, ClientCommand::NAMES);
+        // Every command decodes from its own frame, and a field it does not take is refused
+        // (`takes_no_fields` lists every command without fields).
+        for cmd in &all {
+            let frame = ClientFrame {
+                id: 1,
+                room: Some("r".into()),
+                command: cmd.clone(),
+            };
+            let text = serde_json::to_string(&frame).unwrap_or_default();
+            assert_eq!(decode_frame(&text), Ok(frame), "{text}");
+            let extra = text.replacen('{', r#"{"zz":1,"#, 1);
+            assert!(decode_frame(&extra).is_err(), "{extra} was accepted");
+        }
         for cmd in all {
             let v = serde_json::to_value(&cmd).unwrap_or_default();
             assert_eq!(v["cmd"], cmd.kind());

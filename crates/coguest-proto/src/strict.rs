@@ -12,53 +12,62 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use serde::{Deserialize, forward_to_deserialize_any};
+use std::cell::Cell;
 use std::fmt;
 
 /// `T` from JSON text, refusing repeated keys at any depth.
 pub fn from_str<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
-    from_str_with(text, &[])
+    from_str_with(text, &[], &Cell::new(0))
 }
 
 /// `T` from JSON bytes, refusing repeated keys at any depth.
 pub fn from_slice<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(Strict::top(&mut de, &[]))?;
+    let value = T::deserialize(Strict::top(&mut de, &[], &Cell::new(0)))?;
     de.end()?;
     Ok(value)
 }
 
 /// `T` from JSON text, refusing repeated keys at any depth, and any value but a string for
-/// the outermost object's keys in `string_keys`.
+/// the outermost object's keys in `string_keys`; `keys` counts the outermost object's keys.
 pub(crate) fn from_str_with<'a, T: Deserialize<'a>>(
     text: &'a str,
     string_keys: &'static [&'static str],
+    keys: &Cell<usize>,
 ) -> Result<T, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(Strict::top(&mut de, string_keys))?;
+    let value = T::deserialize(Strict::top(&mut de, string_keys, keys))?;
     de.end()?;
     Ok(value)
 }
 
-/// What the next object read must hold to: the keys whose values must be strings (the
-/// outermost object's only; nested objects have none).
+/// What the next object read must hold to: the keys whose values must be strings, and where
+/// to count its keys (the outermost object's only; nested objects have neither).
 #[derive(Clone, Copy)]
-struct Rules {
+struct Rules<'k> {
     string_keys: &'static [&'static str],
+    keys: Option<&'k Cell<usize>>,
 }
 
-const NESTED: Rules = Rules { string_keys: &[] };
+const NESTED: Rules<'static> = Rules {
+    string_keys: &[],
+    keys: None,
+};
 
 /// A deserializer whose objects, at any depth, refuse repeated keys.
-struct Strict<D> {
+struct Strict<'k, D> {
     inner: D,
-    rules: Rules,
+    rules: Rules<'k>,
 }
 
-impl<D> Strict<D> {
-    fn top(inner: D, string_keys: &'static [&'static str]) -> Self {
+impl<'k, D> Strict<'k, D> {
+    fn top(inner: D, string_keys: &'static [&'static str], keys: &'k Cell<usize>) -> Self {
         Strict {
             inner,
-            rules: Rules { string_keys },
+            rules: Rules {
+                string_keys,
+                keys: Some(keys),
+            },
         }
     }
 
@@ -72,9 +81,9 @@ impl<D> Strict<D> {
 
 /// A visitor that hands on strict access to what it is given (objects, arrays, options,
 /// enums).
-struct Wrap<V> {
+struct Wrap<'k, V> {
     inner: V,
-    rules: Rules,
+    rules: Rules<'k>,
 }
 
 /// Forwards `deserialize_*` methods to the inner deserializer with the visitor wrapped.
@@ -86,7 +95,7 @@ macro_rules! forward_wrapped {
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, D> {
     type Error = D::Error;
 
     forward_wrapped! {
@@ -137,7 +146,7 @@ macro_rules! forward_visits {
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -273,16 +282,16 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// An object whose keys are checked as they are read: a repeated key is an error.
-struct StrictMap<'de, A> {
+struct StrictMap<'de, 'k, A> {
     inner: A,
-    rules: Rules,
+    rules: Rules<'k>,
     /// The keys read so far (an object of a frame or body has a few).
     seen: Vec<Key<'de>>,
     /// The value about to be read must be a string.
     string_value: bool,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'de, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'de, '_, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -299,6 +308,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'de, A> {
             )));
         }
         self.string_value = self.rules.string_keys.contains(&name);
+        if let Some(keys) = self.rules.keys {
+            keys.set(keys.get() + 1);
+        }
         let value = match &key {
             Key::Borrowed(s) => seed.deserialize(BorrowedStrDeserializer::<A::Error>::new(s)),
             Key::Owned(s) => seed.deserialize(StrDeserializer::<A::Error>::new(s)),
@@ -445,10 +457,12 @@ mod tests {
 
     #[test]
     fn string_keys_take_strings_only() {
-        let ok: Result<Value, _> = from_str_with(r#"{"cmd":"x","n":{"cmd":1}}"#, &["cmd"]);
+        let keys = Cell::new(0);
+        let ok: Result<Value, _> = from_str_with(r#"{"cmd":"x","n":{"cmd":1}}"#, &["cmd"], &keys);
         assert!(ok.is_ok(), "{ok:?}");
+        assert_eq!(keys.get(), 2, "the outermost object's keys only");
         for text in [r#"{"cmd":0}"#, r#"{"cmd":null}"#, r#"{"cmd":["x"]}"#] {
-            let e = from_str_with::<Value>(text, &["cmd"]).err();
+            let e = from_str_with::<Value>(text, &["cmd"], &Cell::new(0)).err();
             let e = e.map(|e| e.to_string()).unwrap_or_default();
             assert!(e.contains("expected a string"), "{text}: {e}");
         }
