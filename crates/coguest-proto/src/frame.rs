@@ -48,11 +48,7 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(
 /// The `id` of a frame, if it has exactly one and it is an unsigned integer (for answering a
 /// frame refused before it is decoded, such as one too large).
 pub(crate) fn frame_id(text: &str) -> Option<u64> {
-    let scan = serde_json::from_str::<Scan>(text).ok()?;
-    match scan.duplicate.as_deref() {
-        Some("id") => None,
-        _ => scan.id,
-    }
+    serde_json::from_str::<Scan>(text).ok()?.id()
 }
 
 fn diagnose(text: &str, names: &[&str], first: &serde_json::Error) -> FrameError {
@@ -68,10 +64,10 @@ fn diagnose(text: &str, names: &[&str], first: &serde_json::Error) -> FrameError
     if !scan.object {
         return malformed(None, "a frame is a JSON object".into());
     }
-    let id = scan.id;
+    let id = scan.id();
     if let Some(key) = scan.duplicate {
         let message = format!("duplicate key `{key}`: each key may appear once");
-        return malformed(id.filter(|_| key != "id"), message);
+        return malformed(id, message);
     }
     match scan.cmd {
         None => malformed(id, "missing `cmd`".into()),
@@ -99,8 +95,10 @@ enum Cmd {
 #[derive(Default)]
 struct Scan {
     object: bool,
-    /// The `id`, when there is one and it is an unsigned integer.
+    /// The last `id`, when it is an unsigned integer.
     id: Option<u64>,
+    /// How many `id` keys there are.
+    ids: usize,
     cmd: Option<Cmd>,
     /// The first key seen twice.
     duplicate: Option<String>,
@@ -109,6 +107,13 @@ struct Scan {
 impl<'de> Deserialize<'de> for Scan {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ScanVisitor)
+    }
+}
+
+impl Scan {
+    /// The frame's `id`: there is exactly one, an unsigned integer.
+    fn id(&self) -> Option<u64> {
+        self.id.filter(|_| self.ids == 1)
     }
 }
 
@@ -161,6 +166,7 @@ impl<'de> Visitor<'de> for ScanVisitor {
                 "id" => {
                     let v = map.next_value::<serde_json::Value>()?;
                     scan.id = v.as_u64();
+                    scan.ids += 1;
                 }
                 "cmd" => {
                     let v = map.next_value::<serde_json::Value>()?;

@@ -43,6 +43,9 @@ fn a_key_appears_once() {
     assert!(message.contains("duplicate key `cmd`"), "{message}");
     let (code, id, _) = refused(r#"{"id":1,"id":2,"room":"r","cmd":"ping"}"#);
     assert_eq!((code, id), (ErrorCode::MalformedFrame, None), "which id?");
+    // Found by the fuzzer: another key repeated first, and `id` too.
+    let (code, id, _) = refused(r#"{"id":0,"cmd":"join","cmd":null,"id":0}"#);
+    assert_eq!((code, id), (ErrorCode::MalformedFrame, None));
     let (code, _, _) = refused(
         r#"{"id":1,"room":"r","cmd":"set_admin","user_id":"a","admin":true,"admin":false}"#,
     );
