@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use coguest_core::{Role, RoomConfig, Timestamp};
 use coguest_server::auth::{Auth, Claims, load_or_create_secret};
 use coguest_server::cluster::ClusterConfig;
-use coguest_server::{IpNet, Limits, ServerConfig, TlsFiles};
+use coguest_server::{IpNet, Limits, RoomCreation, ServerConfig, TlsFiles};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -175,6 +175,68 @@ struct ServeArgs {
     /// limit.
     #[arg(long, env = "COGUEST_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Who creates a room by joining one that does not exist (the admin API always may):
+    /// owner tokens, any token, or nobody (admin API only).
+    #[arg(long, env = "COGUEST_ROOM_CREATION", value_enum, default_value_t = RoomCreationArg::Owner)]
+    room_creation: RoomCreationArg,
+    /// An idle room (no members, nothing pending) leaves memory this long after it became
+    /// idle, and is loaded again when used (`60s`, `5m`, ...; 0: never).
+    #[arg(long, env = "COGUEST_ROOM_IDLE_UNLOAD", default_value = "60s", value_parser = duration)]
+    room_idle_unload: Duration,
+    /// An idle room unused this long (no command, join or deadline) is deleted, with a
+    /// `room_closed` webhook (reason `expired`) (`7d`, `12h`, ...; 0: never).
+    #[arg(long, env = "COGUEST_ROOM_TTL", default_value = "7d", value_parser = duration)]
+    room_ttl: Duration,
+}
+
+/// Who creates a room by joining it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoomCreationArg {
+    /// Tokens whose role is owner.
+    Owner,
+    /// Any token.
+    Anyone,
+    /// Nobody: only the admin API creates rooms.
+    Admin,
+}
+
+impl From<RoomCreationArg> for RoomCreation {
+    fn from(r: RoomCreationArg) -> Self {
+        match r {
+            RoomCreationArg::Owner => RoomCreation::Owner,
+            RoomCreationArg::Anyone => RoomCreation::Anyone,
+            RoomCreationArg::Admin => RoomCreation::AdminApi,
+        }
+    }
+}
+
+/// A duration: a whole number with a unit (`s`, `m`, `h`, `d`; seconds when none).
+fn duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 60s, 5m, 12h or 7d"))?;
+    let unit = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
+}
+
+/// A token lifetime: at least one second (a lifetime of 0 would mint an expired token).
+fn token_ttl(text: &str) -> std::result::Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 second (a token with --ttl 0 has already expired)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number of seconds")),
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -200,8 +262,8 @@ struct TokenArgs {
     /// Avatar URL.
     #[arg(long, default_value = "")]
     avatar: String,
-    /// Lifetime in seconds.
-    #[arg(long, default_value_t = 86_400)]
+    /// Lifetime in seconds (at least 1).
+    #[arg(long, default_value_t = 86_400, value_parser = token_ttl)]
     ttl: u64,
     /// Grant service-admin rights (HTTP admin endpoints).
     #[arg(long)]
@@ -296,6 +358,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     let secret = secret(args.secret.as_deref(), &args.data_dir)?;
     let mut config = ServerConfig::new(args.data_dir.clone(), secret);
     config.grace_period = Duration::from_secs(args.grace_period_secs);
+    config.room_creation = args.room_creation.into();
+    config.room_idle_unload = args.room_idle_unload;
+    config.room_ttl = args.room_ttl;
     config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
     if !args.webhooks.is_empty() {
         let secret = args
@@ -453,8 +518,11 @@ fn cluster_status(redis: &str, prefix: &str, json: bool) -> Result<()> {
 fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -15,10 +15,13 @@
 
 mod codes;
 mod convert;
+mod frame;
+pub mod strict;
 mod webhook;
 
 pub use codes::ErrorCode;
 pub use convert::WireBody;
+pub use frame::FrameError;
 pub use webhook::{WEBHOOK_TYPES, WebhookEvent};
 
 use schemars::JsonSchema;
@@ -240,6 +243,20 @@ impl ClientCommand {
         "ping",
         "update_token",
     ];
+
+    /// Whether this command has no fields (only `id`, `room` and `cmd` in its frame). The
+    /// decoder refuses others in its frame: serde's derived reader would ignore them.
+    pub fn takes_no_fields(&self) -> bool {
+        matches!(
+            self,
+            ClientCommand::Leave
+                | ClientCommand::CancelApplication
+                | ClientCommand::Disconnect
+                | ClientCommand::LeaveSeat
+                | ClientCommand::Snapshot
+                | ClientCommand::Ping
+        )
+    }
 
     /// The `cmd` name of this command, also used in logs and metrics.
     pub fn kind(&self) -> &'static str {
@@ -751,6 +768,28 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Protocol)).unwrap_or_default()
 }
 
+/// Decodes one client frame: the protocol's only reader of client frames (the server reads
+/// every WebSocket frame with it). Stricter than `serde_json` with [`ClientFrame`]'s derived
+/// `Deserialize`: a key repeated at any depth and a `cmd` that is not one of
+/// [`ClientCommand::NAMES`] (a string: not a variant's index) are refused, so a frame means
+/// what every reader of its JSON takes it to mean.
+///
+/// A refused frame is answered with `UNKNOWN_COMMAND` for a `cmd` naming no command, else
+/// `MALFORMED_FRAME`, and the frame's `id` when it has one (see [`FrameError`]).
+pub fn decode_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    frame::decode(text, ClientCommand::NAMES, |f: &ClientFrame| {
+        f.command
+            .takes_no_fields()
+            .then_some(2 + usize::from(f.room.is_some()))
+    })
+}
+
+/// The `id` of a frame that is not decoded (one too large, say): present when the frame is a
+/// JSON object with exactly one `id`, an unsigned integer.
+pub fn frame_id(text: &str) -> Option<u64> {
+    frame::frame_id(text)
+}
+
 /// Errors turning a wire value into a core value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -839,6 +878,19 @@ mod tests {
         ];
         let names: Vec<&str> = all.iter().map(ClientCommand::kind).collect();
         assert_eq!(names, ClientCommand::NAMES);
+        // Every command decodes from its own frame, and a field it does not take is refused
+        // (`takes_no_fields` lists every command without fields).
+        for cmd in &all {
+            let frame = ClientFrame {
+                id: 1,
+                room: Some("r".into()),
+                command: cmd.clone(),
+            };
+            let text = serde_json::to_string(&frame).unwrap_or_default();
+            assert_eq!(decode_frame(&text), Ok(frame), "{text}");
+            let extra = text.replacen('{', r#"{"zz":1,"#, 1);
+            assert!(decode_frame(&extra).is_err(), "{extra} was accepted");
+        }
         for cmd in all {
             let v = serde_json::to_value(&cmd).unwrap_or_default();
             assert_eq!(v["cmd"], cmd.kind());

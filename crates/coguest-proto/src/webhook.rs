@@ -151,6 +151,12 @@ impl WebhookEvent {
             data: Map::new(),
         }
     }
+
+    /// This event with `data.{key}` set to `value` (a lifecycle event's fields).
+    pub fn with_data(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_owned(), value.into());
+        self
+    }
 }
 
 /// Every webhook `type`, in documentation order.

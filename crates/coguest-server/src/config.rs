@@ -40,6 +40,40 @@ pub struct ServerConfig {
     pub cluster: Option<ClusterConfig>,
     /// TLS, deadlines and limits applied to connections before any route sees them.
     pub edge: EdgeConfig,
+    /// Who creates a room by joining one that does not exist. Default [`RoomCreation::Owner`].
+    pub room_creation: RoomCreation,
+    /// An idle room (no members, no pending request) leaves memory this long after it became
+    /// idle (after its last member's grace period ended, say); it is loaded again from
+    /// storage when next used. Default 60 s; zero keeps rooms loaded. Single node only.
+    pub room_idle_unload: Duration,
+    /// An idle room unused for this long (no stored command, join or deadline) is deleted,
+    /// with a `room_closed` webhook whose `reason` is `expired`. Default 7 days; zero keeps
+    /// rooms forever. Single node only.
+    pub room_ttl: Duration,
+}
+
+/// Who creates a room by joining one that does not exist (`join` of an unknown room). The
+/// admin API (`POST /v1/admin/rooms`, `PUT /v1/rooms/{room}`) always may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoomCreation {
+    /// A token whose role is `owner` (the default). Others get `ROOM_ID_NOT_EXIST`.
+    #[default]
+    Owner,
+    /// Any token.
+    Anyone,
+    /// Nobody: rooms are created through the admin API only.
+    AdminApi,
+}
+
+impl RoomCreation {
+    /// Whether a member with `role` creates the room it joins.
+    pub fn allows(self, role: coguest_core::Role) -> bool {
+        match self {
+            RoomCreation::Owner => role == coguest_core::Role::Owner,
+            RoomCreation::Anyone => true,
+            RoomCreation::AdminApi => false,
+        }
+    }
 }
 
 /// The connection edge: what every TCP connection goes through before its first request
@@ -235,6 +269,9 @@ impl ServerConfig {
             webhooks: WebhookConfig::default(),
             cluster: None,
             edge: EdgeConfig::default(),
+            room_creation: RoomCreation::Owner,
+            room_idle_unload: Duration::from_secs(60),
+            room_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 

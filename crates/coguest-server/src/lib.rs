@@ -64,7 +64,7 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{EdgeConfig, IpNet, Limits, ServerConfig, TlsFiles, WebhookConfig};
+pub use config::{EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};

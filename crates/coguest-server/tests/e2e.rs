@@ -11,7 +11,10 @@ mod e2e {
     pub mod lifecycle;
     pub mod limits;
     pub mod persistence;
+    pub mod room_lifecycle;
+    pub mod scoped;
     pub mod seats;
+    pub mod strict;
     pub mod token_update;
     pub mod transport;
     pub mod webhooks;

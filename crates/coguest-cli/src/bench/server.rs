@@ -105,6 +105,10 @@ impl Spawn {
                     SECRET.into(),
                     "--log-format".into(),
                     "text".into(),
+                    // Load connections join in any order, audience members before their
+                    // room's owner too (the baselines have no such rule).
+                    "--room-creation".into(),
+                    "anyone".into(),
                 ];
                 args.extend(self.extra.iter().cloned());
                 if let Some((redis, prefix)) = &self.cluster {
