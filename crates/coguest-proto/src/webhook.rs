@@ -4,7 +4,7 @@
 //! there). The `data` fields use the wire names of the WebSocket protocol (`user_id`,
 //! `seat_index` with `-1` for any seat, ...).
 
-use crate::{Device, Role, SeatMode};
+use crate::wire::{Device, Role, SeatMode};
 use coguest_core as core;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
