@@ -109,6 +109,11 @@ impl Spawn {
                     // room's owner too (the baselines have no such rule).
                     "--room-creation".into(),
                     "anyone".into(),
+                    // Every load connection comes from 127.0.0.1: no per-address limit.
+                    "--max-connections-per-ip".into(),
+                    "0".into(),
+                    "--max-handshakes".into(),
+                    "0".into(),
                 ];
                 args.extend(self.extra.iter().cloned());
                 if let Some((redis, prefix)) = &self.cluster {
