@@ -549,6 +549,7 @@ async fn expired_token_stops_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_token_keeps_the_connection_and_reconnects_with_the_new_token() {
     let h = Harness::start().await;
+    h.create_room(ROOM).await;
     let proxy = Proxy::start(h.addr).await;
     let old = h.token_with("bob", Role::Audience, 60, |_| {});
     let bob_c = Client::builder(&old)
