@@ -256,7 +256,7 @@ impl ClientCommand {
 pub enum ServerMsg {
     /// First frame on a connection, once the token is accepted.
     Welcome {
-        /// [`PROTOCOL_VERSION`].
+        /// [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
         protocol: u32,
         /// The authenticated user.
         user_id: String,
