@@ -109,7 +109,10 @@ export class TestServer {
     const bin = coguestBin();
     const proc = spawn(
       bin,
-      ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--api-key", this.apiKey, ...this.extraArgs],
+      // Scenarios join in any order (an audience member before the owner): any join creates the
+      // room here; the server's owner-only default is tested by the Rust e2e tests.
+      ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--api-key", this.apiKey,
+        "--room-creation", "anyone", ...this.extraArgs],
       { env: { ...process.env, COGUEST_SECRET: this.secret, RUST_LOG: process.env.RUST_LOG ?? "warn" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#proc = proc;

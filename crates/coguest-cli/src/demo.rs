@@ -5,20 +5,38 @@
 //! the timeout step does not wait 30 real seconds.
 
 use anyhow::{Context, Result};
+use clap::Parser;
 use coguest_client::{
     Client, CoGuestStore, GuestListener, HostListener, LiveUserInfo, NoResponseReason,
 };
 use coguest_core::{Role, Timestamp};
 use coguest_server::auth::{Auth, Claims};
-use coguest_server::{Clock, ManualClock, Server, ServerConfig};
+use coguest_server::{Clock, ManualClock, Server, ServerConfig, TlsFiles};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// `coguest demo` flags: by default the demo runs over plain `ws://`.
+#[derive(Parser, Debug)]
+pub struct DemoArgs {
+    /// Serve the demo's server over TLS with this PEM certificate (valid for `localhost`);
+    /// the SDK then connects to wss://localhost. Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A PEM (or DER) file of CA certificates the SDK trusts besides the Mozilla roots: the
+    /// private CA that issued --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    ca_file: Option<PathBuf>,
+}
+
 /// Runs the demo on its own runtime.
-pub fn run() -> Result<()> {
+pub fn run(args: DemoArgs) -> Result<()> {
     tokio::runtime::Runtime::new()
         .context("starting the runtime")?
-        .block_on(play())
+        .block_on(play(args))
 }
 
 /// Prints the callbacks one member receives.
@@ -155,7 +173,7 @@ fn result(who: &str, what: &str, r: &Result<(), coguest_client::CoGuestError>) {
     }
 }
 
-async fn play() -> Result<()> {
+async fn play(args: DemoArgs) -> Result<()> {
     // A fresh, unpredictable directory, removed when `dir` drops (on every path out).
     let dir = tempfile::Builder::new()
         .prefix("coguest-demo-")
@@ -169,17 +187,24 @@ async fn play() -> Result<()> {
     let clock = ManualClock::new(Timestamp::from_millis(start));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = Server::builder(ServerConfig::new(dir.path(), secret.clone()))
+    let mut config = ServerConfig::new(dir.path(), secret.clone());
+    let url = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            config.edge.tls = Some(TlsFiles { cert, key });
+            format!("wss://localhost:{}", addr.port())
+        }
+        _ => format!("ws://{addr}"),
+    };
+    let server = Server::builder(config)
         .clock(Arc::new(clock.clone()))
         .start(listener)
         .await?;
-    let url = format!("ws://{addr}");
     println!(
         "coguest demo: a server on {url} (data in {})",
         dir.path().display()
     );
     println!("`->` is a call, `==` its result, `<-` a listener callback as it runs.");
-    let result = script(&url, &secret, &clock).await;
+    let result = script(&url, args.ca_file.as_deref(), &secret, &clock).await;
     let stopped = server.shutdown().await;
     // The script's error first; then the shutdown's. `dir` is removed as it drops.
     result?;
@@ -187,7 +212,12 @@ async fn play() -> Result<()> {
     Ok(())
 }
 
-async fn script(url: &str, secret: &[u8], clock: &ManualClock) -> Result<()> {
+async fn script(
+    url: &str,
+    ca_file: Option<&Path>,
+    secret: &[u8],
+    clock: &ManualClock,
+) -> Result<()> {
     let auth = Auth::new(secret);
     let cast: [(&'static str, &str, Role); 5] = [
         ("alice", "Alice", Role::Owner),
@@ -206,7 +236,11 @@ async fn script(url: &str, secret: &[u8], clock: &ManualClock) -> Result<()> {
         let mut claims = Claims::new(id, role, clock.now(), 3600);
         claims.name = name.to_owned();
         let token = auth.mint(&claims)?;
-        let client = Client::connect(url, &token).await?;
+        let mut builder = Client::builder(&token).url(url);
+        if let Some(ca) = ca_file {
+            builder = builder.ca_file(ca)?;
+        }
+        let client = builder.connect().await?;
         let store = CoGuestStore::create(&client, room).await?;
         let printer = Arc::new(Printer { who: id });
         if matches!(role, Role::Owner | Role::Admin) {

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use coguest_core::{Role, RoomConfig, Timestamp};
 use coguest_server::auth::{Auth, Claims, load_or_create_secret};
 use coguest_server::cluster::ClusterConfig;
-use coguest_server::{Limits, ServerConfig};
+use coguest_server::{IpNet, Limits, RoomCreation, ServerConfig, TlsFiles};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,7 +36,7 @@ enum Cmd {
     /// Print a token signed with the data directory's secret (or COGUEST_SECRET).
     Token(TokenArgs),
     /// Play a short co-guest session through the SDK against an in-process server.
-    Demo,
+    Demo(demo::DemoArgs),
     /// Load-test a server (coguest or a baseline) it spawns: latency, fan-out, memory, knee.
     Bench(Box<bench::BenchArgs>),
     /// One load process of `coguest bench hold` (spawned by it, speaks JSON lines).
@@ -134,6 +134,109 @@ struct ServeArgs {
     /// Room lease in milliseconds: a dead node's rooms are taken over after at most this.
     #[arg(long, env = "COGUEST_LEASE_MS", default_value_t = 2000)]
     lease_ms: u64,
+    /// Serve TLS (wss://, https://) with this PEM certificate chain; needs --tls-key. Both
+    /// files are reloaded when they change (certificate rotation without a restart).
+    #[arg(
+        long,
+        env = "COGUEST_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "COGUEST_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// A reverse proxy (address or CIDR block) whose X-Forwarded-For names the client, for the
+    /// per-address limit; repeat for several (env: comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "COGUEST_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    trusted_proxies: Vec<IpNet>,
+    /// Seconds a new connection has to finish its TLS handshake and send its first request
+    /// head; past it, it is closed (0: no deadline).
+    #[arg(long, env = "COGUEST_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    handshake_timeout_secs: u64,
+    /// Open connections per client address, IPv6 by /64 (more: 429 and closed; 0: no limit).
+    #[arg(long, env = "COGUEST_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
+    /// Connections still in their handshake at once (more: 503 and closed; 0: no limit).
+    #[arg(long, env = "COGUEST_MAX_HANDSHAKES", default_value_t = 256)]
+    max_handshakes: usize,
+    /// Open connections in all (more: 503 and closed). Default: 90 % of the file descriptors
+    /// left at start (RLIMIT_NOFILE, whose soft limit is first raised to the hard one); 0: no
+    /// limit.
+    #[arg(long, env = "COGUEST_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Who creates a room by joining one that does not exist (the admin API always may):
+    /// owner tokens, any token, or nobody (admin API only).
+    #[arg(long, env = "COGUEST_ROOM_CREATION", value_enum, default_value_t = RoomCreationArg::Owner)]
+    room_creation: RoomCreationArg,
+    /// An idle room (no members, nothing pending) leaves memory this long after it became
+    /// idle, and is loaded again when used (`60s`, `5m`, ...; 0: never).
+    #[arg(long, env = "COGUEST_ROOM_IDLE_UNLOAD", default_value = "60s", value_parser = duration)]
+    room_idle_unload: Duration,
+    /// An idle room unused this long (no command, join or deadline) is deleted, with a
+    /// `room_closed` webhook (reason `expired`) (`7d`, `12h`, ...; 0: never).
+    #[arg(long, env = "COGUEST_ROOM_TTL", default_value = "7d", value_parser = duration)]
+    room_ttl: Duration,
+}
+
+/// Who creates a room by joining it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoomCreationArg {
+    /// Tokens whose role is owner.
+    Owner,
+    /// Any token.
+    Anyone,
+    /// Nobody: only the admin API creates rooms.
+    Admin,
+}
+
+impl From<RoomCreationArg> for RoomCreation {
+    fn from(r: RoomCreationArg) -> Self {
+        match r {
+            RoomCreationArg::Owner => RoomCreation::Owner,
+            RoomCreationArg::Anyone => RoomCreation::Anyone,
+            RoomCreationArg::Admin => RoomCreation::AdminApi,
+        }
+    }
+}
+
+/// A duration: a whole number with a unit (`s`, `m`, `h`, `d`; seconds when none).
+fn duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 60s, 5m, 12h or 7d"))?;
+    let unit = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
+}
+
+/// A token lifetime: at least one second (a lifetime of 0 would mint an expired token).
+fn token_ttl(text: &str) -> std::result::Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 second (a token with --ttl 0 has already expired)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number of seconds")),
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -159,8 +262,8 @@ struct TokenArgs {
     /// Avatar URL.
     #[arg(long, default_value = "")]
     avatar: String,
-    /// Lifetime in seconds.
-    #[arg(long, default_value_t = 86_400)]
+    /// Lifetime in seconds (at least 1).
+    #[arg(long, default_value_t = 86_400, value_parser = token_ttl)]
     ttl: u64,
     /// Grant service-admin rights (HTTP admin endpoints).
     #[arg(long)]
@@ -198,7 +301,7 @@ fn main() -> Result<()> {
             println!("{}", token(&args)?);
             Ok(())
         }
-        Cmd::Demo => demo::run(),
+        Cmd::Demo(args) => demo::run(args),
         Cmd::Bench(args) => bench::run(*args),
         Cmd::BenchWorker(args) => bench::worker(args),
         Cmd::Cluster(ClusterCmd::Status {
@@ -255,6 +358,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     let secret = secret(args.secret.as_deref(), &args.data_dir)?;
     let mut config = ServerConfig::new(args.data_dir.clone(), secret);
     config.grace_period = Duration::from_secs(args.grace_period_secs);
+    config.room_creation = args.room_creation.into();
+    config.room_idle_unload = args.room_idle_unload;
+    config.room_ttl = args.room_ttl;
     config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
     if !args.webhooks.is_empty() {
         let secret = args
@@ -288,6 +394,22 @@ fn serve(args: ServeArgs) -> Result<()> {
     if args.lease_ms < 300 {
         bail!("--lease-ms must be at least 300");
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.edge.tls = Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    config.edge.trusted_proxies = args.trusted_proxies.clone();
+    config.edge.handshake_timeout = Duration::from_secs(args.handshake_timeout_secs);
+    config.edge.max_connections_per_ip = args.max_connections_per_ip;
+    config.edge.max_handshakes = args.max_handshakes;
+    config.edge.max_connections = args.max_connections;
+    raise_fd_limit();
+    let (ws, http) = match config.edge.tls {
+        Some(_) => ("wss", "https"),
+        None => ("ws", "http"),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async move {
         // Listen for signals before anything else: a SIGTERM during start-up must shut the
@@ -304,11 +426,11 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
             cc.prefix = args.redis_prefix.clone();
             cc.lease = Duration::from_millis(args.lease_ms);
-            cc.advertise = format!("ws://{addr}/v1/ws");
+            cc.advertise = format!("{ws}://{addr}/v1/ws");
             config.cluster = Some(cc);
         }
         let data = args.data_dir.display();
-        println!("coguest listening on ws://{addr}/v1/ws (health: http://{addr}/healthz)");
+        println!("coguest listening on {ws}://{addr}/v1/ws (health: {http}://{addr}/healthz)");
         println!("data: {data}");
         println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
         if let Some(cc) = &config.cluster {
@@ -317,6 +439,25 @@ fn serve(args: ServeArgs) -> Result<()> {
         coguest_server::run(listener, config, shutdown).await?;
         Ok(())
     })
+}
+
+/// Raises the soft limit of open files to the hard one: the default connection ceiling is
+/// derived from it, and the usual soft default (1024) is far below what a server holds.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // "Unlimited" is refused for open files; 2^20 is Linux's usual `nr_open`.
+    let target = limit.maximum.unwrap_or(1 << 20);
+    if limit.current.is_some_and(|soft| soft < target) {
+        let raised = Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::info!(from = ?limit.current, to = target, "open files limit raised"),
+            Err(e) => tracing::info!(error = %e, "open files limit left as it is"),
+        }
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is called,
@@ -377,8 +518,11 @@ fn cluster_status(redis: &str, prefix: &str, json: bool) -> Result<()> {
 fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -137,6 +137,9 @@ async fn serve_help_lists_every_flag_and_the_secret_variable() {
         "--node-id",
         "--redis-prefix",
         "--lease-ms",
+        "--room-creation",
+        "--room-idle-unload",
+        "--room-ttl",
     ] {
         assert!(
             listed.iter().any(|f| f == flag),

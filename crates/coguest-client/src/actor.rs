@@ -753,6 +753,7 @@ mod tests {
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
             keepalive: Duration::from_secs(15),
+            tls: Default::default(),
         }
     }
 

@@ -45,12 +45,15 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects to the server at `url` (its base URL, e.g. `ws://127.0.0.1:7700`; the SDK
-    /// opens `{url}/v1/ws`) with a token, and waits for the server's `welcome`.
+    /// Connects to the server at `url` (its base URL, e.g. `ws://127.0.0.1:7700`, or
+    /// `wss://coguest.example.com` over TLS; the SDK opens `{url}/v1/ws`) with a token, and
+    /// waits for the server's `welcome`.
     ///
     /// Fails with the server's code when the token is refused (`-3010` `UNAUTHENTICATED`,
     /// `-3011` `TOKEN_EXPIRED`, ...) or with [`CoGuestError::CONNECT_FAILED`] when the server
-    /// cannot be reached. Later drops are handled by reconnecting.
+    /// cannot be reached ([`CoGuestError::CERTIFICATE_UNTRUSTED`] when a `wss://` server's
+    /// certificate is not trusted: see [`ClientBuilder::ca_file`]). Later drops are handled by
+    /// reconnecting.
     pub async fn connect(url: &str, token: &str) -> Result<Client, CoGuestError> {
         ClientBuilder::new(token).url(url).connect().await
     }
@@ -199,11 +202,13 @@ impl ClientBuilder {
                 backoff_initial: Duration::from_millis(250),
                 backoff_max: Duration::from_secs(10),
                 keepalive: Duration::from_secs(20),
+                tls: Default::default(),
             },
         }
     }
 
-    /// Adds a server base URL (`ws://host:port`). With several, see [`Client::connect_any`].
+    /// Adds a server base URL (`ws://host:port`, or `wss://host:port` over TLS). With several,
+    /// see [`Client::connect_any`].
     pub fn url(mut self, url: &str) -> Self {
         self.cfg.urls.push(url.to_owned());
         self
@@ -247,8 +252,37 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects (see [`Client::connect`]).
-    pub async fn connect(self) -> Result<Client, CoGuestError> {
+    /// Trusts a CA certificate for `wss://` servers, besides the Mozilla roots: a private CA,
+    /// or a self-signed server certificate. `cert` is PEM (every `CERTIFICATE` block in it)
+    /// or DER. An unusable certificate is refused with [`CoGuestError::INVALID_CERTIFICATE`]
+    /// and adds nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(token: &str, ca_pem: &[u8]) -> Result<(), coguest_client::CoGuestError> {
+    /// let client = coguest_client::Client::builder(token)
+    ///     .url("wss://coguest.internal:7700")
+    ///     .add_root_certificate(ca_pem)?
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_root_certificate(mut self, cert: &[u8]) -> Result<Self, CoGuestError> {
+        self.cfg.tls.add_roots(cert, "the root certificate")?;
+        Ok(self)
+    }
+
+    /// Like [`ClientBuilder::add_root_certificate`] with the certificates of a file (PEM or
+    /// DER). A file that cannot be read or used is refused with
+    /// [`CoGuestError::INVALID_CERTIFICATE`], naming it.
+    pub fn ca_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, CoGuestError> {
+        self.cfg.tls.add_ca_file(path.as_ref())?;
+        Ok(self)
+    }
+
+    /// Connects (see [`Client::connect`]). A `wss://` server whose certificate is not trusted
+    /// is refused with [`CoGuestError::CERTIFICATE_UNTRUSTED`].
+    pub async fn connect(mut self) -> Result<Client, CoGuestError> {
         if self.cfg.urls.is_empty() {
             return Err(CoGuestError::new(
                 CoGuestError::INVALID_URL,
@@ -257,6 +291,9 @@ impl ClientBuilder {
         }
         for url in &self.cfg.urls {
             ws_url(url, "")?;
+        }
+        if self.cfg.urls.iter().any(|u| u.trim().starts_with("wss://")) {
+            self.cfg.tls.build()?;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = watch::channel(ConnectionStatus::Connected);

@@ -3,19 +3,20 @@
 //! task that owns the socket's sending half.
 
 use crate::error::CoGuestError;
+use crate::tls::{Stream, TlsSettings};
 use crate::types::Role;
 use coguest_proto::{CLOSE_UNAUTHORIZED, PROTOCOL_VERSION, ServerMsg};
 use futures_util::SinkExt;
 use futures_util::stream::{SplitStream, StreamExt};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = WebSocketStream<Stream>;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -27,6 +28,7 @@ pub(crate) struct Config {
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) keepalive: Duration,
+    pub(crate) tls: TlsSettings,
 }
 
 /// Who the server says we are.
@@ -77,7 +79,7 @@ pub(crate) async fn connect_any(
         };
         match tokio::time::timeout(
             cfg.connect_timeout,
-            connect_one(url, &cfg.token, cfg.keepalive),
+            connect_one(url, &cfg.token, cfg.keepalive, &cfg.tls),
         )
         .await
         {
@@ -119,11 +121,19 @@ async fn connect_one(
     base: &str,
     token: &str,
     keepalive: Duration,
+    tls: &TlsSettings,
 ) -> Result<(Conn, Welcome), ConnectError> {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let url = ws_url(base, token).map_err(ConnectError::Other)?;
     let other = |m: String| ConnectError::Other(CoGuestError::new(CoGuestError::CONNECT_FAILED, m));
-    let ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+    let request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| other(format!("{base} is not a usable URL: {e}")))?;
+    let stream = crate::tls::open(request.uri(), tls)
+        .await
+        .map_err(ConnectError::Other)?;
+    let ws = match tokio_tungstenite::client_async(request, stream).await {
         Ok((ws, _)) => ws,
         Err(WsError::Http(resp)) if resp.status().as_u16() == 401 => {
             return Err(ConnectError::Unauthorized(CoGuestError::new(

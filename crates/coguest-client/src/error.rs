@@ -67,6 +67,15 @@ impl CoGuestError {
     pub const ROOM_CLOSED: i32 = -4106;
     /// A server URL given to [`Client::connect`](crate::Client::connect) is not valid.
     pub const INVALID_URL: i32 = -4107;
+    /// A `wss://` server's TLS certificate is not trusted: not issued by a trusted CA (the
+    /// Mozilla roots, plus those added with
+    /// [`ClientBuilder::ca_file`](crate::ClientBuilder::ca_file) or
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate)),
+    /// not valid for the URL's host, or expired.
+    pub const CERTIFICATE_UNTRUSTED: i32 = -4108;
+    /// A CA certificate given to the [`ClientBuilder`](crate::ClientBuilder) cannot be used
+    /// (unreadable file, neither PEM nor DER, not a certificate).
+    pub const INVALID_CERTIFICATE: i32 = -4109;
 
     /// An error with this code and message.
     pub fn new(code: i32, message: impl Into<String>) -> Self {
@@ -120,6 +129,8 @@ mod tests {
             CoGuestError::PROTOCOL,
             CoGuestError::ROOM_CLOSED,
             CoGuestError::INVALID_URL,
+            CoGuestError::CERTIFICATE_UNTRUSTED,
+            CoGuestError::INVALID_CERTIFICATE,
         ] {
             assert_ne!(code, 0);
             assert_eq!(ErrorCode::from_code(code), None, "{code} is a server code");

@@ -133,6 +133,7 @@ mod seat;
 mod shared;
 mod state;
 mod store;
+mod tls;
 mod types;
 
 pub use actor::ConnectionStatus;

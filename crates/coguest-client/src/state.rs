@@ -198,17 +198,14 @@ impl ClientState {
                 .connected
                 .iter()
                 .map(|s| {
-                    let mut user = SeatUserInfo::from_wire(s, &self.room);
-                    if let Some(seat) = self
+                    let devices = self
                         .view
                         .seats
                         .iter()
                         .find(|x| x.seat_index == s.seat_index)
-                    {
-                        user.microphone_on = seat.devices_on.microphone;
-                        user.camera_on = seat.devices_on.camera;
-                    }
-                    user
+                        .map(|seat| seat.devices_on)
+                        .unwrap_or_default();
+                    SeatUserInfo::from_wire(s, devices, &self.room)
                 })
                 .collect(),
             seats: self
@@ -463,6 +460,52 @@ mod tests {
         assert_eq!(ids(&v.candidates), ["bob", "carol"]);
         assert_eq!(s.version(), 10);
         assert_eq!(s.resume_from(), Some(10));
+    }
+
+    /// The server's device flags (a seat's `devices_on`) reach `SeatUserInfo` in both lists,
+    /// from a snapshot and from a seat change.
+    #[test]
+    fn seated_users_carry_their_open_devices() {
+        let seat_list = |mic: bool, cam: bool| {
+            vec![proto::SeatInfo {
+                seat_index: 0,
+                user: Some(seat(0, "host", proto::Role::Owner)),
+                locked: false,
+                devices_on: proto::DeviceFlags {
+                    microphone: mic,
+                    camera: cam,
+                },
+                seat_disallowed: proto::DeviceFlags::default(),
+                user_disallowed: proto::DeviceFlags::default(),
+            }]
+        };
+        let mut s = ClientState::new(ROOM);
+        let mut state = CoGuestState {
+            version: 3,
+            connected: vec![seat(0, "host", proto::Role::Owner)],
+            ..CoGuestState::default()
+        };
+        state.seats = seat_list(false, true);
+        s.apply(&ServerMsg::Snapshot {
+            room: ROOM.into(),
+            state,
+        });
+        let devices = |v: &Views| {
+            let c = &v.connected[0];
+            let seat = v.seats[0]
+                .user
+                .as_ref()
+                .map(|u| (u.microphone_on, u.camera_on));
+            ((c.microphone_on, c.camera_on), seat)
+        };
+        assert_eq!(devices(&s.views()), ((false, true), Some((false, true))));
+        s.apply(&change(
+            4,
+            Change::Seats {
+                seats: seat_list(true, false),
+            },
+        ));
+        assert_eq!(devices(&s.views()), ((true, false), Some((true, false))));
     }
 
     #[test]

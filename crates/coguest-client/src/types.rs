@@ -93,7 +93,13 @@ impl SeatUserInfo {
         }
     }
 
-    pub(crate) fn from_wire(s: &coguest_proto::SeatUserInfo, live_id: &str) -> Self {
+    /// The wire's seated user with its seat's open devices (`devices_on` of its seat in the
+    /// seat list: the wire's `SeatUserInfo` has none), so no caller can leave them unset.
+    pub(crate) fn from_wire(
+        s: &coguest_proto::SeatUserInfo,
+        devices_on: coguest_proto::DeviceFlags,
+        live_id: &str,
+    ) -> Self {
         SeatUserInfo {
             seat_index: s.seat_index,
             user_id: s.user_id.clone(),
@@ -101,8 +107,8 @@ impl SeatUserInfo {
             avatar_url: s.avatar_url.clone(),
             role: s.role.into(),
             live_id: live_id.to_owned(),
-            microphone_on: false,
-            camera_on: false,
+            microphone_on: devices_on.microphone,
+            camera_on: devices_on.camera,
         }
     }
 }
@@ -264,12 +270,10 @@ impl SeatInfo {
     pub(crate) fn from_wire(s: &coguest_proto::SeatInfo, live_id: &str) -> Self {
         SeatInfo {
             seat_index: s.seat_index,
-            user: s.user.as_ref().map(|u| {
-                let mut user = SeatUserInfo::from_wire(u, live_id);
-                user.microphone_on = s.devices_on.microphone;
-                user.camera_on = s.devices_on.camera;
-                user
-            }),
+            user: s
+                .user
+                .as_ref()
+                .map(|u| SeatUserInfo::from_wire(u, s.devices_on, live_id)),
             is_locked: s.locked,
             seat_microphone_disallowed: s.seat_disallowed.microphone,
             seat_camera_disallowed: s.seat_disallowed.camera,

@@ -485,6 +485,7 @@ fn works_on_a_current_thread_runtime_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_whose_answer_is_lost_is_retried_with_the_same_id() {
     let h = Harness::start().await;
+    h.create_room(ROOM).await;
     let proxy = Proxy::start(h.addr).await;
     let (bob_c, bob) = h.member("bob", Role::Audience).await;
     let (_, mut bob_log) = record_guest(&bob);
@@ -525,6 +526,7 @@ async fn a_call_whose_answer_is_lost_is_retried_with_the_same_id() {
 #[tokio::test]
 async fn expired_token_stops_the_client() {
     let h = Harness::start().await;
+    h.create_room(ROOM).await;
     let token = h.token_with("bob", Role::Audience, 60, |_| {});
     let bob_c = Client::connect(&h.url(), &token).await.unwrap();
     let bob = join(&bob_c).await;
@@ -547,6 +549,7 @@ async fn expired_token_stops_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_token_keeps_the_connection_and_reconnects_with_the_new_token() {
     let h = Harness::start().await;
+    h.create_room(ROOM).await;
     let proxy = Proxy::start(h.addr).await;
     let old = h.token_with("bob", Role::Audience, 60, |_| {});
     let bob_c = Client::builder(&old)
@@ -653,6 +656,7 @@ async fn a_room_closed_by_the_backend_ends_the_store() {
     assert_eq!(err.code(), CoGuestError::ROOM_CLOSED, "{err}");
 
     // A new room of the same name: a fresh store, not the dead one.
+    h.create_room(ROOM).await;
     let again = CoGuestStore::create(&bob_c, ROOM).await.unwrap();
     assert!(!again.is_closed());
     again.apply_for_seat(-1, 300, None).await.unwrap();

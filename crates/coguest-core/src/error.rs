@@ -105,7 +105,7 @@ pub enum CommandError {
     #[error("invalid setting: {0}")]
     InvalidSetting(&'static str),
     /// This user id is reserved for the server's admin API.
-    #[error("user id {} is reserved", UserId::OPERATOR)]
+    #[error("user id {} is reserved for the admin API", UserId::OPERATOR)]
     ReservedUserId,
     /// The owner's role cannot be changed.
     #[error("the owner's role cannot be changed")]

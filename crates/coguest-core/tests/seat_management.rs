@@ -507,6 +507,8 @@ fn operator_acts_as_a_host_without_joining() {
         @operator lock 2
         @operator move bob 2 abort
         @operator grant-admin bob
+        @operator grant-admin @operator
+        owner grant-admin @operator
         @operator invite owner any 30
         @operator kick bob
         @operator settings mode=free
@@ -520,7 +522,7 @@ fn operator_acts_as_a_host_without_joining() {
               ok
               v2 @hosts+bob candidates+bob
             > join @operator admin
-              error: user id @operator is reserved
+              error: user id @operator is reserved for the admin API
             > bob apply 2 30
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
@@ -543,6 +545,10 @@ fn operator_acts_as_a_host_without_joining() {
               v6 @room seats(3)=[0:owner 1:bob 2:-{locked}]
               v6 @bob reset v6 applicants=0 invitees=0 candidates=0
               v6 @bob role_changed role=Admin by=@operator
+            > @operator grant-admin @operator
+              error: user id @operator is reserved for the admin API
+            > owner grant-admin @operator
+              error: user id @operator is reserved for the admin API
             > @operator invite owner any 30
               error: you are not a member of this room
             > @operator kick bob

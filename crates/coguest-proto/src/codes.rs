@@ -40,7 +40,8 @@ error_codes! {
     FreqLimit = -2,
     /// A parameter is invalid (seat index below -1, empty id, ...). TUIError `ERR_INVALID_PARAMETER`.
     InvalidParameter = -1001,
-    /// The room does not exist (HTTP API). TUIError `ERR_ROOM_ID_NOT_EXIST`.
+    /// The room does not exist (HTTP API; or a `join` by a token that may not create it).
+    /// TUIError `ERR_ROOM_ID_NOT_EXIST`.
     RoomIdNotExist = -2100,
     /// The command needs the room joined first. TUIError `ERR_OPERATION_INVALID_BEFORE_ENTER_ROOM`.
     NotEnteredRoom = -2101,

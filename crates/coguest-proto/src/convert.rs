@@ -1,9 +1,9 @@
 //! Conversions between core values and wire values. The only place both shapes meet.
 
-use crate::{
-    ApplicantInfo, Change, ClientCommand, CoGuestState, Device, DeviceFlags, ErrorCode, Event,
-    InviteeInfo, LiveUserInfo, MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode,
-    SeatUserInfo, WireError,
+use crate::codes::ErrorCode;
+use crate::wire::{
+    ApplicantInfo, Change, ClientCommand, CoGuestState, Device, DeviceFlags, Event, InviteeInfo,
+    LiveUserInfo, MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode, SeatUserInfo, WireError,
 };
 use coguest_core as core;
 

@@ -4,7 +4,7 @@
 //! there). The `data` fields use the wire names of the WebSocket protocol (`user_id`,
 //! `seat_index` with `-1` for any seat, ...).
 
-use crate::{Device, LogEntry, Role, SeatMode};
+use crate::wire::{Device, LogEntry, Role, SeatMode};
 use coguest_core as core;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -163,6 +163,12 @@ impl WebhookEvent {
             at_ms: at.as_millis(),
             data: Map::new(),
         }
+    }
+
+    /// This event with `data.{key}` set to `value` (a lifecycle event's fields).
+    pub fn with_data(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_owned(), value.into());
+        self
     }
 }
 

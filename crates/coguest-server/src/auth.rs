@@ -149,7 +149,7 @@ impl Auth {
     pub fn verify(&self, token: Option<&str>, now: Timestamp) -> Result<Identity, AuthError> {
         let token = token.filter(|t| !t.is_empty()).ok_or(AuthError::Missing)?;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?;
+            .map_err(|e| AuthError::Invalid(explain(&e)))?;
         let c = data.claims;
         if c.sub.is_empty() {
             return Err(AuthError::Invalid("empty `sub`".into()));
@@ -176,6 +176,25 @@ impl Auth {
             return Err(AuthError::Expired);
         }
         Ok(identity)
+    }
+}
+
+/// Why a token was not accepted, in words (`jsonwebtoken`'s own are variant names such as
+/// `InvalidToken`).
+fn explain(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::InvalidToken | K::Base64(_) | K::Utf8(_) => {
+            "not a JWT (three base64url parts separated by dots)".into()
+        }
+        K::InvalidSignature => "bad signature (signed with another secret?)".into(),
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::UnsupportedAlgorithm => {
+            "the token must be signed with HS256".into()
+        }
+        K::MissingRequiredClaim(claim) => format!("the `{claim}` claim is missing"),
+        K::InvalidClaimFormat(claim) => format!("the `{claim}` claim has the wrong type"),
+        K::Json(e) => format!("its claims do not parse: {e}"),
+        _ => format!("not accepted ({e})"),
     }
 }
 

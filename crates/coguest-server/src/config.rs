@@ -2,7 +2,9 @@
 
 use crate::cluster::ClusterConfig;
 use coguest_core::RoomConfig;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Everything the server needs to run. [`ServerConfig::new`] gives the documented defaults.
@@ -36,6 +38,147 @@ pub struct ServerConfig {
     pub webhooks: WebhookConfig,
     /// Cluster mode on Redis (`None`: single node on SQLite, the default).
     pub cluster: Option<ClusterConfig>,
+    /// TLS, deadlines and limits applied to connections before any route sees them.
+    pub edge: EdgeConfig,
+    /// Who creates a room by joining one that does not exist. Default [`RoomCreation::Owner`].
+    pub room_creation: RoomCreation,
+    /// An idle room (no members, no pending request) leaves memory this long after it became
+    /// idle (after its last member's grace period ended, say); it is loaded again from
+    /// storage when next used. Default 60 s; zero keeps rooms loaded. Single node only.
+    pub room_idle_unload: Duration,
+    /// An idle room unused for this long (no stored command, join or deadline) is deleted,
+    /// with a `room_closed` webhook whose `reason` is `expired`. Default 7 days; zero keeps
+    /// rooms forever. Single node only.
+    pub room_ttl: Duration,
+}
+
+/// Who creates a room by joining one that does not exist (`join` of an unknown room). The
+/// admin API (`POST /v1/admin/rooms`, `PUT /v1/rooms/{room}`) always may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoomCreation {
+    /// A token whose role is `owner` (the default). Others get `ROOM_ID_NOT_EXIST`.
+    #[default]
+    Owner,
+    /// Any token.
+    Anyone,
+    /// Nobody: rooms are created through the admin API only.
+    AdminApi,
+}
+
+impl RoomCreation {
+    /// Whether a member with `role` creates the room it joins.
+    pub fn allows(self, role: coguest_core::Role) -> bool {
+        match self {
+            RoomCreation::Owner => role == coguest_core::Role::Owner,
+            RoomCreation::Anyone => true,
+            RoomCreation::AdminApi => false,
+        }
+    }
+}
+
+/// The connection edge: what every TCP connection goes through before its first request
+/// reaches a route. Each limit is counted in `coguest_edge_refused_total{reason}`.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Serve TLS with this certificate and key (`wss://`, `https://`); `None` (default):
+    /// plain TCP. The files are watched and reloaded when they change.
+    pub tls: Option<TlsFiles>,
+    /// How long a new connection has to finish its TLS handshake and send its first request
+    /// head (a WebSocket upgrade is one); a kept-alive HTTP connection gets as long for each
+    /// later head, waiting included. Past it the connection is closed without an answer.
+    /// Default 10 s; zero: no deadline.
+    pub handshake_timeout: Duration,
+    /// Open connections per client address (an IPv6 address counts by its /64). One more is
+    /// answered `429 Too Many Requests` and closed. Default 64; zero: no limit.
+    pub max_connections_per_ip: usize,
+    /// Connections accepted whose first request head has not arrived yet. One more is
+    /// answered `503 Service Unavailable` and closed. Default 256; zero: no limit.
+    pub max_handshakes: usize,
+    /// Open connections in all; one more is answered `503 Service Unavailable` and closed,
+    /// so `accept` never runs out of file descriptors. `None` (default): 90 % of the file
+    /// descriptors the process may still open when it starts (`RLIMIT_NOFILE` minus those
+    /// open); zero: no limit.
+    pub max_connections: Option<usize>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
+    /// The per-address limit then counts that client (the header's last hop that is not a
+    /// trusted proxy) instead of the proxy. Default none: the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            tls: None,
+            handshake_timeout: Duration::from_secs(10),
+            max_connections_per_ip: 64,
+            max_handshakes: 256,
+            max_connections: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// A PEM certificate chain (the server's certificate first) and its PEM private key
+/// (PKCS#8, PKCS#1 or SEC1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain file.
+    pub cert: PathBuf,
+    /// The private key file.
+    pub key: PathBuf,
+}
+
+/// An IP address block: `10.0.0.0/8`, `2001:db8::/32`, or one address (`192.0.2.7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this block (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not an IP address or CIDR block (10.0.0.0/8, ::1)");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr = IpAddr::from_str(addr).map_err(|_| bad())?.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
 }
 
 /// Where and how room transitions are posted (see `docs/WEBHOOKS.md`).
@@ -125,6 +268,10 @@ impl ServerConfig {
             api_key: None,
             webhooks: WebhookConfig::default(),
             cluster: None,
+            edge: EdgeConfig::default(),
+            room_creation: RoomCreation::Owner,
+            room_idle_unload: Duration::from_secs(60),
+            room_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -134,5 +281,46 @@ impl ServerConfig {
             .max_frame_bytes
             .saturating_mul(2)
             .saturating_add(4096)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn ip_blocks_parse_and_match() {
+        assert!(net("10.0.0.0/8").contains(ip("10.200.1.2")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("192.0.2.7").contains(ip("192.0.2.7")));
+        assert!(!net("192.0.2.7").contains(ip("192.0.2.8")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:1::5")));
+        assert!(!net("2001:db8::/32").contains(ip("2001:db9::5")));
+        assert!(net("::/0").contains(ip("::1")));
+        // A v4-mapped peer address (dual-stack listener) is its IPv4 address.
+        assert!(net("127.0.0.1").contains(ip("::ffff:127.0.0.1")));
+        assert!(net("::ffff:127.0.0.1").contains(ip("127.0.0.1")));
+        assert!(!net("10.0.0.0/8").contains(ip("::1")));
+        assert_eq!(net(" 10.1.2.3/16 ").to_string(), "10.1.2.3/16");
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host",
+            "10.0.0.0/x",
+            "1.2.3.4/",
+        ] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad:?} parsed");
+        }
     }
 }

@@ -302,11 +302,9 @@ async fn finish(reader: &mut Reader, mut writer: tokio::task::JoinHandle<()>, wr
         reader.app.registry.feed().unwatch(conn.id);
     }
     for room in std::mem::take(&mut reader.rooms) {
-        let _ = reader
-            .app
-            .registry
-            .route(&room, RoomMsg::Detach { conn: conn.id }, None)
-            .await;
+        // A room that is not loaded has no connection to detach (it unloads only once idle).
+        let detach = RoomMsg::Detach { conn: conn.id };
+        reader.app.registry.deliver_if_running(&room, detach).await;
     }
     if !writer_done {
         conn.close(CLOSE_NORMAL);
@@ -348,31 +346,23 @@ impl Reader {
     async fn on_text(&mut self, text: Utf8Bytes) {
         let received = Instant::now();
         let limits = &self.app.config.limits;
-        // A well-formed frame is parsed once, straight into its type; anything else again as a
-        // JSON value, for its id and for saying what is wrong with it.
-        let parsed = match (text.len() <= limits.max_frame_bytes)
-            .then(|| serde_json::from_str::<ClientFrame>(text.as_str()))
-        {
-            Some(Ok(frame)) => Ok(frame),
-            _ => Err(serde_json::from_str::<serde_json::Value>(text.as_str())),
-        };
-        let id = match &parsed {
-            Ok(frame) => Some(frame.id),
-            Err(value) => value
-                .as_ref()
-                .ok()
-                .and_then(|v| v.get("id"))
-                .and_then(serde_json::Value::as_u64),
-        };
         if text.len() > limits.max_frame_bytes {
             let message = format!(
                 "frame is {} bytes, more than the {} allowed",
                 text.len(),
                 limits.max_frame_bytes
             );
+            let id = coguest_proto::frame_id(text.as_str());
             self.refuse(id, ErrorCode::FrameTooLarge, message, received);
             return;
         }
+        // The protocol's one decoder: a well-formed frame is parsed once, straight into its
+        // type; a refused one is read again only to say why and to find its id.
+        let parsed = coguest_proto::decode_frame(text.as_str());
+        let id = match &parsed {
+            Ok(frame) => Some(frame.id),
+            Err(e) => e.id,
+        };
         let now = self.app.clock.now();
         if !self.bucket.take(now) {
             let message = format!(
@@ -388,32 +378,10 @@ impl Reader {
             self.conn.close(CLOSE_UNAUTHORIZED);
             return;
         }
-        let value = match parsed {
-            Ok(frame) => return self.on_frame(frame, received).await,
-            Err(Ok(v)) => v,
-            Err(Err(e)) => {
-                let message = format!("not JSON: {e}");
-                self.refuse(None, ErrorCode::MalformedFrame, message, received);
-                return;
-            }
-        };
-        let cmd_name = value.get("cmd").and_then(serde_json::Value::as_str);
-        if let Some(name) = cmd_name {
-            if !ClientCommand::NAMES.contains(&name) {
-                let message = format!("unknown command {name:?}");
-                self.refuse(id, ErrorCode::UnknownCommand, message, received);
-                return;
-            }
+        match parsed {
+            Ok(frame) => self.on_frame(frame, received).await,
+            Err(e) => self.refuse(e.id, e.code, e.message, received),
         }
-        let frame: ClientFrame = match serde_json::from_value(value) {
-            Ok(f) => f,
-            Err(e) => {
-                let message = format!("invalid frame: {e}");
-                self.refuse(id, ErrorCode::MalformedFrame, message, received);
-                return;
-            }
-        };
-        self.on_frame(frame, received).await;
     }
 
     /// `update_token`: checks `token` as at connect, requires the connection's user, role and
@@ -623,7 +591,14 @@ impl Reader {
             );
             return;
         }
-        let create = is_join.then(|| self.app.config.default_room.clone());
+        // Who may create a room by joining it: by default, owners (see `RoomCreation`).
+        let creates = is_join
+            && self
+                .app
+                .config
+                .room_creation
+                .allows(self.conn.identity.role);
+        let create = creates.then(|| self.app.config.default_room.clone());
         if opens {
             if let Err(at) = self.rooms.binary_search(&room_id) {
                 // Grown one room at a time: most connections join one, and a `Vec`'s first
@@ -641,10 +616,21 @@ impl Reader {
         }));
         match self.app.registry.route(&room_id, msg, create).await {
             Ok(()) => {}
-            Err(RouteError::NoRoom) if observing => fail(
-                ErrorCode::RoomIdNotExist,
-                format!("room {room_id} does not exist"),
-            ),
+            Err(RouteError::NoRoom) if opens => {
+                // Nothing is kept of a room that does not exist: not even on this connection.
+                if let Ok(at) = self.rooms.binary_search(&room_id) {
+                    self.rooms.remove(at);
+                }
+                let message = if is_join {
+                    format!(
+                        "room {room_id} does not exist, and this token may not create it \
+                         (rooms are created by an owner's join or the admin API)"
+                    )
+                } else {
+                    format!("room {room_id} does not exist")
+                };
+                fail(ErrorCode::RoomIdNotExist, message);
+            }
             Err(RouteError::NoRoom) => fail(
                 ErrorCode::NotEnteredRoom,
                 format!("room {room_id} does not exist; join it first"),

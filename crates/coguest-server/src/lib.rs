@@ -53,6 +53,7 @@ mod config;
 mod conn;
 mod conns;
 mod console;
+mod edge;
 mod http;
 mod metrics;
 mod retry_cache;
@@ -64,7 +65,7 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{Limits, ServerConfig, WebhookConfig};
+pub use config::{EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
@@ -203,6 +204,7 @@ impl ServerBuilder {
         // Endpoints and CA file are checked before anything is opened.
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
+        let edge = edge::Edge::new(&config.edge, metrics.clone())?;
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
             (Some(s), _) => s,
@@ -271,13 +273,7 @@ impl ServerBuilder {
             let _ = ready.send(());
         }
         let router = http::router(app.clone());
-        // Frames are small and latency matters: no Nagle delays.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = edge.serve(listener, router, shutdown).await;
         tracing::info!("shutting down: finishing room turns");
         // Actors finish their current turn (already stored) and answer what is queued.
         let _ = actors_tx.send(true);

@@ -25,6 +25,23 @@ pub struct WebhookLabels {
     pub result: String,
 }
 
+/// Labels of `coguest_edge_refused_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// `capacity` (the connection ceiling), `per_ip`, `handshakes` (too many in progress),
+    /// `handshake_timeout` (no TLS handshake or first request head in time), `tls` (the TLS
+    /// handshake failed) or `proxied_per_ip` (a request forwarded by a trusted proxy for a
+    /// client over its limit).
+    pub reason: &'static str,
+}
+
+/// Labels of `coguest_edge_tls_reloads_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `ok`, or `error` (the old certificate stays in use).
+    pub result: &'static str,
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -67,6 +84,18 @@ pub struct Metrics {
     pub cluster_dropped: Counter,
     /// Cluster: follower reloads after a tick found a stored entry that never arrived.
     pub cluster_catch_ups: Counter,
+    /// Edge: open TCP connections admitted (WebSocket, HTTP, in their handshake).
+    pub edge_connections: Gauge,
+    /// Edge: admitted connections whose first request head has not arrived yet.
+    pub edge_handshakes: Gauge,
+    /// Edge: the connection ceiling in force (0: none).
+    pub edge_connection_limit: Gauge,
+    /// Edge: connections refused or closed before their first request, by reason.
+    pub edge_refused: Family<RefusedLabels, Counter>,
+    /// Edge: `accept` failures (out of file descriptors or memory), each followed by a pause.
+    pub edge_accept_errors: Counter,
+    /// Edge: certificate reloads after the TLS files changed, by result.
+    pub edge_tls_reloads: Family<ReloadLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -183,7 +212,49 @@ impl Metrics {
             "Follower reloads after a tick found a stored entry that never arrived",
             cluster_catch_ups.clone(),
         );
+        let edge_connections = Gauge::default();
+        let edge_handshakes = Gauge::default();
+        let edge_connection_limit = Gauge::default();
+        let edge_refused = Family::<RefusedLabels, Counter>::default();
+        let edge_accept_errors = Counter::default();
+        let edge_tls_reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "edge_connections",
+            "Open TCP connections admitted by the edge",
+            edge_connections.clone(),
+        );
+        registry.register(
+            "edge_handshakes",
+            "Admitted connections whose first request head has not arrived yet",
+            edge_handshakes.clone(),
+        );
+        registry.register(
+            "edge_connection_limit",
+            "The connection ceiling in force (0: none)",
+            edge_connection_limit.clone(),
+        );
+        registry.register(
+            "edge_refused",
+            "Connections refused or closed before their first request, by reason",
+            edge_refused.clone(),
+        );
+        registry.register(
+            "edge_accept_errors",
+            "accept failures (out of file descriptors or memory)",
+            edge_accept_errors.clone(),
+        );
+        registry.register(
+            "edge_tls_reloads",
+            "Certificate reloads after the TLS files changed, by result",
+            edge_tls_reloads.clone(),
+        );
         Metrics {
+            edge_connections,
+            edge_handshakes,
+            edge_connection_limit,
+            edge_refused,
+            edge_accept_errors,
+            edge_tls_reloads,
             owned_rooms,
             cluster_published,
             cluster_applied,
@@ -212,6 +283,13 @@ impl Metrics {
             .get_or_create(&WebhookLabels {
                 result: result.to_owned(),
             })
+            .inc();
+    }
+
+    /// Counts one connection refused at the edge.
+    pub fn edge_refused(&self, reason: &'static str) {
+        self.edge_refused
+            .get_or_create(&RefusedLabels { reason })
             .inc();
     }
 

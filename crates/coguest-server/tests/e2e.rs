@@ -13,7 +13,10 @@ mod e2e {
     pub mod limits;
     pub mod observe;
     pub mod persistence;
+    pub mod room_lifecycle;
+    pub mod scoped;
     pub mod seats;
+    pub mod strict;
     pub mod token_update;
     pub mod transport;
     pub mod webhooks;

@@ -105,6 +105,15 @@ impl Spawn {
                     SECRET.into(),
                     "--log-format".into(),
                     "text".into(),
+                    // Load connections join in any order, audience members before their
+                    // room's owner too (the baselines have no such rule).
+                    "--room-creation".into(),
+                    "anyone".into(),
+                    // Every load connection comes from 127.0.0.1: no per-address limit.
+                    "--max-connections-per-ip".into(),
+                    "0".into(),
+                    "--max-handshakes".into(),
+                    "0".into(),
                 ];
                 args.extend(self.extra.iter().cloned());
                 if let Some((redis, prefix)) = &self.cluster {

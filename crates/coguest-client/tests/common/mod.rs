@@ -91,12 +91,27 @@ impl Harness {
     /// Closes `room` through the admin HTTP API (`DELETE /v1/admin/rooms/{room}`), returning
     /// the HTTP status.
     pub async fn close_room(&self, room: &str) -> u16 {
+        self.admin("DELETE", &format!("/v1/admin/rooms/{room}"), "")
+            .await
+    }
+
+    /// Creates `room` through the admin HTTP API (only owners' joins create rooms).
+    pub async fn create_room(&self, room: &str) {
+        let body = format!(r#"{{"room_id":"{room}"}}"#);
+        let status = self.admin("POST", "/v1/admin/rooms", &body).await;
+        assert!(status == 201 || status == 200, "creating {room}: {status}");
+    }
+
+    /// An admin HTTP API call with an admin token and a JSON body: the HTTP status.
+    async fn admin(&self, method: &str, path: &str, body: &str) -> u16 {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let token = self.token_with("ops", Role::Audience, 3600, |c| c.adm = true);
         let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let req = format!(
-            "DELETE /v1/admin/rooms/{room} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-             Authorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
         );
         s.write_all(req.as_bytes()).await.unwrap();
         let mut out = Vec::new();

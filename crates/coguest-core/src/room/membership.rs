@@ -138,6 +138,10 @@ impl Room {
         if !owner.is_operator() && self.require_member(owner)?.role != Role::Owner {
             return Err(CommandError::NotOwner);
         }
+        if user.is_operator() {
+            // Not a user: the admin API's own actor has no role to grant or revoke.
+            return Err(CommandError::ReservedUserId);
+        }
         let current = self.members.get(user).map(|m| m.role);
         if owner == user || current == Some(Role::Owner) {
             return Err(CommandError::CannotChangeOwnerRole);

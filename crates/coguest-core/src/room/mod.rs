@@ -111,6 +111,12 @@ impl Room {
         self.version
     }
 
+    /// The latest time this room has seen: the `now` of its latest input (time never goes
+    /// backwards for a room). A room restored from storage reports its last stored input's.
+    pub fn last_now(&self) -> Timestamp {
+        self.last_now
+    }
+
     /// A member, if present.
     pub fn member(&self, user: &UserId) -> Option<&Member> {
         self.members.get(user)

@@ -6,7 +6,8 @@
 use crate::api::access::AdminKeyOrToken;
 use crate::api::error::{ApiError, ErrorBody, store_error};
 use crate::api::room::{
-    JsonBody, close, create, describe, existing, inspect, operate, room_id, seat, seat_choice, user,
+    ApiPath, JsonBody, close, create, describe, inspect_room, operate, room_id, seat, seat_choice,
+    user,
 };
 use crate::api::types::{
     AdminRequest, ChangeResult, CreateRoom, KickRequest, MovePolicyName, MoveRequest, PickRequest,
@@ -16,7 +17,7 @@ use crate::api::types::{
 use crate::app::App;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -41,16 +42,20 @@ pub(crate) fn router() -> Router<Arc<App>> {
 
 type Changed = Result<Json<ChangeResult>, ApiError>;
 
-/// Lists every room.
+/// Lists every room (a token limited to one room: that room, if it exists).
 #[utoipa::path(get, path = "/v1/admin/rooms", responses(
     (status = 200, body = RoomList), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list_rooms(
-    _: AdminKeyOrToken,
+    AdminKeyOrToken(scope): AdminKeyOrToken,
     State(app): State<Arc<App>>,
 ) -> Result<Json<RoomList>, ApiError> {
     let ids = app.registry.room_ids().await.map_err(store_error)?;
     Ok(Json(RoomList {
-        rooms: ids.into_iter().map(|r| r.as_str().to_owned()).collect(),
+        rooms: ids
+            .into_iter()
+            .map(|r| r.as_str().to_owned())
+            .filter(|r| scope.allows(r))
+            .collect(),
     }))
 }
 
@@ -60,10 +65,11 @@ pub(crate) async fn list_rooms(
     (status = 201, body = RoomResponse), (status = 200, body = RoomResponse),
     (status = 409, body = ErrorBody), (status = 400, body = ErrorBody)))]
 pub(crate) async fn create_room(
-    _: AdminKeyOrToken,
+    AdminKeyOrToken(scope): AdminKeyOrToken,
     State(app): State<Arc<App>>,
     JsonBody(req): JsonBody<CreateRoom>,
 ) -> Result<Response, ApiError> {
+    scope.check(&req.room_id)?;
     let id = room_id(&req.room_id)?;
     let raw = req
         .settings
@@ -79,7 +85,7 @@ pub(crate) async fn create_room(
 pub(crate) async fn get_room(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
 ) -> Result<Json<RoomResponse>, ApiError> {
     describe(&app, &room).await
 }
@@ -91,7 +97,7 @@ pub(crate) async fn get_room(
 pub(crate) async fn close_room(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     close(&app, &room).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -103,9 +109,9 @@ pub(crate) async fn close_room(
 pub(crate) async fn get_seats(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
 ) -> Result<Json<SeatsResponse>, ApiError> {
-    let info = inspect(&existing(&app, &room).await?).await?;
+    let info = inspect_room(&app, &room).await?;
     Ok(Json(SeatsResponse {
         version: info.state.version,
         seat_mode: info.state.seat_mode.into(),
@@ -119,9 +125,9 @@ pub(crate) async fn get_seats(
 pub(crate) async fn requests(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
 ) -> Result<Json<RequestsResponse>, ApiError> {
-    let info = inspect(&existing(&app, &room).await?).await?;
+    let info = inspect_room(&app, &room).await?;
     Ok(Json(RequestsResponse {
         version: info.state.version,
         applicants: info.state.applicants,
@@ -137,7 +143,7 @@ pub(crate) async fn requests(
 pub(crate) async fn pick(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     JsonBody(req): JsonBody<PickRequest>,
 ) -> Changed {
     let command = Command::PickToSeat {
@@ -154,7 +160,7 @@ pub(crate) async fn pick(
 pub(crate) async fn kick(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     JsonBody(req): JsonBody<KickRequest>,
 ) -> Changed {
     let command = Command::KickOffSeat {
@@ -170,7 +176,7 @@ pub(crate) async fn kick(
 pub(crate) async fn move_user(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     JsonBody(req): JsonBody<MoveRequest>,
 ) -> Changed {
     let policy = match req.policy {
@@ -193,7 +199,7 @@ pub(crate) async fn move_user(
 pub(crate) async fn lock(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path((room, index)): Path<(String, i32)>,
+    ApiPath((room, index)): ApiPath<(String, i32)>,
 ) -> Changed {
     let command = Command::LockSeat { seat: seat(index)? };
     operate(&app, &room, command).await
@@ -206,7 +212,7 @@ pub(crate) async fn lock(
 pub(crate) async fn unlock(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path((room, index)): Path<(String, i32)>,
+    ApiPath((room, index)): ApiPath<(String, i32)>,
 ) -> Changed {
     let command = Command::UnlockSeat { seat: seat(index)? };
     operate(&app, &room, command).await
@@ -220,7 +226,7 @@ pub(crate) async fn unlock(
 pub(crate) async fn change_settings(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     JsonBody(req): JsonBody<SettingsRequest>,
 ) -> Changed {
     let command = Command::ChangeSettings {
@@ -240,7 +246,7 @@ pub(crate) async fn change_settings(
 pub(crate) async fn set_admin(
     _: AdminKeyOrToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
     JsonBody(req): JsonBody<AdminRequest>,
 ) -> Changed {
     let command = Command::SetAdmin {

@@ -12,7 +12,11 @@ use crate::api::types::{
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 /// The OpenAPI document, generated from the handlers below.
 #[derive(OpenApi)]
@@ -55,9 +59,91 @@ use utoipa::OpenApi;
         SeatModeName,
         RoomSettings,
         RoomSettingsInput
-    ))
+    )),
+    modifiers(&Credentials)
 )]
 pub struct AdminApi;
+
+/// The credentials of the API, as OpenAPI security schemes: `bearer` (an admin token, or the
+/// API key, as `Authorization: Bearer`) and `api_key` (the API key as `X-Api-Key`). Every
+/// operation needs one of them; `/v1/rooms/...` takes an admin token only.
+struct Credentials;
+
+/// The security scheme names.
+const BEARER: &str = "bearer";
+const API_KEY: &str = "api_key";
+
+impl Modify for Credentials {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let bearer = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "An admin token (a JWT with `adm: true`; one with a `room` claim reaches that \
+                 room only), or, under /v1/admin, the server's API key.",
+            ))
+            .build();
+        let key = ApiKey::Header(ApiKeyValue::with_description(
+            "X-Api-Key",
+            "The server's API key (`coguest serve --api-key`); /v1/admin only.",
+        ));
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(BEARER, SecurityScheme::Http(bearer));
+        components.add_security_scheme(API_KEY, SecurityScheme::ApiKey(key));
+        let none: [&str; 0] = [];
+        api.security = Some(vec![
+            SecurityRequirement::new(BEARER, none),
+            SecurityRequirement::new(API_KEY, none),
+        ]);
+        for (path, item) in api.paths.paths.iter_mut() {
+            let token_only = path.starts_with("/v1/rooms/");
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if token_only {
+                    op.security = Some(vec![SecurityRequirement::new(BEARER, none)]);
+                }
+                let answers = &mut op.responses.responses;
+                let mut refusal = |status: &str, why: &str| {
+                    answers
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(why).into());
+                };
+                refusal(
+                    "401",
+                    "No credential, or a wrong one (`UNAUTHENTICATED`, `TOKEN_EXPIRED`).",
+                );
+                refusal(
+                    "403",
+                    "Not an admin token (`NEED_ADMIN_PERMISSION`), or one limited to another room \
+                     (`WRONG_ROOM`).",
+                );
+                if op.request_body.is_some() {
+                    refusal(
+                        "415",
+                        "A body not sent as `Content-Type: application/json` (`INVALID_PARAMETER`).",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A documented refusal: an `ErrorBody`.
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .build()
+}
 
 /// The wire types that responses embed by reference (`#/components/schemas/{name}`).
 const WIRE_SCHEMAS: &[&str] = &["CoGuestState", "SeatInfo", "ApplicantInfo", "InviteeInfo"];

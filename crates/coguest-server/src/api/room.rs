@@ -8,9 +8,9 @@ use crate::room::msg::{RoomInfo, RoomMsg};
 use crate::wire::valid_room_id;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::FromRequest;
-use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use coguest_core::{Command, RoomConfig, RoomId, SeatChoice, SeatIndex, UserId};
 use coguest_proto::ErrorCode;
@@ -50,9 +50,33 @@ async fn ask<T>(
     rx.await.map_err(|_| unavailable())
 }
 
+/// Sends an existing room's actor one request and waits for the reply. An idle room whose
+/// actor stopped just as the request came (it leaves memory) is opened again for a second
+/// try.
+async fn ask_room<T>(
+    app: &App,
+    room: &str,
+    msg: impl Fn(oneshot::Sender<T>) -> RoomMsg,
+) -> Result<T, ApiError> {
+    for _ in 0..2 {
+        let tx = existing(app, room).await?;
+        let (reply, rx) = oneshot::channel();
+        if tx.send(msg(reply)).await.is_err() {
+            continue;
+        }
+        return rx.await.map_err(|_| unavailable());
+    }
+    Err(unavailable())
+}
+
 /// The room's settings, host view and member count.
 pub(crate) async fn inspect(tx: &mpsc::Sender<RoomMsg>) -> Result<RoomInfo, ApiError> {
     ask(tx, RoomMsg::Inspect).await
+}
+
+/// An existing room's settings, host view and member count.
+pub(crate) async fn inspect_room(app: &App, room: &str) -> Result<RoomInfo, ApiError> {
+    ask_room(app, room, RoomMsg::Inspect).await
 }
 
 /// Applies `command` to an existing room as the operator: the room version after it.
@@ -61,16 +85,20 @@ pub(crate) async fn operate(
     room: &str,
     command: Command,
 ) -> Result<Json<ChangeResult>, ApiError> {
-    let tx = existing(app, room).await?;
-    let reply = ask(&tx, |reply| RoomMsg::Operator { command, reply }).await?;
+    let reply = ask_room(app, room, |reply| RoomMsg::Operator {
+        command: command.clone(),
+        reply,
+    })
+    .await?;
     let version = reply.map_err(ApiError::refused)?;
     Ok(Json(ChangeResult { version }))
 }
 
 /// Closes an existing room.
 pub(crate) async fn close(app: &App, room: &str) -> Result<(), ApiError> {
-    let tx = existing(app, room).await?;
-    ask(&tx, RoomMsg::Close).await?.map_err(ApiError::refused)
+    ask_room(app, room, RoomMsg::Close)
+        .await?
+        .map_err(ApiError::refused)
 }
 
 /// Creates a room with `config`: `201` when created, `200` when it exists with the same
@@ -102,29 +130,75 @@ pub(crate) async fn create(
 
 /// An existing room's settings, host view and member count.
 pub(crate) async fn describe(app: &App, room: &str) -> Result<Json<RoomResponse>, ApiError> {
-    let tx = existing(app, room).await?;
-    Ok(Json(room_response(inspect(&tx).await?)))
+    Ok(Json(room_response(inspect_room(app, room).await?)))
 }
 
-/// A JSON request body, refused with `INVALID_PARAMETER` (400) when it does not parse.
+/// A JSON request body: `Content-Type: application/json` (else `415`), read strictly (a key
+/// repeated at any depth is refused, see `coguest_proto::strict`), refused with
+/// `INVALID_PARAMETER` (400) when it does not parse.
 pub(crate) struct JsonBody<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        require_json(req.headers())?;
         let body = Bytes::from_request(req, state)
             .await
-            .map_err(IntoResponse::into_response)?;
-        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(e.status(), ErrorCode::InvalidParameter, e.body_text()))?;
+        coguest_proto::strict::from_slice(&body)
             .map(JsonBody)
-            .map_err(|e| bad(format!("invalid JSON body: {e}")).into_response())
+            .map_err(|e| bad(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// `415 INVALID_PARAMETER` unless the request says its body is JSON (`application/json`,
+/// parameters such as `charset` allowed).
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    match essence {
+        Some(t) if t.eq_ignore_ascii_case("application/json") => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidParameter,
+            format!(
+                "the body must be JSON sent as `Content-Type: application/json` (got {})",
+                other.map_or("no Content-Type".to_owned(), |t| format!("{t:?}"))
+            ),
+        )),
+    }
+}
+
+/// A route's path parameters: `axum`'s `Path`, refused with a `{code, message}` body
+/// (`INVALID_PARAMETER`, 400) like every other error of the API.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| bad(format!("invalid path: {}", e.body_text())))
     }
 }
 
 pub(crate) fn user(v: &str) -> Result<UserId, ApiError> {
     if v.is_empty() {
         return Err(bad("user_id must not be empty"));
+    }
+    if v == UserId::OPERATOR {
+        return Err(bad(format!(
+            "user_id {v} is reserved for the admin API (its own actor), not a user"
+        )));
     }
     Ok(UserId::from(v))
 }

@@ -3,12 +3,13 @@
 
 use crate::api::access::AdminToken;
 use crate::api::error::{ApiError, ErrorBody as ErrorSchema};
-use crate::api::room::{create, describe, room_id};
+use crate::api::room::{ApiPath, create, describe, require_json, room_id};
 use crate::api::types::{RoomResponse, RoomSettingsInput, settings};
 use crate::app::App;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub(crate) async fn get_room(
     _: AdminToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
 ) -> Result<Json<RoomResponse>, ApiError> {
     describe(&app, &room).await
 }
@@ -27,7 +28,8 @@ pub(crate) async fn get_room(
 /// Creates a room with settings: a JSON object of `RoomConfig` fields, each optional (the
 /// server's defaults fill the rest; an empty body or `null` is all defaults). `201` when
 /// created, `200` when it exists with the same settings, `409` when it exists with different
-/// ones. Admin token only, not the API key.
+/// ones. A body that is not empty must be sent as `Content-Type: application/json` (`415`
+/// otherwise). Admin token only, not the API key.
 #[utoipa::path(put, path = "/v1/rooms/{room}", tag = "rooms", params(("room" = String, Path)),
     request_body(content = Option<RoomSettingsInput>,
         description = "Settings, each optional; an empty body or `null` means all defaults."),
@@ -37,9 +39,13 @@ pub(crate) async fn get_room(
 pub(crate) async fn put_room(
     _: AdminToken,
     State(app): State<Arc<App>>,
-    Path(room): Path<String>,
+    ApiPath(room): ApiPath<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        require_json(&headers)?;
+    }
     let id = room_id(&room)?;
     let config = settings(&app.config.default_room, &body)?;
     create(&app, &id, config).await

@@ -238,7 +238,7 @@ pub(crate) fn settings(defaults: &RoomConfig, body: &[u8]) -> Result<RoomConfig,
     let mut merged = serde_json::to_value(defaults).map_err(|e| bad(e.to_string()))?;
     if !body.iter().all(u8::is_ascii_whitespace) {
         let given: serde_json::Value =
-            serde_json::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+            coguest_proto::strict::from_slice(body).map_err(|e| bad(format!("not JSON: {e}")))?;
         let given = match given {
             serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
             other => other,

@@ -355,6 +355,16 @@ impl Cluster {
         self.subscribe(self.keys.cmd_channel(room.as_str())).await
     }
 
+    /// Stops listening to a room's change channel (the room does not exist).
+    pub async fn unsubscribe_room(&self, room: &RoomId) {
+        let channel = self.keys.room_channel(room.as_str());
+        let mut subs = self.subs.lock().await;
+        subs.channels.remove(&channel);
+        if let Err(e) = subs.sink.unsubscribe(&channel).await {
+            tracing::warn!(error = %e, "unsubscribing failed");
+        }
+    }
+
     /// Stops listening to a room's command channel (no longer its owner).
     pub async fn unsubscribe_cmds(&self, room: &RoomId) {
         let channel = self.keys.cmd_channel(room.as_str());

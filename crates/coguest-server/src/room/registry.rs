@@ -1,30 +1,30 @@
-//! Opening rooms: finding a room's actor, or loading or creating the room and starting one.
+//! Opening rooms: finding a room's actor, or loading or creating the room and starting one;
+//! and the rooms stored but not loaded (idle ones), each deleted when it expires.
 //!
-//! Opening a room that has no actor yet
-//! (loading it from storage, or creating it) is serialized by one async lock, which is rare
-//! next to routing.
+//! Opening a room that has no actor yet (loading it from storage, or creating it) and an idle
+//! actor's stopping are serialized by one async lock (`Routes::opening`), which is rare next
+//! to routing.
 
-use crate::room::actor::RoomActor;
+use crate::room::actor::{Exit, RoomActor};
+use crate::room::dormant::Dormant;
 use crate::room::msg::RoomMsg;
 use crate::room::part::Part;
 use crate::room::rebuild::Rebuilt;
 use crate::room::ring::RingCap;
-use crate::room::routes::Routes;
+use crate::room::routes::{INBOX, Routes};
 use crate::shared::Shared;
 use crate::store::StoreError;
 use crate::store::redis::Acquired;
-use coguest_core::{Room, RoomConfig, RoomId};
-use std::sync::{Arc, Mutex};
+use coguest_core::{Room, RoomConfig, RoomId, Timestamp};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// Messages queued per room actor before senders wait.
-const INBOX: usize = 1024;
-
 pub(crate) struct Registry {
     routes: Arc<Routes>,
-    open_lock: tokio::sync::Mutex<()>,
+    /// Rooms stored and not loaded, with the time each expires (single node, with a TTL).
+    dormant: Dormant,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -48,13 +48,23 @@ pub(crate) struct Opened {
 
 impl Registry {
     pub fn new(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
-        Arc::new(Registry {
+        let registry = Arc::new(Registry {
             routes: Arc::new(Routes::new(shared.metrics.clone())),
-            open_lock: tokio::sync::Mutex::new(()),
+            dormant: Dormant::default(),
             shared,
             shutdown,
             tasks: Mutex::new(Vec::new()),
-        })
+        });
+        if registry.expires_rooms() {
+            tokio::spawn(expire_dormant(Arc::downgrade(&registry)));
+        }
+        registry
+    }
+
+    /// Whether rooms leave memory when idle and are deleted once expired: single node only
+    /// (a cluster keeps every room it loaded, as before).
+    fn expires_rooms(&self) -> bool {
+        self.shared.cluster.is_none()
     }
 
     /// The rooms feed (room summaries for the connections watching the rooms list).
@@ -76,15 +86,24 @@ impl Registry {
         self.shared.store.room_ids().await
     }
 
-    /// Loads every stored room and starts its actor, so deadlines that passed while the
-    /// server was down fire now.
+    /// Loads every stored room, so deadlines that passed while the server was down fire now
+    /// and members present then get their grace period: a room with members or pending
+    /// requests gets its actor; an idle one (none of either) stays on disk, noted with the
+    /// time it expires (single node; a cluster starts every room's actor).
     pub async fn load_all(self: &Arc<Self>) -> Result<usize, StoreError> {
         let ids = self.shared.store.room_ids().await?;
         let n = ids.len();
         for id in ids {
-            self.open(&id, None).await?;
+            self.open_with(&id, None, self.expires_rooms()).await?;
         }
         Ok(n)
+    }
+
+    /// Delivers `msg` to `room`'s actor if it is running here (never loads the room).
+    pub async fn deliver_if_running(&self, room: &RoomId, msg: RoomMsg) {
+        if let Some(tx) = self.routes.get(room) {
+            let _ = tx.send(msg).await;
+        }
     }
 
     /// The actor of `room`, loading it from storage if needed, or creating it with `create`
@@ -94,10 +113,21 @@ impl Registry {
         room: &RoomId,
         create: Option<RoomConfig>,
     ) -> Result<Option<Opened>, StoreError> {
+        self.open_with(room, create, false).await
+    }
+
+    /// [`open`](Self::open); with `park_idle`, a stored room found idle is not started but
+    /// noted as dormant (`Ok(None)`).
+    async fn open_with(
+        self: &Arc<Self>,
+        room: &RoomId,
+        create: Option<RoomConfig>,
+        park_idle: bool,
+    ) -> Result<Option<Opened>, StoreError> {
         if let Some(tx) = self.routes.get(room) {
             return Ok(Some(Opened { tx, created: false }));
         }
-        let _guard = self.open_lock.lock().await;
+        let _guard = self.routes.opening.lock().await;
         if let Some(tx) = self.routes.get(room) {
             return Ok(Some(Opened { tx, created: false }));
         }
@@ -142,6 +172,8 @@ impl Registry {
                     cluster.unsubscribe_cmds(room).await;
                     cluster.store.release(room).await?;
                 }
+                // Nothing is kept for a room that does not exist (a join of a made-up id).
+                cluster.unsubscribe_room(room).await;
                 return Ok(None);
             }
         } else {
@@ -153,6 +185,15 @@ impl Registry {
         let (rebuilt, loaded, created) = match stored {
             Some(stored) => {
                 let rebuilt = Rebuilt::replay(room.as_str(), stored, ring)?;
+                let idle =
+                    rebuilt.room.member_count() == 0 && rebuilt.room.pending_request_count() == 0;
+                if park_idle && idle {
+                    if let Some(at) = self.expiry_of(&rebuilt.room) {
+                        self.dormant.insert(room.clone(), at);
+                    }
+                    return Ok(None);
+                }
+                self.dormant.remove(room);
                 if webhooks.enabled() {
                     incarnation = store.incarnation(room).await?;
                 }
@@ -206,7 +247,15 @@ impl Registry {
             incarnation,
         );
         self.routes.insert(room.clone(), tx.clone());
-        let handle = tokio::spawn(actor.run());
+        let registry = Arc::downgrade(self);
+        let id = room.clone();
+        let handle = tokio::spawn(async move {
+            if let Exit::Unloaded { expires: Some(at) } = actor.run().await {
+                if let Some(registry) = registry.upgrade() {
+                    registry.dormant.insert(id, at);
+                }
+            }
+        });
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.retain(|t| !t.is_finished());
             tasks.push(handle);
@@ -267,6 +316,13 @@ impl Registry {
         Err(RouteError::ShuttingDown)
     }
 
+    /// When a stored room expires if unused: its latest input plus the room TTL (`None`: rooms
+    /// do not expire).
+    fn expiry_of(&self, room: &Room) -> Option<Timestamp> {
+        let ttl = u64::try_from(self.shared.config.room_ttl.as_millis()).unwrap_or(u64::MAX);
+        (ttl > 0).then(|| room.last_now().plus_millis(ttl))
+    }
+
     /// Waits until every actor has finished its turn and stopped (after the shutdown signal).
     pub async fn join_all(&self) {
         let tasks = match self.tasks.lock() {
@@ -275,6 +331,40 @@ impl Registry {
         };
         for t in tasks {
             let _ = t.await;
+        }
+    }
+}
+
+/// Deletes dormant rooms as they expire: each is loaded, and its actor, finding it idle and
+/// expired, deletes it (with its `room_closed` webhook). Ends with the server.
+async fn expire_dormant(registry: Weak<Registry>) {
+    loop {
+        let Some(this) = registry.upgrade() else {
+            return;
+        };
+        if this.stopping() {
+            return;
+        }
+        let clock = this.shared.clock.clone();
+        let first = this.dormant.first();
+        if let Some((at, room)) = first.clone().filter(|(at, _)| *at <= clock.now()) {
+            this.dormant.remove(&room);
+            if let Err(e) = this.open(&room, None).await {
+                tracing::error!(room = %room, error = %e, "loading an expired room failed");
+                // Tried again later, not in a loop.
+                this.dormant.insert(room, at.plus_millis(60_000));
+            }
+            continue;
+        }
+        let mut shutdown = this.shutdown.clone();
+        let sleep = match first {
+            Some((at, _)) => clock.sleep_until(at),
+            None => Box::pin(std::future::pending()),
+        };
+        tokio::select! {
+            () = sleep => {}
+            () = this.dormant.added() => {}
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -12,9 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// Messages queued per room actor before senders wait.
+pub(crate) const INBOX: usize = 1024;
+
 /// Room id to the inbox of the actor running that room here.
 pub(crate) struct Routes {
     table: Mutex<HashMap<RoomId, mpsc::Sender<RoomMsg>>>,
+    /// Held while a room's actor is started (the registry) or stopped for being idle (the
+    /// actor): never two actors for one room, and no message lost between them.
+    pub opening: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
     /// Cluster messages dropped: a join storm drops thousands a second, and one warning each
     /// flooded the log.
@@ -52,6 +58,7 @@ impl Routes {
     pub fn new(metrics: Arc<Metrics>) -> Self {
         Routes {
             table: Mutex::new(HashMap::new()),
+            opening: tokio::sync::Mutex::new(()),
             metrics,
             drops: Mutex::new(DropWarnings::default()),
         }

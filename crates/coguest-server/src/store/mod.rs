@@ -85,6 +85,11 @@ pub struct OutboxRow {
 /// [`RoomStore::create_with_outbox`]).
 pub type OutboxFor = Box<dyn FnOnce(u64) -> Vec<OutboxItem> + Send>;
 
+/// A backend failure (IO, SQL, a Redis client error) as a store error.
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
 fn no_outbox() -> StoreError {
     StoreError::Backend("this store keeps no webhook outbox".into())
 }

@@ -136,6 +136,19 @@ pub trait Endpoint {
         }
     }
 
+    /// Creates `room` with default settings through the admin API (joins of non-owners do not
+    /// create rooms).
+    async fn create_room(&self, room: &str) {
+        let (status, body) = self
+            .admin_api()
+            .post("/v1/admin/rooms", serde_json::json!({ "room_id": room }))
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "creating {room}: {status} {body}"
+        );
+    }
+
     /// The value of metric `name` on `/metrics` (0 when absent).
     async fn metric(&self, name: &str) -> f64 {
         let (_, body) = self.http("GET", "/metrics", None, "").await;
@@ -340,7 +353,7 @@ impl TestServer {
 // ---------------------------------------------------------------------------------------------
 // HTTP.
 
-/// A minimal HTTP/1.1 client (`Connection: close`).
+/// A minimal HTTP/1.1 client (`Connection: close`), the body sent as JSON.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
@@ -348,13 +361,30 @@ pub async fn http(
     token: Option<&str>,
     body: &str,
 ) -> (u16, String) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth.as_str()));
+    }
+    http_with(addr, method, path, &headers, body).await
+}
+
+/// [`http`] with exactly these headers (besides `Host`, `Connection` and `Content-Length`).
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
+    let headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\
+         Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();

@@ -360,6 +360,7 @@ async fn cell(
         c.insert(user, s.member(room, user, role).await);
     }
     let elsewhere = format!("{room}-x");
+    s.create_room(&elsewhere).await;
     match actor {
         Actor::NonMember => {
             c.insert("out", s.member(&elsewhere, "out", Role::Audience).await);
@@ -572,6 +573,7 @@ async fn wrong_room_token_is_refused_and_closed() {
     let s = TestServer::start().await;
     let mut c = s.claims("g", Role::Audience);
     c.room = Some("only-this".into());
+    s.create_room("only-this").await;
     let mut client = s.connect_with(&c).await;
     client.join("only-this", None).await.unwrap();
     let err = client.join("another", None).await.unwrap_err();
@@ -584,6 +586,7 @@ async fn a_token_expiring_mid_connection_closes_it() {
     let s = TestServer::start().await;
     let mut c = s.claims("g", Role::Audience);
     c.exp = s.now().as_millis() / 1000 + 60;
+    s.create_room(ROOM).await;
     let mut client = s.connect_with(&c).await;
     client.join(ROOM, None).await.unwrap();
     // Closed when the token expires, not at the next frame it sends: an idle connection does

@@ -340,6 +340,8 @@ async fn first_host_wins_under_concurrent_accepts() {
 #[tokio::test]
 async fn one_connection_joins_several_rooms() {
     let s = TestServer::start().await;
+    s.create_room("r1").await;
+    s.create_room("r2").await;
     let mut host = s.connect("host", Role::Admin).await;
     host.join("r1", None).await.unwrap();
     host.join("r2", None).await.unwrap();

@@ -25,6 +25,7 @@ async fn error_for(c: &mut TestClient, text: &str) -> (Option<u64>, i32) {
 #[tokio::test]
 async fn malformed_unknown_and_mistyped_frames() {
     let s = TestServer::start().await;
+    s.create_room(ROOM).await;
     let mut c = s.member(ROOM, "g", Role::Audience).await;
     let before = room_state(&s).await;
 
@@ -85,6 +86,7 @@ async fn oversized_frame_and_extra_info() {
         c.default_room.max_extra_info_bytes = 100;
     })
     .await;
+    s.create_room(ROOM).await;
     let mut c = s.member(ROOM, "g", Role::Audience).await;
     let before = room_state(&s).await;
     let big = "x".repeat(5000);
@@ -295,6 +297,7 @@ async fn apply_big_and_cancel(g: &mut TestClient) {
 #[tokio::test]
 async fn slow_consumer_is_closed_without_slowing_the_room() {
     let s = TestServer::start_with(small_queues).await;
+    s.create_room(ROOM).await;
     let mut slow = s.member(ROOM, "slow", Role::Admin).await;
     let mut fast = s.member(ROOM, "fast", Role::Owner).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
@@ -329,6 +332,7 @@ async fn slow_consumer_is_closed_without_slowing_the_room() {
 #[tokio::test]
 async fn a_client_that_never_reads_again_is_dropped_once_its_close_is_overdue() {
     let s = TestServer::start_with(small_queues).await;
+    s.create_room(ROOM).await;
     let mut stuck = s.member(ROOM, "stuck", Role::Admin).await;
     let mut g = s.member(ROOM, "g", Role::Audience).await;
     // Enough applications to fill `stuck`'s socket buffers and then its queue: the close
@@ -364,6 +368,7 @@ async fn a_client_that_pings_without_reading_is_closed_as_too_slow() {
         c.limits.idle_timeout = std::time::Duration::ZERO;
     })
     .await;
+    s.create_room(ROOM).await;
     let mut flood = s.member(ROOM, "flood", Role::Audience).await;
     let mut other = s.member(ROOM, "other", Role::Audience).await;
     // Pongs of 125 bytes fill both sockets' buffers (megabytes on loopback), then the queue.
@@ -429,6 +434,7 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 #[tokio::test]
 async fn a_zero_idle_timeout_never_closes() {
     let s = TestServer::start_with(|c| c.limits.idle_timeout = std::time::Duration::ZERO).await;
+    s.create_room(ROOM).await;
     let mut quiet = s.member(ROOM, "quiet", Role::Audience).await;
     s.clock.advance_secs(1800);
     let mut other = s.member(ROOM, "other", Role::Audience).await;

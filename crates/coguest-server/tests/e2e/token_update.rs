@@ -15,8 +15,9 @@ fn expiring(s: &TestServer, user: &str, role: Role, secs: u64) -> Claims {
     c
 }
 
-/// Connects with `claims`, waits for the welcome and joins [`ROOM`].
+/// Connects with `claims`, waits for the welcome and joins [`ROOM`] (created first).
 async fn connect_with(s: &TestServer, claims: &Claims) -> TestClient {
+    s.create_room(ROOM).await;
     let token = s.auth.mint(claims).unwrap();
     let mut c = TestClient::connect(&s.ws_url(Some(&token)), &claims.sub).await;
     assert!(matches!(c.next().await, ServerMsg::Welcome { .. }));

@@ -62,6 +62,16 @@ impl RoomActor {
     /// transaction, then tells every connected member and stops. Pending requests end with
     /// the room.
     pub(super) async fn close(&mut self) -> Result<(), (ErrorCode, String)> {
+        self.delete("closed", Some(UserId::OPERATOR)).await
+    }
+
+    /// [`close`](Self::close) for `reason` (`closed` by the admin API, `expired` when unused
+    /// for the room TTL), `actor` the webhook's.
+    pub(super) async fn delete(
+        &mut self,
+        reason: &str,
+        actor: Option<&str>,
+    ) -> Result<(), (ErrorCode, String)> {
         if !self.decides() {
             return Err(not_owner());
         }
@@ -71,8 +81,9 @@ impl RoomActor {
             self.incarnation,
             self.room.version(),
             self.shared.clock.now(),
-            Some(UserId::OPERATOR),
-        );
+            actor,
+        )
+        .with_data("reason", reason);
         let items = self.shared.webhooks.items(&[event]);
         if let Err(e) = self.shared.store.delete_with_outbox(&self.id, &items).await {
             return Err(store_failed(&e));

@@ -8,11 +8,13 @@
 //! not stored, and memory never runs ahead of disk (a failed write reloads the room).
 //!
 //! The turn's loop, deadlines and grace periods live here; handling commands in `commands.rs`;
-//! storing a mutation and delivering it in `commit.rs`; the cluster part in `cluster.rs`.
+//! storing a mutation and delivering it in `commit.rs`; the cluster part in `cluster.rs`;
+//! leaving memory when idle and deleting an expired room in `lifecycle.rs`.
 
 mod cluster;
 mod commands;
 mod commit;
+mod lifecycle;
 mod observe;
 
 use crate::cluster::Cluster;
@@ -107,6 +109,15 @@ impl Answer {
     }
 }
 
+/// How an actor's loop ended, for the registry.
+pub(crate) enum Exit {
+    /// The room was idle and left memory; it is stored, and expires at `expires` (`None`:
+    /// never) unless used again before.
+    Unloaded { expires: Option<Timestamp> },
+    /// Closed or deleted, broken, or the server is stopping.
+    Stopped,
+}
+
 pub(crate) struct RoomActor {
     id: RoomId,
     /// This actor's number in the process, which its live outputs carry in connection queues
@@ -151,6 +162,10 @@ pub(crate) struct RoomActor {
     request_times: RequestTimes,
     /// When the room last changed, when known (the rooms feed's `last_change_ms`).
     last_change: Option<Timestamp>,
+    /// Since when the room has been idle (no members, nothing pending; see `lifecycle.rs`).
+    idle_since: Option<Timestamp>,
+    /// The idle room left memory: the loop ends.
+    unloaded: bool,
 }
 
 impl RoomActor {
@@ -203,6 +218,8 @@ impl RoomActor {
             observers: Observers::default(),
             request_times,
             last_change,
+            idle_since: None,
+            unloaded: false,
         };
         if loaded && actor.decides() {
             // Nobody is connected after a (re)load: every member gets a grace period.
@@ -224,7 +241,7 @@ impl RoomActor {
         now.plus_millis(ms)
     }
 
-    pub async fn run(mut self) {
+    pub async fn run(mut self) -> Exit {
         self.shared.metrics.rooms.inc();
         tracing::debug!(
             room = self.name(),
@@ -236,8 +253,9 @@ impl RoomActor {
         }
         // A room created or loaded while the rooms list is watched appears there at once.
         self.report_summary();
-        while !*self.shutdown.borrow() && !self.broken && !self.closed {
+        while !*self.shutdown.borrow() && !self.broken && !self.closed && !self.unloaded {
             self.report_timers();
+            self.note_idle();
             let sleep = match self.next_deadline() {
                 Some(t) => self.shared.clock.sleep_until(t),
                 None => Box::pin(std::future::pending()),
@@ -284,10 +302,10 @@ impl RoomActor {
             }
             self.shared.metrics.owned_rooms.dec();
         }
-        self.exit();
+        self.exit()
     }
 
-    fn exit(mut self) {
+    fn exit(mut self) -> Exit {
         self.routes.forget(&self.id, &self.me);
         self.inbox.close();
         let (code, why) = if self.closed {
@@ -326,6 +344,13 @@ impl RoomActor {
             broken = self.broken,
             "room actor stopped"
         );
+        if self.unloaded {
+            Exit::Unloaded {
+                expires: self.expires_at(),
+            }
+        } else {
+            Exit::Stopped
+        }
     }
 
     fn report_timers(&mut self) {
@@ -343,10 +368,10 @@ impl RoomActor {
             return None;
         }
         let grace = self.grace.first().map(|(t, _)| *t);
-        match (self.room.poll_timeout(), grace) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.room.poll_timeout(), grace, self.lifecycle_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn start_grace(&mut self, user: UserId, until: Timestamp) {
@@ -375,24 +400,26 @@ impl RoomActor {
             return;
         }
         let due = self.grace.first().filter(|(t, _)| *t <= now).cloned();
-        if let Some((_, user)) = due {
-            self.cancel_grace(&user);
-            let connected = self.peers.has_user(&user) || self.remote.contains_key(&user);
-            if connected || self.room.member(&user).is_none() {
-                return;
+        let Some((_, user)) = due else {
+            self.on_lifecycle(now).await;
+            return;
+        };
+        self.cancel_grace(&user);
+        let connected = self.peers.has_user(&user) || self.remote.contains_key(&user);
+        if connected || self.room.member(&user).is_none() {
+            return;
+        }
+        tracing::debug!(room = self.name(), user = %user, "grace period over: leaving");
+        let input = LogInput::Command {
+            actor: user.clone(),
+            command: Command::Leave,
+        };
+        match self.mutate(now, input, None).await {
+            Ok(_) => self.answers.departed(&user),
+            Err(MutateError::Store(e)) => {
+                tracing::error!(room = self.name(), error = %e, "could not store a leave");
             }
-            tracing::debug!(room = self.name(), user = %user, "grace period over: leaving");
-            let input = LogInput::Command {
-                actor: user.clone(),
-                command: Command::Leave,
-            };
-            match self.mutate(now, input, None).await {
-                Ok(_) => self.answers.departed(&user),
-                Err(MutateError::Store(e)) => {
-                    tracing::error!(room = self.name(), error = %e, "could not store a leave");
-                }
-                Err(MutateError::Refused(_)) => {}
-            }
+            Err(MutateError::Refused(_)) => {}
         }
     }
 

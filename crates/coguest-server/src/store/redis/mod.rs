@@ -1,0 +1,42 @@
+//! The Redis backend for cluster mode: the same event-sourced layout as SQLite (a base
+//! snapshot, a checkpoint and the input log), plus room ownership leases with a fencing epoch.
+//!
+//! Every write is one Lua script that first checks that this node still holds the room's lease
+//! *with the epoch it acquired*; a node that lost its lease (paused past it, partitioned) can
+//! never write again, even if it has not noticed yet. The append script also publishes the
+//! entry on the room's change channel, so a change is published exactly once, and only if it
+//! was stored.
+//!
+//! Keys, under a prefix `P` (default `coguest`):
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `P:room:{id}` | hash | `base`, `base_seq`, `checkpoint`, `checkpoint_seq`, `log_seq` |
+//! | `P:log:{id}` | sorted set | log entries (JSON) scored by their sequence number |
+//! | `P:rooms` | set | every room id |
+//! | `P:lease:{id}` | string with TTL | `node|epoch` of the owner |
+//! | `P:epoch:{id}` | counter | the last epoch handed out |
+//! | `P:node:{node}` | string with TTL | a live node's address (heartbeat) |
+//! | `P:nodes` | set | every node id seen |
+//!
+//! Channels: `P:ch:room:{id}` (stored changes and ownership notices), `P:ch:cmd:{id}`
+//! (commands for the room's owner), `P:ch:node:{node}` (answers to a node's connections).
+//!
+//! The files, lowest first: `keys.rs` (the names above), `wire.rs` (what is stored and
+//! published), `scripts.rs` (the Lua scripts), `store.rs` ([`RedisStore`]: the connection, the
+//! leases this node holds, and the one way a script is called), then `lease.rs` (taking,
+//! renewing and giving up leases) and `rooms.rs` (the [`RoomStore`](super::RoomStore) impl).
+
+mod keys;
+mod lease;
+mod rooms;
+mod scripts;
+mod store;
+mod wire;
+
+pub use keys::Keys;
+pub use lease::{Acquired, parse_lease};
+pub use store::{RedisStore, response_timeout};
+pub use wire::{EntryAnswer, RoomNotice, WireEntry};
+
+pub(crate) use crate::store::backend;

@@ -1,0 +1,141 @@
+//! The [`RoomStore`] impl: rooms as a base snapshot, a checkpoint and the input log, each write
+//! one fenced script (the append and the delete publish on the room channel too).
+
+use super::store::{NONE, RedisStore};
+use super::wire::{EntryAnswer, RoomNotice, WireEntry};
+use crate::store::{LogEntry, RoomStore, StoreError, StoredRoom, backend};
+use async_trait::async_trait;
+use coguest_core::{RoomId, RoomSnapshot};
+
+impl RedisStore {
+    /// The sequence number of `room`'s last stored log entry; `None` when the room is not
+    /// stored (deleted).
+    pub async fn log_seq(&self, room: &RoomId) -> Result<Option<u64>, StoreError> {
+        let v: Option<String> = self
+            .query(
+                redis::cmd("HGET")
+                    .arg(self.keys.room(room.as_str()))
+                    .arg("log_seq"),
+            )
+            .await?;
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::Corrupt(format!("room {room}: log_seq {v:?}")))
+        })
+        .transpose()
+    }
+
+    /// Appends an entry (fenced) and publishes it on the room's channel, in one script; with
+    /// `answer`, the published notice (not the stored entry) carries the answer to the command
+    /// for its connection on another node.
+    pub async fn append_answering(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        answer: Option<EntryAnswer>,
+    ) -> Result<(), StoreError> {
+        let fence = self.fenced(room)?;
+        let r = room.as_str();
+        let mut wire = WireEntry::from_entry(entry)?;
+        let json = serde_json::to_string(&wire).map_err(backend)?;
+        wire.answer = answer;
+        let notice = serde_json::to_string(&RoomNotice::Entry(wire)).map_err(backend)?;
+        let keys = (
+            self.keys.room(r),
+            self.keys.log(r),
+            self.keys.room_channel(r),
+        );
+        self.run_fenced(
+            &fence,
+            &self.scripts.append,
+            keys,
+            (entry.seq, json, notice),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RoomStore for RedisStore {
+    async fn room_ids(&self) -> Result<Vec<RoomId>, StoreError> {
+        // In cluster mode rooms are opened on demand, not all at start.
+        Ok(Vec::new())
+    }
+
+    async fn load(&self, room: &RoomId) -> Result<Option<StoredRoom>, StoreError> {
+        let r = room.as_str();
+        let keys = (self.keys.room(r), self.keys.log(r));
+        let raw: Vec<String> = self.run(&self.scripts.load, keys, NONE).await?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let corrupt = |w: String| StoreError::Corrupt(format!("room {room}: {w}"));
+        if raw.len() < 3 {
+            return Err(corrupt("short room record".into()));
+        }
+        let base: RoomSnapshot =
+            serde_json::from_str(&raw[0]).map_err(|e| corrupt(format!("snapshot: {e}")))?;
+        let base_seq: u64 = raw[1].parse().map_err(|_| corrupt("base_seq".into()))?;
+        let checkpoint_seq: u64 = raw[2].parse().map_err(|_| corrupt("checkpoint".into()))?;
+        let mut log = Vec::with_capacity(raw.len() - 3);
+        for text in &raw[3..] {
+            let w: WireEntry =
+                serde_json::from_str(text).map_err(|e| corrupt(format!("log entry: {e}")))?;
+            log.push(w.to_entry()?);
+        }
+        Ok(Some(StoredRoom {
+            room_id: room.clone(),
+            base,
+            base_seq,
+            checkpoint_seq,
+            log,
+        }))
+    }
+
+    async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError> {
+        let fence = self.fenced(room)?;
+        let r = room.as_str();
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        let keys = (self.keys.room(r), self.keys.rooms());
+        let code = self
+            .run_fenced(&fence, &self.scripts.create, keys, (json, r))
+            .await?;
+        Ok(code == 1)
+    }
+
+    async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError> {
+        self.append_answering(room, entry, None).await
+    }
+
+    /// Deletes the room (fenced) and publishes [`RoomNotice::Closed`] in the same script.
+    async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
+        let fence = self.fenced(room)?;
+        let r = room.as_str();
+        let notice = serde_json::to_string(&RoomNotice::Closed).map_err(backend)?;
+        let keys = (
+            self.keys.room(r),
+            self.keys.log(r),
+            self.keys.rooms(),
+            self.keys.room_channel(r),
+        );
+        self.run_fenced(&fence, &self.scripts.delete, keys, (r, notice))
+            .await?;
+        Ok(())
+    }
+
+    async fn compact(
+        &self,
+        room: &RoomId,
+        seq: u64,
+        snapshot: &RoomSnapshot,
+    ) -> Result<(), StoreError> {
+        let fence = self.fenced(room)?;
+        let r = room.as_str();
+        let json = serde_json::to_string(snapshot).map_err(backend)?;
+        let keys = (self.keys.room(r), self.keys.log(r));
+        self.run_fenced(&fence, &self.scripts.compact, keys, (seq, json))
+            .await?;
+        Ok(())
+    }
+}

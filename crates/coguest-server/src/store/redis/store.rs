@@ -1,0 +1,188 @@
+//! [`RedisStore`] itself: the connection, the leases this node holds, and the one way a script
+//! or command is called (with its error mapping, and for a write, its fencing).
+
+use super::keys::Keys;
+use super::scripts::Scripts;
+use crate::store::{StoreError, backend};
+use coguest_core::RoomId;
+use redis::aio::ConnectionManager;
+use redis::{FromRedisValue, Script, ToRedisArgs};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A [`RoomStore`](crate::store::RoomStore) on Redis whose writes are fenced by this node's
+/// room leases.
+pub struct RedisStore {
+    conn: ConnectionManager,
+    pub(super) keys: Keys,
+    pub(super) node: String,
+    pub(super) lease_ms: u64,
+    /// Epochs of the leases this node holds, by room.
+    held: Mutex<HashMap<RoomId, u64>>,
+    pub(super) scripts: Scripts,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisStore {{ node: {} }}", self.node)
+    }
+}
+
+/// A failed Redis call as a store error: one that Redis did not answer in time is
+/// [`StoreError::Unanswered`], since Redis may still carry it out.
+fn redis_error(e: redis::RedisError) -> StoreError {
+    if e.is_timeout() {
+        StoreError::Unanswered(e.to_string())
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// How long a store call waits for Redis: one lease (at least 500 ms). Longer is pointless
+/// (by then the room may have another owner, whose epoch fences this node's writes); the
+/// client's default 500 ms failed a large room's calls on a busy Redis.
+pub fn response_timeout(lease_ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(lease_ms.max(500))
+}
+
+/// No keys, or no arguments, for a script.
+pub(super) const NONE: &[&str] = &[];
+
+/// This node's hold on one room's lease, as every fenced script checks it: the room's lease
+/// must still be `node|epoch`.
+pub(super) struct Fence<'a> {
+    room: &'a RoomId,
+    /// The epoch this node acquired.
+    pub(super) epoch: u64,
+    /// `node|epoch`.
+    token: String,
+}
+
+impl RedisStore {
+    /// Connects (with automatic reconnection) to `url`.
+    ///
+    /// A call waits for Redis up to one lease ([`response_timeout`]), not the client's default
+    /// 500 ms: the scripts of a large room (a compaction carries the whole snapshot, ~10 MB at
+    /// 100,000 members) and the calls queued behind them in Redis took longer than that under
+    /// load, and an append that times out is answered `FAILED` although Redis may still run it.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        node: &str,
+        lease_ms: u64,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(backend)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(response_timeout(lease_ms)));
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(backend)?;
+        Ok(RedisStore {
+            conn,
+            keys: Keys::new(prefix),
+            node: node.to_owned(),
+            lease_ms,
+            held: Mutex::new(HashMap::new()),
+            scripts: Scripts::new(),
+        })
+    }
+
+    /// The key names.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// A connection for other commands (cheap clone, shared).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The epoch this node believes it holds for `room`.
+    pub fn held_epoch(&self, room: &RoomId) -> Option<u64> {
+        self.held.lock().ok()?.get(room).copied()
+    }
+
+    /// Records that this node holds `room`'s lease with `epoch`.
+    pub(super) fn hold(&self, room: &RoomId, epoch: u64) {
+        if let Ok(mut h) = self.held.lock() {
+            h.insert(room.clone(), epoch);
+        }
+    }
+
+    /// Forgets the lease locally (after losing it); later writes for the room are refused.
+    pub fn forget(&self, room: &RoomId) {
+        if let Ok(mut h) = self.held.lock() {
+            h.remove(room);
+        }
+    }
+
+    /// The fence of a lease this node believes it holds.
+    pub(super) fn fence<'a>(&self, room: &'a RoomId) -> Option<Fence<'a>> {
+        self.held_epoch(room).map(|epoch| Fence {
+            room,
+            epoch,
+            token: format!("{}|{epoch}", self.node),
+        })
+    }
+
+    /// [`fence`](Self::fence) for a write: refused at once when this node holds no lease.
+    pub(super) fn fenced<'a>(&self, room: &'a RoomId) -> Result<Fence<'a>, StoreError> {
+        self.fence(room)
+            .ok_or_else(|| StoreError::Fenced(format!("room {room} is not owned by this node")))
+    }
+
+    /// Runs `script` on `keys` with `args` (each one value or a tuple of them) and decodes its
+    /// reply.
+    pub(super) async fn run<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: impl ToRedisArgs,
+        args: impl ToRedisArgs,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        script
+            .key(keys)
+            .arg(args)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_error)
+    }
+
+    /// Runs a fenced `script`: `KEYS[1]` is the room's lease and `ARGV[1]` the fence's
+    /// `node|epoch`, then come `keys` and `args`. Its reply, where -1 (the lease is no longer
+    /// this node's) and -2 (the log moved on under this node) are [`StoreError::Fenced`].
+    pub(super) async fn run_fenced(
+        &self,
+        fence: &Fence<'_>,
+        script: &Script,
+        keys: impl ToRedisArgs,
+        args: impl ToRedisArgs,
+    ) -> Result<i64, StoreError> {
+        let lease = self.keys.lease(fence.room.as_str());
+        let code = self
+            .run(script, (lease, keys), (&fence.token, args))
+            .await?;
+        let room = fence.room;
+        match code {
+            -1 => Err(StoreError::Fenced(format!(
+                "room {room}: this node's lease is gone"
+            ))),
+            -2 => Err(StoreError::Fenced(format!(
+                "room {room}: the log moved on under this node"
+            ))),
+            code => Ok(code),
+        }
+    }
+
+    /// Runs a plain command and decodes its reply.
+    pub(super) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        cmd.query_async(&mut conn).await.map_err(redis_error)
+    }
+}
