@@ -19,7 +19,7 @@
  * commands every `keepaliveMs` (20 s by default, a third of the server's idle timeout) in
  * every runtime, and takes a connection it has heard nothing from for three intervals as dead.
  *
- * Mirrors `crates/coguest-client/src/actor.rs`.
+ * The handshake up to `welcome` is `connection.ts`. Mirrors `crates/coguest-client/src/actor.rs`.
  * @module
  */
 
@@ -27,14 +27,19 @@ import { CoGuestError, closedError, isAuthCode } from "./error.js";
 import { Observable } from "./observable.js";
 import type { StoreShared } from "./shared.js";
 import { ClientState, logEntry } from "./state.js";
-import { openSocket, wsURL, type Socket } from "./transport.js";
-import type { Role } from "./types.js";
+import {
+  CLOSE_UNAUTHORIZED,
+  ConnectError,
+  connectAny,
+  now,
+  parseServerMsg,
+  type Config,
+  type Greeted,
+  type Welcome,
+} from "./connection.js";
+import type { Socket } from "./transport.js";
 import type * as wire from "./wire.js";
 
-/** The protocol version this SDK speaks (`welcome.protocol`). */
-export const PROTOCOL_VERSION = 1;
-/** WebSocket close code for a refused or expired token. */
-const CLOSE_UNAUTHORIZED = 4001;
 
 /**
  * The state of a client's connection ({@link Client.status}):
@@ -45,24 +50,6 @@ const CLOSE_UNAUTHORIZED = 4001;
  * - `"closed"`: for good: `client.close()`, or the token was refused (`client.closeError` says why).
  */
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";
-
-/** @internal Connection settings (see `ClientOptions`). */
-export interface Config {
-  urls: string[];
-  token: string;
-  requestTimeoutMs: number;
-  connectTimeoutMs: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  keepaliveMs: number;
-  coalesceMs: number;
-}
-
-/** @internal Who the server says we are. */
-export interface Welcome {
-  userID: string;
-  role: Role;
-}
 
 /** @internal What a successful command returned. */
 export interface Acked {
@@ -107,26 +94,6 @@ interface Conn {
   lastHeard: number;
   keepalive: ReturnType<typeof setInterval>;
 }
-
-/** A connection that said `welcome`, not yet listened to by the actor. */
-interface Greeted {
-  socket: Socket;
-  welcome: Welcome;
-  /** Hands the connection to `onMessage` / `onClose`, with what arrived after `welcome` first. */
-  start(onMessage: (text: string) => void, onClose: (code: number, reason: string) => void): void;
-}
-
-/** Why a connection attempt failed: `unauthorized` stops the client, anything else is retried. */
-class ConnectError extends Error {
-  constructor(
-    readonly unauthorized: boolean,
-    readonly error: CoGuestError,
-  ) {
-    super(error.message);
-  }
-}
-
-const now = (): number => performance.now();
 
 /** @internal The connection actor. */
 export class Actor {
@@ -710,133 +677,4 @@ export function backoff(cfg: Pick<Config, "backoffInitialMs" | "backoffMaxMs">, 
   const cap = Math.min(exp, cfg.backoffMaxMs);
   // Equal jitter: between half and all of the capped delay.
   return cap * (0.5 + Math.random() / 2);
-}
-
-/** A server frame, or `null` for one this SDK cannot read. */
-function parseServerMsg(text: string): wire.ServerMsg | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v === "object" && v !== null && typeof (v as { t?: unknown }).t === "string") {
-      return v as wire.ServerMsg;
-    }
-  } catch {
-    // Ignored like any unreadable frame.
-  }
-  return null;
-}
-
-/** Tries every URL once, starting at `start`; the greeted connection and the URL's index. */
-async function connectAny(cfg: Config, start: number): Promise<[Greeted, number]> {
-  const n = Math.max(cfg.urls.length, 1);
-  let last = new CoGuestError(CoGuestError.CONNECT_FAILED, "no server URL given");
-  for (let k = 0; k < cfg.urls.length; k++) {
-    const idx = (start + k) % n;
-    const url = cfg.urls[idx];
-    if (url === undefined) continue;
-    try {
-      return [await connectOne(url, cfg.token, cfg.connectTimeoutMs), idx];
-    } catch (e) {
-      if (e instanceof ConnectError) {
-        if (e.unauthorized) throw e;
-        last = e.error;
-      } else if (e instanceof CoGuestError) {
-        last = e;
-      } else {
-        last = new CoGuestError(CoGuestError.CONNECT_FAILED, String(e));
-      }
-    }
-  }
-  throw new ConnectError(false, last);
-}
-
-/** Opens one connection and waits for `welcome` (or the refusal: an `error`, then close 4001). */
-async function connectOne(base: string, token: string, timeoutMs: number): Promise<Greeted> {
-  const deadline = now() + timeoutMs;
-  let socket: Socket;
-  try {
-    socket = await openSocket(wsURL(base, token), timeoutMs);
-  } catch (e) {
-    throw new ConnectError(false, e instanceof CoGuestError ? e : new CoGuestError(CoGuestError.CONNECT_FAILED, String(e)));
-  }
-  return new Promise<Greeted>((resolve, reject) => {
-    let refusal: CoGuestError | null = null;
-    let greeted = false;
-    const backlog: string[] = [];
-    let closedAfter: [number, string] | null = null;
-    let handlers: [(text: string) => void, (code: number, reason: string) => void] | null = null;
-    const fail = (e: ConnectError): void => {
-      clearTimeout(timer);
-      socket.close();
-      reject(e);
-    };
-    const timer = setTimeout(
-      () => fail(new ConnectError(false, new CoGuestError(CoGuestError.CONNECT_FAILED, `no \`welcome\` from ${base} in time`))),
-      Math.max(0, deadline - now()),
-    );
-    socket.listen(
-      (text) => {
-        if (greeted) {
-          if (handlers) handlers[0](text);
-          else backlog.push(text);
-          return;
-        }
-        const msg = parseServerMsg(text);
-        if (msg?.t === "welcome") {
-          if (msg.protocol !== PROTOCOL_VERSION) {
-            fail(
-              new ConnectError(
-                true,
-                new CoGuestError(
-                  CoGuestError.PROTOCOL,
-                  `the server speaks protocol ${msg.protocol}, this SDK speaks ${PROTOCOL_VERSION}`,
-                ),
-              ),
-            );
-            return;
-          }
-          greeted = true;
-          clearTimeout(timer);
-          resolve({
-            socket,
-            welcome: { userID: msg.user_id, role: msg.role },
-            start(onMessage, onClose) {
-              handlers = [onMessage, onClose];
-              for (const t of backlog.splice(0)) onMessage(t);
-              if (closedAfter) onClose(...closedAfter);
-            },
-          });
-        } else if (msg?.t === "error") {
-          refusal = new CoGuestError(msg.code, msg.message);
-        } else {
-          fail(new ConnectError(false, new CoGuestError(CoGuestError.PROTOCOL, "the server did not start with `welcome`")));
-        }
-      },
-      (code, reason) => {
-        if (greeted) {
-          if (handlers) handlers[1](code, reason);
-          else closedAfter = [code, reason];
-          return;
-        }
-        clearTimeout(timer);
-        if (code === CLOSE_UNAUTHORIZED) {
-          reject(
-            new ConnectError(
-              true,
-              refusal ?? new CoGuestError(CoGuestError.UNAUTHORIZED, `the server refused the token${reason ? `: ${reason}` : ""}`),
-            ),
-          );
-        } else if (refusal && isAuthCode(refusal.code)) {
-          // A refusal followed by the socket ending: the refusal it is.
-          reject(new ConnectError(true, refusal));
-        } else {
-          reject(
-            new ConnectError(
-              false,
-              refusal ?? new CoGuestError(CoGuestError.CONNECT_FAILED, `${base} closed the connection before \`welcome\``),
-            ),
-          );
-        }
-      },
-    );
-  });
 }

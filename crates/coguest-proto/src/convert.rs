@@ -1,9 +1,10 @@
 //! Conversions between core values and wire values. The only place both shapes meet.
 
 use crate::codes::ErrorCode;
+use crate::command::ClientCommand;
 use crate::wire::{
-    ApplicantInfo, Change, ClientCommand, CoGuestState, Device, DeviceFlags, Event, InviteeInfo,
-    LiveUserInfo, MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode, SeatUserInfo, WireError,
+    ApplicantInfo, Change, CoGuestState, Device, DeviceFlags, Event, InviteeInfo, LiveUserInfo,
+    MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode, SeatUserInfo, WireError,
 };
 use coguest_core as core;
 

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod codes;
+mod command;
 mod convert;
 mod frame;
 pub mod strict;
@@ -21,6 +22,7 @@ mod webhook;
 mod wire;
 
 pub use codes::ErrorCode;
+pub use command::{ClientCommand, ClientFrame};
 pub use convert::WireBody;
 pub use frame::FrameError;
 pub use webhook::{WEBHOOK_TYPES, WebhookEvent};

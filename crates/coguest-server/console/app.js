@@ -796,10 +796,11 @@ function redact(url) {
   return url.replace(/([?&]token=)[^&]*/, "$1…");
 }
 
-// clients/typescript/src/actor.ts
+// clients/typescript/src/connection.ts
 var PROTOCOL_VERSION = 1;
 var CLOSE_UNAUTHORIZED = 4001;
 var ConnectError = class extends Error {
+  /** The refusal and whether it is of the token. */
   constructor(unauthorized, error) {
     super(error.message);
     this.unauthorized = unauthorized;
@@ -807,6 +808,129 @@ var ConnectError = class extends Error {
   }
 };
 var now = () => performance.now();
+function parseServerMsg(text) {
+  try {
+    const v = JSON.parse(text);
+    if (typeof v === "object" && v !== null && typeof v.t === "string") {
+      return v;
+    }
+  } catch {
+  }
+  return null;
+}
+async function connectAny(cfg, start) {
+  const n = Math.max(cfg.urls.length, 1);
+  let last = new CoGuestError(CoGuestError.CONNECT_FAILED, "no server URL given");
+  for (let k = 0; k < cfg.urls.length; k++) {
+    const idx = (start + k) % n;
+    const url = cfg.urls[idx];
+    if (url === void 0) continue;
+    try {
+      return [await connectOne(url, cfg.token, cfg.connectTimeoutMs), idx];
+    } catch (e) {
+      if (e instanceof ConnectError) {
+        if (e.unauthorized) throw e;
+        last = e.error;
+      } else if (e instanceof CoGuestError) {
+        last = e;
+      } else {
+        last = new CoGuestError(CoGuestError.CONNECT_FAILED, String(e));
+      }
+    }
+  }
+  throw new ConnectError(false, last);
+}
+async function connectOne(base, token, timeoutMs) {
+  const deadline = now() + timeoutMs;
+  let socket;
+  try {
+    socket = await openSocket(wsURL(base, token), timeoutMs);
+  } catch (e) {
+    throw new ConnectError(false, e instanceof CoGuestError ? e : new CoGuestError(CoGuestError.CONNECT_FAILED, String(e)));
+  }
+  return new Promise((resolve, reject) => {
+    let refusal2 = null;
+    let greeted = false;
+    const backlog = [];
+    let closedAfter = null;
+    let handlers = null;
+    const fail = (e) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(e);
+    };
+    const timer = setTimeout(
+      () => fail(new ConnectError(false, new CoGuestError(CoGuestError.CONNECT_FAILED, `no \`welcome\` from ${base} in time`))),
+      Math.max(0, deadline - now())
+    );
+    socket.listen(
+      (text) => {
+        if (greeted) {
+          if (handlers) handlers[0](text);
+          else backlog.push(text);
+          return;
+        }
+        const msg = parseServerMsg(text);
+        if (msg?.t === "welcome") {
+          if (msg.protocol !== PROTOCOL_VERSION) {
+            fail(
+              new ConnectError(
+                true,
+                new CoGuestError(
+                  CoGuestError.PROTOCOL,
+                  `the server speaks protocol ${msg.protocol}, this SDK speaks ${PROTOCOL_VERSION}`
+                )
+              )
+            );
+            return;
+          }
+          greeted = true;
+          clearTimeout(timer);
+          resolve({
+            socket,
+            welcome: { userID: msg.user_id, role: msg.role },
+            start(onMessage, onClose) {
+              handlers = [onMessage, onClose];
+              for (const t of backlog.splice(0)) onMessage(t);
+              if (closedAfter) onClose(...closedAfter);
+            }
+          });
+        } else if (msg?.t === "error") {
+          refusal2 = new CoGuestError(msg.code, msg.message);
+        } else {
+          fail(new ConnectError(false, new CoGuestError(CoGuestError.PROTOCOL, "the server did not start with `welcome`")));
+        }
+      },
+      (code, reason2) => {
+        if (greeted) {
+          if (handlers) handlers[1](code, reason2);
+          else closedAfter = [code, reason2];
+          return;
+        }
+        clearTimeout(timer);
+        if (code === CLOSE_UNAUTHORIZED) {
+          reject(
+            new ConnectError(
+              true,
+              refusal2 ?? new CoGuestError(CoGuestError.UNAUTHORIZED, `the server refused the token${reason2 ? `: ${reason2}` : ""}`)
+            )
+          );
+        } else if (refusal2 && isAuthCode(refusal2.code)) {
+          reject(new ConnectError(true, refusal2));
+        } else {
+          reject(
+            new ConnectError(
+              false,
+              refusal2 ?? new CoGuestError(CoGuestError.CONNECT_FAILED, `${base} closed the connection before \`welcome\``)
+            )
+          );
+        }
+      }
+    );
+  });
+}
+
+// clients/typescript/src/actor.ts
 var Actor = class _Actor {
   status = new Observable("connecting");
   /** Why the client stopped, when the server refused its token. */
@@ -1318,127 +1442,6 @@ function backoff(cfg, attempt) {
   const exp = cfg.backoffInitialMs * 2 ** Math.min(attempt, 16);
   const cap = Math.min(exp, cfg.backoffMaxMs);
   return cap * (0.5 + Math.random() / 2);
-}
-function parseServerMsg(text) {
-  try {
-    const v = JSON.parse(text);
-    if (typeof v === "object" && v !== null && typeof v.t === "string") {
-      return v;
-    }
-  } catch {
-  }
-  return null;
-}
-async function connectAny(cfg, start) {
-  const n = Math.max(cfg.urls.length, 1);
-  let last = new CoGuestError(CoGuestError.CONNECT_FAILED, "no server URL given");
-  for (let k = 0; k < cfg.urls.length; k++) {
-    const idx = (start + k) % n;
-    const url = cfg.urls[idx];
-    if (url === void 0) continue;
-    try {
-      return [await connectOne(url, cfg.token, cfg.connectTimeoutMs), idx];
-    } catch (e) {
-      if (e instanceof ConnectError) {
-        if (e.unauthorized) throw e;
-        last = e.error;
-      } else if (e instanceof CoGuestError) {
-        last = e;
-      } else {
-        last = new CoGuestError(CoGuestError.CONNECT_FAILED, String(e));
-      }
-    }
-  }
-  throw new ConnectError(false, last);
-}
-async function connectOne(base, token, timeoutMs) {
-  const deadline = now() + timeoutMs;
-  let socket;
-  try {
-    socket = await openSocket(wsURL(base, token), timeoutMs);
-  } catch (e) {
-    throw new ConnectError(false, e instanceof CoGuestError ? e : new CoGuestError(CoGuestError.CONNECT_FAILED, String(e)));
-  }
-  return new Promise((resolve, reject) => {
-    let refusal2 = null;
-    let greeted = false;
-    const backlog = [];
-    let closedAfter = null;
-    let handlers = null;
-    const fail = (e) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(e);
-    };
-    const timer = setTimeout(
-      () => fail(new ConnectError(false, new CoGuestError(CoGuestError.CONNECT_FAILED, `no \`welcome\` from ${base} in time`))),
-      Math.max(0, deadline - now())
-    );
-    socket.listen(
-      (text) => {
-        if (greeted) {
-          if (handlers) handlers[0](text);
-          else backlog.push(text);
-          return;
-        }
-        const msg = parseServerMsg(text);
-        if (msg?.t === "welcome") {
-          if (msg.protocol !== PROTOCOL_VERSION) {
-            fail(
-              new ConnectError(
-                true,
-                new CoGuestError(
-                  CoGuestError.PROTOCOL,
-                  `the server speaks protocol ${msg.protocol}, this SDK speaks ${PROTOCOL_VERSION}`
-                )
-              )
-            );
-            return;
-          }
-          greeted = true;
-          clearTimeout(timer);
-          resolve({
-            socket,
-            welcome: { userID: msg.user_id, role: msg.role },
-            start(onMessage, onClose) {
-              handlers = [onMessage, onClose];
-              for (const t of backlog.splice(0)) onMessage(t);
-              if (closedAfter) onClose(...closedAfter);
-            }
-          });
-        } else if (msg?.t === "error") {
-          refusal2 = new CoGuestError(msg.code, msg.message);
-        } else {
-          fail(new ConnectError(false, new CoGuestError(CoGuestError.PROTOCOL, "the server did not start with `welcome`")));
-        }
-      },
-      (code, reason2) => {
-        if (greeted) {
-          if (handlers) handlers[1](code, reason2);
-          else closedAfter = [code, reason2];
-          return;
-        }
-        clearTimeout(timer);
-        if (code === CLOSE_UNAUTHORIZED) {
-          reject(
-            new ConnectError(
-              true,
-              refusal2 ?? new CoGuestError(CoGuestError.UNAUTHORIZED, `the server refused the token${reason2 ? `: ${reason2}` : ""}`)
-            )
-          );
-        } else if (refusal2 && isAuthCode(refusal2.code)) {
-          reject(new ConnectError(true, refusal2));
-        } else {
-          reject(
-            new ConnectError(
-              false,
-              refusal2 ?? new CoGuestError(CoGuestError.CONNECT_FAILED, `${base} closed the connection before \`welcome\``)
-            )
-          );
-        }
-      }
-    );
-  });
 }
 
 // clients/typescript/src/listener.ts
