@@ -266,7 +266,7 @@ export type SeatMode = "apply_to_take" | "free_to_take";
 export type ServerMsg =
   | {
       /**
-       * [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
+       * [`PROTOCOL_VERSION`].
        */
       protocol: number;
       /**

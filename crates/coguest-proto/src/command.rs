@@ -1,6 +1,8 @@
 //! What a client sends: one frame (a request id, a room, a command) and every command it can
 //! carry, with their wire names.
 
+#[cfg(doc)]
+use crate::wire::ServerMsg;
 use crate::wire::{Device, MovePolicy, SeatMode};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,7 +25,7 @@ pub struct ClientFrame {
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum ClientCommand {
-    /// Join the room (created with default settings if new). Answered by a [`ServerMsg::Snapshot`](crate::ServerMsg::Snapshot)
+    /// Join the room (created with default settings if new). Answered by a [`ServerMsg::Snapshot`]
     /// then an ack; with `since`, by what was missed after that version when the server still
     /// has it, or a snapshot when it does not.
     Join {
@@ -174,7 +176,7 @@ pub enum ClientCommand {
     /// Service admin (an `adm` token, or the API key): watch the room without joining it.
     /// Answered like `join`: a snapshot of the host view (or, with `since`, what was missed),
     /// the recent event log, then an ack; then every change and event the hosts get, and a
-    /// [`ServerMsg::Log`](crate::ServerMsg::Log) per transition. The observer is not a member: it holds no seat, is
+    /// [`ServerMsg::Log`] per transition. The observer is not a member: it holds no seat, is
     /// not a candidate and is not counted.
     Observe {
         /// Last room version the observer saw, to resume from.
@@ -184,7 +186,7 @@ pub enum ClientCommand {
     /// Stop observing the room.
     Unobserve,
     /// Service admin, not limited to a room: watch every room's summary. Answered by a full
-    /// [`ServerMsg::Rooms`](crate::ServerMsg::Rooms) and an ack, then by `rooms` messages with the rooms that changed.
+    /// [`ServerMsg::Rooms`] and an ack, then by `rooms` messages with the rooms that changed.
     /// Needs no `room`.
     ObserveRooms,
     /// Stop watching the rooms' summaries. Needs no `room`.

@@ -30,9 +30,6 @@ pub use wire::*;
 
 use schemars::JsonSchema;
 
-/// Version of this protocol, announced in [`ServerMsg::Welcome`]. Bumped on any breaking change.
-pub const PROTOCOL_VERSION: u32 = 1;
-
 /// WebSocket close code asking the client to reconnect (server restarting or shutting down).
 pub const CLOSE_RECONNECT: u16 = 1012;
 /// WebSocket close code for a client that fell too far behind (its queue filled); it should

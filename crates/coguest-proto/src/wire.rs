@@ -5,13 +5,16 @@ use crate::codes::ErrorCode;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Version of this protocol, announced in [`ServerMsg::Welcome`]. Bumped on any breaking change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
 /// A frame from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// First frame on a connection, once the token is accepted.
     Welcome {
-        /// [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION).
+        /// [`PROTOCOL_VERSION`].
         protocol: u32,
         /// The authenticated user.
         user_id: String,
