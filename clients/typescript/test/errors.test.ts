@@ -1,26 +1,14 @@
 // Each error path: wrong role, unknown user, a room closed by the backend, bad and expired
 // tokens, bad and unreachable URLs, a closed client. Errors carry the server's codes.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, CoGuestError, CoGuestStore, ErrorCode } from "../src/index.js";
-import { Recorder, TestServer, errorCode, freePort, ids, settle, sleep, waitFor } from "./support.js";
+import { Recorder, TestServer, errorCode, freePort, ids, settle, sleep, suiteServer, waitFor } from "./support.js";
 
 describe("error paths", () => {
-  let server: TestServer;
-  const clients: Client[] = [];
-  before(async () => {
-    server = await TestServer.start();
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.stop();
-  });
-  const member = async (room: string, user: string, role: "owner" | "admin" | "audience") => {
-    const [c, s] = await server.member(room, user, role);
-    clients.push(c);
-    return [c, s] as const;
-  };
+  const suite = suiteServer();
+  const { member } = suite;
 
   test("wrong role, unknown user, nothing pending: the server's codes, nothing changes", async () => {
     const room = "errors-rules";
@@ -62,7 +50,7 @@ describe("error paths", () => {
     await hostLog.expect("guestApplicationReceived bob");
     assert.deepEqual(ids(owner.coGuestState.applicants.value), ["bob"]);
 
-    assert.equal(await server.closeRoom(room), 204);
+    assert.equal(await suite.server.closeRoom(room), 204);
     await waitFor(owner.coGuestState.connected, "connected emptied", (c) => c.length === 0);
     assert.deepEqual(owner.coGuestState.applicants.value, []);
     assert.equal(owner.isClosed, true);
@@ -82,21 +70,21 @@ describe("error paths", () => {
     const other = await TestServer.start();
     try {
       const forged = other.token("mallory", "owner");
-      const e = await Client.connect(server.url, forged).catch((err: unknown) => err);
+      const e = await Client.connect(suite.server.url, forged).catch((err: unknown) => err);
       assert.ok(e instanceof CoGuestError);
       assert.equal(e.code, ErrorCode.UNAUTHENTICATED);
     } finally {
       await other.stop();
     }
-    assert.equal(await errorCode(Client.connect(server.url, "not.a.jwt")), -3010);
-    assert.equal(await errorCode(Client.connect(server.url, "")), -3010);
-    const expired = server.token("late", "audience", { ttl: 1 });
+    assert.equal(await errorCode(Client.connect(suite.server.url, "not.a.jwt")), -3010);
+    assert.equal(await errorCode(Client.connect(suite.server.url, "")), -3010);
+    const expired = suite.server.token("late", "audience", { ttl: 1 });
     await sleep(2100);
-    assert.equal(await errorCode(Client.connect(server.url, expired)), ErrorCode.TOKEN_EXPIRED);
+    assert.equal(await errorCode(Client.connect(suite.server.url, expired)), ErrorCode.TOKEN_EXPIRED);
 
     // A token for one room: another room is refused, and the client stops.
-    const scoped = await Client.connect(server.url, server.token("scoped", "audience", { room: "only-this" }));
-    clients.push(scoped);
+    const scoped = await Client.connect(suite.server.url, suite.server.token("scoped", "audience", { room: "only-this" }));
+    suite.track(scoped);
     await CoGuestStore.create(scoped, "only-this");
     assert.equal(await errorCode(CoGuestStore.create(scoped, "another")), ErrorCode.WRONG_ROOM);
     await waitFor(scoped.status, "closed", (s) => s === "closed");
@@ -105,7 +93,7 @@ describe("error paths", () => {
   });
 
   test("bad URLs and unreachable servers", async () => {
-    const token = server.token("bob", "audience");
+    const token = suite.server.token("bob", "audience");
     for (const url of ["http://127.0.0.1:7700", "127.0.0.1:7700", "", "ws://"]) {
       assert.equal(await errorCode(Client.connect(url, token)), CoGuestError.INVALID_URL, url);
     }
@@ -116,7 +104,7 @@ describe("error paths", () => {
       CoGuestError.CONNECT_FAILED,
     );
     // Several URLs: the first that answers wins.
-    const c = await Client.connect([`ws://127.0.0.1:${closedPort}`, `${server.url}/`], token);
+    const c = await Client.connect([`ws://127.0.0.1:${closedPort}`, `${suite.server.url}/`], token);
     assert.equal(c.status.value, "connected");
     c.close();
   });

@@ -1,28 +1,16 @@
 // Every method and callback of the reference CoGuestStore against the real server: the
 // application and invitation flows, first host wins, timeouts, listeners and store lifetime.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { CoGuestStore, NoResponseReason, type Client, type SeatUserInfo } from "../src/index.js";
-import { Recorder, TestServer, errorCode, ids, settle, waitFor } from "./support.js";
+import { Recorder, errorCode, ids, settle, suiteServer, waitFor } from "./support.js";
 
 const seats = (list: readonly SeatUserInfo[]): string[] => list.map((s) => `${s.seatIndex}:${s.userID}`);
 
 describe("co-guest flows", () => {
-  let server: TestServer;
-  const clients: Client[] = [];
-  before(async () => {
-    server = await TestServer.start();
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.stop();
-  });
-  const member = async (room: string, user: string, role: "owner" | "admin" | "audience") => {
-    const [c, s] = await server.member(room, user, role);
-    clients.push(c);
-    return [c, s] as const;
-  };
+  const suite = suiteServer();
+  const { member } = suite;
 
   test("apply, accept, disconnect; apply, reject; apply, cancel", async () => {
     const room = "flows-apply";

@@ -1,36 +1,24 @@
 // The seat layer (LiveSeatStore) against the real server: every seat command and seat
 // callback, and callbacks that see the lists of their own version.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LiveSeatStore, deviceAllowed, type Client, type SeatInfo } from "../src/index.js";
-import { Recorder, TestServer, errorCode, ids, settle, waitFor } from "./support.js";
+import { Recorder, errorCode, ids, settle, suiteServer, waitFor } from "./support.js";
 
 const occupied = (seats: readonly SeatInfo[]): string[] =>
   seats.flatMap((s) => (s.user ? [`${s.seatIndex}:${s.user.userID}`] : []));
 
 describe("seat layer", () => {
-  let server: TestServer;
-  const clients: Client[] = [];
-  before(async () => {
-    server = await TestServer.start();
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.stop();
-  });
-  const member = async (room: string, user: string, role: "owner" | "admin" | "audience") => {
-    const [c, s] = await server.member(room, user, role);
-    clients.push(c);
-    return [c, s] as const;
-  };
+  const suite = suiteServer();
+  const { member } = suite;
 
   test("every seat command and seat callback", async () => {
     const room = "seats-all";
     const [ownerC, ownerStore] = await member(room, "host_1", "owner");
     const [bobC, bobStore] = await member(room, "bob", "audience");
-    const carolC = await server.client("carol", "audience");
-    clients.push(carolC);
+    const carolC = await suite.server.client("carol", "audience");
+    suite.track(carolC);
     const owner = ownerStore.liveSeatStore();
     const bob = bobStore.liveSeatStore();
     const carol = await LiveSeatStore.create(carolC, room);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import {
   Client,
   CoGuestStore,
@@ -393,4 +394,48 @@ export async function errorCode(p: Promise<unknown>): Promise<number> {
     throw e;
   }
   throw new Error("expected a rejection");
+}
+
+/** The server of one `describe` block and the members made on it (see {@link suiteServer}). */
+export interface SuiteServer {
+  /** The running server (set once the suite's `before` hook ran). */
+  readonly server: TestServer;
+  /** A client of `user` and its store in `room`, closed after the suite. */
+  member(room: string, user: string, role: Role): Promise<readonly [Client, CoGuestStore]>;
+  /** Closes `client` after the suite; returns it. */
+  track(client: Client): Client;
+}
+
+/**
+ * Starts one server for the enclosing `describe` (before its tests) and stops it after them,
+ * closing every client made through `member` or handed to `track` first.
+ */
+export function suiteServer(): SuiteServer {
+  let server: TestServer | null = null;
+  const clients: Client[] = [];
+  before(async () => {
+    server = await TestServer.start();
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server?.stop();
+  });
+  const running = (): TestServer => {
+    if (server === null) throw new Error("the suite's server is not started yet");
+    return server;
+  };
+  return {
+    get server() {
+      return running();
+    },
+    async member(room, user, role) {
+      const [c, s] = await running().member(room, user, role);
+      clients.push(c);
+      return [c, s] as const;
+    },
+    track(client) {
+      clients.push(client);
+      return client;
+    },
+  };
 }
