@@ -25,7 +25,8 @@ pub struct ClientFrame {
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum ClientCommand {
-    /// Join the room (created with default settings if new). Answered by a [`ServerMsg::Snapshot`]
+    /// Join the room (an unknown room is created with default settings when the token may
+    /// create it: by default an owner). Answered by a [`ServerMsg::Snapshot`]
     /// then an ack; with `since`, by what was missed after that version when the server still
     /// has it, or a snapshot when it does not.
     Join {
