@@ -64,7 +64,8 @@ export class CoGuestStore {
 
   /**
    * Joins `liveID` and resolves with its store once the room's state has arrived (the
-   * reference `CoGuestStore.create`); the room is created with the server's defaults if new.
+   * reference `CoGuestStore.create`); an unknown room is created with the server's defaults
+   * when this token may create it (by default an owner's); otherwise `ROOM_ID_NOT_EXIST` (-2100).
    *
    * If this client is already a member of the room, the store shares that membership (same
    * lists and listeners) and nothing is sent. A store whose room was closed is not reused: a

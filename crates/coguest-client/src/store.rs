@@ -36,7 +36,8 @@ impl std::fmt::Debug for CoGuestStore {
 
 impl CoGuestStore {
     /// Joins `room_id` and returns its store once the room's state has arrived (the reference
-    /// `CoGuestStore.create`). The room is created with the server's defaults if new.
+    /// `CoGuestStore.create`). An unknown room is created with the server's defaults when
+    /// this token may create it (by default an owner's); otherwise `ROOM_ID_NOT_EXIST` (-2100).
     ///
     /// One store per room per client: if this client already has a live store for the room,
     /// that store is returned (a clone sharing listeners and state) and nothing is sent. A
