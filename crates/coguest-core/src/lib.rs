@@ -48,6 +48,7 @@ mod command;
 mod config;
 mod error;
 mod event;
+mod gate;
 mod id;
 mod member;
 mod room;
@@ -66,6 +67,7 @@ pub use member::{
     Application, Device, DeviceFlags, GuestState, Invitation, Member, PendingRequests, Profile,
     Role, UserInfo,
 };
+pub use gate::{Gate, GateKind};
 pub use room::Room;
 pub use snapshot::{RoomSnapshot, SeatSnapshot};
 pub use time::Timestamp;

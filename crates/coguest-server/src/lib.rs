@@ -46,6 +46,7 @@
 
 mod api;
 mod app;
+pub mod approval;
 pub mod auth;
 mod clock;
 pub mod cluster;
@@ -65,7 +66,9 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig};
+pub use config::{
+    ApprovalConfig, EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig,
+};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
@@ -204,6 +207,11 @@ impl ServerBuilder {
         // Endpoints and CA file are checked before anything is opened.
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
+        let approver = Arc::new(approval::Approver::new(
+            &config.approval,
+            config.webhooks.ca_file.as_deref(),
+            metrics.clone(),
+        )?);
         let edge = edge::Edge::new(&config.edge, metrics.clone())?;
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
@@ -235,6 +243,7 @@ impl ServerBuilder {
             config: config.clone(),
             metrics: metrics.clone(),
             webhooks: webhooks.clone(),
+            approver,
             cluster: cluster.clone(),
             feed: Default::default(),
         });

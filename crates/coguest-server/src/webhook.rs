@@ -230,10 +230,10 @@ pub(crate) struct DeliveryContext {
     pub metrics: Arc<Metrics>,
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A client for `http://` and `https://` endpoints.
-fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
+/// A client for `http://` and `https://` endpoints (webhooks and the approval hook).
+pub(crate) fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*tls).clone())
         .https_or_http()
@@ -325,6 +325,21 @@ async fn deliver_loop(
     }
 }
 
+/// A JSON POST of `body` to `endpoint` signed at `now` (the timestamp and signature headers);
+/// add headers, then the body.
+pub(crate) fn signed_post(
+    endpoint: &str,
+    body: &str,
+    secret: &[u8],
+    now: Timestamp,
+) -> hyper::http::request::Builder {
+    let ts = now.as_millis();
+    hyper::Request::post(endpoint)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(TIMESTAMP_HEADER, ts.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, ts, body.as_bytes()))
+}
+
 async fn post(
     client: &HttpClient,
     endpoint: &str,
@@ -333,15 +348,11 @@ async fn post(
     now: Timestamp,
     timeout: Duration,
 ) -> Result<(), String> {
-    let ts = now.as_millis();
     let id = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["id"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let req = hyper::Request::post(endpoint)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(TIMESTAMP_HEADER, ts.to_string())
-        .header(SIGNATURE_HEADER, sign(secret, ts, body.as_bytes()))
+    let req = signed_post(endpoint, body, secret, now)
         .header(EVENT_ID_HEADER, id)
         .body(Full::new(Bytes::from(body.to_owned())))
         .map_err(|e| e.to_string())?;
