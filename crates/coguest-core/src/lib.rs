@@ -62,12 +62,12 @@ pub use error::{CommandError, ConfigError, RestoreError};
 pub use event::{
     Audience, Event, NoResponseReason, Notice, NoticeKind, Output, OutputBody, ViewChange,
 };
+pub use gate::{Gate, GateKind};
 pub use id::{RequestId, RoomId, SeatChoice, SeatIndex, UserId};
 pub use member::{
     Application, Device, DeviceFlags, GuestState, Invitation, Member, PendingRequests, Profile,
     Role, UserInfo,
 };
-pub use gate::{Gate, GateKind};
 pub use room::Room;
 pub use snapshot::{RoomSnapshot, SeatSnapshot};
 pub use time::Timestamp;
