@@ -1,6 +1,9 @@
 //! The Lua scripts, one per store operation. Their text is a storage and fencing contract
 //! (each fenced one checks `KEYS[1]`, the room's lease, against `ARGV[1]`, this node's
-//! `node|epoch`, before anything else: `store.rs` passes both).
+//! `node|epoch`, before anything else: `store.rs` passes both). The scripts that change a
+//! room (create, append, delete) also queue the webhook deliveries the change caused, in the
+//! same script: each gets the next `hookseq` number and goes into its endpoint's sorted set,
+//! scored by it, as `id|created|body`.
 
 const ACQUIRE: &str = r#"
 -- KEYS: lease, epoch, room channel; ARGV: node, ttl ms
@@ -49,30 +52,47 @@ return 0
 "#;
 
 const CREATE: &str = r#"
--- KEYS: lease, room, rooms; ARGV: node|epoch, snapshot, room id
+-- KEYS: lease, room, rooms, incarnation, hookseq, hooks...;
+-- ARGV: node|epoch, snapshot, room id, incarnation, delivery... (one per hooks key)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if tonumber(redis.call('GET', KEYS[4]) or '0') + 1 ~= tonumber(ARGV[4]) then return -3 end
+redis.call('SET', KEYS[4], ARGV[4])
 redis.call('HSET', KEYS[2], 'base', ARGV[2], 'base_seq', 0, 'log_seq', 0)
 redis.call('SADD', KEYS[3], ARGV[3])
+for i = 6, #KEYS do
+  local id = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[i], id, id .. '|' .. ARGV[i - 1])
+end
 return 1
 "#;
 
 const APPEND: &str = r#"
--- KEYS: lease, room, log, room channel; ARGV: node|epoch, seq, entry json, notice json
+-- KEYS: lease, room, log, room channel, hookseq, hooks...;
+-- ARGV: node|epoch, seq, entry json, notice json, delivery... (one per hooks key)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local last = tonumber(redis.call('HGET', KEYS[2], 'log_seq') or '-1')
 if last + 1 ~= tonumber(ARGV[2]) then return -2 end
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], 'log_seq', ARGV[2])
+for i = 6, #KEYS do
+  local id = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[i], id, id .. '|' .. ARGV[i - 1])
+end
 redis.call('PUBLISH', KEYS[4], ARGV[4])
 return 1
 "#;
 
 const DELETE: &str = r#"
--- KEYS: lease, room, log, rooms, room channel; ARGV: node|epoch, room id, notice json
+-- KEYS: lease, room, log, rooms, room channel, hookseq, hooks...;
+-- ARGV: node|epoch, room id, notice json, delivery... (one per hooks key)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[2])
+for i = 7, #KEYS do
+  local id = redis.call('INCR', KEYS[6])
+  redis.call('ZADD', KEYS[i], id, id .. '|' .. ARGV[i - 3])
+end
 redis.call('PUBLISH', KEYS[5], ARGV[3])
 return 1
 "#;
@@ -86,6 +106,24 @@ if cp then
 end
 redis.call('HSET', KEYS[2], 'checkpoint', ARGV[3], 'checkpoint_seq', ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', redis.call('HGET', KEYS[2], 'base_seq'))
+return 1
+"#;
+
+const HOOK_TURN: &str = r#"
+-- KEYS: delivery lease; ARGV: node, ttl ms
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"#;
+
+const HOOK_RELEASE: &str = r#"
+-- KEYS: delivery lease; ARGV: node
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 "#;
 
@@ -112,6 +150,8 @@ pub(super) struct Scripts {
     pub(super) delete: redis::Script,
     pub(super) compact: redis::Script,
     pub(super) load: redis::Script,
+    pub(super) hook_turn: redis::Script,
+    pub(super) hook_release: redis::Script,
 }
 
 impl Scripts {
@@ -126,6 +166,8 @@ impl Scripts {
             delete: redis::Script::new(DELETE),
             compact: redis::Script::new(COMPACT),
             load: redis::Script::new(LOAD),
+            hook_turn: redis::Script::new(HOOK_TURN),
+            hook_release: redis::Script::new(HOOK_RELEASE),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct RedisStore {
     pub(super) lease_ms: u64,
     /// Epochs of the leases this node holds, by room.
     held: Mutex<HashMap<RoomId, u64>>,
+    /// When this node last took or renewed the webhook delivery lease.
+    pub(super) hook_turn: Mutex<Option<std::time::Instant>>,
     pub(super) scripts: Scripts,
 }
 
@@ -84,6 +86,7 @@ impl RedisStore {
             node: node.to_owned(),
             lease_ms,
             held: Mutex::new(HashMap::new()),
+            hook_turn: Mutex::new(None),
             scripts: Scripts::new(),
         })
     }
@@ -156,7 +159,8 @@ impl RedisStore {
 
     /// Runs a fenced `script`: `KEYS[1]` is the room's lease and `ARGV[1]` the fence's
     /// `node|epoch`, then come `keys` and `args`. Its reply, where -1 (the lease is no longer
-    /// this node's) and -2 (the log moved on under this node) are [`StoreError::Fenced`].
+    /// this node's), -2 (the log moved on under this node) and -3 (so did the incarnation)
+    /// are [`StoreError::Fenced`].
     pub(super) async fn run_fenced(
         &self,
         fence: &Fence<'_>,
@@ -175,6 +179,9 @@ impl RedisStore {
             ))),
             -2 => Err(StoreError::Fenced(format!(
                 "room {room}: the log moved on under this node"
+            ))),
+            -3 => Err(StoreError::Fenced(format!(
+                "room {room}: its incarnation moved on under this node"
             ))),
             code => Ok(code),
         }
