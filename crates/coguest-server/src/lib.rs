@@ -116,12 +116,12 @@ pub enum ServerError {
 /// [`run`] checks it again.
 pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     let hooks = &config.webhooks;
+    webhook::Webhooks::new(hooks).map_err(|e| ServerError::Config(e.to_string()))?;
     if !hooks.endpoints.is_empty() && hooks.secret.is_empty() {
         return Err(ServerError::Config(
             "webhook endpoints need a signing secret".into(),
         ));
     }
-    webhook::Webhooks::new(hooks).map_err(|e| ServerError::Config(e.to_string()))?;
     Ok(())
 }
 
