@@ -33,6 +33,10 @@ impl Keys {
     pub fn epoch(&self, room: &str) -> String {
         format!("{}:epoch:{room}", self.prefix)
     }
+    /// The room's snapshot after log entry `seq` (a list of chunks; see `snapshots.rs`).
+    pub fn snap(&self, room: &str, seq: u64) -> String {
+        format!("{}:snap:{room}:{seq}", self.prefix)
+    }
     /// The room id's incarnation counter (kept when the room is deleted).
     pub fn incarnation(&self, room: &str) -> String {
         format!("{}:incarnation:{room}", self.prefix)

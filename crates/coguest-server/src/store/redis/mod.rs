@@ -11,7 +11,8 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `P:room:{id}` | hash | `base`, `base_seq`, `checkpoint`, `checkpoint_seq`, `log_seq` |
+//! | `P:room:{id}` | hash | `base_seq`, `checkpoint_seq`, `log_seq`; `base` inline for a new room |
+//! | `P:snap:{id}:{seq}` | list | the snapshot after entry `seq` in 64 KiB chunks (base, checkpoint) |
 //! | `P:log:{id}` | sorted set | log entries (JSON) scored by their sequence number |
 //! | `P:rooms` | set | every room id |
 //! | `P:lease:{id}` | string with TTL | `node|epoch` of the owner |
@@ -29,7 +30,8 @@
 //! The files, lowest first: `keys.rs` (the names above), `wire.rs` (what is stored and
 //! published), `scripts.rs` (the Lua scripts), `store.rs` ([`RedisStore`]: the connection, the
 //! leases this node holds, and the one way a script is called), then `lease.rs` (taking,
-//! renewing and giving up leases), `hooks.rs` (the webhook outbox and its delivery lease) and
+//! renewing and giving up leases), `snapshots.rs` (compaction in chunks, loading in pieces),
+//! `hooks.rs` (the webhook outbox and its delivery lease) and
 //! `rooms.rs` (the [`RoomStore`](super::RoomStore) impl).
 
 mod hooks;
@@ -37,6 +39,7 @@ mod keys;
 mod lease;
 mod rooms;
 mod scripts;
+mod snapshots;
 mod store;
 mod wire;
 

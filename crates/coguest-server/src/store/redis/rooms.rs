@@ -2,7 +2,7 @@
 //! one fenced script (the append and the delete publish on the room channel too; the create,
 //! the append and the delete queue the webhook deliveries they caused).
 
-use super::store::{NONE, RedisStore};
+use super::store::RedisStore;
 use super::wire::{EntryAnswer, RoomNotice, WireEntry};
 use crate::store::{
     LogEntry, OutboxFor, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom, backend,
@@ -71,33 +71,7 @@ impl RoomStore for RedisStore {
     }
 
     async fn load(&self, room: &RoomId) -> Result<Option<StoredRoom>, StoreError> {
-        let r = room.as_str();
-        let keys = (self.keys.room(r), self.keys.log(r));
-        let raw: Vec<String> = self.run(&self.scripts.load, keys, NONE).await?;
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        let corrupt = |w: String| StoreError::Corrupt(format!("room {room}: {w}"));
-        if raw.len() < 3 {
-            return Err(corrupt("short room record".into()));
-        }
-        let base: RoomSnapshot =
-            serde_json::from_str(&raw[0]).map_err(|e| corrupt(format!("snapshot: {e}")))?;
-        let base_seq: u64 = raw[1].parse().map_err(|_| corrupt("base_seq".into()))?;
-        let checkpoint_seq: u64 = raw[2].parse().map_err(|_| corrupt("checkpoint".into()))?;
-        let mut log = Vec::with_capacity(raw.len() - 3);
-        for text in &raw[3..] {
-            let w: WireEntry =
-                serde_json::from_str(text).map_err(|e| corrupt(format!("log entry: {e}")))?;
-            log.push(w.to_entry()?);
-        }
-        Ok(Some(StoredRoom {
-            room_id: room.clone(),
-            base,
-            base_seq,
-            checkpoint_seq,
-            log,
-        }))
+        self.load_in_pieces(room).await
     }
 
     /// Creates the room with the id's next incarnation (counted even without webhooks, so
@@ -200,12 +174,18 @@ impl RoomStore for RedisStore {
         let r = room.as_str();
         let notice = serde_json::to_string(&RoomNotice::Closed).map_err(backend)?;
         let (hook_keys, hooks) = self.hook_args(outbox);
+        // Only the lease holder compacts, so these cannot move before the script runs.
+        let (base, checkpoint) = match self.head(r).await? {
+            Some(h) => (h.base_seq, h.checkpoint_seq),
+            None => (0, 0),
+        };
         let keys = (
             self.keys.room(r),
             self.keys.log(r),
             self.keys.rooms(),
             self.keys.room_channel(r),
             self.keys.hookseq(),
+            (self.keys.snap(r, base), self.keys.snap(r, checkpoint)),
             hook_keys,
         );
         self.run_fenced(&fence, &self.scripts.delete, keys, (r, notice, hooks))
@@ -219,12 +199,6 @@ impl RoomStore for RedisStore {
         seq: u64,
         snapshot: &RoomSnapshot,
     ) -> Result<(), StoreError> {
-        let fence = self.fenced(room)?;
-        let r = room.as_str();
-        let json = serde_json::to_string(snapshot).map_err(backend)?;
-        let keys = (self.keys.room(r), self.keys.log(r));
-        self.run_fenced(&fence, &self.scripts.compact, keys, (seq, json))
-            .await?;
-        Ok(())
+        self.compact_chunked(room, seq, snapshot).await
     }
 }

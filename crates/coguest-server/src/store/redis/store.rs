@@ -64,9 +64,9 @@ impl RedisStore {
     /// Connects (with automatic reconnection) to `url`.
     ///
     /// A call waits for Redis up to one lease ([`response_timeout`]), not the client's default
-    /// 500 ms: the scripts of a large room (a compaction carries the whole snapshot, ~10 MB at
-    /// 100,000 members) and the calls queued behind them in Redis took longer than that under
-    /// load, and an append that times out is answered `FAILED` although Redis may still run it.
+    /// 500 ms: calls queued in a busy Redis took longer than that under load (before snapshots
+    /// were written in chunks, a large room's compaction was one multi-megabyte script), and an
+    /// append that times out is answered `FAILED` although Redis may still run it.
     pub async fn connect(
         url: &str,
         prefix: &str,
