@@ -455,6 +455,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     config.edge.max_connections_per_ip = args.max_connections_per_ip;
     config.edge.max_handshakes = args.max_handshakes;
     config.edge.max_connections = args.max_connections;
+    // Before listening: a node that printed its address must be able to serve.
+    coguest_server::check_config(&config)?;
     raise_fd_limit();
     let (ws, http) = match config.edge.tls {
         Some(_) => ("wss", "https"),

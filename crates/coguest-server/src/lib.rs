@@ -109,6 +109,23 @@ pub enum ServerError {
     /// The webhook settings cannot be used (endpoint URL, CA file).
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookSetupError),
+    /// The configuration cannot be used (see [`check_config`]); the message says why.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Checks what can be checked of `config` without opening anything (webhook endpoints,
+/// secret and CA file), so that a binary refuses a bad configuration before it listens.
+/// [`run`] checks it again.
+pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
+    let hooks = &config.webhooks;
+    webhook::Webhooks::new(hooks).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !hooks.endpoints.is_empty() && hooks.secret.is_empty() {
+        return Err(ServerError::Config(
+            "webhook endpoints need a signing secret".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Serves `listener` until `shutdown` completes, then shuts down gracefully: stop accepting,
@@ -198,13 +215,8 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
-            // The webhook outbox lives in SQLite, written with each log entry.
-            return Err(ServerError::Io(std::io::Error::other(
-                "webhooks are not supported in cluster mode (Redis) yet",
-            )));
-        }
         // Endpoints and CA file are checked before anything is opened.
+        check_config(&config)?;
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
         let approver = Arc::new(approval::Approver::new(
@@ -295,6 +307,9 @@ impl ServerBuilder {
         let _ = hooks_tx.send(true);
         for d in deliveries {
             let _ = d.await;
+        }
+        if webhooks.enabled() {
+            store.outbox_release().await;
         }
         store.close().await;
         tracing::info!("shut down");

@@ -19,8 +19,8 @@ pub struct Cluster {
     nodes: Vec<Option<Served>>,
     /// Whether each node connects to Redis as its own ACL user (see `start_as_users`).
     users: bool,
-    /// More `serve` flags for every node (see `start_with`).
-    extra: Vec<String>,
+    /// More `coguest serve` flags for every node (see `start_with`).
+    flags: Vec<String>,
 }
 
 impl Cluster {
@@ -29,10 +29,10 @@ impl Cluster {
         Self::launch(name, n, false, Vec::new()).await
     }
 
-    /// `n` nodes, each started with the `extra` `serve` flags too.
-    pub async fn start_with(name: &str, n: usize, extra: &[&str]) -> Self {
-        let extra = extra.iter().map(|s| s.to_string()).collect();
-        Self::launch(name, n, false, extra).await
+    /// `n` nodes started with these more `coguest serve` flags (kept for restarts).
+    pub async fn start_with(name: &str, n: usize, flags: &[&str]) -> Self {
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch(name, n, false, flags).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
@@ -42,7 +42,7 @@ impl Cluster {
         Self::launch(name, n, true, Vec::new()).await
     }
 
-    async fn launch(name: &str, n: usize, users: bool, extra: Vec<String>) -> Self {
+    async fn launch(name: &str, n: usize, users: bool, flags: Vec<String>) -> Self {
         // Fail loudly when Redis is not there: these tests must run in CI.
         let hostport = redis_addr().1;
         tokio::net::TcpStream::connect(&hostport)
@@ -57,7 +57,7 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
             users,
-            extra,
+            flags,
         };
         for i in 0..n {
             if users {
@@ -96,7 +96,7 @@ impl Cluster {
             .args(["--node-id", &format!("n{i}")])
             .args(["--lease-ms", &LEASE_MS.to_string()])
             .args(["--grace-period-secs", "20"])
-            .args(&self.extra);
+            .args(&self.flags);
         Served::spawn(cmd).await
     }
 
