@@ -114,8 +114,8 @@ pub enum ServerError {
     Config(String),
 }
 
-/// Checks what can be checked of `config` without opening anything (webhook endpoints,
-/// secret and CA file), so that a binary refuses a bad configuration before it listens.
+/// Checks what can be checked of `config` without opening anything (webhook and approval
+/// endpoints, secrets and CA file), so that a binary refuses a bad configuration before it listens.
 /// [`run`] checks it again.
 pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     let hooks = &config.webhooks;
@@ -123,6 +123,14 @@ pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     if !hooks.endpoints.is_empty() && hooks.secret.is_empty() {
         return Err(ServerError::Config(
             "webhook endpoints need a signing secret".into(),
+        ));
+    }
+    let approval = &config.approval;
+    let urls: Vec<String> = approval.urls.iter().map(|(_, u)| u.clone()).collect();
+    webhook::check_endpoints(&urls).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !urls.is_empty() && approval.secret.is_empty() {
+        return Err(ServerError::Config(
+            "approval endpoints need a signing secret".into(),
         ));
     }
     Ok(())
