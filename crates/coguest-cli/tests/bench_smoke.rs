@@ -47,6 +47,21 @@ fn latency_scenario_answers_every_command() {
     assert_cpu_split(&r);
 }
 
+/// `--approve-delay-ms`: the same schedule with an in-process approval hook asked before
+/// every application and invitation; it checked every signature and allowed each request.
+#[test]
+fn latency_scenario_with_an_approval_hook_asks_it() {
+    let r = bench(&format!("latency --approve-delay-ms 1 {TINY_LATENCY}"));
+    assert_eq!(r["passed"], true);
+    assert_eq!(r["approve_delay_ms"], 1);
+    assert!(r["approvals_allowed"].as_u64().unwrap() > 0, "{r}");
+    let refused = r["commands"]["refused"].as_object().unwrap();
+    assert!(
+        !refused.keys().any(|k| k.contains("APPROVAL")),
+        "the hook refused: {r}"
+    );
+}
+
 /// `--ping-only`: the same schedule of room pings, each answered, nothing refused, and no
 /// frame delivered but the answers (nothing was changed).
 #[test]

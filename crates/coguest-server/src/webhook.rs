@@ -240,11 +240,16 @@ pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A client for `http://` and `https://` endpoints (webhooks and the approval hook).
 pub(crate) fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
+    // Small requests written at once: without TCP_NODELAY, a request's last segment can wait
+    // for the previous one's ACK (the approval hook's round trip is on a member's path).
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*tls).clone())
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     Client::builder(TokioExecutor::new()).build(connector)
 }
 

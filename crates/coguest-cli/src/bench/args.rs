@@ -77,6 +77,10 @@ pub struct BenchArgs {
     /// same round trip through a mature broker (the machine's floor).
     #[arg(long)]
     pub ping_only: bool,
+    /// latency, heavy, saturate: ask an approval hook before every application and invitation
+    /// (`--approve-url`), served in this process and allowing each request after this many ms.
+    #[arg(long)]
+    pub approve_delay_ms: Option<u64>,
     /// Saturate: rate multiplier per step.
     #[arg(long, default_value_t = 1.5)]
     pub step_factor: f64,

@@ -8,6 +8,7 @@
 //! a command went unanswered, a member saw a room version go backwards, or a member missed a
 //! seat change.
 
+mod approve;
 mod args;
 mod client;
 mod fanout;
@@ -67,6 +68,28 @@ pub fn run(args: BenchArgs) -> Result<()> {
         // One room holds every member (plus the host and the guest).
         extra.extend(["--max-members".into(), (args.members + 16).to_string()]);
     }
+    let ops = matches!(
+        args.scenario,
+        Scenario::Latency | Scenario::Heavy | Scenario::Saturate
+    );
+    let hook = match args.approve_delay_ms {
+        Some(_) if !ops || args.target != Target::Coguest || args.ping_only => {
+            bail!("--approve-delay-ms runs the command scenarios against coguest")
+        }
+        Some(ms) => {
+            let hook = approve::start(Duration::from_millis(ms))?;
+            extra.extend([
+                "--approve-url".into(),
+                format!("apply={}", hook.url),
+                "--approve-url".into(),
+                format!("invite={}", hook.url),
+                "--approve-secret".into(),
+                approve::SECRET.into(),
+            ]);
+            Some(hook)
+        }
+        None => None,
+    };
     let spawn = Spawn {
         target: args.target,
         cpus: args.server_cpus.clone(),
@@ -80,10 +103,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
         extra,
         cluster: cluster.clone(),
     };
-    let ops = matches!(
-        args.scenario,
-        Scenario::Latency | Scenario::Heavy | Scenario::Saturate
-    );
     if args.target == Target::Nats
         && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
         && !(ops && args.ping_only)
@@ -128,6 +147,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
     head.insert("target".into(), json!(args.target));
     head.insert("label".into(), json!(args.label));
     head.insert("ping_only".into(), json!(args.ping_only));
+    head.insert("approve_delay_ms".into(), json!(args.approve_delay_ms));
+    head.insert(
+        "approvals_allowed".into(),
+        json!(hook.as_ref().map(approve::ApproveHook::allowed)),
+    );
     head.insert("servers".into(), json!(args.servers.max(1)));
     head.insert("cluster".into(), json!(args.redis.is_some()));
     head.insert("server_cpus".into(), json!(args.server_cpus));
