@@ -100,6 +100,10 @@ pub enum ServerError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The configuration cannot be used (a bad `--redis` URL, an unreachable Redis, TLS files
+    /// that do not load, webhooks in cluster mode): refused before the server accepts anyone.
+    #[error("{0}")]
+    Config(String),
     /// Network or file IO failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -197,19 +201,27 @@ impl ServerBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
             // The webhook outbox lives in SQLite, written with each log entry.
-            return Err(ServerError::Io(std::io::Error::other(
-                "webhooks are not supported in cluster mode (Redis) yet",
-            )));
+            return Err(ServerError::Config(
+                "webhooks are not supported in cluster mode (Redis) yet".into(),
+            ));
+        }
+        if let Some(cc) = &config.cluster {
+            store::redis::RedisTarget::parse(&cc.redis_url)
+                .map_err(|e| ServerError::Config(e.to_string()))?;
         }
         // Endpoints and CA file are checked before anything is opened.
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
-        let edge = edge::Edge::new(&config.edge, metrics.clone())?;
+        let edge = edge::Edge::new(&config.edge, metrics.clone())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
             (Some(s), _) => s,
             (None, Some(cc)) => {
                 let lease_ms = u64::try_from(cc.lease.as_millis()).unwrap_or(u64::MAX);
+                let url = store::redis::redacted(&cc.redis_url);
+                let unreachable =
+                    |e: StoreError| ServerError::Config(format!("cannot use Redis at {url}: {e}"));
                 let redis = Arc::new(
                     store::redis::RedisStore::connect(
                         &cc.redis_url,
@@ -217,10 +229,15 @@ impl ServerBuilder {
                         &cc.node_id,
                         lease_ms,
                     )
-                    .await?,
+                    .await
+                    .map_err(unreachable)?,
                 );
-                cluster = Some(cluster::Cluster::start(cc, redis.clone(), metrics.clone()).await?);
-                tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
+                cluster = Some(
+                    cluster::Cluster::start(cc, redis.clone(), metrics.clone())
+                        .await
+                        .map_err(unreachable)?,
+                );
+                tracing::info!(node = %cc.node_id, redis = %url, "cluster mode");
                 redis
             }
             (None, None) => {
@@ -310,6 +327,23 @@ impl Server {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Runs until `shutdown` completes, then shuts down gracefully (as [`shutdown`](Self::shutdown));
+    /// returns early with the server's error if it stops by itself.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let stopped = tokio::select! {
+            () = shutdown => None,
+            done = &mut self.task => Some(done),
+        };
+        match stopped {
+            None => self.shutdown().await,
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(ServerError::Io(std::io::Error::other(e.to_string()))),
+        }
     }
 
     /// Shuts down gracefully and waits until everything is stored and closed.

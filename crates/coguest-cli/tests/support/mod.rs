@@ -11,6 +11,8 @@
 //!   kill, stop, restart, wait until they agree on a room.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
+//! - [`redis_server`]: a test's own `redis-server` (or Sentinel) on a free port, killed when
+//!   dropped.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
@@ -18,6 +20,7 @@ pub mod cluster;
 pub mod common;
 pub mod process;
 pub mod redis;
+pub mod redis_server;
 
 // What most tests use, at `support::` (each test binary uses some of it).
 #[allow(unused_imports)]
