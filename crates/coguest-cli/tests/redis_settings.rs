@@ -1,6 +1,7 @@
 //! What `coguest serve --redis` checks before it listens: the URL (a bad one is refused with
 //! its reason, before "listening"), that Redis answers, and whether Redis keeps its writes on
 //! disk (a warning when a Redis restart would lose acknowledged changes).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -63,7 +64,10 @@ async fn a_bad_redis_url_is_refused_before_listening() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(!stdout.contains("listening"), "{stdout}");
-    assert!(stderr.contains("--redis \"http://user:***@127.0.0.1:6379\""), "{stderr}");
+    assert!(
+        stderr.contains("--redis \"http://user:***@127.0.0.1:6379\""),
+        "{stderr}"
+    );
     assert!(!stderr.contains("secret"), "{stderr}");
     assert!(!stderr.contains("io:"), "{stderr}");
 }

@@ -51,7 +51,10 @@ impl RedisServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("sentinel.conf");
-        let mut text = format!("port {port}\nbind 127.0.0.1\ndir {}\n", dir.path().display());
+        let mut text = format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\n",
+            dir.path().display()
+        );
         for l in lines {
             text.push_str(l);
             text.push('\n');
@@ -76,7 +79,11 @@ impl RedisServer {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.try_cmd(&["PING"]).is_err() {
-            assert!(Instant::now() < deadline, "redis on {} did not start", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis on {} did not start",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

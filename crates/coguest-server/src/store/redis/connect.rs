@@ -83,9 +83,9 @@ impl Persistence {
     pub fn loss(&self) -> Option<&'static str> {
         match (self.aof, self.save.trim().is_empty()) {
             (true, _) => None,
-            (false, true) => {
-                Some("Redis has no persistence (appendonly no, no save rules): a Redis restart loses every room")
-            }
+            (false, true) => Some(
+                "Redis has no persistence (appendonly no, no save rules): a Redis restart loses every room",
+            ),
             (false, false) => Some(
                 "Redis keeps only RDB snapshots (appendonly no): a Redis restart loses what changed since the last one",
             ),
@@ -120,7 +120,11 @@ mod tests {
         assert!(RedisTarget::parse("redis://127.0.0.1:6379").is_ok());
         assert!(RedisTarget::parse("redis://u:p@127.0.0.1:6379/2").is_ok());
         let e = RedisTarget::parse("http://127.0.0.1:6379").unwrap_err();
-        assert!(e.to_string().starts_with("--redis \"http://127.0.0.1:6379\": "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("--redis \"http://127.0.0.1:6379\": "),
+            "{e}"
+        );
         assert!(RedisTarget::parse("127.0.0.1:6379").is_err());
         let e = RedisTarget::parse("http://u:secret@127.0.0.1:6379").unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
