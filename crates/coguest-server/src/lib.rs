@@ -46,6 +46,7 @@
 
 mod api;
 mod app;
+pub mod approval;
 pub mod auth;
 mod clock;
 pub mod cluster;
@@ -65,7 +66,9 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig};
+pub use config::{
+    ApprovalConfig, EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig,
+};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
@@ -100,16 +103,43 @@ pub enum ServerError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The configuration cannot be used (a bad `--redis` URL, an unreachable Redis, TLS files
-    /// that do not load, webhooks in cluster mode): refused before the server accepts anyone.
-    #[error("{0}")]
-    Config(String),
     /// Network or file IO failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     /// The webhook settings cannot be used (endpoint URL, CA file).
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookSetupError),
+    /// The configuration cannot be used (see [`check_config`]; also an unreachable Redis and
+    /// TLS files that do not load): refused before the server accepts anyone; the message says
+    /// why.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Checks what can be checked of `config` without opening anything (webhook and approval
+/// endpoints, secrets and CA file, the Redis URL), so that a binary refuses a bad configuration before it listens.
+/// [`run`] checks it again.
+pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
+    let hooks = &config.webhooks;
+    webhook::Webhooks::new(hooks).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !hooks.endpoints.is_empty() && hooks.secret.is_empty() {
+        return Err(ServerError::Config(
+            "webhook endpoints need a signing secret".into(),
+        ));
+    }
+    let approval = &config.approval;
+    let urls: Vec<String> = approval.urls.iter().map(|(_, u)| u.clone()).collect();
+    webhook::check_endpoints(&urls).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !urls.is_empty() && approval.secret.is_empty() {
+        return Err(ServerError::Config(
+            "approval endpoints need a signing secret".into(),
+        ));
+    }
+    if let Some(cc) = &config.cluster {
+        store::redis::RedisTarget::parse(&cc.redis_url)
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Serves `listener` until `shutdown` completes, then shuts down gracefully: stop accepting,
@@ -199,19 +229,15 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
-            // The webhook outbox lives in SQLite, written with each log entry.
-            return Err(ServerError::Config(
-                "webhooks are not supported in cluster mode (Redis) yet".into(),
-            ));
-        }
-        if let Some(cc) = &config.cluster {
-            store::redis::RedisTarget::parse(&cc.redis_url)
-                .map_err(|e| ServerError::Config(e.to_string()))?;
-        }
         // Endpoints and CA file are checked before anything is opened.
+        check_config(&config)?;
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
+        let approver = Arc::new(approval::Approver::new(
+            &config.approval,
+            config.webhooks.ca_file.as_deref(),
+            metrics.clone(),
+        )?);
         let edge = edge::Edge::new(&config.edge, metrics.clone())
             .map_err(|e| ServerError::Config(e.to_string()))?;
         let mut cluster = None;
@@ -252,6 +278,7 @@ impl ServerBuilder {
             config: config.clone(),
             metrics: metrics.clone(),
             webhooks: webhooks.clone(),
+            approver,
             cluster: cluster.clone(),
             feed: Default::default(),
         });
@@ -303,6 +330,9 @@ impl ServerBuilder {
         let _ = hooks_tx.send(true);
         for d in deliveries {
             let _ = d.await;
+        }
+        if webhooks.enabled() {
+            store.outbox_release().await;
         }
         store.close().await;
         tracing::info!("shut down");
