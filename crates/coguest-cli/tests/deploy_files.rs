@@ -441,10 +441,12 @@ async fn exported_metrics() -> Exported {
             .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .next()
             .unwrap();
+        // `let var = ...;` or `let var: Type = ...;`
         let decl = source
-            .split(&format!("let {var} = "))
-            .nth(1)
-            .unwrap_or_else(|| panic!("no `let {var} =` in metrics.rs"));
+            .split(&format!("let {var}"))
+            .skip(1)
+            .find(|rest| rest.starts_with([' ', ':']))
+            .unwrap_or_else(|| panic!("no `let {var}` in metrics.rs"));
         let decl = &decl[..decl.find(';').unwrap()];
         let kind = if decl.contains("Histogram") {
             "histogram"
