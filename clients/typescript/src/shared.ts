@@ -12,7 +12,16 @@ import { dispatchGuest, dispatchHost, dispatchSeat } from "./listener.js";
 import { Observable, publish, reportCallbackError } from "./observable.js";
 import type { ObserverViews, StoreEvent, Views } from "./state.js";
 import { EMPTY_VIEWS } from "./state.js";
-import type { Application, Invitation, LiveUserInfo, LogEntry, SeatInfo, SeatMode, SeatUserInfo } from "./types.js";
+import type {
+  Application,
+  ClosedReason,
+  Invitation,
+  LiveUserInfo,
+  LogEntry,
+  SeatInfo,
+  SeatMode,
+  SeatUserInfo,
+} from "./types.js";
 
 /** @internal Transitions an observer's event log keeps (newest first). */
 export const LOG_LIMIT = 200;
@@ -41,6 +50,8 @@ export class StoreShared {
   readonly seatListeners: Array<Partial<SeatListener>> = [];
   /** Why the store ended (room closed, left, re-join refused), once it has. */
   closedReason: string | null = null;
+  /** Why the server closed the room, when it did (`room_closed`'s `reason`). */
+  serverReason: ClosedReason | null = null;
   #queue: StoreEvent[] = [];
   #draining = false;
 

@@ -9,7 +9,7 @@ import type { Client, RoomHandle } from "./client.js";
 import type { GuestListener, HostListener } from "./listener.js";
 import { LiveSeatStore } from "./seat.js";
 import { removeOnce } from "./shared.js";
-import type { CoGuestState } from "./types.js";
+import type { ClosedReason, CoGuestState } from "./types.js";
 
 /** Arguments of {@link CoGuestStore.applyForSeat}. */
 export interface ApplyForSeatOptions {
@@ -94,6 +94,16 @@ export class CoGuestStore {
    */
   get isClosed(): boolean {
     return this.#room.shared.closed;
+  }
+
+  /**
+   * Why the server closed the room, once it has: `"closed"` by the admin API, `"lost"` when a
+   * cluster's Redis lost the room's data (`CoGuestStore.create` then starts an empty room).
+   * `null` while the room is open, or when the store ended for another reason (left, a
+   * re-join refused).
+   */
+  get closedReason(): ClosedReason | null {
+    return this.#room.shared.serverReason;
   }
 
   /** Adds host-side callbacks (the reference `addHostListener`). Adding the same object twice calls it twice. */

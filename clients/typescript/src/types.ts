@@ -45,6 +45,13 @@ export type Device = "microphone" | "camera";
 /** How members get onto seats: apply (or be invited), or also take a free seat directly. */
 export type SeatMode = "applyToTake" | "freeToTake";
 
+/**
+ * Why the server closed a room (`CoGuestStore.closedReason`): `"closed"` by the admin
+ * API, `"lost"` when a cluster's Redis lost the room's data (restarted without persistence,
+ * flushed): the room is gone, and joining it again starts an empty one.
+ */
+export type ClosedReason = "closed" | "lost";
+
 /** What {@link LiveSeatStore.moveToSeat} does when the target seat is occupied. */
 export type MovePolicy = "abortWhenOccupied" | "forceReplace" | "swap";
 

@@ -367,6 +367,10 @@ export type ServerMsg =
     }
   | {
       /**
+       * Why: `closed` (the admin API) unless said otherwise.
+       */
+      reason?: ClosedReason;
+      /**
        * The room.
        */
       room: string;
@@ -476,6 +480,13 @@ export type Change =
       state: CoGuestState;
       type: "reset";
     };
+/**
+ * Why a room was closed ([`ServerMsg::RoomClosed`]).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ClosedReason".
+ */
+export type ClosedReason = "closed" | "lost";
 /**
  * A seated user's media device.
  *

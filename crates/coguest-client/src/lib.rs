@@ -143,6 +143,6 @@ pub use listener::{GuestListener, HostListener, SeatListener};
 pub use seat::{LiveSeatStore, SeatEvents};
 pub use store::{CoGuestStore, GuestEvents, HostEvents};
 pub use types::{
-    CoGuestState, Device, GuestEvent, HostEvent, LiveUserInfo, MovePolicy, NoResponseReason, Role,
-    SeatEvent, SeatInfo, SeatMode, SeatUserInfo,
+    ClosedReason, CoGuestState, Device, GuestEvent, HostEvent, LiveUserInfo, MovePolicy,
+    NoResponseReason, Role, SeatEvent, SeatInfo, SeatMode, SeatUserInfo,
 };

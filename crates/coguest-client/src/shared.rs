@@ -31,6 +31,8 @@ pub(crate) struct StoreShared {
     pub(crate) applicants: watch::Sender<Vec<LiveUserInfo>>,
     pub(crate) candidates: watch::Sender<Vec<LiveUserInfo>>,
     closed: AtomicBool,
+    /// Why the server closed the room, when it did.
+    closed_reason: Mutex<Option<coguest_proto::ClosedReason>>,
 }
 
 impl StoreShared {
@@ -50,6 +52,7 @@ impl StoreShared {
             applicants: watch::Sender::new(Vec::new()),
             candidates: watch::Sender::new(Vec::new()),
             closed: AtomicBool::new(false),
+            closed_reason: Mutex::new(None),
         }
     }
 
@@ -93,6 +96,17 @@ impl StoreShared {
         lock(&self.host_subs).clear();
         lock(&self.guest_subs).clear();
         lock(&self.seat_subs).clear();
+    }
+
+    /// Why the server closed the room (`None`: it did not, or re-joining failed).
+    pub(crate) fn closed_reason(&self) -> Option<coguest_proto::ClosedReason> {
+        *lock(&self.closed_reason)
+    }
+
+    /// The server closed the room for `reason`: [`mark_closed`](Self::mark_closed).
+    pub(crate) fn mark_closed_by_server(&self, reason: coguest_proto::ClosedReason) {
+        *lock(&self.closed_reason) = Some(reason);
+        self.mark_closed();
     }
 
     /// The room was closed by the server, or re-joining it failed: the lists empty, the

@@ -4,7 +4,7 @@ use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener};
 use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
-use crate::types::{CoGuestState, GuestEvent, HostEvent};
+use crate::types::{ClosedReason, CoGuestState, GuestEvent, HostEvent};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -120,6 +120,14 @@ impl CoGuestStore {
     /// have ended and every call fails with [`CoGuestError::ROOM_CLOSED`].
     pub fn is_closed(&self) -> bool {
         self.inner.shared.is_closed()
+    }
+
+    /// Why the server closed the room, once it has: [`ClosedReason::Closed`] by the admin
+    /// API, [`ClosedReason::Lost`] when a cluster's Redis lost the room's data (joining again
+    /// with a new store starts an empty room). `None` while the room is open, or when the
+    /// store ended for another reason (a re-join refused).
+    pub fn closed_reason(&self) -> Option<ClosedReason> {
+        self.inner.shared.closed_reason()
     }
 
     pub(crate) fn shared(&self) -> &StoreShared {

@@ -1,6 +1,6 @@
 //! The SDK's public data types: users, seats, the observable state and the event enums.
 
-pub use coguest_proto::{Device, MovePolicy, SeatMode};
+pub use coguest_proto::{ClosedReason, Device, MovePolicy, SeatMode};
 use tokio::sync::watch;
 
 /// The reference `LiveUserInfo`: who a user is.

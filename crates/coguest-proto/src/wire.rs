@@ -81,6 +81,9 @@ pub enum ServerMsg {
     RoomClosed {
         /// The room.
         room: String,
+        /// Why: `closed` (the admin API) unless said otherwise.
+        #[serde(default, skip_serializing_if = "ClosedReason::is_closed")]
+        reason: ClosedReason,
     },
     /// To observers: one transition of the room, with who caused it (the event log).
     Log {
@@ -318,6 +321,26 @@ pub struct CoGuestState {
     /// The room's seat mode.
     #[serde(default)]
     pub seat_mode: SeatMode,
+}
+
+/// Why a room was closed ([`ServerMsg::RoomClosed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    /// Closed by the admin API (the default when `reason` is absent).
+    #[default]
+    Closed,
+    /// Cluster mode: the room's data was lost from Redis (restarted without persistence,
+    /// flushed, or another Redis). The room is gone; joining it again creates a new, empty
+    /// room.
+    Lost,
+}
+
+impl ClosedReason {
+    /// Whether this is [`ClosedReason::Closed`] (left out of the message).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, ClosedReason::Closed)
+    }
 }
 
 /// Reason a request closed unanswered: `timeout` (0) or `already_seated` (1).

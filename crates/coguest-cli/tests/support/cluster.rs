@@ -19,27 +19,63 @@ pub struct Cluster {
     nodes: Vec<Option<Served>>,
     /// Whether each node connects to Redis as its own ACL user (see `start_as_users`).
     users: bool,
+    /// The Redis every node connects to.
+    url: String,
+    /// `serve` flags of every node, with their values.
+    flags: Vec<(String, String)>,
 }
 
 impl Cluster {
     /// `n` nodes; `name` goes into the Redis prefix.
     pub async fn start(name: &str, n: usize) -> Self {
-        Self::launch(name, n, false).await
+        Self::launch(name, n, false, redis_url()).await
+    }
+
+    /// `n` nodes on the Redis at `url` (a test's own, see `own_redis`).
+    pub async fn start_on(name: &str, n: usize, url: &str) -> Self {
+        Self::launch_with(name, n, false, url.to_owned(), &[]).await
+    }
+
+    /// [`start_on`](Self::start_on) with `serve` flags set or overridden (a flag and its
+    /// value, e.g. `("--grace-period-secs", "3")`).
+    pub async fn start_on_with(name: &str, n: usize, url: &str, flags: &[(&str, &str)]) -> Self {
+        Self::launch_with(name, n, false, url.to_owned(), flags).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
     /// connections (`CLIENT KILL ... USER`) or refuse it new ones (`ACL SETUSER ... off`)
     /// without touching other nodes or other tests.
     pub async fn start_as_users(name: &str, n: usize) -> Self {
-        Self::launch(name, n, true).await
+        Self::launch(name, n, true, redis_url()).await
     }
 
-    async fn launch(name: &str, n: usize, users: bool) -> Self {
+    async fn launch(name: &str, n: usize, users: bool, url: String) -> Self {
+        Self::launch_with(name, n, users, url, &[]).await
+    }
+
+    async fn launch_with(
+        name: &str,
+        n: usize,
+        users: bool,
+        url: String,
+        overrides: &[(&str, &str)],
+    ) -> Self {
+        let mut flags: Vec<(String, String)> = vec![
+            ("--lease-ms".into(), LEASE_MS.to_string()),
+            ("--grace-period-secs".into(), "20".into()),
+        ];
+        for (flag, value) in overrides {
+            match flags.iter_mut().find(|(f, _)| f == flag) {
+                Some(f) => f.1 = (*value).to_owned(),
+                None => flags.push(((*flag).to_owned(), (*value).to_owned())),
+            }
+        }
         // Fail loudly when Redis is not there: these tests must run in CI.
-        let hostport = redis_addr().1;
-        tokio::net::TcpStream::connect(&hostport)
+        let rest = url.trim_start_matches("redis://");
+        let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        tokio::net::TcpStream::connect(hostport.trim_end_matches('/'))
             .await
-            .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+            .unwrap_or_else(|e| panic!("Redis is not reachable at {url}: {e}"));
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -49,6 +85,8 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
             users,
+            url,
+            flags,
         };
         for i in 0..n {
             if users {
@@ -75,7 +113,7 @@ impl Cluster {
 
     fn node_url(&self, i: usize) -> String {
         if !self.users {
-            return redis_url();
+            return self.url.clone();
         }
         let user = self.user(i);
         format!("redis://{user}:{user}@{}", redis_addr().1)
@@ -84,9 +122,10 @@ impl Cluster {
     async fn spawn(&self, i: usize) -> Served {
         let mut cmd = serve(&self.data(i));
         cmd.args(["--redis", &self.node_url(i), "--redis-prefix", &self.prefix])
-            .args(["--node-id", &format!("n{i}")])
-            .args(["--lease-ms", &LEASE_MS.to_string()])
-            .args(["--grace-period-secs", "20"]);
+            .args(["--node-id", &format!("n{i}")]);
+        for (flag, value) in &self.flags {
+            cmd.args([flag, value]);
+        }
         Served::spawn(cmd).await
     }
 

@@ -9,6 +9,8 @@
 //!   environment, signals, waiting for an exit.
 //! - [`cluster`]: several `coguest serve --redis` nodes on one Redis prefix ([`Cluster`]):
 //!   kill, stop, restart, wait until they agree on a room.
+//! - [`own_redis`]: a `redis-server` of the test's own on a free port, to pause (SIGSTOP),
+//!   restart without persistence or flush.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +18,7 @@
 pub mod cluster;
 #[path = "../../../coguest-server/tests/common/mod.rs"]
 pub mod common;
+pub mod own_redis;
 pub mod process;
 pub mod redis;
 

@@ -46,6 +46,12 @@ pub(crate) enum RoomMsg {
     /// Cluster: the node's Redis subscription was lost and restored; what was published
     /// meanwhile is lost.
     Resync,
+    /// Cluster: the room's data is gone from Redis (see `Cluster::detect_loss`): tell the
+    /// members (`room_closed`, reason `lost`) and stop.
+    Lost,
+    /// Cluster: this node's heartbeat had expired (it was paused or cut off), so owners may
+    /// have dropped its connections: announce them again.
+    Reannounce,
 }
 
 /// A room's settings and host view, for the admin API.

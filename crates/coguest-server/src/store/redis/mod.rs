@@ -18,6 +18,7 @@
 //! | `P:epoch:{id}` | counter | the last epoch handed out |
 //! | `P:node:{node}` | string with TTL | a live node's address (heartbeat) |
 //! | `P:nodes` | set | every node id seen |
+//! | `P:generation` | string | a random marker set by the first node: gone or changed means Redis lost the data |
 //!
 //! Channels: `P:ch:room:{id}` (stored changes and ownership notices), `P:ch:cmd:{id}`
 //! (commands for the room's owner), `P:ch:node:{node}` (answers to a node's connections).

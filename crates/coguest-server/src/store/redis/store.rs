@@ -19,6 +19,9 @@ pub struct RedisStore {
     pub(super) lease_ms: u64,
     /// Epochs of the leases this node holds, by room.
     held: Mutex<HashMap<RoomId, u64>>,
+    /// The highest epoch this node saw for each room (held, or announced by another node):
+    /// a new one is always above it, even if Redis lost the epoch counter.
+    floors: Mutex<HashMap<RoomId, u64>>,
     pub(super) scripts: Scripts,
 }
 
@@ -84,6 +87,7 @@ impl RedisStore {
             node: node.to_owned(),
             lease_ms,
             held: Mutex::new(HashMap::new()),
+            floors: Mutex::new(HashMap::new()),
             scripts: Scripts::new(),
         })
     }
@@ -110,9 +114,28 @@ impl RedisStore {
 
     /// Records that this node holds `room`'s lease with `epoch`.
     pub(super) fn hold(&self, room: &RoomId, epoch: u64) {
+        self.note_epoch(room, epoch);
         if let Ok(mut h) = self.held.lock() {
             h.insert(room.clone(), epoch);
         }
+    }
+
+    /// Records that `room` had an owner with `epoch`: epochs this node acquires later are
+    /// above it.
+    pub fn note_epoch(&self, room: &RoomId, epoch: u64) {
+        if let Ok(mut f) = self.floors.lock() {
+            let floor = f.entry(room.clone()).or_default();
+            *floor = (*floor).max(epoch);
+        }
+    }
+
+    /// The highest epoch this node saw for `room` (0: none).
+    pub(super) fn epoch_floor(&self, room: &RoomId) -> u64 {
+        self.floors
+            .lock()
+            .ok()
+            .and_then(|f| f.get(room).copied())
+            .unwrap_or(0)
     }
 
     /// Forgets the lease locally (after losing it); later writes for the room are refused.
