@@ -11,7 +11,7 @@ use coguest_core::Role;
 use coguest_proto::{ClientCommand, ClosedReason, ErrorCode, ServerMsg};
 use std::time::{Duration, Instant};
 use support::cluster::LEASE_MS;
-use support::own_redis::OwnRedis;
+use support::own_redis::{OwnRedis, publish_many};
 use support::*;
 
 /// `room_closed` with reason `lost`.
@@ -341,4 +341,66 @@ async fn follower_node_paused_past_the_heartbeat_keeps_its_members_seated() {
     let state = c.converge(&[0, 1, 2], room).await;
     assert_eq!(seated(&state), pairs(&[(0, "owner"), (1, "a")]));
     assert_eq!(members[1].resets, 0, "a's connection stayed open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_inbox_resyncs_the_follower_instead_of_losing_messages() {
+    let redis = OwnRedis::start();
+    let c = Cluster::start_on("storm", 2, &redis.url()).await;
+    let room = "r-storm";
+    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
+    let mut a = c.node(1).member(room, "a", Role::Audience).await;
+    // A storm on the room's channel: each `leader` notice has node 1 announce its members to
+    // the owner (a Redis round trip), far slower than they arrive, so its inbox overflows.
+    let channel = format!("{}:ch:room:{room}", c.prefix);
+    let storm = std::thread::spawn({
+        let payload = r#"{"k":"leader","node":"n0","epoch":1}"#;
+        let port = redis.port;
+        move || publish_many(port, &channel, payload, 5000)
+    });
+    // Meanwhile the owner changes the room: its entry may be among the messages dropped.
+    owner.call(room, invite("a", 1, 60)).await.unwrap();
+    storm.join().unwrap();
+    a.event("invited", invitation_received).await;
+    a.call(room, accept_inv("owner")).await.unwrap();
+    owner.expect_seats(&[(0, "owner"), (1, "a")]).await;
+    assert!(
+        c.node(1)
+            .metric("coguest_cluster_dropped_messages_total")
+            .await
+            >= 1.0
+    );
+    assert!(
+        c.node(1)
+            .metric("coguest_cluster_inbox_resyncs_total")
+            .await
+            >= 1.0
+    );
+    let state = c.converge(&[0, 1], room).await;
+    assert_eq!(seated(&state), pairs(&[(0, "owner"), (1, "a")]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_no_members_left_unsubscribes_from_the_room() {
+    let redis = OwnRedis::start();
+    let c = Cluster::start_on_with("unsub", 2, &redis.url(), &[("--room-idle-unload", "1s")]).await;
+    let room = "r-unsub";
+    let channel = format!("{}:ch:room:{room}", c.prefix);
+    let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
+    let mut b = c.node(1).member(room, "b", Role::Audience).await;
+    assert_eq!(redis.subscribers(&channel), 2, "both nodes follow the room");
+
+    b.call(room, ClientCommand::Leave).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while redis.subscribers(&channel) != 1 {
+        assert!(Instant::now() < deadline, "node 1 still follows the room");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.node(1).metric("coguest_rooms").await, 0.0);
+
+    // Joining again on node 1 follows it again.
+    b.enter(room).await;
+    assert_eq!(redis.subscribers(&channel), 2);
+    owner.call(room, invite("b", 1, 60)).await.unwrap();
+    b.event("invited", invitation_received).await;
 }

@@ -41,6 +41,15 @@ impl OwnRedis {
         try_redis_at(&self.hostport(), args).unwrap()
     }
 
+    /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`).
+    pub fn subscribers(&self, channel: &str) -> u64 {
+        let reply = self.cmd(&["PUBSUB", "NUMSUB", channel]);
+        reply
+            .strip_prefix(channel)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("PUBSUB NUMSUB answered {reply:?}"))
+    }
+
     /// SIGSTOP: the server keeps its connections and answers nothing until [`resume`].
     ///
     /// [`resume`]: Self::resume
@@ -85,6 +94,35 @@ impl Drop for OwnRedis {
         // A paused server ignores SIGTERM; SIGKILL ends it either way.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Publishes `payload` on `channel` of the Redis on `port`, `n` times in one pipelined write (a
+/// storm of cluster messages; a free function, to run on a thread of its own); returns once
+/// Redis answered them all.
+pub fn publish_many(port: u16, channel: &str, payload: &str, n: usize) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut out = Vec::new();
+    for _ in 0..n {
+        write!(
+            out,
+            "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n${}\r\n{payload}\r\n",
+            channel.len(),
+            payload.len()
+        )
+        .unwrap();
+    }
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    (&stream).write_all(&out).unwrap();
+    let mut r = BufReader::new(&stream);
+    let mut line = String::new();
+    for _ in 0..n {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with(':'), "PUBLISH answered {line:?}");
     }
 }
 
