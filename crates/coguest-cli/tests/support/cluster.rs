@@ -21,44 +21,49 @@ pub struct Cluster {
     users: bool,
     /// The Redis every node connects to.
     url: String,
-    /// `serve` flags of every node, with their values.
+    /// `serve` flags of every node with their values (defaults, some overridden).
     flags: Vec<(String, String)>,
+    /// More `coguest serve` flags for every node (see `start_with`).
+    extra: Vec<String>,
 }
 
 impl Cluster {
     /// `n` nodes; `name` goes into the Redis prefix.
     pub async fn start(name: &str, n: usize) -> Self {
-        Self::launch(name, n, false, redis_url()).await
+        Self::launch(name, n, false, redis_url(), &[], Vec::new()).await
+    }
+
+    /// `n` nodes started with these more `coguest serve` flags (kept for restarts).
+    pub async fn start_with(name: &str, n: usize, flags: &[&str]) -> Self {
+        let extra = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch(name, n, false, redis_url(), &[], extra).await
     }
 
     /// `n` nodes on the Redis at `url` (a test's own, see `own_redis`).
     pub async fn start_on(name: &str, n: usize, url: &str) -> Self {
-        Self::launch_with(name, n, false, url.to_owned(), &[]).await
+        Self::launch(name, n, false, url.to_owned(), &[], Vec::new()).await
     }
 
     /// [`start_on`](Self::start_on) with `serve` flags set or overridden (a flag and its
     /// value, e.g. `("--grace-period-secs", "3")`).
     pub async fn start_on_with(name: &str, n: usize, url: &str, flags: &[(&str, &str)]) -> Self {
-        Self::launch_with(name, n, false, url.to_owned(), flags).await
+        Self::launch(name, n, false, url.to_owned(), flags, Vec::new()).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
     /// connections (`CLIENT KILL ... USER`) or refuse it new ones (`ACL SETUSER ... off`)
     /// without touching other nodes or other tests.
     pub async fn start_as_users(name: &str, n: usize) -> Self {
-        Self::launch(name, n, true, redis_url()).await
+        Self::launch(name, n, true, redis_url(), &[], Vec::new()).await
     }
 
-    async fn launch(name: &str, n: usize, users: bool, url: String) -> Self {
-        Self::launch_with(name, n, users, url, &[]).await
-    }
-
-    async fn launch_with(
+    async fn launch(
         name: &str,
         n: usize,
         users: bool,
         url: String,
         overrides: &[(&str, &str)],
+        extra: Vec<String>,
     ) -> Self {
         let mut flags: Vec<(String, String)> = vec![
             ("--lease-ms".into(), LEASE_MS.to_string()),
@@ -86,6 +91,7 @@ impl Cluster {
             nodes: Vec::new(),
             users,
             url,
+            extra,
             flags,
         };
         for i in 0..n {
@@ -126,6 +132,7 @@ impl Cluster {
         for (flag, value) in &self.flags {
             cmd.args([flag, value]);
         }
+        cmd.args(&self.extra);
         Served::spawn(cmd).await
     }
 

@@ -11,10 +11,12 @@
 //!   kill, stop, restart, wait until they agree on a room.
 //! - [`own_redis`]: a `redis-server` of the test's own on a free port, to pause (SIGSTOP),
 //!   restart without persistence or flush.
+//! - [`approver`]: an app's approval hook over real HTTP, answering as a test tells it.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod approver;
 pub mod cluster;
 #[path = "../../../coguest-server/tests/common/mod.rs"]
 pub mod common;
