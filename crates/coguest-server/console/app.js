@@ -1382,6 +1382,7 @@ var Actor = class _Actor {
         const r = this.#rooms.get(msg.room);
         if (!r) return;
         this.#dropRoom(msg.room, r);
+        r.shared.serverReason = msg.reason ?? "closed";
         r.shared.markClosed(`room ${JSON.stringify(msg.room)} was closed by the server`);
         const first = r.firstJoin;
         r.firstJoin = null;
@@ -1527,6 +1528,8 @@ var StoreShared = class {
   seatListeners = [];
   /** Why the store ended (room closed, left, re-join refused), once it has. */
   closedReason = null;
+  /** Why the server closed the room, when it did (`room_closed`'s `reason`). */
+  serverReason = null;
   #queue = [];
   #draining = false;
   constructor(room) {
