@@ -1,4 +1,4 @@
-//! Cluster faults, each on a Redis of the test's own (`support::own_redis`: a real
+//! Cluster faults, each on a Redis of the test's own (`support::redis_server`: a real
 //! `redis-server` on a free loopback port, without persistence) and real `coguest serve --redis`
 //! processes: Redis restarted empty or flushed (the data loss is detected, never served as an
 //! empty room), Redis or a node paused past the lease and the heartbeat TTL (no connection is
@@ -11,7 +11,7 @@ use coguest_core::Role;
 use coguest_proto::{ClientCommand, ClosedReason, ErrorCode, ServerMsg};
 use std::time::{Duration, Instant};
 use support::cluster::LEASE_MS;
-use support::own_redis::{OwnRedis, publish_many};
+use support::redis_server::{RedisServer, publish_many};
 use support::*;
 
 /// `room_closed` with reason `lost`.
@@ -26,8 +26,10 @@ fn closed_lost(m: &ServerMsg) -> bool {
 }
 
 /// The epoch of `room`'s lease in `redis` (which must be held).
-fn lease_epoch(redis: &OwnRedis, c: &Cluster, room: &str) -> u64 {
-    let lease = redis.cmd(&["GET", &format!("{}:lease:{room}", c.prefix)]);
+fn lease_epoch(redis: &RedisServer, c: &Cluster, room: &str) -> u64 {
+    let lease = redis
+        .cmd(&["GET", &format!("{}:lease:{room}", c.prefix)])
+        .concat();
     let (_, epoch) = lease.rsplit_once('|').expect("a lease `node|epoch`");
     epoch.parse().unwrap()
 }
@@ -52,8 +54,8 @@ async fn metric_reaches(c: &Cluster, i: usize, name: &str, min: f64) {
 /// `fault` empties Redis. Both members hear `room_closed` with reason `lost`, both nodes count
 /// the loss, the room is not served as an empty one, and joining it again starts a new room
 /// whose lease epoch is above the lost one's.
-async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut OwnRedis)) {
-    let mut redis = OwnRedis::start();
+async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut RedisServer)) {
+    let mut redis = RedisServer::without_persistence();
     let c = Cluster::start_on(name, 2, &redis.url()).await;
     let room = "r-lost";
     let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
@@ -69,7 +71,9 @@ async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut OwnRedis)) {
     let store = coguest_client::CoGuestStore::create(&sdk, room)
         .await
         .unwrap();
-    let generation = redis.cmd(&["GET", &format!("{}:generation", c.prefix)]);
+    let generation = redis
+        .cmd(&["GET", &format!("{}:generation", c.prefix)])
+        .concat();
     assert!(
         !generation.is_empty(),
         "the first node wrote a generation marker"
@@ -94,7 +98,9 @@ async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut OwnRedis)) {
             .await,
         ErrorCode::RoomIdNotExist
     );
-    let after = redis.cmd(&["GET", &format!("{}:generation", c.prefix)]);
+    let after = redis
+        .cmd(&["GET", &format!("{}:generation", c.prefix)])
+        .concat();
     assert!(
         !after.is_empty() && after != generation,
         "a new marker: {after:?}"
@@ -112,12 +118,12 @@ async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut OwnRedis)) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_without_persistence_is_detected_not_served_empty() {
-    data_loss_is_detected("lost-restart", OwnRedis::restart_empty).await;
+    data_loss_is_detected("lost-restart", RedisServer::restart).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flushall_is_detected_not_served_empty() {
-    data_loss_is_detected("lost-flush", |r| r.flushall()).await;
+    data_loss_is_detected("lost-flush", |r| assert_eq!(r.cmd(&["FLUSHALL"]), ["OK"])).await;
 }
 
 /// A member's WebSocket that, as the SDKs do, joins again with `since` when the server closes
@@ -255,7 +261,7 @@ async fn everyone_converges(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_paused_past_the_lease_leaves_no_orphaned_connection() {
-    let redis = OwnRedis::start();
+    let redis = RedisServer::without_persistence();
     let c = Cluster::start_on_with(
         "pause-redis",
         3,
@@ -283,7 +289,7 @@ async fn redis_paused_past_the_lease_leaves_no_orphaned_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owner_node_paused_past_the_lease_and_heartbeat_leaves_no_orphaned_connection() {
-    let redis = OwnRedis::start();
+    let redis = RedisServer::without_persistence();
     let c = Cluster::start_on_with(
         "pause-owner",
         3,
@@ -311,7 +317,7 @@ async fn owner_node_paused_past_the_lease_and_heartbeat_leaves_no_orphaned_conne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_node_paused_past_the_heartbeat_keeps_its_members_seated() {
-    let redis = OwnRedis::start();
+    let redis = RedisServer::without_persistence();
     let c = Cluster::start_on_with(
         "pause-follower",
         3,
@@ -345,7 +351,7 @@ async fn follower_node_paused_past_the_heartbeat_keeps_its_members_seated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_inbox_resyncs_the_follower_instead_of_losing_messages() {
-    let redis = OwnRedis::start();
+    let redis = RedisServer::without_persistence();
     let c = Cluster::start_on("storm", 2, &redis.url()).await;
     let room = "r-storm";
     let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
@@ -382,7 +388,7 @@ async fn a_full_inbox_resyncs_the_follower_instead_of_losing_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_no_members_left_unsubscribes_from_the_room() {
-    let redis = OwnRedis::start();
+    let redis = RedisServer::without_persistence();
     let c = Cluster::start_on_with("unsub", 2, &redis.url(), &[("--room-idle-unload", "1s")]).await;
     let room = "r-unsub";
     let channel = format!("{}:ch:room:{room}", c.prefix);

@@ -39,7 +39,7 @@ impl Cluster {
         Self::launch(name, n, false, redis_url(), &[], extra).await
     }
 
-    /// `n` nodes on the Redis at `url` (a test's own, see `own_redis`).
+    /// `n` nodes on the Redis at `url` (a test's own, see `redis_server`).
     pub async fn start_on(name: &str, n: usize, url: &str) -> Self {
         Self::launch(name, n, false, url.to_owned(), &[], Vec::new()).await
     }

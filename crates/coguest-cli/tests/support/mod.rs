@@ -9,20 +9,20 @@
 //!   environment, signals, waiting for an exit.
 //! - [`cluster`]: several `coguest serve --redis` nodes on one Redis prefix ([`Cluster`]):
 //!   kill, stop, restart, wait until they agree on a room.
-//! - [`own_redis`]: a `redis-server` of the test's own on a free port, to pause (SIGSTOP),
-//!   restart without persistence or flush.
 //! - [`approver`]: an app's approval hook over real HTTP, answering as a test tells it.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
+//! - [`redis_server`]: a test's own `redis-server` (or Sentinel) on a free port, killed when
+//!   dropped.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod approver;
 pub mod cluster;
 #[path = "../../../coguest-server/tests/common/mod.rs"]
 pub mod common;
-pub mod own_redis;
 pub mod process;
 pub mod redis;
+pub mod redis_server;
 
 // What most tests use, at `support::` (each test binary uses some of it).
 #[allow(unused_imports)]
