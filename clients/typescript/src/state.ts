@@ -307,6 +307,7 @@ function normalize(s: wire.CoGuestState): wire.CoGuestState {
     candidates: [...s.candidates],
     seats: [...(s.seats ?? [])],
     seat_mode: s.seat_mode ?? "apply_to_take",
+    queue: s.queue ?? null,
   };
 }
 
@@ -347,6 +348,9 @@ export function applyChange(s: wire.CoGuestState, version: number, change: wire.
       return;
     case "reset":
       Object.assign(s, normalize(change.state));
+      return;
+    case "queue_position":
+      s.queue = change.queue ?? null;
       return;
   }
 }

@@ -492,7 +492,8 @@ function normalize(s) {
     applicants: [...s.applicants],
     candidates: [...s.candidates],
     seats: [...s.seats ?? []],
-    seat_mode: s.seat_mode ?? "apply_to_take"
+    seat_mode: s.seat_mode ?? "apply_to_take",
+    queue: s.queue ?? null
   };
 }
 function applyChange(s, version, change) {
@@ -530,6 +531,9 @@ function applyChange(s, version, change) {
       return;
     case "reset":
       Object.assign(s, normalize(change.state));
+      return;
+    case "queue_position":
+      s.queue = change.queue ?? null;
       return;
   }
 }
