@@ -550,7 +550,10 @@ export class Actor {
         return;
       }
       case "error": {
-        const err = new CoGuestError(msg.code, msg.message);
+        const err = new CoGuestError(msg.code, msg.message, {
+          appCode: msg.app_code ?? undefined,
+          reason: msg.reason ?? undefined,
+        });
         if (isAuthCode(msg.code)) this.#authError = err;
         if (msg.id === undefined || msg.id === null) return;
         const room = this.#joins.get(msg.id);

@@ -92,6 +92,13 @@ export const ErrorCode = {
   SHUTTING_DOWN: -3030,
   /** The room settings are invalid. */
   INVALID_ROOM_SETTINGS: -3040,
+  /**
+   * The app's approval hook turned the request down; the error carries the app's
+   * {@link CoGuestError.appCode | appCode} and {@link CoGuestError.reason | reason}. Nothing changed.
+   */
+  APPROVAL_DENIED: -3050,
+  /** The app's approval hook could not be asked; nothing changed, retry later. */
+  APPROVAL_UNAVAILABLE: -3051,
 } as const;
 
 /** The name of a server error code (a key of {@link ErrorCode}). */
@@ -142,11 +149,19 @@ export class CoGuestError extends Error {
   /** The numeric code: the server's (see {@link ErrorCode}) or one of the SDK constants. Never `0`. */
   readonly code: number;
 
-  /** An error with this code and message. */
-  constructor(code: number, message: string) {
+  /** For `APPROVAL_DENIED` (-3050): the code the app's approval hook gave, if any. */
+  readonly appCode: number | undefined;
+
+  /** For `APPROVAL_DENIED` (-3050): the reason the app's approval hook gave, if any. */
+  readonly reason: string | undefined;
+
+  /** An error with this code and message (and, for a denial, the app's code and reason). */
+  constructor(code: number, message: string, approval?: { appCode?: number | undefined; reason?: string | undefined }) {
     super(message);
     this.name = "CoGuestError";
     this.code = code;
+    this.appCode = approval?.appCode;
+    this.reason = approval?.reason;
   }
 
   /** The protocol name of the code (`"REQUEST_ID_INVALID"`, ...), when it is one of the server's. */

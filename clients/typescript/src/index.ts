@@ -56,3 +56,5 @@ export type {
   SeatMode,
   SeatUserInfo,
 } from "./types.js";
+/** The approval hook's request and answer, for an app's backend (see docs/APPROVAL.md). */
+export type { ApprovalKind, ApprovalRequest, ApprovalResponse } from "./wire.js";

@@ -303,6 +303,10 @@ export type ServerMsg =
     }
   | {
       /**
+       * `APPROVAL_DENIED` only: the code the app's approval hook gave, if any.
+       */
+      app_code?: number | null;
+      /**
        * Stable numeric code (see [`ErrorCode`]).
        */
       code: number;
@@ -314,6 +318,10 @@ export type ServerMsg =
        * Human-readable explanation.
        */
       message: string;
+      /**
+       * `APPROVAL_DENIED` only: the reason the app's approval hook gave, if any.
+       */
+      reason?: string | null;
       t: "error";
     }
   | {
@@ -401,6 +409,13 @@ export type ServerMsg =
       rooms: RoomSummary[];
       t: "rooms";
     };
+/**
+ * Which request an approval is asked for.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ApprovalKind".
+ */
+export type ApprovalKind = "apply" | "invite" | "take_seat";
 /**
  * A change to the `CoGuestState` views.
  *
@@ -685,8 +700,75 @@ export type Role = "owner" | "admin" | "audience";
  * Every message of the coguest protocol.
  */
 export interface Protocol {
+  approval_request: ApprovalRequest;
+  approval_response: ApprovalResponse;
   client: ClientFrame;
   server: ServerMsg;
+}
+/**
+ * The body the server POSTs to the approval hook.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ApprovalRequest".
+ */
+export interface ApprovalRequest {
+  /**
+   * The member who sent the command: the same user, or for `invite` the inviting host.
+   */
+  actor: LiveUserInfo;
+  /**
+   * When the server asked (Unix ms, server clock); the same value as the
+   * `Coguest-Timestamp` header.
+   */
+  at_ms: number;
+  /**
+   * The request's free-form data (`null` for `take_seat`, or when the client sent none).
+   */
+  extra_info?: string | null;
+  /**
+   * Unique per question asked (a command asked about again, after a failover say, gets a
+   * new one).
+   */
+  id: string;
+  /**
+   * Which request.
+   */
+  kind: ApprovalKind;
+  /**
+   * The room.
+   */
+  room: string;
+  /**
+   * The seat asked for; `-1` for any seat.
+   */
+  seat_index: number;
+  /**
+   * The user the request puts forward: the applicant, the invitee, or the user taking the
+   * seat.
+   */
+  user: LiveUserInfo;
+}
+/**
+ * The approval hook's answer: `{"allow": true}`, or `{"allow": false, "code": 4031,
+ * "reason": "..."}`. Anything else (another status than 2xx, a body that is not this) counts
+ * as the hook failing.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ApprovalResponse".
+ */
+export interface ApprovalResponse {
+  /**
+   * Whether the request goes ahead.
+   */
+  allow: boolean;
+  /**
+   * The app's own code for a denial, passed to the client as `app_code`.
+   */
+  code?: number | null;
+  /**
+   * Why, for a denial, passed to the client as `reason`.
+   */
+  reason?: string | null;
 }
 /**
  * One room at a glance, for the rooms list.

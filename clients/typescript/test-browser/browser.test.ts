@@ -4,85 +4,35 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { PACKAGE_DIR, TestServer, chromiumPath } from "../test/support.js";
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css",
-  ".json": "application/json",
-};
-
-/** Serves the package directory over HTTP (browsers load ES modules only over HTTP), like `python3 -m http.server`. */
-async function serveStatic(root: string): Promise<[Server, number]> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
-    const file = join(root, path.endsWith("/") ? `${path}index.html` : path);
-    if (!file.startsWith(root) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return [server, address.port];
-}
+import { existsSync } from "node:fs";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { PACKAGE_DIR, TestServer } from "../test/support.js";
+import { launchChromium, openExample, serveStatic, type Chromium } from "./chromium.js";
 
 describe("in Chromium", () => {
   let server: TestServer;
   let http: Server;
   let httpPort: number;
-  let userDataDir: string;
-  let browser: BrowserContext;
+  let chromium: Chromium;
   const errors: string[] = [];
 
   before(async () => {
-    const executablePath = chromiumPath();
     assert.ok(existsSync(join(PACKAGE_DIR, "dist/index.js")), "the package is built (npm run build)");
     server = await TestServer.start();
     [http, httpPort] = await serveStatic(PACKAGE_DIR);
-    userDataDir = mkdtempSync(join(tmpdir(), "coguest-chromium-"));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    chromium = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     http?.close();
     await server?.stop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  async function open(user: string, role: "owner" | "audience"): Promise<Page> {
-    const page = await browser.newPage();
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(`${user}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`${user}: ${e.message}`));
-    const q = new URLSearchParams({ server: server.url, room: "browser_room", token: server.token(user, role) });
-    await page.goto(`http://127.0.0.1:${httpPort}/examples/index.html?${q}`);
-    await page.getByTestId("status").filter({ hasText: "connected" }).waitFor();
-    return page;
-  }
+  const open = (user: string, role: "owner" | "audience"): Promise<Page> =>
+    openExample(chromium.browser, `http://127.0.0.1:${httpPort}`, { server: server.url, room: "browser_room", token: server.token(user, role) }, user, errors);
 
   test("host and audience tabs: apply, accept, seated, kick", async () => {
     const host = await open("host_1", "owner");

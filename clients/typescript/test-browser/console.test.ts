@@ -7,12 +7,12 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Dialog, type Page } from "playwright-core";
+import type { Dialog, Page } from "playwright-core";
 import { CoGuestStore, type Client } from "../src/index.js";
-import { REPO_DIR, TestServer, chromiumPath, eventually, ids, waitFor } from "../test/support.js";
+import { REPO_DIR, TestServer, eventually, ids, waitFor } from "../test/support.js";
+import { launchChromium, type Chromium } from "./chromium.js";
 
 const ROOM = "studio_7";
 
@@ -21,8 +21,7 @@ const HTTP_REFUSAL = /^Failed to load resource: the server responded with a stat
 
 describe("the web console in Chromium", () => {
   let server: TestServer;
-  let userDataDir: string;
-  let browser: BrowserContext;
+  let chromium: Chromium;
   let page: Page;
   const clients: Client[] = [];
   /** The owner's store of the room, once created. */
@@ -33,25 +32,9 @@ describe("the web console in Chromium", () => {
   const confirms: string[] = [];
 
   before(async () => {
-    const executablePath = chromiumPath();
     server = await TestServer.start();
-    userDataDir = mkdtempSync(join(tmpdir(), "coguest-console-chromium-"));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      viewport: { width: 1280, height: 860 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = await browser.newPage();
+    chromium = await launchChromium([], { width: 1280, height: 860 });
+    page = await chromium.browser.newPage();
     page.on("console", (m) => {
       if (m.type() === "error" && !HTTP_REFUSAL.test(m.text())) errors.push(m.text());
     });
@@ -65,9 +48,8 @@ describe("the web console in Chromium", () => {
 
   after(async () => {
     for (const c of clients) c.close();
-    await browser?.close();
+    await chromium?.close();
     await server?.stop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   /** An SDK member of `room`. */

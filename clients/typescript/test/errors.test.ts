@@ -1,6 +1,8 @@
 // Each error path: wrong role, unknown user, a room closed by the backend, bad and expired
 // tokens, bad and unreachable URLs, a closed client. Errors carry the server's codes.
 
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, CoGuestError, CoGuestStore, ErrorCode } from "../src/index.js";
@@ -64,6 +66,45 @@ describe("error paths", () => {
     assert.equal(again.isClosed, false);
     await again.applyForSeat({ timeout: 300 });
     assert.equal(bob.isClosed, true, "the old store stays closed");
+  });
+
+  test("a request denied by the app's approval hook carries the app's code and reason", async () => {
+    // The app's backend: denies every application with its own code.
+    const hook = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ allow: false, code: 4031, reason: "muted by a moderator" }));
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    const { port } = hook.address() as AddressInfo;
+    const gated = await TestServer.start(["--approve-url", `apply=http://127.0.0.1:${port}/approve`, "--approve-secret", "s"]);
+    try {
+      const [ownerC, owner] = await gated.member("errors-approval", "host_1", "owner");
+      const [bobC, bob] = await gated.member("errors-approval", "bob", "audience");
+      try {
+        const e = await bob.applyForSeat({ timeout: 30 }).catch((err: unknown) => err);
+        assert.ok(e instanceof CoGuestError);
+        assert.equal(e.code, ErrorCode.APPROVAL_DENIED);
+        assert.equal(e.codeName, "APPROVAL_DENIED");
+        assert.equal(e.appCode, 4031);
+        assert.equal(e.reason, "muted by a moderator");
+        await settle([ownerC, bobC]);
+        assert.deepEqual(owner.coGuestState.applicants.value, []);
+        // Other errors carry neither.
+        const other = await bob.cancelApplication().catch((err: unknown) => err);
+        assert.ok(other instanceof CoGuestError);
+        assert.equal(other.appCode, undefined);
+        assert.equal(other.reason, undefined);
+      } finally {
+        ownerC.close();
+        bobC.close();
+      }
+    } finally {
+      await gated.stop();
+      hook.close();
+    }
   });
 
   test("refused tokens: forged, garbage, expired, another room", async () => {

@@ -4,6 +4,7 @@
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { createServer, connect, type Socket as NetSocket, type Server as NetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +73,16 @@ export interface TokenOptions {
   admin?: boolean;
 }
 
+/** What a server serves TLS with: `--tls-cert` / `--tls-key` files, and the CA that issued the certificate. */
+export interface ServerTls {
+  /** Path of the PEM certificate chain. */
+  cert: string;
+  /** Path of its PEM private key. */
+  key: string;
+  /** The issuing CA's certificate (PEM), trusted by the test's own HTTPS calls. */
+  ca: string;
+}
+
 /** A real `coguest serve` on a temporary data directory. */
 export class TestServer {
   readonly port: number;
@@ -79,25 +90,27 @@ export class TestServer {
   readonly secret = randomBytes(16).toString("hex");
   readonly apiKey = randomBytes(16).toString("hex");
   readonly extraArgs: string[];
+  readonly tls: ServerTls | null;
   #proc: ChildProcess | null = null;
   #logs = "";
 
-  private constructor(port: number, dataDir: string, extraArgs: string[]) {
+  private constructor(port: number, dataDir: string, extraArgs: string[], tls: ServerTls | null) {
     this.port = port;
     this.dataDir = dataDir;
     this.extraArgs = extraArgs;
+    this.tls = tls;
   }
 
-  /** Starts a server (extra `serve` flags in `args`). */
-  static async start(args: string[] = []): Promise<TestServer> {
-    const s = new TestServer(await freePort(), mkdtempSync(join(tmpdir(), "coguest-ts-")), args);
+  /** Starts a server (extra `serve` flags in `args`), over TLS when given `tls`. */
+  static async start(args: string[] = [], tls: ServerTls | null = null): Promise<TestServer> {
+    const s = new TestServer(await freePort(), mkdtempSync(join(tmpdir(), "coguest-ts-")), args, tls);
     await s.startAgain();
     return s;
   }
 
-  /** The base URL for `Client.connect`. */
+  /** The base URL for `Client.connect` (`wss://` when serving TLS). */
   get url(): string {
-    return `ws://127.0.0.1:${this.port}`;
+    return `${this.tls === null ? "ws" : "wss"}://127.0.0.1:${this.port}`;
   }
 
   /** What the server printed so far (for failure messages). */
@@ -113,7 +126,8 @@ export class TestServer {
       // Scenarios join in any order (an audience member before the owner): any join creates the
       // room here; the server's owner-only default is tested by the Rust e2e tests.
       ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--api-key", this.apiKey,
-        "--room-creation", "anyone", ...this.extraArgs],
+        "--room-creation", "anyone", ...(this.tls === null ? [] : ["--tls-cert", this.tls.cert, "--tls-key", this.tls.key]),
+        ...this.extraArgs],
       { env: { ...process.env, COGUEST_SECRET: this.secret, RUST_LOG: process.env.RUST_LOG ?? "warn" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#proc = proc;
@@ -124,15 +138,39 @@ export class TestServer {
     const until = Date.now() + 15_000;
     for (;;) {
       if (exited !== null) throw new Error(`coguest serve exited with ${exited}:\n${this.#logs}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${this.port}/healthz`);
-        if (res.ok) return;
-      } catch {
-        // Not listening yet.
-      }
+      if (await this.#healthy()) return;
       if (Date.now() > until) throw new Error(`coguest serve did not start in time:\n${this.#logs}`);
       await sleep(50);
     }
+  }
+
+  /** Whether `GET /healthz` answers 200. */
+  async #healthy(): Promise<boolean> {
+    try {
+      return (await this.get("/healthz"))[0] === 200;
+    } catch {
+      return false; // Not listening yet.
+    }
+  }
+
+  /** `GET path` on this server (over HTTPS trusting its CA when serving TLS): the status and the body. */
+  async get(path: string): Promise<[number, string]> {
+    if (this.tls === null) {
+      const res = await fetch(`http://127.0.0.1:${this.port}${path}`);
+      return [res.status, await res.text()];
+    }
+    const ca = this.tls.ca;
+    return new Promise<[number, string]>((resolve, reject) => {
+      const req = httpsGet({ host: "127.0.0.1", port: this.port, path, ca, timeout: 5_000 }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve([res.statusCode ?? 0, body]));
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
+      req.on("error", reject);
+    });
   }
 
   /** Kills the server process with `signal` (default SIGKILL: a crash) and waits for it to exit. */

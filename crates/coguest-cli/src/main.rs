@@ -114,13 +114,33 @@ struct ServeArgs {
     /// HMAC-SHA256 key for webhook signatures (required with --webhook).
     #[arg(long, env = "COGUEST_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
-    /// PEM file of CA certificates trusted for https:// webhook endpoints besides the Mozilla
-    /// roots (a private CA).
+    /// PEM file of CA certificates trusted for https:// webhook and approval endpoints besides
+    /// the Mozilla roots (a private CA).
     #[arg(long, env = "COGUEST_WEBHOOK_CA_FILE", value_name = "PEM")]
     webhook_ca_file: Option<PathBuf>,
     /// Undelivered webhook events are dropped this long after they happened.
     #[arg(long, env = "COGUEST_WEBHOOK_RETENTION_SECS", default_value_t = 86400)]
     webhook_retention_secs: u64,
+    /// Approval hook asked before an application is shown to hosts, an invitation reaches its
+    /// invitee or a free seat is taken: `URL` for all three, or `KIND=URL` (KIND: apply,
+    /// invite, take_seat); repeatable (env: comma-separated). See docs/APPROVAL.md.
+    #[arg(
+        long = "approve-url",
+        env = "COGUEST_APPROVE_URLS",
+        value_delimiter = ',',
+        value_name = "[KIND=]URL"
+    )]
+    approve_urls: Vec<String>,
+    /// HMAC-SHA256 key for approval request signatures (required with --approve-url).
+    #[arg(long, env = "COGUEST_APPROVE_SECRET", hide_env_values = true)]
+    approve_secret: Option<String>,
+    /// How long to wait for the approval hook's answer.
+    #[arg(long, env = "COGUEST_APPROVE_TIMEOUT_MS", default_value_t = 500)]
+    approve_timeout_ms: u64,
+    /// What happens when the approval hook times out, is down or answers garbage: `deny`
+    /// (APPROVAL_UNAVAILABLE) or `allow` (the request goes ahead).
+    #[arg(long, env = "COGUEST_APPROVE_ON_ERROR", value_enum, default_value_t = OnError::Deny)]
+    approve_on_error: OnError,
     /// Join a cluster on this Redis (rooms, leases and routing in Redis) instead of running
     /// alone on SQLite.
     #[arg(long, env = "COGUEST_REDIS")]
@@ -187,6 +207,15 @@ struct ServeArgs {
     /// `room_closed` webhook (reason `expired`) (`7d`, `12h`, ...; 0: never).
     #[arg(long, env = "COGUEST_ROOM_TTL", default_value = "7d", value_parser = duration)]
     room_ttl: Duration,
+}
+
+/// What a request does when the approval hook fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnError {
+    /// It goes ahead.
+    Allow,
+    /// It is refused with APPROVAL_UNAVAILABLE.
+    Deny,
 }
 
 /// Who creates a room by joining it.
@@ -374,6 +403,27 @@ fn serve(args: ServeArgs) -> Result<()> {
         config.webhooks.secret = secret.into_bytes();
         config.webhooks.retention = Duration::from_secs(args.webhook_retention_secs);
     }
+    config.webhooks.ca_file = args.webhook_ca_file.clone();
+    if !args.approve_urls.is_empty() {
+        let secret = args
+            .approve_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .context("--approve-url needs --approve-secret (COGUEST_APPROVE_SECRET)")?;
+        for url in &args.approve_urls {
+            config.approval.add_url(url).map_err(anyhow::Error::msg)?;
+        }
+        let urls: Vec<String> = config
+            .approval
+            .urls
+            .iter()
+            .map(|(_, u)| u.clone())
+            .collect();
+        coguest_server::webhook::check_endpoints(&urls)?;
+        config.approval.secret = secret.into_bytes();
+        config.approval.timeout = Duration::from_millis(args.approve_timeout_ms);
+        config.approval.allow_on_error = args.approve_on_error == OnError::Allow;
+    }
     config.limits = Limits {
         max_frame_bytes: args.max_frame_bytes,
         commands_per_sec: args.commands_per_sec,
@@ -405,6 +455,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     config.edge.max_connections_per_ip = args.max_connections_per_ip;
     config.edge.max_handshakes = args.max_handshakes;
     config.edge.max_connections = args.max_connections;
+    // Before listening: a node that printed its address must be able to serve.
+    coguest_server::check_config(&config)?;
     raise_fd_limit();
     let (ws, http) = match config.edge.tls {
         Some(_) => ("wss", "https"),

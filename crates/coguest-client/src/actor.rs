@@ -622,8 +622,10 @@ impl Actor {
                 id: Some(id),
                 code,
                 message,
+                app_code,
+                reason,
             } => {
-                let err = CoGuestError::new(code, message);
+                let err = CoGuestError::new(code, message).with_approval(app_code, reason);
                 // A refused `update_token` leaves the connection and its token as they were.
                 let token_update = self
                     .pending
@@ -644,6 +646,7 @@ impl Actor {
                 id: None,
                 code,
                 message,
+                ..
             } => {
                 tracing::warn!(code, %message, "error from the server");
                 if is_auth_code(code) {

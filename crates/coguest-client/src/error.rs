@@ -15,6 +15,8 @@ use std::fmt;
 pub struct CoGuestError {
     code: i32,
     message: String,
+    app_code: Option<i32>,
+    reason: Option<String>,
 }
 
 impl CoGuestError {
@@ -82,7 +84,26 @@ impl CoGuestError {
         CoGuestError {
             code,
             message: message.into(),
+            app_code: None,
+            reason: None,
         }
+    }
+
+    /// This error with the app's answer from its approval hook (`APPROVAL_DENIED`).
+    pub(crate) fn with_approval(mut self, app_code: Option<i32>, reason: Option<String>) -> Self {
+        self.app_code = app_code;
+        self.reason = reason;
+        self
+    }
+
+    /// For `APPROVAL_DENIED` (-3050): the code the app's approval hook gave, if any.
+    pub fn app_code(&self) -> Option<i32> {
+        self.app_code
+    }
+
+    /// For `APPROVAL_DENIED` (-3050): the reason the app's approval hook gave, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 
     /// The numeric code: the server's (see [`ErrorCode`]) or one of the SDK constants above.
@@ -144,5 +165,9 @@ mod tests {
         assert_eq!(e.message(), "no pending application");
         assert_eq!(e.error_code(), Some(ErrorCode::RequestIdInvalid));
         assert_eq!(e.to_string(), "no pending application (code -2311)");
+        assert_eq!((e.app_code(), e.reason()), (None, None));
+        let denied = CoGuestError::new(-3050, "denied").with_approval(Some(7), Some("no".into()));
+        assert_eq!(denied.error_code(), Some(ErrorCode::ApprovalDenied));
+        assert_eq!((denied.app_code(), denied.reason()), (Some(7), Some("no")));
     }
 }

@@ -48,6 +48,7 @@ mod command;
 mod config;
 mod error;
 mod event;
+mod gate;
 mod id;
 mod member;
 mod room;
@@ -61,6 +62,7 @@ pub use error::{CommandError, ConfigError, RestoreError};
 pub use event::{
     Audience, Event, NoResponseReason, Notice, NoticeKind, Output, OutputBody, ViewChange,
 };
+pub use gate::{Gate, GateKind};
 pub use id::{RequestId, RoomId, SeatChoice, SeatIndex, UserId};
 pub use member::{
     Application, Device, DeviceFlags, GuestState, Invitation, Member, PendingRequests, Profile,

@@ -84,7 +84,8 @@ impl World {
         };
         if self.cmd(&user, command).is_ok() && joined {
             // A newcomer's client starts from its snapshot.
-            self.seen.insert(user.clone(), self.room.view_for(&user).queue);
+            self.seen
+                .insert(user.clone(), self.room.view_for(&user).queue);
         }
     }
 
@@ -114,7 +115,10 @@ impl World {
         let guest = |i: usize| UserId::from(GUESTS[i]);
         let host = |i: usize| UserId::from(HOSTS[i]);
         match op {
-            Op::Apply { guest: g, timeout_s } => {
+            Op::Apply {
+                guest: g,
+                timeout_s,
+            } => {
                 let command = Command::ApplyForSeat {
                     seat: SeatChoice::Any,
                     timeout_s: *timeout_s,
@@ -158,8 +162,11 @@ impl World {
                 assert!(self.room.poll_output().is_none());
             }
         }
-        self.arrivals
-            .retain(|u| self.room.member(u).is_some_and(|m| m.state.application().is_some()));
+        self.arrivals.retain(|u| {
+            self.room
+                .member(u)
+                .is_some_and(|m| m.state.application().is_some())
+        });
         self.check();
     }
 
@@ -170,7 +177,11 @@ impl World {
             .members()
             .filter(|m| m.state.application().is_some())
             .count();
-        assert_eq!(pending, self.arrivals.len(), "an application the test missed");
+        assert_eq!(
+            pending,
+            self.arrivals.len(),
+            "an application the test missed"
+        );
         for (i, user) in self.arrivals.iter().enumerate() {
             let want = Some(QueuePosition {
                 position: i as u32 + 1,
@@ -186,8 +197,15 @@ impl World {
         }
         for h in HOSTS {
             let view = self.room.view_for(&UserId::from(h));
-            let listed: Vec<UserId> = view.applicants.into_iter().map(|a| a.user.user_id).collect();
-            assert_eq!(listed, self.arrivals, "{h}'s applicants are not in arrival order");
+            let listed: Vec<UserId> = view
+                .applicants
+                .into_iter()
+                .map(|a| a.user.user_id)
+                .collect();
+            assert_eq!(
+                listed, self.arrivals,
+                "{h}'s applicants are not in arrival order"
+            );
         }
     }
 }

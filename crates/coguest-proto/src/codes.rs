@@ -117,6 +117,12 @@ error_codes! {
     ShuttingDown = -3030,
     /// The room settings are invalid.
     InvalidRoomSettings = -3040,
+    /// The app's approval hook turned the request down; the error carries the app's
+    /// `app_code` and `reason` (see docs/APPROVAL.md).
+    ApprovalDenied = -3050,
+    /// The app's approval hook could not be asked (timed out, unreachable, or answered
+    /// something else than an answer) and the server refuses in that case; retry later.
+    ApprovalUnavailable = -3051,
 }
 
 impl From<&CommandError> for ErrorCode {

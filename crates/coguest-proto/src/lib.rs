@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod approval;
 mod codes;
 mod command;
 mod convert;
@@ -21,6 +22,7 @@ pub mod strict;
 mod webhook;
 mod wire;
 
+pub use approval::{ApprovalKind, ApprovalRequest, ApprovalResponse};
 pub use codes::ErrorCode;
 pub use command::{ClientCommand, ClientFrame};
 pub use convert::WireBody;
@@ -53,6 +55,8 @@ pub fn json_schema() -> serde_json::Value {
     struct Protocol {
         client: ClientFrame,
         server: ServerMsg,
+        approval_request: ApprovalRequest,
+        approval_response: ApprovalResponse,
     }
     serde_json::to_value(schemars::schema_for!(Protocol)).unwrap_or_default()
 }

@@ -44,6 +44,12 @@ pub enum ServerMsg {
         code: i32,
         /// Human-readable explanation.
         message: String,
+        /// `APPROVAL_DENIED` only: the code the app's approval hook gave, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_code: Option<i32>,
+        /// `APPROVAL_DENIED` only: the reason the app's approval hook gave, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The whole room as this user sees it.
     Snapshot {

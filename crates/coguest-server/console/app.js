@@ -145,7 +145,14 @@ var ErrorCode = {
   /** The server is shutting down; reconnect. */
   SHUTTING_DOWN: -3030,
   /** The room settings are invalid. */
-  INVALID_ROOM_SETTINGS: -3040
+  INVALID_ROOM_SETTINGS: -3040,
+  /**
+   * The app's approval hook turned the request down; the error carries the app's
+   * {@link CoGuestError.appCode | appCode} and {@link CoGuestError.reason | reason}. Nothing changed.
+   */
+  APPROVAL_DENIED: -3050,
+  /** The app's approval hook could not be asked; nothing changed, retry later. */
+  APPROVAL_UNAVAILABLE: -3051
 };
 var CoGuestError = class extends Error {
   /** The server could not be reached, or the WebSocket handshake failed. */
@@ -181,11 +188,17 @@ var CoGuestError = class extends Error {
   static INVALID_URL = -4107;
   /** The numeric code: the server's (see {@link ErrorCode}) or one of the SDK constants. Never `0`. */
   code;
-  /** An error with this code and message. */
-  constructor(code, message) {
+  /** For `APPROVAL_DENIED` (-3050): the code the app's approval hook gave, if any. */
+  appCode;
+  /** For `APPROVAL_DENIED` (-3050): the reason the app's approval hook gave, if any. */
+  reason;
+  /** An error with this code and message (and, for a denial, the app's code and reason). */
+  constructor(code, message, approval) {
     super(message);
     this.name = "CoGuestError";
     this.code = code;
+    this.appCode = approval?.appCode;
+    this.reason = approval?.reason;
   }
   /** The protocol name of the code (`"REQUEST_ID_INVALID"`, ...), when it is one of the server's. */
   get codeName() {
@@ -1339,7 +1352,10 @@ var Actor = class _Actor {
         return;
       }
       case "error": {
-        const err = new CoGuestError(msg.code, msg.message);
+        const err = new CoGuestError(msg.code, msg.message, {
+          appCode: msg.app_code ?? void 0,
+          reason: msg.reason ?? void 0
+        });
         if (isAuthCode(msg.code)) this.#authError = err;
         if (msg.id === void 0 || msg.id === null) return;
         const room = this.#joins.get(msg.id);

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub api_key: Option<String>,
     /// Webhook endpoints and delivery settings. Default: no endpoints.
     pub webhooks: WebhookConfig,
+    /// The approval hook asked before applications, invitations and free seat takes.
+    /// Default: none.
+    pub approval: ApprovalConfig,
     /// Cluster mode on Redis (`None`: single node on SQLite, the default).
     pub cluster: Option<ClusterConfig>,
     /// TLS, deadlines and limits applied to connections before any route sees them.
@@ -215,6 +218,65 @@ impl Default for WebhookConfig {
     }
 }
 
+/// The app's approval hook (see `docs/APPROVAL.md`): which requests it is asked about, where,
+/// and what happens when it cannot answer.
+#[derive(Debug, Clone)]
+pub struct ApprovalConfig {
+    /// The endpoint asked about each kind of request (`http://` or `https://`); a kind
+    /// without one goes ahead unasked. Default none.
+    pub urls: Vec<(coguest_proto::ApprovalKind, String)>,
+    /// HMAC-SHA256 key for the `Coguest-Signature` header (the webhooks' scheme).
+    pub secret: Vec<u8>,
+    /// How long the server waits for an answer. Default 500 ms.
+    pub timeout: Duration,
+    /// Whether a request goes ahead when the hook times out, is unreachable or answers
+    /// something else than an answer. Default: no (`APPROVAL_UNAVAILABLE`).
+    pub allow_on_error: bool,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            urls: Vec::new(),
+            secret: Vec::new(),
+            timeout: Duration::from_millis(500),
+            allow_on_error: false,
+        }
+    }
+}
+
+impl ApprovalConfig {
+    /// The endpoint asked about `kind`, if any.
+    pub fn url(&self, kind: coguest_proto::ApprovalKind) -> Option<&str> {
+        self.urls
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, u)| u.as_str())
+    }
+
+    /// Adds an `--approve-url` value: `URL` (every kind) or `KIND=URL` (`apply`, `invite`,
+    /// `take_seat`); a later value for a kind replaces an earlier one. The URLs are checked
+    /// when the server starts.
+    pub fn add_url(&mut self, value: &str) -> Result<(), String> {
+        let (kinds, url) = match value.split_once('=') {
+            Some((k, url)) if !k.contains(':') && !k.contains('/') => {
+                let kind = coguest_proto::ApprovalKind::parse(k).ok_or_else(|| {
+                    format!(
+                        "--approve-url {value:?}: unknown kind {k:?} (apply, invite, take_seat)"
+                    )
+                })?;
+                (vec![kind], url)
+            }
+            _ => (coguest_proto::ApprovalKind::ALL.to_vec(), value),
+        };
+        for kind in kinds {
+            self.urls.retain(|(k, _)| *k != kind);
+            self.urls.push((kind, url.to_owned()));
+        }
+        Ok(())
+    }
+}
+
 /// Per-connection limits. Each is answered with its own error code and changes nothing.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -267,6 +329,7 @@ impl ServerConfig {
             compact_every: 1000,
             api_key: None,
             webhooks: WebhookConfig::default(),
+            approval: ApprovalConfig::default(),
             cluster: None,
             edge: EdgeConfig::default(),
             room_creation: RoomCreation::Owner,
@@ -294,6 +357,18 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn approval_urls_per_kind_or_for_all() {
+        use coguest_proto::ApprovalKind as K;
+        let mut c = ApprovalConfig::default();
+        assert!(c.add_url("http://127.0.0.1:9/all?x=1").is_ok());
+        assert!(c.add_url("invite=https://hooks.example.com/inv").is_ok());
+        assert_eq!(c.url(K::Apply), Some("http://127.0.0.1:9/all?x=1"));
+        assert_eq!(c.url(K::TakeSeat), Some("http://127.0.0.1:9/all?x=1"));
+        assert_eq!(c.url(K::Invite), Some("https://hooks.example.com/inv"));
+        assert!(c.add_url("kick=http://x/").is_err());
     }
 
     #[test]

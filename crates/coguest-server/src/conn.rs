@@ -69,6 +69,8 @@ async fn refuse(
         id: None,
         code: code.code(),
         message,
+        app_code: None,
+        reason: None,
     });
     let frames = [OutFrame::Text(error), OutFrame::close(close, "refused")];
     let _ = tokio::time::timeout(Duration::from_secs(2), write.write(&frames)).await;

@@ -161,6 +161,8 @@ impl Conns {
                     id: None,
                     code: e.code().code(),
                     message: e.to_string(),
+                    app_code: None,
+                    reason: None,
                 }));
                 open.outbox.ask_close(CLOSE_UNAUTHORIZED);
             } else if idle_ms > 0 && now >= open.outbox.last_heard().plus_millis(idle_ms) {

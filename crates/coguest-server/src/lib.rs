@@ -46,6 +46,7 @@
 
 mod api;
 mod app;
+pub mod approval;
 pub mod auth;
 mod clock;
 pub mod cluster;
@@ -65,7 +66,9 @@ pub mod webhook;
 mod wire;
 
 pub use clock::{BoxFuture, Clock, ManualClock, SystemClock};
-pub use config::{EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig};
+pub use config::{
+    ApprovalConfig, EdgeConfig, IpNet, Limits, RoomCreation, ServerConfig, TlsFiles, WebhookConfig,
+};
 pub use conn::CLOSE_POLICY;
 pub use metrics::Metrics;
 pub use retry_cache::{RETRY_CACHE, RETRY_DEPARTED};
@@ -106,6 +109,31 @@ pub enum ServerError {
     /// The webhook settings cannot be used (endpoint URL, CA file).
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookSetupError),
+    /// The configuration cannot be used (see [`check_config`]); the message says why.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Checks what can be checked of `config` without opening anything (webhook and approval
+/// endpoints, secrets and CA file), so that a binary refuses a bad configuration before it listens.
+/// [`run`] checks it again.
+pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
+    let hooks = &config.webhooks;
+    webhook::Webhooks::new(hooks).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !hooks.endpoints.is_empty() && hooks.secret.is_empty() {
+        return Err(ServerError::Config(
+            "webhook endpoints need a signing secret".into(),
+        ));
+    }
+    let approval = &config.approval;
+    let urls: Vec<String> = approval.urls.iter().map(|(_, u)| u.clone()).collect();
+    webhook::check_endpoints(&urls).map_err(|e| ServerError::Config(e.to_string()))?;
+    if !urls.is_empty() && approval.secret.is_empty() {
+        return Err(ServerError::Config(
+            "approval endpoints need a signing secret".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Serves `listener` until `shutdown` completes, then shuts down gracefully: stop accepting,
@@ -195,15 +223,15 @@ impl ServerBuilder {
     ) -> Result<(), ServerError> {
         let config = Arc::new(self.config);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        if config.cluster.is_some() && !config.webhooks.endpoints.is_empty() {
-            // The webhook outbox lives in SQLite, written with each log entry.
-            return Err(ServerError::Io(std::io::Error::other(
-                "webhooks are not supported in cluster mode (Redis) yet",
-            )));
-        }
         // Endpoints and CA file are checked before anything is opened.
+        check_config(&config)?;
         let webhooks = Arc::new(webhook::Webhooks::new(&config.webhooks)?);
         let metrics = self.metrics.unwrap_or_default();
+        let approver = Arc::new(approval::Approver::new(
+            &config.approval,
+            config.webhooks.ca_file.as_deref(),
+            metrics.clone(),
+        )?);
         let edge = edge::Edge::new(&config.edge, metrics.clone())?;
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
@@ -235,6 +263,7 @@ impl ServerBuilder {
             config: config.clone(),
             metrics: metrics.clone(),
             webhooks: webhooks.clone(),
+            approver,
             cluster: cluster.clone(),
             feed: Default::default(),
         });
@@ -286,6 +315,9 @@ impl ServerBuilder {
         let _ = hooks_tx.send(true);
         for d in deliveries {
             let _ = d.await;
+        }
+        if webhooks.enabled() {
+            store.outbox_release().await;
         }
         store.close().await;
         tracing::info!("shut down");

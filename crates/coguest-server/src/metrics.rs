@@ -25,6 +25,32 @@ pub struct WebhookLabels {
     pub result: String,
 }
 
+/// Labels of `coguest_approval_latency_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApprovalKindLabels {
+    /// `apply`, `invite` or `take_seat`.
+    pub kind: &'static str,
+}
+
+/// Labels of `coguest_approval_decisions_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApprovalDecisionLabels {
+    /// `apply`, `invite` or `take_seat`.
+    pub kind: &'static str,
+    /// What the hook answered: `allow` or `deny`.
+    pub decision: &'static str,
+}
+
+/// Labels of `coguest_approval_errors_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApprovalErrorLabels {
+    /// `apply`, `invite` or `take_seat`.
+    pub kind: &'static str,
+    /// `timeout`, `unreachable` (no HTTP answer), `status` (not 2xx) or `invalid` (a body that
+    /// is not an answer).
+    pub reason: &'static str,
+}
+
 /// Labels of `coguest_edge_refused_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusedLabels {
@@ -40,6 +66,12 @@ pub struct RefusedLabels {
 pub struct ReloadLabels {
     /// `ok`, or `error` (the old certificate stays in use).
     pub result: &'static str,
+}
+
+/// Buckets from 0.25 ms to about 8 s: a hook answers in a few ms and times out at its
+/// `--approve-timeout-ms`.
+fn approval_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.00025, 2.0, 16))
 }
 
 /// Every metric the server exports.
@@ -64,6 +96,12 @@ pub struct Metrics {
     pub timers_pending: Gauge,
     /// Webhook delivery attempts, by result.
     pub webhooks: Family<WebhookLabels, Counter>,
+    /// Approval hook: seconds from asking to the answer (or the failure), by kind.
+    pub approval_latency: Family<ApprovalKindLabels, Histogram, fn() -> Histogram>,
+    /// Approval hook: answers, by kind and decision.
+    pub approval_decisions: Family<ApprovalDecisionLabels, Counter>,
+    /// Approval hook: failed calls, by kind and reason.
+    pub approval_errors: Family<ApprovalErrorLabels, Counter>,
     /// Cluster: rooms this node owns (holds the lease of).
     pub owned_rooms: Gauge,
     /// Cluster: changes stored and published once on the room channel by this node.
@@ -125,6 +163,25 @@ impl Metrics {
             "webhook_attempts",
             "Webhook delivery attempts, by result",
             webhooks.clone(),
+        );
+        let approval_latency: Family<ApprovalKindLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(approval_histogram);
+        registry.register(
+            "approval_latency_seconds",
+            "Seconds from asking the approval hook to its answer or failure, by kind",
+            approval_latency.clone(),
+        );
+        let approval_decisions = Family::<ApprovalDecisionLabels, Counter>::default();
+        registry.register(
+            "approval_decisions",
+            "Approval hook answers, by kind and decision",
+            approval_decisions.clone(),
+        );
+        let approval_errors = Family::<ApprovalErrorLabels, Counter>::default();
+        registry.register(
+            "approval_errors",
+            "Approval hook calls that failed, by kind and reason",
+            approval_errors.clone(),
         );
         registry.register(
             "connections",
@@ -274,6 +331,34 @@ impl Metrics {
             seat_lists_replaced,
             timers_pending,
             webhooks,
+            approval_latency,
+            approval_decisions,
+            approval_errors,
+        }
+    }
+
+    /// Counts one approval hook call: its latency, and its decision or why it failed.
+    pub fn approval(
+        &self,
+        kind: &'static str,
+        latency: Duration,
+        outcome: Result<bool, &'static str>,
+    ) {
+        self.approval_latency
+            .get_or_create(&ApprovalKindLabels { kind })
+            .observe(latency.as_secs_f64());
+        match outcome {
+            Ok(allow) => {
+                let decision = if allow { "allow" } else { "deny" };
+                self.approval_decisions
+                    .get_or_create(&ApprovalDecisionLabels { kind, decision })
+                    .inc();
+            }
+            Err(reason) => {
+                self.approval_errors
+                    .get_or_create(&ApprovalErrorLabels { kind, reason })
+                    .inc();
+            }
         }
     }
 

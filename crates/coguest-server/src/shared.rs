@@ -1,6 +1,8 @@
-//! What every room actor shares: storage, clock, settings, metrics, webhooks, the cluster,
+//! What every room actor shares: storage, clock, settings, metrics, webhooks, the approval
+//! hook, the cluster,
 //! the rooms feed.
 
+use crate::approval::Approver;
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::ServerConfig;
@@ -17,6 +19,8 @@ pub(crate) struct Shared {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub webhooks: Arc<Webhooks>,
+    /// The app's approval hook.
+    pub approver: Arc<Approver>,
     pub cluster: Option<Arc<Cluster>>,
     /// Room summaries for the connections watching the rooms list.
     pub feed: Arc<RoomsFeed>,

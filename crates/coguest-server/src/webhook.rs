@@ -1,4 +1,5 @@
-//! Webhook delivery: one task per endpoint drains that endpoint's outbox (SQLite) in order.
+//! Webhook delivery: one task per endpoint drains that endpoint's outbox (SQLite, or Redis in
+//! cluster mode) in order.
 //!
 //! Room actors write each transition's delivery rows in the same transaction as the log entry
 //! that caused it, then wake the delivery tasks; they never wait for an endpoint. A task posts
@@ -6,6 +7,11 @@
 //! row expires, then deletes it. So delivery is at least once (a crash between a 2xx and the
 //! delete redelivers; the event `id` is stable), in room order per endpoint, and survives a
 //! restart.
+//!
+//! In cluster mode the outbox is in Redis and every node runs these tasks, but only the holder
+//! of the store's delivery lease ([`RoomStore::outbox_turn`]) posts; the others wait to take
+//! over. The holder polls ([`RoomStore::outbox_poll`]) for deliveries other nodes queued. A
+//! node that dies mid-delivery leaves its row queued, so the next holder posts it again.
 //!
 //! Event ids carry the room's incarnation (how many times a room of that id was created, kept
 //! in the store), so a room closed and created again never repeats an id. The registry reads it
@@ -230,10 +236,10 @@ pub(crate) struct DeliveryContext {
     pub metrics: Arc<Metrics>,
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A client for `http://` and `https://` endpoints.
-fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
+/// A client for `http://` and `https://` endpoints (webhooks and the approval hook).
+pub(crate) fn client(tls: Arc<rustls::ClientConfig>) -> HttpClient {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*tls).clone())
         .https_or_http()
@@ -253,6 +259,47 @@ async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
+/// Waits for a wake-up, the store's poll interval (deliveries queued by other nodes), or
+/// shutdown; `false` on shutdown.
+async fn idle(
+    notify: &Notify,
+    poll: Option<Duration>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    let poll = async {
+        match poll {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = notify.notified() => true,
+        () = poll => true,
+        _ = shutdown.changed() => false,
+    }
+}
+
+/// Whether this node delivers now (see [`RoomStore::outbox_turn`]); a failed check waits a
+/// second and counts as no. `None` on shutdown.
+async fn turn(
+    shared: &DeliveryContext,
+    endpoint: &str,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<bool> {
+    match shared.store.outbox_turn().await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(endpoint, error = %e, "checking the webhook delivery lease failed");
+            pause(Duration::from_secs(1), shutdown)
+                .await
+                .then_some(false)
+        }
+    }
+}
+
 async fn deliver_loop(
     endpoint: String,
     tls: Arc<rustls::ClientConfig>,
@@ -263,9 +310,18 @@ async fn deliver_loop(
     let client = client(tls);
     let cfg = &shared.config.webhooks;
     let retention = u64::try_from(cfg.retention.as_millis()).unwrap_or(u64::MAX);
-    loop {
-        if *shutdown.borrow() {
-            return;
+    let poll = shared.store.outbox_poll();
+    'outbox: loop {
+        match turn(&shared, &endpoint, &mut shutdown).await {
+            None => return,
+            Some(true) => {}
+            Some(false) => {
+                // Another node delivers; try again later.
+                if !idle(&notify, poll, &mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
         }
         let rows = match shared.store.outbox_next(&endpoint, 64).await {
             Ok(rows) => rows,
@@ -278,15 +334,21 @@ async fn deliver_loop(
             }
         };
         if rows.is_empty() {
-            tokio::select! {
-                () = notify.notified() => {}
-                _ = shutdown.changed() => return,
+            if !idle(&notify, poll, &mut shutdown).await {
+                return;
             }
             continue;
         }
         for row in rows {
             let mut backoff = cfg.backoff_initial;
             loop {
+                // Checked before each attempt: a node that lost the lease stops at once, so
+                // two nodes post the same event only while one attempt is in flight.
+                match turn(&shared, &endpoint, &mut shutdown).await {
+                    None => return,
+                    Some(true) => {}
+                    Some(false) => continue 'outbox,
+                }
                 let now = shared.clock.now();
                 if now.as_millis() > row.created.as_millis().saturating_add(retention) {
                     tracing::warn!(endpoint, id = row.id, "webhook event expired undelivered");
@@ -317,12 +379,27 @@ async fn deliver_loop(
                     }
                 }
             }
-            if let Err(e) = shared.store.outbox_remove(row.id).await {
+            if let Err(e) = shared.store.outbox_remove(&endpoint, row.id).await {
                 // Delivered but not removed: it will be delivered again (at least once).
                 tracing::warn!(endpoint, error = %e, "removing a delivered webhook event failed");
             }
         }
     }
+}
+
+/// A JSON POST of `body` to `endpoint` signed at `now` (the timestamp and signature headers);
+/// add headers, then the body.
+pub(crate) fn signed_post(
+    endpoint: &str,
+    body: &str,
+    secret: &[u8],
+    now: Timestamp,
+) -> hyper::http::request::Builder {
+    let ts = now.as_millis();
+    hyper::Request::post(endpoint)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(TIMESTAMP_HEADER, ts.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, ts, body.as_bytes()))
 }
 
 async fn post(
@@ -333,15 +410,11 @@ async fn post(
     now: Timestamp,
     timeout: Duration,
 ) -> Result<(), String> {
-    let ts = now.as_millis();
     let id = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["id"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let req = hyper::Request::post(endpoint)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(TIMESTAMP_HEADER, ts.to_string())
-        .header(SIGNATURE_HEADER, sign(secret, ts, body.as_bytes()))
+    let req = signed_post(endpoint, body, secret, now)
         .header(EVENT_ID_HEADER, id)
         .body(Full::new(Bytes::from(body.to_owned())))
         .map_err(|e| e.to_string())?;

@@ -87,9 +87,9 @@ async fn remove_keys(client: &redis::Client, prefix: &str) {
     }
 }
 
-/// A large room's compaction (its whole snapshot in one script) keeps Redis busy past the
-/// client's default 500 ms; the calls behind it must wait, up to a lease, rather than fail
-/// (an append that timed out was answered `FAILED` while Redis still ran it).
+/// A long script (as a large room's compaction was, its whole snapshot in one) keeps Redis
+/// busy past the client's default 500 ms; the calls behind it must wait, up to a lease, rather
+/// than fail (an append that timed out was answered `FAILED` while Redis still ran it).
 #[tokio::test]
 async fn a_store_call_waits_out_a_busy_redis_up_to_a_lease() {
     let _one_at_a_time = BUSY_REDIS.lock().await;

@@ -19,22 +19,30 @@ pub struct Cluster {
     nodes: Vec<Option<Served>>,
     /// Whether each node connects to Redis as its own ACL user (see `start_as_users`).
     users: bool,
+    /// More `coguest serve` flags for every node (see `start_with`).
+    flags: Vec<String>,
 }
 
 impl Cluster {
     /// `n` nodes; `name` goes into the Redis prefix.
     pub async fn start(name: &str, n: usize) -> Self {
-        Self::launch(name, n, false).await
+        Self::launch(name, n, false, Vec::new()).await
+    }
+
+    /// `n` nodes started with these more `coguest serve` flags (kept for restarts).
+    pub async fn start_with(name: &str, n: usize, flags: &[&str]) -> Self {
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch(name, n, false, flags).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
     /// connections (`CLIENT KILL ... USER`) or refuse it new ones (`ACL SETUSER ... off`)
     /// without touching other nodes or other tests.
     pub async fn start_as_users(name: &str, n: usize) -> Self {
-        Self::launch(name, n, true).await
+        Self::launch(name, n, true, Vec::new()).await
     }
 
-    async fn launch(name: &str, n: usize, users: bool) -> Self {
+    async fn launch(name: &str, n: usize, users: bool, flags: Vec<String>) -> Self {
         // Fail loudly when Redis is not there: these tests must run in CI.
         let hostport = redis_addr().1;
         tokio::net::TcpStream::connect(&hostport)
@@ -49,6 +57,7 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
             users,
+            flags,
         };
         for i in 0..n {
             if users {
@@ -86,7 +95,8 @@ impl Cluster {
         cmd.args(["--redis", &self.node_url(i), "--redis-prefix", &self.prefix])
             .args(["--node-id", &format!("n{i}")])
             .args(["--lease-ms", &LEASE_MS.to_string()])
-            .args(["--grace-period-secs", "20"]);
+            .args(["--grace-period-secs", "20"])
+            .args(&self.flags);
         Served::spawn(cmd).await
     }
 

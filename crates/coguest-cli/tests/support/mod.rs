@@ -9,10 +9,12 @@
 //!   environment, signals, waiting for an exit.
 //! - [`cluster`]: several `coguest serve --redis` nodes on one Redis prefix ([`Cluster`]):
 //!   kill, stop, restart, wait until they agree on a room.
+//! - [`approver`]: an app's approval hook over real HTTP, answering as a test tells it.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod approver;
 pub mod cluster;
 #[path = "../../../coguest-server/tests/common/mod.rs"]
 pub mod common;

@@ -6,6 +6,7 @@ mod devices;
 mod invariants;
 mod membership;
 mod mutation;
+mod precheck;
 mod queue;
 mod requests;
 mod seats;

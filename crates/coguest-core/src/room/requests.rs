@@ -5,7 +5,7 @@ use super::{RequestRef, Room};
 use crate::error::CommandError;
 use crate::event::{Audience, Event, NoResponseReason, NoticeKind};
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
-use crate::member::{Application, GuestState, Invitation};
+use crate::member::{Application, GuestState, Invitation, Member};
 use crate::time::Timestamp;
 
 impl Room {
@@ -94,14 +94,14 @@ impl Room {
         }
     }
 
-    pub(super) fn apply_for_seat(
-        &mut self,
-        now: Timestamp,
+    /// The rules [`Room::apply_for_seat`] checks before it changes anything: the applicant.
+    pub(super) fn check_apply(
+        &self,
         actor: &UserId,
         seat: SeatChoice,
         timeout_s: u32,
-        extra_info: Option<String>,
-    ) -> Result<RequestId, CommandError> {
+        extra_info: &Option<String>,
+    ) -> Result<&Member, CommandError> {
         let member = self.require_member(actor)?;
         match &member.state {
             GuestState::Seated(s) => return Err(CommandError::AlreadySeated(*s)),
@@ -111,9 +111,22 @@ impl Room {
             _ => {}
         }
         self.check_timeout(timeout_s)?;
-        self.check_extra_info(&extra_info)?;
+        self.check_extra_info(extra_info)?;
         self.check_requested_seat(seat)?;
-        let guest = member.info();
+        Ok(member)
+    }
+
+    pub(super) fn apply_for_seat(
+        &mut self,
+        now: Timestamp,
+        actor: &UserId,
+        seat: SeatChoice,
+        timeout_s: u32,
+        extra_info: Option<String>,
+    ) -> Result<RequestId, CommandError> {
+        let guest = self
+            .check_apply(actor, seat, timeout_s, &extra_info)?
+            .info();
         let id = self.next_request();
         let application = Application {
             id,
@@ -237,6 +250,29 @@ impl Room {
         }
     }
 
+    /// The rules [`Room::invite_to_seat`] checks before it changes anything: the invitee.
+    pub(super) fn check_invite(
+        &self,
+        host: &UserId,
+        invitee: &UserId,
+        seat: SeatChoice,
+        timeout_s: u32,
+        extra_info: &Option<String>,
+    ) -> Result<&Member, CommandError> {
+        self.require_member_host(host)?;
+        if host == invitee {
+            return Err(CommandError::CannotInviteSelf);
+        }
+        let target = self.require_target(invitee)?;
+        self.check_timeout(timeout_s)?;
+        self.check_extra_info(extra_info)?;
+        self.check_requested_seat(seat)?;
+        if target.state.invitation_from(host).is_some() {
+            return Err(CommandError::InvitationAlreadyPending(invitee.clone()));
+        }
+        Ok(target)
+    }
+
     pub(super) fn invite_to_seat(
         &mut self,
         now: Timestamp,
@@ -246,17 +282,7 @@ impl Room {
         timeout_s: u32,
         extra_info: Option<String>,
     ) -> Result<Option<RequestId>, CommandError> {
-        self.require_member_host(host)?;
-        if host == invitee {
-            return Err(CommandError::CannotInviteSelf);
-        }
-        let target = self.require_target(invitee)?;
-        self.check_timeout(timeout_s)?;
-        self.check_extra_info(&extra_info)?;
-        self.check_requested_seat(seat)?;
-        if target.state.invitation_from(host).is_some() {
-            return Err(CommandError::InvitationAlreadyPending(invitee.clone()));
-        }
+        let target = self.check_invite(host, invitee, seat, timeout_s, &extra_info)?;
         let guest = target.info();
         if target.state.seat().is_some() {
             self.notice(NoticeKind::InvitationClosedAlreadySeated {

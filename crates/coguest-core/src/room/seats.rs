@@ -160,11 +160,12 @@ impl Room {
         Ok(())
     }
 
-    pub(super) fn take_seat(
-        &mut self,
+    /// The rules [`Room::take_seat`] checks before it changes anything: the seat it takes.
+    pub(super) fn check_take_seat(
+        &self,
         actor: &UserId,
         choice: SeatChoice,
-    ) -> Result<(), CommandError> {
+    ) -> Result<SeatIndex, CommandError> {
         let member = self.require_member(actor)?;
         if let Some(s) = member.state.seat() {
             return Err(CommandError::AlreadySeated(s));
@@ -172,7 +173,15 @@ impl Room {
         if self.config.seat_mode != SeatMode::FreeToTake {
             return Err(CommandError::SeatModeApplyToTake);
         }
-        let seat = self.resolve_seat(choice)?;
+        self.resolve_seat(choice)
+    }
+
+    pub(super) fn take_seat(
+        &mut self,
+        actor: &UserId,
+        choice: SeatChoice,
+    ) -> Result<(), CommandError> {
+        let seat = self.check_take_seat(actor, choice)?;
         self.seat_user(actor, seat);
         Ok(())
     }

@@ -126,6 +126,8 @@ impl ConnHandle {
             id,
             code: code.code(),
             message: message.into(),
+            app_code: None,
+            reason: None,
         })
     }
 

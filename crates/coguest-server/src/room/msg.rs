@@ -1,15 +1,16 @@
 //! What a room actor is asked to do (its inbox's messages) and what it answers the admin API.
 
+use crate::approval::Verdict;
 use crate::cluster::msg::{CmdMsg, NodeMsg};
 use crate::room::handle::ConnHandle;
 use crate::store::redis::RoomNotice;
 use coguest_core::{Command, RoomConfig};
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, RoomSummary};
+use coguest_proto::{ApprovalKind, ClientCommand, CoGuestState, ErrorCode, RoomSummary};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// A command routed to a room.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CommandMsg {
     pub conn: ConnHandle,
     pub id: u64,
@@ -46,6 +47,12 @@ pub(crate) enum RoomMsg {
     /// Cluster: the node's Redis subscription was lost and restored; what was published
     /// meanwhile is lost.
     Resync,
+    /// The approval hook's verdict on a waiting command (see `actor/approve.rs`).
+    Approval {
+        kind: ApprovalKind,
+        token: u64,
+        verdict: Verdict,
+    },
 }
 
 /// A room's settings and host view, for the admin API.

@@ -165,10 +165,23 @@ pub trait RoomStore: Send + Sync + 'static {
         let _ = (endpoint, limit);
         Ok(Vec::new())
     }
-    /// Removes a delivery (delivered or expired).
-    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
-        let _ = id;
+    /// Removes `endpoint`'s delivery `id` (delivered or expired).
+    async fn outbox_remove(&self, endpoint: &str, id: u64) -> Result<(), StoreError> {
+        let _ = (endpoint, id);
         Ok(())
+    }
+    /// Whether this node delivers webhooks now. A store shared by several nodes lets one
+    /// deliver at a time (it takes or renews a lease here); the default is always.
+    async fn outbox_turn(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+    /// Stops delivering (shutdown): another node may take over at once.
+    async fn outbox_release(&self) {}
+    /// How often the delivering node looks for deliveries queued by other nodes (whose
+    /// wake-ups it does not hear), and another node tries to take over; `None` when only this
+    /// process writes the outbox.
+    fn outbox_poll(&self) -> Option<std::time::Duration> {
+        None
     }
     /// Removes a room and its log (the room was closed). `Ok` when it was not stored.
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError>;

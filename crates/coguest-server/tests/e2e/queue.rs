@@ -13,7 +13,13 @@ const ROOM: &str = "queue";
 async fn place(client: &mut TestClient, want: Option<(u32, u32)>) {
     let m = client
         .expect("queue_position", |m| {
-            matches!(m, ServerMsg::Change { change: Change::QueuePosition { .. }, .. })
+            matches!(
+                m,
+                ServerMsg::Change {
+                    change: Change::QueuePosition { .. },
+                    ..
+                }
+            )
         })
         .await;
     let ServerMsg::Change {
@@ -44,7 +50,9 @@ async fn applicants_hear_their_place_and_hosts_take_the_first_in_line() {
     let mut c = s.member(ROOM, "c", Role::Audience).await;
 
     assert_eq!(
-        owner.refused(ROOM, ClientCommand::AcceptNextApplication).await,
+        owner
+            .refused(ROOM, ClientCommand::AcceptNextApplication)
+            .await,
         ErrorCode::QueueEmpty
     );
     a.call(ROOM, apply(-1, 60)).await.unwrap();
@@ -56,11 +64,19 @@ async fn applicants_hear_their_place_and_hosts_take_the_first_in_line() {
     place(&mut c, Some((3, 3))).await;
     place(&mut a, Some((1, 3))).await;
     place(&mut b, Some((2, 3))).await;
-    assert_eq!(c.snapshot(ROOM).await.queue, Some(QueuePosition { position: 3, length: 3 }));
+    assert_eq!(
+        c.snapshot(ROOM).await.queue,
+        Some(QueuePosition {
+            position: 3,
+            length: 3
+        })
+    );
     assert_eq!(applicant_ids(&owner.snapshot(ROOM).await), ["a", "b", "c"]);
 
     // The middle one cancels: the last moves up, the first hears the new length.
-    b.call(ROOM, ClientCommand::CancelApplication).await.unwrap();
+    b.call(ROOM, ClientCommand::CancelApplication)
+        .await
+        .unwrap();
     place(&mut b, None).await;
     place(&mut c, Some((2, 2))).await;
     place(&mut a, Some((1, 2))).await;
@@ -70,7 +86,10 @@ async fn applicants_hear_their_place_and_hosts_take_the_first_in_line() {
     );
 
     // Accepting the first in line seats `a`; `c` is first now.
-    owner.call(ROOM, ClientCommand::AcceptNextApplication).await.unwrap();
+    owner
+        .call(ROOM, ClientCommand::AcceptNextApplication)
+        .await
+        .unwrap();
     a.event("accepted", application_accepted).await;
     place(&mut a, None).await;
     place(&mut c, Some((1, 1))).await;
@@ -109,7 +128,13 @@ async fn places_survive_a_restart_and_move_up_on_a_timeout_after_it() {
     let mut b = s.connect("b", Role::Audience).await;
     b.join(ROOM, None).await.unwrap();
     let state = b.take_snapshot(ROOM);
-    assert_eq!(state.queue, Some(QueuePosition { position: 2, length: 3 }));
+    assert_eq!(
+        state.queue,
+        Some(QueuePosition {
+            position: 2,
+            length: 3
+        })
+    );
     let mut c = s.connect("c", Role::Audience).await;
     c.join(ROOM, last.version).await.unwrap();
     c.expect("resumed", resumed).await;
@@ -121,7 +146,10 @@ async fn places_survive_a_restart_and_move_up_on_a_timeout_after_it() {
     s.clock.advance_secs(30);
     place(&mut b, Some((1, 2))).await;
     place(&mut c, Some((2, 2))).await;
-    owner.call(ROOM, ClientCommand::AcceptNextApplication).await.unwrap();
+    owner
+        .call(ROOM, ClientCommand::AcceptNextApplication)
+        .await
+        .unwrap();
     place(&mut b, None).await;
     place(&mut c, Some((1, 1))).await;
     owner.expect_seats(&[(0, "owner"), (1, "b")]).await;

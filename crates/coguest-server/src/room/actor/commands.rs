@@ -129,6 +129,7 @@ impl RoomActor {
     /// starts.
     pub(super) fn detach(&mut self, conn: u64) {
         self.forwarded.retain(|(c, _), _| *c != conn);
+        self.approvals.forget_conn(conn);
         self.observers.remove(conn);
         let Some(peer) = self.peers.remove(conn) else {
             return;
@@ -161,8 +162,11 @@ impl RoomActor {
             // A forwarded command that reached a former owner: its node sends it again.
             return;
         }
-        let kind = c.cmd.kind();
         let user = c.conn.user().clone();
+        if self.approvals.waiting(&c) {
+            // A retry of a command waiting for the approval hook: its answer comes then.
+            return;
+        }
         let result = match (&c.cmd, c.core.clone()) {
             (ClientCommand::Join { since }, _) => self.join(&c, *since).await,
             (ClientCommand::Ping, _) => Ok(Answer::to_send(self.ack_now(c.id, None))),
@@ -177,17 +181,27 @@ impl RoomActor {
             (_, Some(command)) => {
                 if let Some(text) = self.cached_answer(&user, c.id) {
                     c.conn.send(text);
-                    self.count(kind, "retried", &c);
+                    self.count(c.cmd.kind(), "retried", &c);
                     return;
                 }
                 if !self.attached(&c.conn) {
                     Err(not_entered())
                 } else {
-                    self.co_guest(&c, command).await
+                    match self.gate(&c, command).await {
+                        Ok(Some(command)) => self.co_guest(&c, command).await,
+                        // Answered when the approval hook has.
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    }
                 }
             }
             (_, None) => Err((ErrorCode::InvalidParameter, "not a room command".into())),
         };
+        self.reply(&c, result);
+    }
+
+    /// Sends a command's answer (unless sent already) and counts it.
+    pub(super) fn reply(&self, c: &CommandMsg, result: Result<Answer, (ErrorCode, String)>) {
         let result_label = match result {
             Ok(answer) => {
                 if !answer.sent {
@@ -200,7 +214,7 @@ impl RoomActor {
                 format!("{code:?}")
             }
         };
-        self.count(kind, &result_label, &c);
+        self.count(c.cmd.kind(), &result_label, c);
     }
 
     pub(super) fn count(&self, kind: &str, result: &str, c: &CommandMsg) {
@@ -350,6 +364,8 @@ impl RoomActor {
                     id: Some(c.id),
                     code: code.code(),
                     message: message.clone(),
+                    app_code: None,
+                    reason: None,
                 });
                 self.answers.remember(&user, c.id, Kept::Frame(text));
                 Err((code, message))

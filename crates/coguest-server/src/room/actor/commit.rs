@@ -70,7 +70,7 @@ impl RoomActor {
             (Some(cluster), Some(a)) => {
                 cluster
                     .store
-                    .append_answering(&self.id, &entry, Some(a.clone()))
+                    .append_answering(&self.id, &entry, Some(a.clone()), &outbox)
                     .await
             }
             _ => {

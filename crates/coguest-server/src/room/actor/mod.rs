@@ -11,6 +11,7 @@
 //! storing a mutation and delivering it in `commit.rs`; the cluster part in `cluster.rs`;
 //! leaving memory when idle and deleting an expired room in `lifecycle.rs`.
 
+mod approve;
 mod cluster;
 mod commands;
 mod commit;
@@ -166,6 +167,8 @@ pub(crate) struct RoomActor {
     idle_since: Option<Timestamp>,
     /// The idle room left memory: the loop ends.
     unloaded: bool,
+    /// Members' commands waiting for the approval hook.
+    approvals: approve::Approvals,
 }
 
 impl RoomActor {
@@ -220,6 +223,7 @@ impl RoomActor {
             last_change,
             idle_since: None,
             unloaded: false,
+            approvals: approve::Approvals::default(),
         };
         if loaded && actor.decides() {
             // Nobody is connected after a (re)load: every member gets a grace period.
@@ -330,6 +334,11 @@ impl RoomActor {
         }
         for (_, f) in self.forwarded.drain() {
             f.c.conn.error(Some(f.c.id), code, why);
+        }
+        for c in self.approvals.drain() {
+            if c.conn.remote_node().is_none() {
+                c.conn.error(Some(c.id), code, why);
+            }
         }
         for (_, p) in self.admin_pending.drain() {
             p.reply.send(Err((code, why.to_owned())));
@@ -447,6 +456,11 @@ impl RoomActor {
             RoomMsg::Remote(m) => self.on_remote(*m).await,
             RoomMsg::Answer(a) => self.on_answer(a).await,
             RoomMsg::Resync => self.resync().await,
+            RoomMsg::Approval {
+                kind,
+                token,
+                verdict,
+            } => self.on_approval(kind, token, verdict).await,
         }
     }
 }

@@ -33,6 +33,26 @@ impl Keys {
     pub fn epoch(&self, room: &str) -> String {
         format!("{}:epoch:{room}", self.prefix)
     }
+    /// The room's snapshot after log entry `seq` (a list of chunks; see `snapshots.rs`).
+    pub fn snap(&self, room: &str, seq: u64) -> String {
+        format!("{}:snap:{room}:{seq}", self.prefix)
+    }
+    /// The room id's incarnation counter (kept when the room is deleted).
+    pub fn incarnation(&self, room: &str) -> String {
+        format!("{}:incarnation:{room}", self.prefix)
+    }
+    /// An endpoint's webhook outbox.
+    pub fn hooks(&self, endpoint: &str) -> String {
+        format!("{}:hooks:{endpoint}", self.prefix)
+    }
+    /// The counter that numbers webhook deliveries.
+    pub fn hookseq(&self) -> String {
+        format!("{}:hookseq", self.prefix)
+    }
+    /// The webhook delivery lease: the one node that delivers.
+    pub fn hooklease(&self) -> String {
+        format!("{}:hooklease", self.prefix)
+    }
     /// A node's heartbeat.
     pub fn node(&self, node: &str) -> String {
         format!("{}:node:{node}", self.prefix)

@@ -11,13 +11,18 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `P:room:{id}` | hash | `base`, `base_seq`, `checkpoint`, `checkpoint_seq`, `log_seq` |
+//! | `P:room:{id}` | hash | `base_seq`, `checkpoint_seq`, `log_seq`; `base` inline for a new room |
+//! | `P:snap:{id}:{seq}` | list | the snapshot after entry `seq` in 64 KiB chunks (base, checkpoint) |
 //! | `P:log:{id}` | sorted set | log entries (JSON) scored by their sequence number |
 //! | `P:rooms` | set | every room id |
 //! | `P:lease:{id}` | string with TTL | `node|epoch` of the owner |
 //! | `P:epoch:{id}` | counter | the last epoch handed out |
 //! | `P:node:{node}` | string with TTL | a live node's address (heartbeat) |
 //! | `P:nodes` | set | every node id seen |
+//! | `P:incarnation:{id}` | counter | how many times a room of this id was created |
+//! | `P:hooks:{endpoint}` | sorted set | webhook deliveries `id|created|body` scored by `id` |
+//! | `P:hookseq` | counter | the last delivery id handed out |
+//! | `P:hooklease` | string with TTL | the node that delivers webhooks |
 //!
 //! Channels: `P:ch:room:{id}` (stored changes and ownership notices), `P:ch:cmd:{id}`
 //! (commands for the room's owner), `P:ch:node:{node}` (answers to a node's connections).
@@ -25,12 +30,16 @@
 //! The files, lowest first: `keys.rs` (the names above), `wire.rs` (what is stored and
 //! published), `scripts.rs` (the Lua scripts), `store.rs` ([`RedisStore`]: the connection, the
 //! leases this node holds, and the one way a script is called), then `lease.rs` (taking,
-//! renewing and giving up leases) and `rooms.rs` (the [`RoomStore`](super::RoomStore) impl).
+//! renewing and giving up leases), `snapshots.rs` (compaction in chunks, loading in pieces),
+//! `hooks.rs` (the webhook outbox and its delivery lease) and
+//! `rooms.rs` (the [`RoomStore`](super::RoomStore) impl).
 
+mod hooks;
 mod keys;
 mod lease;
 mod rooms;
 mod scripts;
+mod snapshots;
 mod store;
 mod wire;
 

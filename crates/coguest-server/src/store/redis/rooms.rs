@@ -1,9 +1,12 @@
 //! The [`RoomStore`] impl: rooms as a base snapshot, a checkpoint and the input log, each write
-//! one fenced script (the append and the delete publish on the room channel too).
+//! one fenced script (the append and the delete publish on the room channel too; the create,
+//! the append and the delete queue the webhook deliveries they caused).
 
-use super::store::{NONE, RedisStore};
+use super::store::RedisStore;
 use super::wire::{EntryAnswer, RoomNotice, WireEntry};
-use crate::store::{LogEntry, RoomStore, StoreError, StoredRoom, backend};
+use crate::store::{
+    LogEntry, OutboxFor, OutboxItem, OutboxRow, RoomStore, StoreError, StoredRoom, backend,
+};
 use async_trait::async_trait;
 use coguest_core::{RoomId, RoomSnapshot};
 
@@ -25,14 +28,15 @@ impl RedisStore {
         .transpose()
     }
 
-    /// Appends an entry (fenced) and publishes it on the room's channel, in one script; with
-    /// `answer`, the published notice (not the stored entry) carries the answer to the command
-    /// for its connection on another node.
+    /// Appends an entry (fenced), queues the webhook deliveries it caused and publishes it on
+    /// the room's channel, in one script; with `answer`, the published notice (not the stored
+    /// entry) carries the answer to the command for its connection on another node.
     pub async fn append_answering(
         &self,
         room: &RoomId,
         entry: &LogEntry,
         answer: Option<EntryAnswer>,
+        outbox: &[OutboxItem],
     ) -> Result<(), StoreError> {
         let fence = self.fenced(room)?;
         let r = room.as_str();
@@ -40,16 +44,19 @@ impl RedisStore {
         let json = serde_json::to_string(&wire).map_err(backend)?;
         wire.answer = answer;
         let notice = serde_json::to_string(&RoomNotice::Entry(wire)).map_err(backend)?;
+        let (hook_keys, hooks) = self.hook_args(outbox);
         let keys = (
             self.keys.room(r),
             self.keys.log(r),
             self.keys.room_channel(r),
+            self.keys.hookseq(),
+            hook_keys,
         );
         self.run_fenced(
             &fence,
             &self.scripts.append,
             keys,
-            (entry.seq, json, notice),
+            (entry.seq, json, notice, hooks),
         )
         .await?;
         Ok(())
@@ -64,62 +71,124 @@ impl RoomStore for RedisStore {
     }
 
     async fn load(&self, room: &RoomId) -> Result<Option<StoredRoom>, StoreError> {
-        let r = room.as_str();
-        let keys = (self.keys.room(r), self.keys.log(r));
-        let raw: Vec<String> = self.run(&self.scripts.load, keys, NONE).await?;
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        let corrupt = |w: String| StoreError::Corrupt(format!("room {room}: {w}"));
-        if raw.len() < 3 {
-            return Err(corrupt("short room record".into()));
-        }
-        let base: RoomSnapshot =
-            serde_json::from_str(&raw[0]).map_err(|e| corrupt(format!("snapshot: {e}")))?;
-        let base_seq: u64 = raw[1].parse().map_err(|_| corrupt("base_seq".into()))?;
-        let checkpoint_seq: u64 = raw[2].parse().map_err(|_| corrupt("checkpoint".into()))?;
-        let mut log = Vec::with_capacity(raw.len() - 3);
-        for text in &raw[3..] {
-            let w: WireEntry =
-                serde_json::from_str(text).map_err(|e| corrupt(format!("log entry: {e}")))?;
-            log.push(w.to_entry()?);
-        }
-        Ok(Some(StoredRoom {
-            room_id: room.clone(),
-            base,
-            base_seq,
-            checkpoint_seq,
-            log,
-        }))
+        self.load_in_pieces(room).await
     }
 
+    /// Creates the room with the id's next incarnation (counted even without webhooks, so
+    /// that event ids never repeat if webhooks are turned on later).
     async fn create(&self, room: &RoomId, snapshot: &RoomSnapshot) -> Result<bool, StoreError> {
+        let created = self
+            .create_with_outbox(room, snapshot, Box::new(|_| Vec::new()))
+            .await?;
+        Ok(created.is_some())
+    }
+
+    async fn create_with_outbox(
+        &self,
+        room: &RoomId,
+        snapshot: &RoomSnapshot,
+        outbox: OutboxFor,
+    ) -> Result<Option<u64>, StoreError> {
         let fence = self.fenced(room)?;
         let r = room.as_str();
         let json = serde_json::to_string(snapshot).map_err(backend)?;
-        let keys = (self.keys.room(r), self.keys.rooms());
+        // Only the lease holder creates, so the counter cannot move before the script runs
+        // (the script checks it does not, and is refused as fenced otherwise).
+        let incarnation = self.read_incarnation(r).await? + 1;
+        let (hook_keys, hooks) = self.hook_args(&outbox(incarnation));
+        let keys = (
+            self.keys.room(r),
+            self.keys.rooms(),
+            self.keys.incarnation(r),
+            self.keys.hookseq(),
+            hook_keys,
+        );
         let code = self
-            .run_fenced(&fence, &self.scripts.create, keys, (json, r))
+            .run_fenced(
+                &fence,
+                &self.scripts.create,
+                keys,
+                (json, r, incarnation, hooks),
+            )
             .await?;
-        Ok(code == 1)
+        Ok((code == 1).then_some(incarnation))
+    }
+
+    async fn incarnation(&self, room: &RoomId) -> Result<u64, StoreError> {
+        self.read_incarnation(room.as_str()).await
     }
 
     async fn append(&self, room: &RoomId, entry: &LogEntry) -> Result<(), StoreError> {
-        self.append_answering(room, entry, None).await
+        self.append_answering(room, entry, None, &[]).await
+    }
+
+    async fn append_with_outbox(
+        &self,
+        room: &RoomId,
+        entry: &LogEntry,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        self.append_answering(room, entry, None, outbox).await
+    }
+
+    async fn outbox_next(
+        &self,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.hooks_next(endpoint, limit).await
+    }
+
+    async fn outbox_remove(&self, endpoint: &str, id: u64) -> Result<(), StoreError> {
+        self.hooks_remove(endpoint, id).await
+    }
+
+    async fn outbox_turn(&self) -> Result<bool, StoreError> {
+        self.hook_turn().await
+    }
+
+    async fn outbox_release(&self) {
+        if let Err(e) = self.hook_release().await {
+            tracing::warn!(error = %e, "giving up the webhook delivery lease failed");
+        }
+    }
+
+    fn outbox_poll(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_millis(
+            (self.lease_ms / 3).clamp(20, 250),
+        ))
     }
 
     /// Deletes the room (fenced) and publishes [`RoomNotice::Closed`] in the same script.
     async fn delete(&self, room: &RoomId) -> Result<(), StoreError> {
+        self.delete_with_outbox(room, &[]).await
+    }
+
+    /// [`delete`](Self::delete), queueing `outbox` in the same script.
+    async fn delete_with_outbox(
+        &self,
+        room: &RoomId,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         let fence = self.fenced(room)?;
         let r = room.as_str();
         let notice = serde_json::to_string(&RoomNotice::Closed).map_err(backend)?;
+        let (hook_keys, hooks) = self.hook_args(outbox);
+        // Only the lease holder compacts, so these cannot move before the script runs.
+        let (base, checkpoint) = match self.head(r).await? {
+            Some(h) => (h.base_seq, h.checkpoint_seq),
+            None => (0, 0),
+        };
         let keys = (
             self.keys.room(r),
             self.keys.log(r),
             self.keys.rooms(),
             self.keys.room_channel(r),
+            self.keys.hookseq(),
+            (self.keys.snap(r, base), self.keys.snap(r, checkpoint)),
+            hook_keys,
         );
-        self.run_fenced(&fence, &self.scripts.delete, keys, (r, notice))
+        self.run_fenced(&fence, &self.scripts.delete, keys, (r, notice, hooks))
             .await?;
         Ok(())
     }
@@ -130,12 +199,6 @@ impl RoomStore for RedisStore {
         seq: u64,
         snapshot: &RoomSnapshot,
     ) -> Result<(), StoreError> {
-        let fence = self.fenced(room)?;
-        let r = room.as_str();
-        let json = serde_json::to_string(snapshot).map_err(backend)?;
-        let keys = (self.keys.room(r), self.keys.log(r));
-        self.run_fenced(&fence, &self.scripts.compact, keys, (seq, json))
-            .await?;
-        Ok(())
+        self.compact_chunked(room, seq, snapshot).await
     }
 }

@@ -19,6 +19,8 @@ pub struct RedisStore {
     pub(super) lease_ms: u64,
     /// Epochs of the leases this node holds, by room.
     held: Mutex<HashMap<RoomId, u64>>,
+    /// When this node last took or renewed the webhook delivery lease.
+    pub(super) hook_turn: Mutex<Option<std::time::Instant>>,
     pub(super) scripts: Scripts,
 }
 
@@ -62,9 +64,9 @@ impl RedisStore {
     /// Connects (with automatic reconnection) to `url`.
     ///
     /// A call waits for Redis up to one lease ([`response_timeout`]), not the client's default
-    /// 500 ms: the scripts of a large room (a compaction carries the whole snapshot, ~10 MB at
-    /// 100,000 members) and the calls queued behind them in Redis took longer than that under
-    /// load, and an append that times out is answered `FAILED` although Redis may still run it.
+    /// 500 ms: calls queued in a busy Redis took longer than that under load (before snapshots
+    /// were written in chunks, a large room's compaction was one multi-megabyte script), and an
+    /// append that times out is answered `FAILED` although Redis may still run it.
     pub async fn connect(
         url: &str,
         prefix: &str,
@@ -84,6 +86,7 @@ impl RedisStore {
             node: node.to_owned(),
             lease_ms,
             held: Mutex::new(HashMap::new()),
+            hook_turn: Mutex::new(None),
             scripts: Scripts::new(),
         })
     }
@@ -156,7 +159,8 @@ impl RedisStore {
 
     /// Runs a fenced `script`: `KEYS[1]` is the room's lease and `ARGV[1]` the fence's
     /// `node|epoch`, then come `keys` and `args`. Its reply, where -1 (the lease is no longer
-    /// this node's) and -2 (the log moved on under this node) are [`StoreError::Fenced`].
+    /// this node's), -2 (the log moved on under this node) and -3 (so did the incarnation)
+    /// are [`StoreError::Fenced`].
     pub(super) async fn run_fenced(
         &self,
         fence: &Fence<'_>,
@@ -175,6 +179,9 @@ impl RedisStore {
             ))),
             -2 => Err(StoreError::Fenced(format!(
                 "room {room}: the log moved on under this node"
+            ))),
+            -3 => Err(StoreError::Fenced(format!(
+                "room {room}: its incarnation moved on under this node"
             ))),
             code => Ok(code),
         }

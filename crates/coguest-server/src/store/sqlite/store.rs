@@ -151,7 +151,7 @@ impl RoomStore for SqliteStore {
             .await
     }
 
-    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+    async fn outbox_remove(&self, _endpoint: &str, id: u64) -> Result<(), StoreError> {
         self.call(|r| Req::OutboxRemove(to_i64(id), r)).await
     }
 
