@@ -455,6 +455,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     config.edge.max_connections_per_ip = args.max_connections_per_ip;
     config.edge.max_handshakes = args.max_handshakes;
     config.edge.max_connections = args.max_connections;
+    if let Some(url) = &args.redis {
+        // Refused here, before the node binds its port, with the reason.
+        coguest_server::store::redis::RedisTarget::parse(url)?;
+    }
     // Before listening: a node that printed its address must be able to serve.
     coguest_server::check_config(&config)?;
     raise_fd_limit();
@@ -481,14 +485,22 @@ fn serve(args: ServeArgs) -> Result<()> {
             cc.advertise = format!("{ws}://{addr}/v1/ws");
             config.cluster = Some(cc);
         }
+        let cluster = config.cluster.as_ref().map(|cc| {
+            let url = coguest_server::store::redis::redacted(&cc.redis_url);
+            format!("cluster node {} on {url}", cc.node_id)
+        });
+        // Every setting is checked and storage opened before "listening" is printed.
+        let server = coguest_server::ServerBuilder::new(config)
+            .start(listener)
+            .await?;
         let data = args.data_dir.display();
         println!("coguest listening on {ws}://{addr}/v1/ws (health: {http}://{addr}/healthz)");
         println!("data: {data}");
         println!("mint a token: coguest token --data-dir {data} --user alice --role owner");
-        if let Some(cc) = &config.cluster {
-            println!("cluster node {} on {}", cc.node_id, cc.redis_url);
+        if let Some(cluster) = cluster {
+            println!("{cluster}");
         }
-        coguest_server::run(listener, config, shutdown).await?;
+        server.run_until(shutdown).await?;
         Ok(())
     })
 }

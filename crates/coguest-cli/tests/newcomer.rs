@@ -165,7 +165,8 @@ async fn serve_help_lists_every_flag_and_the_secret_variable() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("do-not-print-me"));
 
     // Every flag the README gives `coguest` exists in some `coguest ... --help` (flags of
-    // cargo and redis-server command lines are theirs, except what follows `cargo run ... --`).
+    // cargo, redis-server and docker command lines are theirs, except what follows
+    // `cargo run ... --`).
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let mut known = serve.clone();
@@ -192,7 +193,7 @@ async fn serve_help_lists_every_flag_and_the_secret_variable() {
 
 /// The parts of a Markdown text that may name `coguest` flags: prose and inline code spans,
 /// each line of a fenced block; of a `cargo` command (after any `NAME=value`) only what it
-/// passes on after ` -- `, nothing of a `redis-server` one.
+/// passes on after ` -- `, nothing of a `redis-server` or `docker` one.
 fn command_segments(markdown: &str) -> Vec<String> {
     let mut segments = Vec::new();
     let mut text = String::new();
@@ -220,7 +221,7 @@ fn command_segments(markdown: &str) -> Vec<String> {
                 }
                 t = rest.trim_start();
             }
-            if t.starts_with("redis-server") {
+            if t.starts_with("redis-server") || t.starts_with("docker ") {
                 None
             } else if t.starts_with("cargo ") {
                 t.split_once(" -- ").map(|(_, rest)| rest.to_owned())

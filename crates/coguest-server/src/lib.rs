@@ -109,13 +109,15 @@ pub enum ServerError {
     /// The webhook settings cannot be used (endpoint URL, CA file).
     #[error(transparent)]
     Webhook(#[from] webhook::WebhookSetupError),
-    /// The configuration cannot be used (see [`check_config`]); the message says why.
+    /// The configuration cannot be used (see [`check_config`]; also an unreachable Redis and
+    /// TLS files that do not load): refused before the server accepts anyone; the message says
+    /// why.
     #[error("{0}")]
     Config(String),
 }
 
 /// Checks what can be checked of `config` without opening anything (webhook and approval
-/// endpoints, secrets and CA file), so that a binary refuses a bad configuration before it listens.
+/// endpoints, secrets and CA file, the Redis URL), so that a binary refuses a bad configuration before it listens.
 /// [`run`] checks it again.
 pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     let hooks = &config.webhooks;
@@ -132,6 +134,10 @@ pub fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
         return Err(ServerError::Config(
             "approval endpoints need a signing secret".into(),
         ));
+    }
+    if let Some(cc) = &config.cluster {
+        store::redis::RedisTarget::parse(&cc.redis_url)
+            .map_err(|e| ServerError::Config(e.to_string()))?;
     }
     Ok(())
 }
@@ -232,12 +238,16 @@ impl ServerBuilder {
             config.webhooks.ca_file.as_deref(),
             metrics.clone(),
         )?);
-        let edge = edge::Edge::new(&config.edge, metrics.clone())?;
+        let edge = edge::Edge::new(&config.edge, metrics.clone())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
         let mut cluster = None;
         let store: Arc<dyn RoomStore> = match (self.store, &config.cluster) {
             (Some(s), _) => s,
             (None, Some(cc)) => {
                 let lease_ms = u64::try_from(cc.lease.as_millis()).unwrap_or(u64::MAX);
+                let url = store::redis::redacted(&cc.redis_url);
+                let unreachable =
+                    |e: StoreError| ServerError::Config(format!("cannot use Redis at {url}: {e}"));
                 let redis = Arc::new(
                     store::redis::RedisStore::connect(
                         &cc.redis_url,
@@ -245,10 +255,15 @@ impl ServerBuilder {
                         &cc.node_id,
                         lease_ms,
                     )
-                    .await?,
+                    .await
+                    .map_err(unreachable)?,
                 );
-                cluster = Some(cluster::Cluster::start(cc, redis.clone(), metrics.clone()).await?);
-                tracing::info!(node = %cc.node_id, redis = %cc.redis_url, "cluster mode");
+                cluster = Some(
+                    cluster::Cluster::start(cc, redis.clone(), metrics.clone())
+                        .await
+                        .map_err(unreachable)?,
+                );
+                tracing::info!(node = %cc.node_id, redis = %url, "cluster mode");
                 redis
             }
             (None, None) => {
@@ -342,6 +357,23 @@ impl Server {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Runs until `shutdown` completes, then shuts down gracefully (as [`shutdown`](Self::shutdown));
+    /// returns early with the server's error if it stops by itself.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let stopped = tokio::select! {
+            () = shutdown => None,
+            done = &mut self.task => Some(done),
+        };
+        match stopped {
+            None => self.shutdown().await,
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(ServerError::Io(std::io::Error::other(e.to_string()))),
+        }
     }
 
     /// Shuts down gracefully and waits until everything is stored and closed.

@@ -12,6 +12,8 @@
 //! - [`approver`]: an app's approval hook over real HTTP, answering as a test tells it.
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
+//! - [`redis_server`]: a test's own `redis-server` (or Sentinel) on a free port, killed when
+//!   dropped.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod approver;
@@ -20,6 +22,7 @@ pub mod cluster;
 pub mod common;
 pub mod process;
 pub mod redis;
+pub mod redis_server;
 
 // What most tests use, at `support::` (each test binary uses some of it).
 #[allow(unused_imports)]

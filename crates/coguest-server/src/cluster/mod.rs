@@ -22,7 +22,7 @@ pub use status::{ClusterStatus, NodeStatus, RoomOwner, status};
 
 use crate::metrics::Metrics;
 use crate::store::StoreError;
-use crate::store::redis::{Keys, RedisStore, RoomNotice, backend};
+use crate::store::redis::{Keys, RedisStore, RedisTarget, RoomNotice, backend};
 use coguest_core::RoomId;
 use futures_util::StreamExt;
 use msg::{CmdMsg, NodeMsg};
@@ -103,7 +103,7 @@ pub(crate) struct Cluster {
     pub node: String,
     pub lease: Duration,
     advertise: String,
-    client: redis::Client,
+    target: RedisTarget,
     conn: ConnectionManager,
     subs: tokio::sync::Mutex<Subs>,
     out: mpsc::UnboundedSender<(String, String)>,
@@ -120,8 +120,13 @@ impl Cluster {
         store: Arc<RedisStore>,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, StoreError> {
-        let client = redis::Client::open(config.redis_url.as_str()).map_err(backend)?;
-        let pubsub = client.get_async_pubsub().await.map_err(backend)?;
+        let target = store.target().clone();
+        let pubsub = target
+            .client()
+            .await?
+            .get_async_pubsub()
+            .await
+            .map_err(backend)?;
         let (mut sink, stream) = pubsub.split();
         let keys = store.keys().clone();
         let node_channel = keys.node_channel(&config.node_id);
@@ -134,7 +139,7 @@ impl Cluster {
             node: config.node_id.clone(),
             lease: config.lease,
             advertise: config.advertise.clone(),
-            client,
+            target,
             conn,
             subs: tokio::sync::Mutex::new(Subs {
                 sink,
@@ -240,7 +245,8 @@ impl Cluster {
     /// A new subscription connection, subscribed to every channel the lost one had. The lock
     /// is held throughout, so a concurrent (un)subscribe lands on one side of the swap.
     async fn reconnect(&self) -> Result<(PubSubStream, usize), StoreError> {
-        let pubsub = self.client.get_async_pubsub().await.map_err(backend)?;
+        let client = self.target.client().await?;
+        let pubsub = client.get_async_pubsub().await.map_err(backend)?;
         let (sink, stream) = pubsub.split();
         let mut subs = self.subs.lock().await;
         let channels: Vec<String> = subs.channels.iter().cloned().collect();

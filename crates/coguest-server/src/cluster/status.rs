@@ -37,7 +37,10 @@ pub struct ClusterStatus {
 
 /// Reads the cluster's nodes and room owners from Redis (`coguest cluster status`).
 pub async fn status(redis_url: &str, prefix: &str) -> Result<ClusterStatus, StoreError> {
-    let client = redis::Client::open(redis_url).map_err(backend)?;
+    let client = crate::store::redis::RedisTarget::parse(redis_url)
+        .map_err(backend)?
+        .client()
+        .await?;
     let mut conn = client
         .get_multiplexed_async_connection()
         .await

@@ -27,13 +27,15 @@
 //! Channels: `P:ch:room:{id}` (stored changes and ownership notices), `P:ch:cmd:{id}`
 //! (commands for the room's owner), `P:ch:node:{node}` (answers to a node's connections).
 //!
-//! The files, lowest first: `keys.rs` (the names above), `wire.rs` (what is stored and
+//! The files, lowest first: `connect.rs` (the `--redis` URL, and the check of Redis's
+//! persistence at start), `keys.rs` (the names above), `wire.rs` (what is stored and
 //! published), `scripts.rs` (the Lua scripts), `store.rs` ([`RedisStore`]: the connection, the
 //! leases this node holds, and the one way a script is called), then `lease.rs` (taking,
 //! renewing and giving up leases), `snapshots.rs` (compaction in chunks, loading in pieces),
 //! `hooks.rs` (the webhook outbox and its delivery lease) and
 //! `rooms.rs` (the [`RoomStore`](super::RoomStore) impl).
 
+mod connect;
 mod hooks;
 mod keys;
 mod lease;
@@ -43,6 +45,7 @@ mod snapshots;
 mod store;
 mod wire;
 
+pub use connect::{Persistence, RedisTarget, UrlError, redacted};
 pub use keys::Keys;
 pub use lease::{Acquired, parse_lease};
 pub use store::{RedisStore, response_timeout};

@@ -1,6 +1,7 @@
 //! [`RedisStore`] itself: the connection, the leases this node holds, and the one way a script
 //! or command is called (with its error mapping, and for a write, its fencing).
 
+use super::connect::{Persistence, RedisTarget};
 use super::keys::Keys;
 use super::scripts::Scripts;
 use crate::store::{StoreError, backend};
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 /// A [`RoomStore`](crate::store::RoomStore) on Redis whose writes are fenced by this node's
 /// room leases.
 pub struct RedisStore {
+    target: RedisTarget,
     conn: ConnectionManager,
     pub(super) keys: Keys,
     pub(super) node: String,
@@ -67,20 +69,26 @@ impl RedisStore {
     /// 500 ms: calls queued in a busy Redis took longer than that under load (before snapshots
     /// were written in chunks, a large room's compaction was one multi-megabyte script), and an
     /// append that times out is answered `FAILED` although Redis may still run it.
+    ///
+    /// Warns (a log line) when Redis keeps no append-only file: a Redis restart would then
+    /// lose acknowledged changes.
     pub async fn connect(
         url: &str,
         prefix: &str,
         node: &str,
         lease_ms: u64,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(backend)?;
+        let target = RedisTarget::parse(url).map_err(backend)?;
+        let client = target.client().await?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(response_timeout(lease_ms)));
         let conn = client
             .get_connection_manager_with_config(config)
             .await
             .map_err(backend)?;
+        Persistence::warn_if_volatile(&mut conn.clone()).await;
         Ok(RedisStore {
+            target,
             conn,
             keys: Keys::new(prefix),
             node: node.to_owned(),
@@ -89,6 +97,11 @@ impl RedisStore {
             hook_turn: Mutex::new(None),
             scripts: Scripts::new(),
         })
+    }
+
+    /// Where Redis is (to open more connections: subscriptions).
+    pub fn target(&self) -> &RedisTarget {
+        &self.target
     }
 
     /// The key names.
