@@ -300,7 +300,8 @@ var EMPTY_VIEWS = Object.freeze({
   applicants: Object.freeze([]),
   candidates: Object.freeze([]),
   seats: Object.freeze([]),
-  seatMode: "applyToTake"
+  seatMode: "applyToTake",
+  queuePosition: null
 });
 function emptyWireState() {
   return { version: 0, connected: [], invitees: [], applicants: [], candidates: [], seats: [], seat_mode: "apply_to_take" };
@@ -492,7 +493,8 @@ var ClientState = class {
       applicants: Object.freeze(v.applicants.map((a) => user(a.user))),
       candidates: Object.freeze(v.candidates.map(user)),
       seats: Object.freeze(seats.map((s) => seatInfo(s, this.room))),
-      seatMode: seatModeFromWire(v.seat_mode ?? "apply_to_take")
+      seatMode: seatModeFromWire(v.seat_mode ?? "apply_to_take"),
+      queuePosition: v.queue ? Object.freeze({ position: v.queue.position, length: v.queue.length }) : null
     });
   }
 };
@@ -1518,6 +1520,7 @@ var StoreShared = class {
   candidates = new Observable(EMPTY_VIEWS.candidates);
   seatList = new Observable(EMPTY_VIEWS.seats);
   seatMode = new Observable(EMPTY_VIEWS.seatMode);
+  queuePosition = new Observable(EMPTY_VIEWS.queuePosition);
   /** Observers only: the room version of the published lists. */
   version = new Observable(0);
   /** Observers only: pending applications with their ids and times. */
@@ -1556,7 +1559,8 @@ var StoreShared = class {
       [this.applicants, v.applicants],
       [this.candidates, v.candidates],
       [this.seatList, v.seats],
-      [this.seatMode, v.seatMode]
+      [this.seatMode, v.seatMode],
+      [this.queuePosition, v.queuePosition]
     ]);
   }
   /**
