@@ -51,6 +51,7 @@ export type {
   HostEvent,
   LiveUserInfo,
   MovePolicy,
+  QueuePosition,
   Role,
   SeatEvent,
   SeatInfo,

@@ -18,6 +18,7 @@ import type {
   Invitation,
   LiveUserInfo,
   LogEntry,
+  QueuePosition,
   SeatInfo,
   SeatMode,
   SeatUserInfo,
@@ -35,6 +36,7 @@ export class StoreShared {
   readonly candidates = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.candidates);
   readonly seatList = new Observable<readonly SeatInfo[]>(EMPTY_VIEWS.seats);
   readonly seatMode = new Observable<SeatMode>(EMPTY_VIEWS.seatMode);
+  readonly queuePosition = new Observable<QueuePosition | null>(EMPTY_VIEWS.queuePosition);
   /** Observers only: the room version of the published lists. */
   readonly version = new Observable<number>(0);
   /** Observers only: pending applications with their ids and times. */
@@ -82,6 +84,7 @@ export class StoreShared {
       [this.candidates, v.candidates],
       [this.seatList, v.seats],
       [this.seatMode, v.seatMode],
+      [this.queuePosition, v.queuePosition],
     ]);
   }
 

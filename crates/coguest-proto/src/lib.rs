@@ -106,6 +106,7 @@ mod tests {
             ClientCommand::AcceptApplication {
                 user_id: "u".into(),
             },
+            ClientCommand::AcceptNextApplication,
             ClientCommand::RejectApplication {
                 user_id: "u".into(),
             },
