@@ -13,7 +13,7 @@
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
 //! - [`redis_server`]: a test's own `redis-server` (or Sentinel) on a free port, killed when
-//!   dropped.
+//!   dropped; [`sentinel`]: a primary, a replica and three sentinels of such.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod approver;
@@ -23,6 +23,7 @@ pub mod common;
 pub mod process;
 pub mod redis;
 pub mod redis_server;
+pub mod sentinel;
 
 // What most tests use, at `support::` (each test binary uses some of it).
 #[allow(unused_imports)]
