@@ -50,6 +50,7 @@ export type {
   HostEvent,
   LiveUserInfo,
   MovePolicy,
+  QueuePosition,
   Role,
   SeatEvent,
   SeatInfo,

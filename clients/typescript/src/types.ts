@@ -117,6 +117,17 @@ export interface CoGuestState {
   readonly candidates: ReadonlyObservable<readonly LiveUserInfo[]>;
 }
 
+/**
+ * An applicant's place in its room's application queue: pending applications in the order
+ * the server received them (not a client's clock). See `CoGuestStore.queuePosition`.
+ */
+export interface QueuePosition {
+  /** 1 for the first in line, up to `length`. */
+  readonly position: number;
+  /** Pending applications in the room. */
+  readonly length: number;
+}
+
 /** Host-side events, one per {@link HostListener} callback. */
 export type HostEvent =
   | {

@@ -5,7 +5,9 @@ use crate::listener::{
     GuestListener, HostListener, SeatListener, dispatch_guest, dispatch_host, dispatch_seat,
 };
 use crate::state::{StoreEvent, Views};
-use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatEvent, SeatInfo, SeatUserInfo};
+use crate::types::{
+    GuestEvent, HostEvent, LiveUserInfo, QueuePosition, SeatEvent, SeatInfo, SeatUserInfo,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{mpsc, watch};
@@ -30,6 +32,7 @@ pub(crate) struct StoreShared {
     pub(crate) invitees: watch::Sender<Vec<LiveUserInfo>>,
     pub(crate) applicants: watch::Sender<Vec<LiveUserInfo>>,
     pub(crate) candidates: watch::Sender<Vec<LiveUserInfo>>,
+    pub(crate) queue_position: watch::Sender<Option<QueuePosition>>,
     closed: AtomicBool,
 }
 
@@ -49,6 +52,7 @@ impl StoreShared {
             invitees: watch::Sender::new(Vec::new()),
             applicants: watch::Sender::new(Vec::new()),
             candidates: watch::Sender::new(Vec::new()),
+            queue_position: watch::Sender::new(None),
             closed: AtomicBool::new(false),
         }
     }
@@ -77,6 +81,7 @@ impl StoreShared {
         set(&self.candidates, v.candidates);
         set(&self.seat_list, v.seats);
         set(&self.seat_mode, v.seat_mode);
+        set(&self.queue_position, v.queue_position);
     }
 
     /// Hands an event to the stream subscribers, dropping those that went away.

@@ -4,12 +4,12 @@ use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener};
 use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
-use crate::types::{CoGuestState, GuestEvent, HostEvent};
+use crate::types::{CoGuestState, GuestEvent, HostEvent, QueuePosition};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One live room joined by one [`Client`]: the reference `CoGuestStore`.
 ///
@@ -72,6 +72,16 @@ impl CoGuestStore {
             applicants: s.applicants.subscribe(),
             candidates: s.candidates.subscribe(),
         }
+    }
+
+    /// This user's place in the room's application queue while it has a pending application
+    /// (`None` otherwise), as a `watch::Receiver` holding the current value: `position` 1 is
+    /// first in line, `length` the number of pending applications. It changes as others
+    /// apply, cancel, time out or are answered, in the server's order (not a client's clock);
+    /// it is set before the callbacks of the same room version run, and is right again as soon
+    /// as a reconnect has resumed (the server's snapshot or replay carries it).
+    pub fn queue_position(&self) -> watch::Receiver<Option<QueuePosition>> {
+        self.inner.shared.queue_position.subscribe()
     }
 
     /// Adds host-side callbacks (the reference `addHostListener`). Adding the same `Arc`
@@ -179,6 +189,14 @@ impl CoGuestStore {
             user_id: user_id.to_owned(),
         })
         .await
+    }
+
+    /// Host: accepts the first application in line (the oldest pending one, in the server's
+    /// order), exactly as [`accept_application`](Self::accept_application) of its applicant
+    /// would. Fails with `-3029` (`QUEUE_EMPTY`) when no application is pending, and with the
+    /// seat codes of `accept_application` (the application then stays first in line).
+    pub async fn accept_next_application(&self) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::AcceptNextApplication).await
     }
 
     /// Host: rejects `user_id`'s application (the reference `rejectApplication`); same rules

@@ -154,6 +154,27 @@ pub struct CoGuestState {
     pub candidates: watch::Receiver<Vec<LiveUserInfo>>,
 }
 
+/// An applicant's place in its room's application queue: pending applications in the order
+/// the server received them (not a client's clock). See
+/// [`CoGuestStore::queue_position`](crate::CoGuestStore::queue_position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct QueuePosition {
+    /// 1 for the first in line, up to `length`.
+    pub position: u32,
+    /// Pending applications in the room.
+    pub length: u32,
+}
+
+impl From<coguest_proto::QueuePosition> for QueuePosition {
+    fn from(q: coguest_proto::QueuePosition) -> Self {
+        QueuePosition {
+            position: q.position,
+            length: q.length,
+        }
+    }
+}
+
 /// Host-side events, the stream form of [`HostListener`](crate::HostListener).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

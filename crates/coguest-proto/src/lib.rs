@@ -102,6 +102,7 @@ mod tests {
             ClientCommand::AcceptApplication {
                 user_id: "u".into(),
             },
+            ClientCommand::AcceptNextApplication,
             ClientCommand::RejectApplication {
                 user_id: "u".into(),
             },

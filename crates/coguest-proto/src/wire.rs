@@ -324,6 +324,19 @@ pub struct CoGuestState {
     /// The room's seat mode.
     #[serde(default)]
     pub seat_mode: SeatMode,
+    /// This user's place in the room's application queue, while it has a pending application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueuePosition>,
+}
+
+/// An applicant's place in its room's application queue: pending applications in the order
+/// the server received them (not a client's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QueuePosition {
+    /// 1 for the first in line, up to `length`.
+    pub position: u32,
+    /// Pending applications in the room.
+    pub length: u32,
 }
 
 /// Reason a request closed unanswered: `timeout` (0) or `already_seated` (1).
@@ -497,6 +510,13 @@ pub enum Change {
         /// The new state.
         state: Box<CoGuestState>,
     },
+    /// To an applicant: its place in the application queue, sent when its position or the
+    /// queue's length changed; `null` once its application closed (accepted, rejected,
+    /// cancelled, timed out).
+    QueuePosition {
+        /// The place, or `null` when no longer in the queue.
+        queue: Option<QueuePosition>,
+    },
 }
 
 impl CoGuestState {
@@ -539,6 +559,7 @@ impl CoGuestState {
             }
             Change::Settings { seat_mode, .. } => self.seat_mode = *seat_mode,
             Change::Reset { state } => *self = (**state).clone(),
+            Change::QueuePosition { queue } => self.queue = *queue,
         }
     }
 }
