@@ -56,7 +56,7 @@ async fn metric_reaches(c: &Cluster, i: usize, name: &str, min: f64) {
 /// whose lease epoch is above the lost one's.
 async fn data_loss_is_detected(name: &str, fault: impl FnOnce(&mut RedisServer)) {
     let mut redis = RedisServer::without_persistence();
-    let c = Cluster::start_on(name, 2, &redis.url()).await;
+    let c = Cluster::start_on(name, 2, &redis.url(), &[]).await;
     let room = "r-lost";
     let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
     let mut a = c.node(1).member(room, "a", Role::Audience).await;
@@ -262,11 +262,11 @@ async fn everyone_converges(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_paused_past_the_lease_leaves_no_orphaned_connection() {
     let redis = RedisServer::without_persistence();
-    let c = Cluster::start_on_with(
+    let c = Cluster::start_on(
         "pause-redis",
         3,
         &redis.url(),
-        &[("--grace-period-secs", "4")],
+        &["--grace-period-secs", "4"],
     )
     .await;
     let room = "r-pause-redis";
@@ -290,11 +290,11 @@ async fn redis_paused_past_the_lease_leaves_no_orphaned_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owner_node_paused_past_the_lease_and_heartbeat_leaves_no_orphaned_connection() {
     let redis = RedisServer::without_persistence();
-    let c = Cluster::start_on_with(
+    let c = Cluster::start_on(
         "pause-owner",
         3,
         &redis.url(),
-        &[("--grace-period-secs", "4")],
+        &["--grace-period-secs", "4"],
     )
     .await;
     let room = "r-pause-owner";
@@ -318,11 +318,11 @@ async fn owner_node_paused_past_the_lease_and_heartbeat_leaves_no_orphaned_conne
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follower_node_paused_past_the_heartbeat_keeps_its_members_seated() {
     let redis = RedisServer::without_persistence();
-    let c = Cluster::start_on_with(
+    let c = Cluster::start_on(
         "pause-follower",
         3,
         &redis.url(),
-        &[("--grace-period-secs", "4")],
+        &["--grace-period-secs", "4"],
     )
     .await;
     let room = "r-pause-follower";
@@ -352,7 +352,7 @@ async fn follower_node_paused_past_the_heartbeat_keeps_its_members_seated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_inbox_resyncs_the_follower_instead_of_losing_messages() {
     let redis = RedisServer::without_persistence();
-    let c = Cluster::start_on("storm", 2, &redis.url()).await;
+    let c = Cluster::start_on("storm", 2, &redis.url(), &[]).await;
     let room = "r-storm";
     let mut owner = c.node(0).member(room, "owner", Role::Owner).await;
     let mut a = c.node(1).member(room, "a", Role::Audience).await;
@@ -389,7 +389,7 @@ async fn a_full_inbox_resyncs_the_follower_instead_of_losing_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_no_members_left_unsubscribes_from_the_room() {
     let redis = RedisServer::without_persistence();
-    let c = Cluster::start_on_with("unsub", 2, &redis.url(), &[("--room-idle-unload", "1s")]).await;
+    let c = Cluster::start_on("unsub", 2, &redis.url(), &["--room-idle-unload", "1s"]).await;
     let room = "r-unsub";
     let channel = format!("{}:ch:room:{room}", c.prefix);
     let mut owner = c.node(0).member(room, "owner", Role::Owner).await;

@@ -19,68 +19,53 @@ pub struct Cluster {
     nodes: Vec<Option<Served>>,
     /// Whether each node connects to Redis as its own ACL user (see `start_as_users`).
     users: bool,
-    /// The Redis every node connects to.
-    url: String,
-    /// `serve` flags of every node with their values (defaults, some overridden).
-    flags: Vec<(String, String)>,
     /// More `coguest serve` flags for every node (see `start_with`).
-    extra: Vec<String>,
+    flags: Vec<String>,
+    /// The `--redis` URL when not the tests' shared Redis (see `start_on`).
+    url: Option<String>,
 }
 
 impl Cluster {
     /// `n` nodes; `name` goes into the Redis prefix.
     pub async fn start(name: &str, n: usize) -> Self {
-        Self::launch(name, n, false, redis_url(), &[], Vec::new()).await
+        Self::launch(name, n, false, Vec::new()).await
     }
 
     /// `n` nodes started with these more `coguest serve` flags (kept for restarts).
     pub async fn start_with(name: &str, n: usize, flags: &[&str]) -> Self {
-        let extra = flags.iter().map(|f| f.to_string()).collect();
-        Self::launch(name, n, false, redis_url(), &[], extra).await
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch(name, n, false, flags).await
     }
 
-    /// `n` nodes on the Redis at `url` (a test's own, see `redis_server`).
-    pub async fn start_on(name: &str, n: usize, url: &str) -> Self {
-        Self::launch(name, n, false, url.to_owned(), &[], Vec::new()).await
-    }
-
-    /// [`start_on`](Self::start_on) with `serve` flags set or overridden (a flag and its
-    /// value, e.g. `("--grace-period-secs", "3")`).
-    pub async fn start_on_with(name: &str, n: usize, url: &str, flags: &[(&str, &str)]) -> Self {
-        Self::launch(name, n, false, url.to_owned(), flags, Vec::new()).await
+    /// `n` nodes on the Redis at `url` (a test's own, e.g. Sentinel's), with more flags.
+    pub async fn start_on(name: &str, n: usize, url: &str, flags: &[&str]) -> Self {
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch_on(name, n, false, flags, Some(url.to_owned())).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
     /// connections (`CLIENT KILL ... USER`) or refuse it new ones (`ACL SETUSER ... off`)
     /// without touching other nodes or other tests.
     pub async fn start_as_users(name: &str, n: usize) -> Self {
-        Self::launch(name, n, true, redis_url(), &[], Vec::new()).await
+        Self::launch(name, n, true, Vec::new()).await
     }
 
-    async fn launch(
+    async fn launch(name: &str, n: usize, users: bool, flags: Vec<String>) -> Self {
+        // Fail loudly when Redis is not there: these tests must run in CI.
+        let hostport = redis_addr().1;
+        tokio::net::TcpStream::connect(&hostport)
+            .await
+            .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+        Self::launch_on(name, n, users, flags, None).await
+    }
+
+    async fn launch_on(
         name: &str,
         n: usize,
         users: bool,
-        url: String,
-        overrides: &[(&str, &str)],
-        extra: Vec<String>,
+        flags: Vec<String>,
+        url: Option<String>,
     ) -> Self {
-        let mut flags: Vec<(String, String)> = vec![
-            ("--lease-ms".into(), LEASE_MS.to_string()),
-            ("--grace-period-secs".into(), "20".into()),
-        ];
-        for (flag, value) in overrides {
-            match flags.iter_mut().find(|(f, _)| f == flag) {
-                Some(f) => f.1 = (*value).to_owned(),
-                None => flags.push(((*flag).to_owned(), (*value).to_owned())),
-            }
-        }
-        // Fail loudly when Redis is not there: these tests must run in CI.
-        let rest = url.trim_start_matches("redis://");
-        let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-        tokio::net::TcpStream::connect(hostport.trim_end_matches('/'))
-            .await
-            .unwrap_or_else(|e| panic!("Redis is not reachable at {url}: {e}"));
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -90,9 +75,8 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
             users,
-            url,
-            extra,
             flags,
+            url,
         };
         for i in 0..n {
             if users {
@@ -118,8 +102,11 @@ impl Cluster {
     }
 
     fn node_url(&self, i: usize) -> String {
+        if let Some(url) = &self.url {
+            return url.clone();
+        }
         if !self.users {
-            return self.url.clone();
+            return redis_url();
         }
         let user = self.user(i);
         format!("redis://{user}:{user}@{}", redis_addr().1)
@@ -128,11 +115,13 @@ impl Cluster {
     async fn spawn(&self, i: usize) -> Served {
         let mut cmd = serve(&self.data(i));
         cmd.args(["--redis", &self.node_url(i), "--redis-prefix", &self.prefix])
-            .args(["--node-id", &format!("n{i}")]);
-        for (flag, value) in &self.flags {
-            cmd.args([flag, value]);
+            .args(["--node-id", &format!("n{i}")])
+            .args(["--lease-ms", &LEASE_MS.to_string()])
+            .args(&self.flags);
+        // 20 s unless the test chose its own.
+        if !self.flags.iter().any(|f| f == "--grace-period-secs") {
+            cmd.args(["--grace-period-secs", "20"]);
         }
-        cmd.args(&self.extra);
         Served::spawn(cmd).await
     }
 

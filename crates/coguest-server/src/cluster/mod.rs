@@ -23,11 +23,13 @@ pub use status::{ClusterStatus, NodeStatus, RoomOwner, status};
 
 use crate::metrics::Metrics;
 use crate::store::StoreError;
-use crate::store::redis::{Keys, RedisStore, RedisTarget, RoomNotice, backend};
+use crate::store::redis::{
+    Keys, RedisAck, RedisConn, RedisStore, RedisTarget, RoomNotice, backend,
+};
 use coguest_core::RoomId;
 use futures_util::StreamExt;
 use msg::{CmdMsg, NodeMsg};
-use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
+use redis::aio::{PubSubSink, PubSubStream};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -36,7 +38,8 @@ use tokio::sync::mpsc;
 /// Cluster settings.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    /// Redis URL, e.g. `redis://127.0.0.1:6379`.
+    /// Redis URL, e.g. `redis://127.0.0.1:6379`, or Sentinel's
+    /// `redis+sentinel://H:P,H:P,H:P/MASTER`.
     pub redis_url: String,
     /// This node's id (unique in the cluster).
     pub node_id: String,
@@ -46,6 +49,10 @@ pub struct ClusterConfig {
     pub lease: Duration,
     /// The address clients reach this node at (shown by `cluster status`).
     pub advertise: String,
+    /// How durable a write is before its command is acknowledged (`--redis-ack`).
+    pub ack: RedisAck,
+    /// How long a write waits for its replicas (`--redis-ack-timeout-ms`).
+    pub ack_timeout: Duration,
 }
 
 impl ClusterConfig {
@@ -57,6 +64,8 @@ impl ClusterConfig {
             prefix: "coguest".into(),
             lease: Duration::from_secs(2),
             advertise: String::new(),
+            ack: RedisAck::Local,
+            ack_timeout: Duration::from_millis(500),
         }
     }
 }
@@ -110,7 +119,7 @@ pub(crate) struct Cluster {
     pub lease: Duration,
     advertise: String,
     target: RedisTarget,
-    conn: ConnectionManager,
+    conn: RedisConn,
     subs: tokio::sync::Mutex<Subs>,
     out: mpsc::UnboundedSender<(String, String)>,
     alive: Mutex<HashSet<String>>,
@@ -133,7 +142,8 @@ impl Cluster {
         let target = store.target().clone();
         let pubsub = target
             .client()
-            .await?
+            .await
+            .map_err(backend)?
             .get_async_pubsub()
             .await
             .map_err(backend)?;
@@ -258,7 +268,7 @@ impl Cluster {
     /// A new subscription connection, subscribed to every channel the lost one had. The lock
     /// is held throughout, so a concurrent (un)subscribe lands on one side of the swap.
     async fn reconnect(&self) -> Result<(PubSubStream, usize), StoreError> {
-        let client = self.target.client().await?;
+        let client = self.target.client().await.map_err(backend)?;
         let pubsub = client.get_async_pubsub().await.map_err(backend)?;
         let (sink, stream) = pubsub.split();
         let mut subs = self.subs.lock().await;

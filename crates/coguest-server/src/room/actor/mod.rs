@@ -537,7 +537,7 @@ fn store_failed(e: &StoreError) -> (ErrorCode, String) {
     match e {
         // The room reloads what storage holds: a retry with the same id gets the stored
         // command's answer, or runs it if it was not stored.
-        StoreError::Unanswered(_) => (
+        StoreError::Unanswered(_) | StoreError::Unreplicated(_) => (
             ErrorCode::Failed,
             format!("may or may not have been applied ({e}): retry with the same id"),
         ),
