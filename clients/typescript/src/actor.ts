@@ -585,6 +585,7 @@ export class Actor {
         const r = this.#rooms.get(msg.room);
         if (!r) return;
         this.#dropRoom(msg.room, r);
+        r.shared.serverReason = msg.reason ?? "closed";
         r.shared.markClosed(`room ${JSON.stringify(msg.room)} was closed by the server`);
         const first = r.firstJoin;
         r.firstJoin = null;

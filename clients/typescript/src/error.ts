@@ -88,6 +88,8 @@ export const ErrorCode = {
   ALREADY_ON_TARGET_SEAT: -3027,
   /** The owner's role cannot be changed. */
   CANNOT_CHANGE_OWNER_ROLE: -3028,
+  /** `accept_next_application` with no application pending. */
+  QUEUE_EMPTY: -3029,
   /** The server is shutting down; reconnect. */
   SHUTTING_DOWN: -3030,
   /** The room settings are invalid. */

@@ -41,6 +41,7 @@ export type { GuestListener, HostListener, SeatListener } from "./listener.js";
 export { NoResponseReason, deviceAllowed, isHost } from "./types.js";
 export type {
   Application,
+  ClosedReason,
   CoGuestState,
   Invitation,
   LogEntry,
@@ -50,6 +51,7 @@ export type {
   HostEvent,
   LiveUserInfo,
   MovePolicy,
+  QueuePosition,
   Role,
   SeatEvent,
   SeatInfo,

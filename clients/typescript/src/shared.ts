@@ -12,7 +12,17 @@ import { dispatchGuest, dispatchHost, dispatchSeat } from "./listener.js";
 import { Observable, publish, reportCallbackError } from "./observable.js";
 import type { ObserverViews, StoreEvent, Views } from "./state.js";
 import { EMPTY_VIEWS } from "./state.js";
-import type { Application, Invitation, LiveUserInfo, LogEntry, SeatInfo, SeatMode, SeatUserInfo } from "./types.js";
+import type {
+  Application,
+  ClosedReason,
+  Invitation,
+  LiveUserInfo,
+  LogEntry,
+  QueuePosition,
+  SeatInfo,
+  SeatMode,
+  SeatUserInfo,
+} from "./types.js";
 
 /** @internal Transitions an observer's event log keeps (newest first). */
 export const LOG_LIMIT = 200;
@@ -26,6 +36,7 @@ export class StoreShared {
   readonly candidates = new Observable<readonly LiveUserInfo[]>(EMPTY_VIEWS.candidates);
   readonly seatList = new Observable<readonly SeatInfo[]>(EMPTY_VIEWS.seats);
   readonly seatMode = new Observable<SeatMode>(EMPTY_VIEWS.seatMode);
+  readonly queuePosition = new Observable<QueuePosition | null>(EMPTY_VIEWS.queuePosition);
   /** Observers only: the room version of the published lists. */
   readonly version = new Observable<number>(0);
   /** Observers only: pending applications with their ids and times. */
@@ -41,6 +52,8 @@ export class StoreShared {
   readonly seatListeners: Array<Partial<SeatListener>> = [];
   /** Why the store ended (room closed, left, re-join refused), once it has. */
   closedReason: string | null = null;
+  /** Why the server closed the room, when it did (`room_closed`'s `reason`). */
+  serverReason: ClosedReason | null = null;
   #queue: StoreEvent[] = [];
   #draining = false;
 
@@ -71,6 +84,7 @@ export class StoreShared {
       [this.candidates, v.candidates],
       [this.seatList, v.seats],
       [this.seatMode, v.seatMode],
+      [this.queuePosition, v.queuePosition],
     ]);
   }
 

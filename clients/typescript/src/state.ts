@@ -35,6 +35,7 @@ import type {
   LiveUserInfo,
   MovePolicy,
   NoResponseReason,
+  QueuePosition,
   Role,
   SeatEvent,
   SeatInfo,
@@ -56,6 +57,8 @@ export interface Views {
   readonly candidates: readonly LiveUserInfo[];
   readonly seats: readonly SeatInfo[];
   readonly seatMode: SeatMode;
+  /** This user's place in the application queue, while it has a pending application. */
+  readonly queuePosition: QueuePosition | null;
 }
 
 /** Empty views (before a snapshot, or after the room closed). */
@@ -66,6 +69,7 @@ export const EMPTY_VIEWS: Views = Object.freeze({
   candidates: Object.freeze([]),
   seats: Object.freeze([]),
   seatMode: "applyToTake",
+  queuePosition: null,
 });
 
 /** An observer's lists: requests with their ids, seats and times, and the room version. */
@@ -286,6 +290,7 @@ export class ClientState {
       candidates: Object.freeze(v.candidates.map(user)),
       seats: Object.freeze(seats.map((s) => seatInfo(s, this.room))),
       seatMode: seatModeFromWire(v.seat_mode ?? "apply_to_take"),
+      queuePosition: v.queue ? Object.freeze({ position: v.queue.position, length: v.queue.length }) : null,
     });
   }
 }
@@ -307,6 +312,7 @@ function normalize(s: wire.CoGuestState): wire.CoGuestState {
     candidates: [...s.candidates],
     seats: [...(s.seats ?? [])],
     seat_mode: s.seat_mode ?? "apply_to_take",
+    queue: s.queue ?? null,
   };
 }
 
@@ -347,6 +353,9 @@ export function applyChange(s: wire.CoGuestState, version: number, change: wire.
       return;
     case "reset":
       Object.assign(s, normalize(change.state));
+      return;
+    case "queue_position":
+      s.queue = change.queue ?? null;
       return;
   }
 }

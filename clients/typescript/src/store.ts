@@ -9,7 +9,8 @@ import type { Client, RoomHandle } from "./client.js";
 import type { GuestListener, HostListener } from "./listener.js";
 import { LiveSeatStore } from "./seat.js";
 import { removeOnce } from "./shared.js";
-import type { CoGuestState } from "./types.js";
+import type { ReadonlyObservable } from "./observable.js";
+import type { ClosedReason, CoGuestState, QueuePosition } from "./types.js";
 
 /** Arguments of {@link CoGuestStore.applyForSeat}. */
 export interface ApplyForSeatOptions {
@@ -49,6 +50,16 @@ export interface InviteToSeatOptions {
 export class CoGuestStore {
   /** The observable lists (the reference `coGuestState`): `connected`, `invitees`, `applicants`, `candidates`. */
   readonly coGuestState: CoGuestState;
+  /**
+   * This user's place in the room's application queue while it has a pending application
+   * (`null` otherwise): `position` 1 is first in line, `length` the number of pending
+   * applications. It changes as others apply, cancel, time out or are answered, in the
+   * server's order; it is set before the callbacks of the same room version run, and comes
+   * back right after a reconnect (the server's snapshot or replay carries it).
+   *
+   * Mirrors the Rust SDK's `CoGuestStore::queue_position`.
+   */
+  readonly queuePosition: ReadonlyObservable<QueuePosition | null>;
   #room: RoomHandle;
 
   private constructor(room: RoomHandle) {
@@ -60,6 +71,7 @@ export class CoGuestStore {
       applicants: s.applicants,
       candidates: s.candidates,
     });
+    this.queuePosition = s.queuePosition;
   }
 
   /**
@@ -94,6 +106,16 @@ export class CoGuestStore {
    */
   get isClosed(): boolean {
     return this.#room.shared.closed;
+  }
+
+  /**
+   * Why the server closed the room, once it has: `"closed"` by the admin API, `"lost"` when a
+   * cluster's Redis lost the room's data (`CoGuestStore.create` then starts an empty room).
+   * `null` while the room is open, or when the store ended for another reason (left, a
+   * re-join refused).
+   */
+  get closedReason(): ClosedReason | null {
+    return this.#room.shared.serverReason;
   }
 
   /** Adds host-side callbacks (the reference `addHostListener`). Adding the same object twice calls it twice. */
@@ -158,6 +180,16 @@ export class CoGuestStore {
    */
   acceptApplication(userID: string): Promise<void> {
     return this.#call({ cmd: "accept_application", user_id: userID });
+  }
+
+  /**
+   * Host: accepts the first application in line (the oldest pending one, in the server's
+   * order), exactly as `acceptApplication` of its applicant would. Rejects with `-3029`
+   * (`QUEUE_EMPTY`) when no application is pending, and with the seat codes of
+   * `acceptApplication` (the application then stays first in line).
+   */
+  acceptNextApplication(): Promise<void> {
+    return this.#call({ cmd: "accept_next_application" });
   }
 
   /** Host: rejects `userID`'s application (the reference `rejectApplication`); same rules as `acceptApplication`. */

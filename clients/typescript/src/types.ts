@@ -45,6 +45,13 @@ export type Device = "microphone" | "camera";
 /** How members get onto seats: apply (or be invited), or also take a free seat directly. */
 export type SeatMode = "applyToTake" | "freeToTake";
 
+/**
+ * Why the server closed a room (`CoGuestStore.closedReason`): `"closed"` by the admin
+ * API, `"lost"` when a cluster's Redis lost the room's data (restarted without persistence,
+ * flushed): the room is gone, and joining it again starts an empty one.
+ */
+export type ClosedReason = "closed" | "lost";
+
 /** What {@link LiveSeatStore.moveToSeat} does when the target seat is occupied. */
 export type MovePolicy = "abortWhenOccupied" | "forceReplace" | "swap";
 
@@ -115,6 +122,17 @@ export interface CoGuestState {
    * capped by the server (default 100). Hosts see the list; others see at most themselves.
    */
   readonly candidates: ReadonlyObservable<readonly LiveUserInfo[]>;
+}
+
+/**
+ * An applicant's place in its room's application queue: pending applications in the order
+ * the server received them (not a client's clock). See `CoGuestStore.queuePosition`.
+ */
+export interface QueuePosition {
+  /** 1 for the first in line, up to `length`. */
+  readonly position: number;
+  /** Pending applications in the room. */
+  readonly length: number;
 }
 
 /** Host-side events, one per {@link HostListener} callback. */

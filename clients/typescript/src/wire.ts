@@ -63,6 +63,9 @@ export type ClientCommand =
       user_id: string;
     }
   | {
+      cmd: "accept_next_application";
+    }
+  | {
       cmd: "reject_application";
       /**
        * The applicant.
@@ -375,6 +378,10 @@ export type ServerMsg =
     }
   | {
       /**
+       * Why: `closed` (the admin API) unless said otherwise.
+       */
+      reason?: ClosedReason;
+      /**
        * The room.
        */
       room: string;
@@ -490,7 +497,21 @@ export type Change =
        */
       state: CoGuestState;
       type: "reset";
+    }
+  | {
+      /**
+       * The place, or `null` when no longer in the queue.
+       */
+      queue?: QueuePosition | null;
+      type: "queue_position";
     };
+/**
+ * Why a room was closed ([`ServerMsg::RoomClosed`]).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "ClosedReason".
+ */
+export type ClosedReason = "closed" | "lost";
 /**
  * A seated user's media device.
  *
@@ -898,6 +919,23 @@ export interface SeatUserInfo {
   user_name: string;
 }
 /**
+ * An applicant's place in its room's application queue: pending applications in the order
+ * the server received them (not a client's clock).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "QueuePosition".
+ */
+export interface QueuePosition {
+  /**
+   * Pending applications in the room.
+   */
+  length: number;
+  /**
+   * 1 for the first in line, up to `length`.
+   */
+  position: number;
+}
+/**
  * The reference `CoGuestState` at one room version, as one user sees it.
  *
  * This interface was referenced by `Protocol`'s JSON-Schema
@@ -920,6 +958,10 @@ export interface CoGuestState {
    * Pending invitations (hosts: all; others: their own).
    */
   invitees: InviteeInfo[];
+  /**
+   * This user's place in the room's application queue, while it has a pending application.
+   */
+  queue?: QueuePosition | null;
   /**
    * The room's seat mode.
    */

@@ -142,9 +142,18 @@ struct ServeArgs {
     #[arg(long, env = "COGUEST_APPROVE_ON_ERROR", value_enum, default_value_t = OnError::Deny)]
     approve_on_error: OnError,
     /// Join a cluster on this Redis (rooms, leases and routing in Redis) instead of running
-    /// alone on SQLite.
+    /// alone on SQLite: redis://[user:password@]HOST:PORT[/DB], or the primary that Sentinel
+    /// names: redis+sentinel://[user:password@]HOST:PORT,HOST:PORT,.../MASTER.
     #[arg(long, env = "COGUEST_REDIS")]
     redis: Option<String>,
+    /// When a write to Redis counts as done (and its command is acknowledged): `local` (the
+    /// primary has it) or `replicas=N` (N replicas have it too, checked with WAIT; fewer in
+    /// time and the command fails with "may or may not have been applied").
+    #[arg(long, env = "COGUEST_REDIS_ACK", default_value = "local")]
+    redis_ack: coguest_server::store::redis::RedisAck,
+    /// With --redis-ack replicas=N: how long a write waits for its replicas.
+    #[arg(long, env = "COGUEST_REDIS_ACK_TIMEOUT_MS", default_value_t = 500)]
+    redis_ack_timeout_ms: u64,
     /// This node's id in the cluster (default: generated).
     #[arg(long, env = "COGUEST_NODE_ID")]
     node_id: Option<String>,
@@ -444,6 +453,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     if args.lease_ms < 300 {
         bail!("--lease-ms must be at least 300");
     }
+    if args.redis_ack_timeout_ms == 0 {
+        bail!("--redis-ack-timeout-ms must be at least 1");
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.edge.tls = Some(TlsFiles {
             cert: cert.clone(),
@@ -482,6 +494,8 @@ fn serve(args: ServeArgs) -> Result<()> {
             }
             cc.prefix = args.redis_prefix.clone();
             cc.lease = Duration::from_millis(args.lease_ms);
+            cc.ack = args.redis_ack;
+            cc.ack_timeout = Duration::from_millis(args.redis_ack_timeout_ms);
             cc.advertise = format!("{ws}://{addr}/v1/ws");
             config.cluster = Some(cc);
         }

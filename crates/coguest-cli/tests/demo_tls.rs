@@ -2,32 +2,21 @@
 //! made here, and its SDK clients trust that CA through `--ca-file`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+mod support;
+
 use std::process::Stdio;
 use std::time::Duration;
+use support::tls::TestCerts;
 use tokio::process::Command;
 
 #[tokio::test]
 async fn the_demo_plays_over_wss_trusting_a_private_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let (cert_file, key_file, ca_file) = (
-        dir.path().join("server.crt"),
-        dir.path().join("server.key"),
-        dir.path().join("ca.pem"),
-    );
-    std::fs::write(&cert_file, leaf.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    std::fs::write(&ca_file, ca_pem).unwrap();
+    let TestCerts {
+        cert: cert_file,
+        key: key_file,
+        ca: ca_file,
+    } = TestCerts::new(dir.path());
 
     let run = Command::new(env!("CARGO_BIN_EXE_coguest"))
         .arg("demo")

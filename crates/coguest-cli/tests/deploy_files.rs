@@ -260,7 +260,19 @@ fn compose_runs_three_nodes_on_redis_with_aof_a_replica_and_three_sentinels() {
         "quorum {quorum}"
     );
 
-    // The nodes: one Redis, distinct ids and ports, only variables `coguest serve` reads.
+    // The nodes: the primary the Sentinels name (so they follow a failover), distinct ids and
+    // ports, only variables `coguest serve` reads.
+    let sentinel_hosts: Vec<String> = services
+        .iter()
+        .filter(|(_, s)| command(s).join(" ").contains("redis-sentinel"))
+        .map(|(n, _)| format!("{n}:26379"))
+        .collect();
+    assert!(conf.lines().any(|l| l.trim() == "port 26379"), "{conf}");
+    let redis_url = format!(
+        "redis+sentinel://{}/{}",
+        sentinel_hosts.join(","),
+        monitor[0]
+    );
     let known = serve_env();
     let mut ids = BTreeSet::new();
     let mut ports = BTreeSet::new();
@@ -268,7 +280,7 @@ fn compose_runs_three_nodes_on_redis_with_aof_a_replica_and_three_sentinels() {
         let vars = env(node);
         assert_eq!(
             vars.get("COGUEST_REDIS").map(String::as_str),
-            Some(format!("redis://{primary}:6379").as_str()),
+            Some(redis_url.as_str()),
             "{name}"
         );
         assert!(

@@ -656,9 +656,9 @@ impl Actor {
             // Observers' messages: this SDK does not observe (the TypeScript SDK's
             // `RoomObserver` does).
             ServerMsg::Welcome { .. } | ServerMsg::Log { .. } | ServerMsg::Rooms { .. } => {}
-            ServerMsg::RoomClosed { room } => {
+            ServerMsg::RoomClosed { room, reason } => {
                 if let Some(r) = self.rooms.remove(&room) {
-                    r.shared.mark_closed();
+                    r.shared.mark_closed_by_server(reason);
                     self.joins.retain(|_, j| *j != room);
                 }
             }

@@ -82,6 +82,29 @@
 //! # }
 //! ```
 //!
+//! # The application queue
+//!
+//! Applications form a queue per room, in the order the server received them. An applicant
+//! sees its place live with [`CoGuestStore::queue_position`] (a `watch` receiver holding
+//! `Some(`[`QueuePosition`]` { position, length })` while its application is pending, `None`
+//! otherwise); hosts' `applicants` list is in the same order. A host accepts anyone with
+//! [`CoGuestStore::accept_application`], or the first in line with
+//! [`CoGuestStore::accept_next_application`] (`-3029` `QUEUE_EMPTY` when nobody waits).
+//!
+//! ```no_run
+//! # async fn run(store: coguest_client::CoGuestStore) -> Result<(), coguest_client::CoGuestError> {
+//! let mut place = store.queue_position();
+//! store.apply_for_seat(-1, 60, None).await?;
+//! while place.changed().await.is_ok() {
+//!     match *place.borrow() {
+//!         Some(q) => println!("{} of {} in line", q.position, q.length),
+//!         None => break, // answered, cancelled or timed out
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Mapping from the reference
 //!
 //! | reference | Rust |
@@ -143,6 +166,6 @@ pub use listener::{GuestListener, HostListener, SeatListener};
 pub use seat::{LiveSeatStore, SeatEvents};
 pub use store::{CoGuestStore, GuestEvents, HostEvents};
 pub use types::{
-    CoGuestState, Device, GuestEvent, HostEvent, LiveUserInfo, MovePolicy, NoResponseReason, Role,
-    SeatEvent, SeatInfo, SeatMode, SeatUserInfo,
+    ClosedReason, CoGuestState, Device, GuestEvent, HostEvent, LiveUserInfo, MovePolicy,
+    NoResponseReason, QueuePosition, Role, SeatEvent, SeatInfo, SeatMode, SeatUserInfo,
 };

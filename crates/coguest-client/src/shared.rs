@@ -5,7 +5,9 @@ use crate::listener::{
     GuestListener, HostListener, SeatListener, dispatch_guest, dispatch_host, dispatch_seat,
 };
 use crate::state::{StoreEvent, Views};
-use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatEvent, SeatInfo, SeatUserInfo};
+use crate::types::{
+    GuestEvent, HostEvent, LiveUserInfo, QueuePosition, SeatEvent, SeatInfo, SeatUserInfo,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{mpsc, watch};
@@ -30,7 +32,10 @@ pub(crate) struct StoreShared {
     pub(crate) invitees: watch::Sender<Vec<LiveUserInfo>>,
     pub(crate) applicants: watch::Sender<Vec<LiveUserInfo>>,
     pub(crate) candidates: watch::Sender<Vec<LiveUserInfo>>,
+    pub(crate) queue_position: watch::Sender<Option<QueuePosition>>,
     closed: AtomicBool,
+    /// Why the server closed the room, when it did.
+    closed_reason: Mutex<Option<coguest_proto::ClosedReason>>,
 }
 
 impl StoreShared {
@@ -49,7 +54,9 @@ impl StoreShared {
             invitees: watch::Sender::new(Vec::new()),
             applicants: watch::Sender::new(Vec::new()),
             candidates: watch::Sender::new(Vec::new()),
+            queue_position: watch::Sender::new(None),
             closed: AtomicBool::new(false),
+            closed_reason: Mutex::new(None),
         }
     }
 
@@ -77,6 +84,7 @@ impl StoreShared {
         set(&self.candidates, v.candidates);
         set(&self.seat_list, v.seats);
         set(&self.seat_mode, v.seat_mode);
+        set(&self.queue_position, v.queue_position);
     }
 
     /// Hands an event to the stream subscribers, dropping those that went away.
@@ -93,6 +101,17 @@ impl StoreShared {
         lock(&self.host_subs).clear();
         lock(&self.guest_subs).clear();
         lock(&self.seat_subs).clear();
+    }
+
+    /// Why the server closed the room (`None`: it did not, or re-joining failed).
+    pub(crate) fn closed_reason(&self) -> Option<coguest_proto::ClosedReason> {
+        *lock(&self.closed_reason)
+    }
+
+    /// The server closed the room for `reason`: [`mark_closed`](Self::mark_closed).
+    pub(crate) fn mark_closed_by_server(&self, reason: coguest_proto::ClosedReason) {
+        *lock(&self.closed_reason) = Some(reason);
+        self.mark_closed();
     }
 
     /// The room was closed by the server, or re-joining it failed: the lists empty, the

@@ -13,7 +13,9 @@
 //! the messages of the newest version it already has. Replays are deterministic (the server
 //! replays the same outputs in the same order), so nothing is lost or applied twice.
 
-use crate::types::{GuestEvent, HostEvent, LiveUserInfo, SeatEvent, SeatInfo, SeatUserInfo};
+use crate::types::{
+    GuestEvent, HostEvent, LiveUserInfo, QueuePosition, SeatEvent, SeatInfo, SeatUserInfo,
+};
 use coguest_proto::{self as proto, Event, ServerMsg};
 
 /// An event for one store's listeners and streams.
@@ -36,6 +38,7 @@ pub(crate) struct Views {
     pub(crate) candidates: Vec<LiveUserInfo>,
     pub(crate) seats: Vec<SeatInfo>,
     pub(crate) seat_mode: proto::SeatMode,
+    pub(crate) queue_position: Option<QueuePosition>,
 }
 
 /// One room as this client sees it.
@@ -223,6 +226,7 @@ impl ClientState {
                 .map(|a| (&a.user).into())
                 .collect(),
             candidates: self.view.candidates.iter().map(Into::into).collect(),
+            queue_position: self.view.queue.map(Into::into),
         }
     }
 }

@@ -4,12 +4,12 @@ use crate::client::{Client, Membership};
 use crate::error::CoGuestError;
 use crate::listener::{GuestListener, HostListener};
 use crate::shared::{StoreShared, add_listener, remove_listener, subscribe};
-use crate::types::{CoGuestState, GuestEvent, HostEvent};
+use crate::types::{ClosedReason, CoGuestState, GuestEvent, HostEvent, QueuePosition};
 use coguest_proto::ClientCommand;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One live room joined by one [`Client`]: the reference `CoGuestStore`.
 ///
@@ -74,6 +74,16 @@ impl CoGuestStore {
         }
     }
 
+    /// This user's place in the room's application queue while it has a pending application
+    /// (`None` otherwise), as a `watch::Receiver` holding the current value: `position` 1 is
+    /// first in line, `length` the number of pending applications. It changes as others
+    /// apply, cancel, time out or are answered, in the server's order (not a client's clock);
+    /// it is set before the callbacks of the same room version run, and is right again as soon
+    /// as a reconnect has resumed (the server's snapshot or replay carries it).
+    pub fn queue_position(&self) -> watch::Receiver<Option<QueuePosition>> {
+        self.inner.shared.queue_position.subscribe()
+    }
+
     /// Adds host-side callbacks (the reference `addHostListener`). Adding the same `Arc`
     /// twice calls it twice.
     pub fn add_host_listener(&self, listener: Arc<dyn HostListener>) {
@@ -120,6 +130,14 @@ impl CoGuestStore {
     /// have ended and every call fails with [`CoGuestError::ROOM_CLOSED`].
     pub fn is_closed(&self) -> bool {
         self.inner.shared.is_closed()
+    }
+
+    /// Why the server closed the room, once it has: [`ClosedReason::Closed`] by the admin
+    /// API, [`ClosedReason::Lost`] when a cluster's Redis lost the room's data (joining again
+    /// with a new store starts an empty room). `None` while the room is open, or when the
+    /// store ended for another reason (a re-join refused).
+    pub fn closed_reason(&self) -> Option<ClosedReason> {
+        self.inner.shared.closed_reason()
     }
 
     pub(crate) fn shared(&self) -> &StoreShared {
@@ -179,6 +197,14 @@ impl CoGuestStore {
             user_id: user_id.to_owned(),
         })
         .await
+    }
+
+    /// Host: accepts the first application in line (the oldest pending one, in the server's
+    /// order), exactly as [`accept_application`](Self::accept_application) of its applicant
+    /// would. Fails with `-3029` (`QUEUE_EMPTY`) when no application is pending, and with the
+    /// seat codes of `accept_application` (the application then stays first in line).
+    pub async fn accept_next_application(&self) -> Result<(), CoGuestError> {
+        self.call(ClientCommand::AcceptNextApplication).await
     }
 
     /// Host: rejects `user_id`'s application (the reference `rejectApplication`); same rules

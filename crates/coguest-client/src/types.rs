@@ -1,6 +1,6 @@
 //! The SDK's public data types: users, seats, the observable state and the event enums.
 
-pub use coguest_proto::{Device, MovePolicy, SeatMode};
+pub use coguest_proto::{ClosedReason, Device, MovePolicy, SeatMode};
 use tokio::sync::watch;
 
 /// The reference `LiveUserInfo`: who a user is.
@@ -152,6 +152,27 @@ pub struct CoGuestState {
     /// and capped by the server (default 100). Hosts see the list; others see at most
     /// themselves.
     pub candidates: watch::Receiver<Vec<LiveUserInfo>>,
+}
+
+/// An applicant's place in its room's application queue: pending applications in the order
+/// the server received them (not a client's clock). See
+/// [`CoGuestStore::queue_position`](crate::CoGuestStore::queue_position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct QueuePosition {
+    /// 1 for the first in line, up to `length`.
+    pub position: u32,
+    /// Pending applications in the room.
+    pub length: u32,
+}
+
+impl From<coguest_proto::QueuePosition> for QueuePosition {
+    fn from(q: coguest_proto::QueuePosition) -> Self {
+        QueuePosition {
+            position: q.position,
+            length: q.length,
+        }
+    }
 }
 
 /// Host-side events, the stream form of [`HostListener`](crate::HostListener).

@@ -38,6 +38,10 @@ pub enum Command {
         /// The applicant.
         user: UserId,
     },
+    /// A host accepts the first application in line (the oldest pending one), as
+    /// [`Command::AcceptApplication`] of its applicant would. Refused with
+    /// [`CommandError::QueueEmpty`](crate::CommandError::QueueEmpty) when none is pending.
+    AcceptNextApplication,
     /// `rejectApplication`: a host turns the application down.
     RejectApplication {
         /// The applicant.
@@ -180,6 +184,7 @@ impl Command {
             Command::ApplyForSeat { .. } => "apply_for_seat",
             Command::CancelApplication => "cancel_application",
             Command::AcceptApplication { .. } => "accept_application",
+            Command::AcceptNextApplication => "accept_next_application",
             Command::RejectApplication { .. } => "reject_application",
             Command::InviteToSeat { .. } => "invite_to_seat",
             Command::CancelInvitation { .. } => "cancel_invitation",

@@ -110,6 +110,9 @@ pub enum CommandError {
     /// The owner's role cannot be changed.
     #[error("the owner's role cannot be changed")]
     CannotChangeOwnerRole,
+    /// `accept_next_application` with no application pending.
+    #[error("the application queue is empty")]
+    QueueEmpty,
     /// The seat is already in the asked lock state.
     #[error("seat {0} is already {1}")]
     SeatLockUnchanged(SeatIndex, &'static str),

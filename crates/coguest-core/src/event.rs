@@ -3,7 +3,7 @@
 use crate::config::SeatMode;
 use crate::id::{RequestId, SeatChoice, SeatIndex, UserId};
 use crate::member::{Device, Role, UserInfo};
-use crate::view::{Applicant, Invitee, RoomView, SeatInfo};
+use crate::view::{Applicant, Invitee, QueuePosition, RoomView, SeatInfo};
 use serde::{Deserialize, Serialize};
 
 /// Why a request closed without an answer (the reference's `NoResponseReason`).
@@ -180,6 +180,9 @@ pub enum ViewChange {
     },
     /// The viewer's whole view, replacing what it had (its role changed).
     Reset(Box<RoomView>),
+    /// To one applicant: its place in the application queue after its position or the
+    /// queue's length changed; `None` once its application closed.
+    QueuePosition(Option<QueuePosition>),
 }
 
 /// Who an output is for. The caller resolves hosts from the room's members at delivery time.

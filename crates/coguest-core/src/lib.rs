@@ -71,4 +71,4 @@ pub use member::{
 pub use room::Room;
 pub use snapshot::{RoomSnapshot, SeatSnapshot};
 pub use time::Timestamp;
-pub use view::{Applicant, Invitee, RoomView, SeatInfo, SeatUser};
+pub use view::{Applicant, Invitee, QueuePosition, RoomView, SeatInfo, SeatUser};

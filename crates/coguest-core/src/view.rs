@@ -24,6 +24,19 @@ pub struct RoomView {
     pub seats: Vec<SeatInfo>,
     /// The room's seat mode.
     pub seat_mode: SeatMode,
+    /// The viewer's place in the application queue, while it has a pending application.
+    #[serde(default)]
+    pub queue: Option<QueuePosition>,
+}
+
+/// An applicant's place in its room's application queue: pending applications in arrival
+/// order (the order the room accepted them in, which is the order of their request ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePosition {
+    /// 1 for the first in line, up to `length`.
+    pub position: u32,
+    /// Pending applications in the room.
+    pub length: u32,
 }
 
 /// One seat as everyone sees it (the reference `LiveSeatStore`'s `SeatInfo`), empty or not.

@@ -25,6 +25,7 @@ fn accepting_an_invitation_closes_the_application() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite bob any 30
               ok request=2
@@ -35,6 +36,7 @@ fn accepting_an_invitation_closes_the_application() {
               v5 @hosts+bob invitees-bob<-owner
               v5 @hosts+bob applicants-bob
               v5 @room seats(9)=[0:owner 1:bob]
+              v5 @bob queue -
               v5 @owner host_invitation_responded accepted=true guest=bob
               v5 @bob guest_application_no_response reason=AlreadySeated
             > view owner
@@ -117,12 +119,14 @@ fn accepted_application_closes_pending_invitations() {
             > bob apply any 30
               ok request=2
               v5 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
+              v5 @bob queue 1/1
               v5 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
             > owner accept-application bob
               ok
               v6 @hosts+bob applicants-bob
               v6 @hosts+bob invitees-bob<-admin
               v6 @room seats(9)=[0:owner 1:bob]
+              v6 @bob queue -
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
               v6 @admin host_invitation_no_response guest=bob reason=AlreadySeated
@@ -152,11 +156,13 @@ fn inviting_a_seated_user_answers_already_seated() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
               v4 @room seats(9)=[0:owner 1:bob]
+              v4 @bob queue -
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner invite bob any 30

@@ -26,17 +26,19 @@ fn apply_then_accept_seats_the_applicant() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=hello
             > view owner
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
             > view bob
               view v3 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
-                   seats(9)=[0:owner] mode=ApplyToTake
+                   seats(9)=[0:owner] mode=ApplyToTake queue=1/1
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
               v4 @room seats(9)=[0:owner 1:bob]
+              v4 @bob queue -
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > view bob
@@ -67,11 +69,13 @@ fn apply_for_exact_seat_then_reject() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=3 deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=3 extra=-
             > owner reject-application bob
               ok
               v4 @hosts+bob applicants-bob
               v4 @hosts+bob candidates+bob
+              v4 @bob queue -
               v4 @bob guest_application_responded accepted=false host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > view owner
@@ -107,11 +111,13 @@ fn cancel_application_tells_hosts_and_second_cancel_fails() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > bob cancel-application
               ok
               v5 @hosts+bob applicants-bob
               v5 @hosts+bob candidates+bob
+              v5 @bob queue -
               v5 @hosts-but-bob guest_application_cancelled guest=bob
             > bob cancel-application
               error: no pending application from bob (it may have been processed already)
@@ -141,6 +147,7 @@ fn second_application_while_pending_is_refused() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > bob apply 2 30
               error: you already have a pending application
@@ -178,16 +185,21 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=1 deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
             > carol apply 1 30
               ok request=2
               v5 @hosts+carol applicants+carol (request=2 seat=1 deadline=+30s)
               v5 @hosts+carol candidates-carol
+              v5 @bob queue 1/2
+              v5 @carol queue 2/2
               v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=1 extra=-
             > owner accept-application bob
               ok
               v6 @hosts+bob applicants-bob
               v6 @room seats(3)=[0:owner 1:bob]
+              v6 @bob queue -
+              v6 @carol queue 1/1
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner accept-application carol
@@ -203,6 +215,7 @@ fn accept_fails_on_occupied_seat_and_application_stays_pending() {
               ok
               v8 @hosts+carol applicants-carol
               v8 @room seats(3)=[0:owner 1:carol]
+              v8 @carol queue -
               v8 @carol guest_application_responded accepted=true host=owner
               v8 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
         "#]],
@@ -237,23 +250,28 @@ fn accept_fails_when_all_seats_are_taken() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > carol apply any 30
               ok request=2
               v5 @hosts+carol applicants+carol (request=2 seat=any deadline=+30s)
               v5 @hosts+carol candidates-carol
+              v5 @bob queue 1/2
+              v5 @carol queue 2/2
               v5 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
             > owner accept-application bob
               ok
               v6 @hosts+bob applicants-bob
               v6 @room seats(2)=[0:owner 1:bob]
+              v6 @bob queue -
+              v6 @carol queue 1/1
               v6 @bob guest_application_responded accepted=true host=owner
               v6 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner accept-application carol
               error: all seats are occupied
             > view carol
               view v6 connected=[0:owner 1:bob] applicants=[carol] invitees=[] candidates=[]
-                   seats(2)=[0:owner 1:bob] mode=ApplyToTake
+                   seats(2)=[0:owner 1:bob] mode=ApplyToTake queue=1/1
         "#]],
     );
 }

@@ -33,11 +33,13 @@ fn second_host_is_told_and_late_answer_is_refused() {
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v5 @hosts+bob candidates-bob
+              v5 @bob queue 1/1
               v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > admin1 accept-application bob
               ok
               v6 @hosts+bob applicants-bob
               v6 @room seats(9)=[0:owner 1:bob]
+              v6 @bob queue -
               v6 @bob guest_application_responded accepted=true host=admin1
               v6 @hosts-but-admin1 guest_application_processed_by_other_host guest=bob host=admin1
             > admin2 reject-application bob
@@ -73,11 +75,13 @@ fn reject_also_tells_other_hosts() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner reject-application bob
               ok
               v5 @hosts+bob applicants-bob
               v5 @hosts+bob candidates+bob
+              v5 @bob queue -
               v5 @bob guest_application_responded accepted=false host=owner
               v5 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > admin1 accept-application bob

@@ -55,11 +55,13 @@ fn without_keep_owner_the_owner_starts_in_the_audience() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=0 deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=0 extra=-
             > owner accept-application bob
               ok
               v4 @hosts+bob applicants-bob
               v4 @room seats(2)=[0:bob]
+              v4 @bob queue -
               v4 @bob guest_application_responded accepted=true host=owner
               v4 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > owner invite bob any 30
@@ -101,6 +103,7 @@ fn leaving_closes_every_request_with_events_to_the_other_side() {
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v5 @hosts+bob candidates-bob
+              v5 @bob queue 1/1
               v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite bob any 30
               ok request=2

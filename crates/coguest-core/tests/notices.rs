@@ -60,24 +60,28 @@ fn every_transition_has_a_notice() {
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v5 @hosts+bob candidates-bob
+              v5 @bob queue 1/1
               v5 @backend notice application_created by=bob request_id=1 seat=any user=bob
               v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > bob cancel-application
               ok
               v6 @hosts+bob applicants-bob
               v6 @hosts+bob candidates+bob
+              v6 @bob queue -
               v6 @backend notice application_cancelled by=bob user=bob
               v6 @hosts-but-bob guest_application_cancelled guest=bob
             > bob apply any 30
               ok request=2
               v7 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
               v7 @hosts+bob candidates-bob
+              v7 @bob queue 1/1
               v7 @backend notice application_created by=bob request_id=2 seat=any user=bob
               v7 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
             > owner reject-application bob
               ok
               v8 @hosts+bob applicants-bob
               v8 @hosts+bob candidates+bob
+              v8 @bob queue -
               v8 @backend notice application_rejected by=owner user=bob
               v8 @bob guest_application_responded accepted=false host=owner
               v8 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -85,12 +89,14 @@ fn every_transition_has_a_notice() {
               ok request=3
               v9 @hosts+bob applicants+bob (request=3 seat=1 deadline=+30s)
               v9 @hosts+bob candidates-bob
+              v9 @bob queue 1/1
               v9 @backend notice application_created by=bob request_id=3 seat={"exact":1} user=bob
               v9 @hosts-but-bob guest_application_received guest=bob request=3 seat=1 extra=-
             > owner accept-application bob
               ok
               v10 @hosts+bob applicants-bob
               v10 @room seats(4)=[0:owner 1:bob]
+              v10 @bob queue -
               v10 @backend notice application_accepted by=owner user=bob
               v10 @bob guest_application_responded accepted=true host=owner
               v10 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
@@ -177,6 +183,7 @@ fn every_transition_has_a_notice() {
               ok request=7
               v24 @hosts+carol applicants+carol (request=7 seat=any deadline=+5s)
               v24 @hosts+carol candidates-carol
+              v24 @carol queue 1/1
               v24 @backend notice application_created by=carol request_id=7 seat=any user=carol
               v24 @hosts-but-carol guest_application_received guest=carol request=7 seat=any extra=-
             > owner invite carol any 5
@@ -186,6 +193,7 @@ fn every_transition_has_a_notice() {
               v25 @carol host_invitation_received host=owner request=8 seat=any extra=-
             > advance 5
               v26 @hosts+carol applicants-carol
+              v26 @carol queue -
               v26 @backend notice application_timed_out by=- user=carol
               v26 @carol guest_application_no_response reason=Timeout
               v27 @hosts+carol invitees-carol<-owner

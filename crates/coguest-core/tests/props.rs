@@ -70,6 +70,7 @@ fn command() -> impl Strategy<Value = Command> {
         }),
         1 => Just(Command::CancelApplication),
         3 => guest().prop_map(|user| Command::AcceptApplication { user }),
+        1 => Just(Command::AcceptNextApplication),
         1 => guest().prop_map(|user| Command::RejectApplication { user }),
         4 => (guest(), seat(), timeout).prop_map(|(user, seat, timeout_s)| Command::InviteToSeat {
             user,
@@ -112,6 +113,7 @@ fn op() -> impl Strategy<Value = Op> {
             // Host commands come mostly from hosts, guest commands mostly from guests.
             let actor = match &command {
                 Command::AcceptApplication { .. }
+                | Command::AcceptNextApplication
                 | Command::RejectApplication { .. }
                 | Command::InviteToSeat { .. }
                 | Command::CancelInvitation { .. }

@@ -44,11 +44,13 @@ fn take_seat_only_in_free_to_take_rooms() {
               ok request=1
               v5 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
               v5 @hosts+bob candidates-bob
+              v5 @bob queue 1/1
               v5 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
             > bob take 1
               ok
               v6 @hosts+bob applicants-bob
               v6 @room seats(3)=[0:owner 1:bob]
+              v6 @bob queue -
               v6 @bob guest_application_no_response reason=AlreadySeated
             > bob take 2
               error: you are already on seat 1
@@ -527,11 +529,13 @@ fn operator_acts_as_a_host_without_joining() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=2 deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=2 extra=-
             > @operator pick bob 1
               ok
               v4 @hosts+bob applicants-bob
               v4 @room seats(3)=[0:owner 1:bob]
+              v4 @bob queue -
               v4 @bob guest_application_no_response reason=AlreadySeated
             > @operator pick bob 2
               error: you are already on seat 1
@@ -564,6 +568,7 @@ fn operator_acts_as_a_host_without_joining() {
               ok request=2
               v9 @hosts+bob applicants+bob (request=2 seat=any deadline=+30s)
               v9 @hosts+bob candidates-bob
+              v9 @bob queue 1/1
               v9 @hosts-but-bob guest_application_received guest=bob request=2 seat=any extra=-
         "#]],
     );

@@ -64,6 +64,7 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=1 deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=1 extra=-
             > owner lock 1
               ok
@@ -78,6 +79,8 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               ok request=2
               v6 @hosts+carol applicants+carol (request=2 seat=any deadline=+30s)
               v6 @hosts+carol candidates-carol
+              v6 @bob queue 1/2
+              v6 @carol queue 2/2
               v6 @hosts-but-carol guest_application_received guest=carol request=2 seat=any extra=-
             > owner lock 2
               ok
@@ -91,6 +94,8 @@ fn locked_seats_cannot_be_requested_or_assigned() {
               ok
               v9 @hosts+carol applicants-carol
               v9 @room seats(3)=[0:owner 1:-{locked} 2:carol]
+              v9 @carol queue -
+              v9 @bob queue 1/1
               v9 @carol guest_application_responded accepted=true host=owner
               v9 @hosts-but-owner guest_application_processed_by_other_host guest=carol host=owner
         "#]],
@@ -167,11 +172,13 @@ fn kick_off_seat() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner accept-application bob
               ok
               v5 @hosts+bob applicants-bob
               v5 @room seats(9)=[0:owner 1:bob]
+              v5 @bob queue -
               v5 @bob guest_application_responded accepted=true host=owner
               v5 @hosts-but-owner guest_application_processed_by_other_host guest=bob host=owner
             > carol kick bob

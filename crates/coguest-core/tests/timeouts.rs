@@ -28,6 +28,7 @@ fn application_times_out() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+10s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > advance 9
             > view owner
@@ -36,6 +37,7 @@ fn application_times_out() {
             > advance 1
               v4 @hosts+bob applicants-bob
               v4 @hosts+bob candidates+bob
+              v4 @bob queue -
               v4 @bob guest_application_no_response reason=Timeout
             > view owner
               view v4 connected=[0:owner] applicants=[] invitees=[] candidates=[bob]
@@ -114,6 +116,7 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
               ok request=1
               v5 @hosts+carol applicants+carol (request=1 seat=any deadline=+20s)
               v5 @hosts+carol candidates-carol
+              v5 @carol queue 1/1
               v5 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
             > owner invite bob any 10
               ok request=2
@@ -133,6 +136,7 @@ fn deadlines_fire_in_order_and_a_late_command_sees_them_expired() {
               v9 @admin host_invitation_no_response guest=bob reason=Timeout
               v10 @hosts+carol applicants-carol
               v10 @hosts+carol candidates+carol
+              v10 @carol queue -
               v10 @carol guest_application_no_response reason=Timeout
         "#]],
     );
@@ -167,6 +171,7 @@ fn timeout_bounds_are_enforced() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+60s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
         "#]],
     );
@@ -195,12 +200,14 @@ fn late_command_after_deadline_finds_request_expired() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+5s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > wait 6
             > owner accept-application bob
               error: no pending application from bob (it may have been processed already)
               v4 @hosts+bob applicants-bob
               v4 @hosts+bob candidates+bob
+              v4 @bob queue -
               v4 @bob guest_application_no_response reason=Timeout
         "#]],
     );

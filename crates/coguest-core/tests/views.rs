@@ -30,6 +30,7 @@ fn audience_sees_only_entries_about_itself() {
               ok request=1
               v4 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v4 @hosts+bob candidates-bob
+              v4 @bob queue 1/1
               v4 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=-
             > owner invite carol any 30
               ok request=2
@@ -41,7 +42,7 @@ fn audience_sees_only_entries_about_itself() {
                    seats(9)=[0:owner] mode=ApplyToTake
             > view bob
               view v5 connected=[0:owner] applicants=[bob] invitees=[] candidates=[]
-                   seats(9)=[0:owner] mode=ApplyToTake
+                   seats(9)=[0:owner] mode=ApplyToTake queue=1/1
             > view carol
               view v5 connected=[0:owner] applicants=[] invitees=[carol<-owner] candidates=[]
                    seats(9)=[0:owner] mode=ApplyToTake
@@ -86,6 +87,7 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
               v5 @hosts+a applicants+a (request=1 seat=any deadline=+30s)
               v5 @hosts+a candidates-a
               v5 @hosts+c candidates+c
+              v5 @a queue 1/1
               v5 @hosts-but-a guest_application_received guest=a request=1 seat=any extra=-
             > view owner
               view v5 connected=[0:owner] applicants=[a] invitees=[] candidates=[b c]
@@ -95,6 +97,7 @@ fn candidates_are_capped_and_refilled_in_joining_order() {
               v6 @hosts+a applicants-a
               v6 @hosts+c candidates-c
               v6 @hosts+a candidates+a
+              v6 @a queue -
               v6 @hosts-but-a guest_application_cancelled guest=a
             > view owner
               view v6 connected=[0:owner] applicants=[] invitees=[] candidates=[a b]
@@ -136,6 +139,7 @@ fn extra_info_is_bounded() {
               ok request=1
               v3 @hosts+bob applicants+bob (request=1 seat=any deadline=+30s)
               v3 @hosts+bob candidates-bob
+              v3 @bob queue 1/1
               v3 @hosts-but-bob guest_application_received guest=bob request=1 seat=any extra=12345
         "#]],
     );
@@ -172,6 +176,7 @@ fn audience_cannot_use_host_commands() {
               ok request=1
               v4 @hosts+carol applicants+carol (request=1 seat=any deadline=+30s)
               v4 @hosts+carol candidates-carol
+              v4 @carol queue 1/1
               v4 @hosts-but-carol guest_application_received guest=carol request=1 seat=any extra=-
             > bob accept-application carol
               error: only the owner or an admin may do this

@@ -111,6 +111,8 @@ error_codes! {
     AlreadyOnTargetSeat = -3027,
     /// The owner's role cannot be changed.
     CannotChangeOwnerRole = -3028,
+    /// `accept_next_application` with no application pending.
+    QueueEmpty = -3029,
     /// The server is shutting down; reconnect.
     ShuttingDown = -3030,
     /// The room settings are invalid.
@@ -155,6 +157,7 @@ impl From<&CommandError> for ErrorCode {
             E::InvalidSetting(_) => ErrorCode::InvalidRoomSettings,
             E::CannotChangeOwnerRole => ErrorCode::CannotChangeOwnerRole,
             E::ReservedUserId => ErrorCode::InvalidParameter,
+            E::QueueEmpty => ErrorCode::QueueEmpty,
             _ => ErrorCode::Failed,
         }
     }

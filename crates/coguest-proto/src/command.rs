@@ -53,6 +53,9 @@ pub enum ClientCommand {
         /// The applicant.
         user_id: String,
     },
+    /// Host: accept the first application in line (the oldest pending one), as
+    /// `accept_application` of its applicant would. `QUEUE_EMPTY` when none is pending.
+    AcceptNextApplication,
     /// `rejectApplication`.
     RejectApplication {
         /// The applicant.
@@ -203,6 +206,7 @@ impl ClientCommand {
         "apply_for_seat",
         "cancel_application",
         "accept_application",
+        "accept_next_application",
         "reject_application",
         "invite_to_seat",
         "cancel_invitation",
@@ -236,6 +240,7 @@ impl ClientCommand {
             self,
             ClientCommand::Leave
                 | ClientCommand::CancelApplication
+                | ClientCommand::AcceptNextApplication
                 | ClientCommand::Disconnect
                 | ClientCommand::LeaveSeat
                 | ClientCommand::Snapshot
@@ -254,6 +259,7 @@ impl ClientCommand {
             ClientCommand::ApplyForSeat { .. } => "apply_for_seat",
             ClientCommand::CancelApplication => "cancel_application",
             ClientCommand::AcceptApplication { .. } => "accept_application",
+            ClientCommand::AcceptNextApplication => "accept_next_application",
             ClientCommand::RejectApplication { .. } => "reject_application",
             ClientCommand::InviteToSeat { .. } => "invite_to_seat",
             ClientCommand::CancelInvitation { .. } => "cancel_invitation",

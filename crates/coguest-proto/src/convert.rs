@@ -4,7 +4,7 @@ use crate::codes::ErrorCode;
 use crate::command::ClientCommand;
 use crate::wire::{
     ApplicantInfo, Change, CoGuestState, Device, DeviceFlags, Event, InviteeInfo, LiveUserInfo,
-    MovePolicy, NoResponseReason, Role, SeatInfo, SeatMode, SeatUserInfo, WireError,
+    MovePolicy, NoResponseReason, QueuePosition, Role, SeatInfo, SeatMode, SeatUserInfo, WireError,
 };
 use coguest_core as core;
 
@@ -163,6 +163,16 @@ impl From<&core::RoomView> for CoGuestState {
             candidates: v.candidates.iter().map(Into::into).collect(),
             seats: v.seats.iter().map(Into::into).collect(),
             seat_mode: v.seat_mode.into(),
+            queue: v.queue.map(Into::into),
+        }
+    }
+}
+
+impl From<core::QueuePosition> for QueuePosition {
+    fn from(q: core::QueuePosition) -> Self {
+        QueuePosition {
+            position: q.position,
+            length: q.length,
         }
     }
 }
@@ -280,6 +290,9 @@ impl From<&core::ViewChange> for Change {
             C::Reset(view) => Change::Reset {
                 state: Box::new(view.as_ref().into()),
             },
+            C::QueuePosition(place) => Change::QueuePosition {
+                queue: place.map(Into::into),
+            },
         }
     }
 }
@@ -341,6 +354,7 @@ impl ClientCommand {
             ClientCommand::AcceptApplication { user_id: u } => C::AcceptApplication {
                 user: user_id(u, "user_id")?,
             },
+            ClientCommand::AcceptNextApplication => C::AcceptNextApplication,
             ClientCommand::RejectApplication { user_id: u } => C::RejectApplication {
                 user: user_id(u, "user_id")?,
             },

@@ -42,6 +42,10 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4001;
 /// WebSocket close code for a connection silent (no frame, ping or pong) for the server's idle
 /// timeout: its peer is taken for gone; a live client reconnects and resumes.
 pub const CLOSE_IDLE: u16 = 4009;
+/// WebSocket close code for a connection whose room state on the server could not be kept in
+/// sync (cluster mode: storage did not answer in time, or the room dropped the member while its
+/// socket was open); it should reconnect and resume with `since`.
+pub const CLOSE_RESYNC: u16 = 4010;
 /// WebSocket close code for a connection refused by policy (the user has too many open).
 pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for a frame larger than the server accepts.
@@ -102,6 +106,7 @@ mod tests {
             ClientCommand::AcceptApplication {
                 user_id: "u".into(),
             },
+            ClientCommand::AcceptNextApplication,
             ClientCommand::RejectApplication {
                 user_id: "u".into(),
             },

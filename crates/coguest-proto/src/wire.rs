@@ -87,6 +87,9 @@ pub enum ServerMsg {
     RoomClosed {
         /// The room.
         room: String,
+        /// Why: `closed` (the admin API) unless said otherwise.
+        #[serde(default, skip_serializing_if = "ClosedReason::is_closed")]
+        reason: ClosedReason,
     },
     /// To observers: one transition of the room, with who caused it (the event log).
     Log {
@@ -324,6 +327,39 @@ pub struct CoGuestState {
     /// The room's seat mode.
     #[serde(default)]
     pub seat_mode: SeatMode,
+    /// This user's place in the room's application queue, while it has a pending application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueuePosition>,
+}
+
+/// An applicant's place in its room's application queue: pending applications in the order
+/// the server received them (not a client's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QueuePosition {
+    /// 1 for the first in line, up to `length`.
+    pub position: u32,
+    /// Pending applications in the room.
+    pub length: u32,
+}
+
+/// Why a room was closed ([`ServerMsg::RoomClosed`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    /// Closed by the admin API (the default when `reason` is absent).
+    #[default]
+    Closed,
+    /// Cluster mode: the room's data was lost from Redis (restarted without persistence,
+    /// flushed, or another Redis). The room is gone; joining it again creates a new, empty
+    /// room.
+    Lost,
+}
+
+impl ClosedReason {
+    /// Whether this is [`ClosedReason::Closed`] (left out of the message).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, ClosedReason::Closed)
+    }
 }
 
 /// Reason a request closed unanswered: `timeout` (0) or `already_seated` (1).
@@ -497,6 +533,13 @@ pub enum Change {
         /// The new state.
         state: Box<CoGuestState>,
     },
+    /// To an applicant: its place in the application queue, sent when its position or the
+    /// queue's length changed; `null` once its application closed (accepted, rejected,
+    /// cancelled, timed out).
+    QueuePosition {
+        /// The place, or `null` when no longer in the queue.
+        queue: Option<QueuePosition>,
+    },
 }
 
 impl CoGuestState {
@@ -539,6 +582,7 @@ impl CoGuestState {
             }
             Change::Settings { seat_mode, .. } => self.seat_mode = *seat_mode,
             Change::Reset { state } => *self = (**state).clone(),
+            Change::QueuePosition { queue } => self.queue = *queue,
         }
     }
 }

@@ -142,6 +142,8 @@ var ErrorCode = {
   ALREADY_ON_TARGET_SEAT: -3027,
   /** The owner's role cannot be changed. */
   CANNOT_CHANGE_OWNER_ROLE: -3028,
+  /** `accept_next_application` with no application pending. */
+  QUEUE_EMPTY: -3029,
   /** The server is shutting down; reconnect. */
   SHUTTING_DOWN: -3030,
   /** The room settings are invalid. */
@@ -298,7 +300,8 @@ var EMPTY_VIEWS = Object.freeze({
   applicants: Object.freeze([]),
   candidates: Object.freeze([]),
   seats: Object.freeze([]),
-  seatMode: "applyToTake"
+  seatMode: "applyToTake",
+  queuePosition: null
 });
 function emptyWireState() {
   return { version: 0, connected: [], invitees: [], applicants: [], candidates: [], seats: [], seat_mode: "apply_to_take" };
@@ -490,7 +493,8 @@ var ClientState = class {
       applicants: Object.freeze(v.applicants.map((a) => user(a.user))),
       candidates: Object.freeze(v.candidates.map(user)),
       seats: Object.freeze(seats.map((s) => seatInfo(s, this.room))),
-      seatMode: seatModeFromWire(v.seat_mode ?? "apply_to_take")
+      seatMode: seatModeFromWire(v.seat_mode ?? "apply_to_take"),
+      queuePosition: v.queue ? Object.freeze({ position: v.queue.position, length: v.queue.length }) : null
     });
   }
 };
@@ -505,7 +509,8 @@ function normalize(s) {
     applicants: [...s.applicants],
     candidates: [...s.candidates],
     seats: [...s.seats ?? []],
-    seat_mode: s.seat_mode ?? "apply_to_take"
+    seat_mode: s.seat_mode ?? "apply_to_take",
+    queue: s.queue ?? null
   };
 }
 function applyChange(s, version, change) {
@@ -543,6 +548,9 @@ function applyChange(s, version, change) {
       return;
     case "reset":
       Object.assign(s, normalize(change.state));
+      return;
+    case "queue_position":
+      s.queue = change.queue ?? null;
       return;
   }
 }
@@ -1382,6 +1390,7 @@ var Actor = class _Actor {
         const r = this.#rooms.get(msg.room);
         if (!r) return;
         this.#dropRoom(msg.room, r);
+        r.shared.serverReason = msg.reason ?? "closed";
         r.shared.markClosed(`room ${JSON.stringify(msg.room)} was closed by the server`);
         const first = r.firstJoin;
         r.firstJoin = null;
@@ -1512,6 +1521,7 @@ var StoreShared = class {
   candidates = new Observable(EMPTY_VIEWS.candidates);
   seatList = new Observable(EMPTY_VIEWS.seats);
   seatMode = new Observable(EMPTY_VIEWS.seatMode);
+  queuePosition = new Observable(EMPTY_VIEWS.queuePosition);
   /** Observers only: the room version of the published lists. */
   version = new Observable(0);
   /** Observers only: pending applications with their ids and times. */
@@ -1527,6 +1537,8 @@ var StoreShared = class {
   seatListeners = [];
   /** Why the store ended (room closed, left, re-join refused), once it has. */
   closedReason = null;
+  /** Why the server closed the room, when it did (`room_closed`'s `reason`). */
+  serverReason = null;
   #queue = [];
   #draining = false;
   constructor(room) {
@@ -1550,7 +1562,8 @@ var StoreShared = class {
       [this.applicants, v.applicants],
       [this.candidates, v.candidates],
       [this.seatList, v.seats],
-      [this.seatMode, v.seatMode]
+      [this.seatMode, v.seatMode],
+      [this.queuePosition, v.queuePosition]
     ]);
   }
   /**

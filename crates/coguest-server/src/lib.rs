@@ -249,11 +249,13 @@ impl ServerBuilder {
                 let unreachable =
                     |e: StoreError| ServerError::Config(format!("cannot use Redis at {url}: {e}"));
                 let redis = Arc::new(
-                    store::redis::RedisStore::connect(
+                    store::redis::RedisStore::connect_acking(
                         &cc.redis_url,
                         &cc.prefix,
                         &cc.node_id,
                         lease_ms,
+                        cc.ack,
+                        cc.ack_timeout,
                     )
                     .await
                     .map_err(unreachable)?,

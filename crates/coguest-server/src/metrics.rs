@@ -122,6 +122,18 @@ pub struct Metrics {
     pub cluster_dropped: Counter,
     /// Cluster: follower reloads after a tick found a stored entry that never arrived.
     pub cluster_catch_ups: Counter,
+    /// Cluster: times this node found the cluster's data gone from Redis (restart without
+    /// persistence, FLUSHALL, another Redis); its rooms were closed with reason `lost`.
+    pub cluster_data_lost: Counter,
+    /// Cluster: times this node found its own heartbeat expired (it was paused or cut off) and
+    /// announced its members to every room's owner again.
+    pub cluster_reannounces: Counter,
+    /// Cluster: connections closed with 4010 (`CLOSE_RESYNC`) so that their client resumes:
+    /// their room could not be reloaded, or dropped the member while its socket was open.
+    pub cluster_conns_reset: Counter,
+    /// Cluster: room inboxes found full by the subscription, whose actor resynchronises from
+    /// Redis instead of losing messages.
+    pub cluster_inbox_resyncs: Counter,
     /// Edge: open TCP connections admitted (WebSocket, HTTP, in their handshake).
     pub edge_connections: Gauge,
     /// Edge: admitted connections whose first request head has not arrived yet.
@@ -269,6 +281,30 @@ impl Metrics {
             "Follower reloads after a tick found a stored entry that never arrived",
             cluster_catch_ups.clone(),
         );
+        let cluster_data_lost = Counter::default();
+        let cluster_reannounces = Counter::default();
+        let cluster_conns_reset = Counter::default();
+        let cluster_inbox_resyncs = Counter::default();
+        registry.register(
+            "cluster_data_lost",
+            "Times the cluster's data was found gone from Redis (its rooms closed as lost)",
+            cluster_data_lost.clone(),
+        );
+        registry.register(
+            "cluster_reannounces",
+            "Times this node found its heartbeat expired and announced its members again",
+            cluster_reannounces.clone(),
+        );
+        registry.register(
+            "cluster_conns_reset",
+            "Connections closed with 4010 so that their client resumes",
+            cluster_conns_reset.clone(),
+        );
+        registry.register(
+            "cluster_inbox_resyncs",
+            "Full room inboxes whose actor resynchronised from Redis instead",
+            cluster_inbox_resyncs.clone(),
+        );
         let edge_connections = Gauge::default();
         let edge_handshakes = Gauge::default();
         let edge_connection_limit = Gauge::default();
@@ -322,6 +358,10 @@ impl Metrics {
             cluster_resubscribes,
             cluster_dropped,
             cluster_catch_ups,
+            cluster_data_lost,
+            cluster_reannounces,
+            cluster_conns_reset,
+            cluster_inbox_resyncs,
             registry,
             connections,
             rooms,

@@ -13,6 +13,7 @@ mod e2e {
     pub mod limits;
     pub mod observe;
     pub mod persistence;
+    pub mod queue;
     pub mod room_lifecycle;
     pub mod scoped;
     pub mod seats;

@@ -97,6 +97,17 @@ pub struct BenchArgs {
     /// running it under `taskset`.
     #[arg(long)]
     pub server_cpus: Option<String>,
+    /// Serve the coguest servers over TLS with this PEM certificate, which must be valid for
+    /// `localhost` (the load connects to wss://localhost:PORT); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of CA certificates the load connections trust besides the Mozilla roots: the
+    /// private CA that issued --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub ca_file: Option<PathBuf>,
     /// The coguest binary to serve with (default: this one).
     #[arg(long)]
     pub coguest_bin: Option<PathBuf>,

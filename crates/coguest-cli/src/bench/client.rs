@@ -2,6 +2,7 @@
 //! commands and reads answers, timing each answer from the command's *scheduled* time.
 
 use super::server::SECRET;
+use super::tls::{self, Io};
 use super::wire::{self, Head, Incoming, Target};
 use anyhow::{Context, Result, anyhow, bail};
 use coguest_core::{Role, Timestamp};
@@ -13,11 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long before its due time a command is handed to its connection, at rates of one
 /// command per 2 ms or less; the connection's task spins to the due time, then writes it.
@@ -26,8 +26,15 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// another ~60 µs, which every figure counted while the schedule spun to the due time first.
 pub const LEAD: Duration = Duration::from_micros(200);
 
-/// A WebSocket to a server under test.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A WebSocket to a server under test, over TCP or TLS.
+pub type Ws = WebSocketStream<Box<dyn Io>>;
+
+/// Opens a WebSocket to `url` (`ws://` or `wss://`), Nagle's algorithm off when `nodelay`.
+async fn open(url: &str, config: Option<WebSocketConfig>, nodelay: bool) -> Result<Ws> {
+    let stream = tls::open(url, nodelay).await?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, config).await?;
+    Ok(ws)
+}
 
 /// A fresh latency histogram: 1 µs to 100 s, 3 significant figures.
 pub fn histogram() -> Histogram<u64> {
@@ -226,7 +233,7 @@ async fn next_text(ws: &mut Ws) -> Result<String> {
 
 /// Opens a NATS WebSocket connection, subscribed to `subject` if given (confirmed by a PONG).
 pub async fn nats_connect(base: &str, subject: Option<&str>) -> Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(base).await?;
+    let mut ws = open(base, None, false).await?;
     let mut hello = String::from("CONNECT {\"verbose\":false,\"pedantic\":false}\r\n");
     if let Some(subject) = subject {
         hello.push_str(&format!("SUB {subject} 1\r\n"));
@@ -270,13 +277,10 @@ pub async fn connect(
     // Small read buffers: a load process holds up to ~19,000 of these sockets, and the
     // messages it reads are a few hundred bytes (a larger one still grows the buffer).
     let config = WebSocketConfig::default().read_buffer_size(4096);
-    let (mut ws, _) = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true),
-    )
-    .await
-    .context("connect timed out")?
-    .context("connect")?;
+    let mut ws = tokio::time::timeout(Duration::from_secs(30), open(&url, Some(config), true))
+        .await
+        .context("connect timed out")?
+        .context("connect")?;
     if target == Target::Socketio {
         // engine.io open packet, then the socket.io namespace connect with our identity.
         let open = next_text(&mut ws).await?;

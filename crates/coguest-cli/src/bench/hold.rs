@@ -46,6 +46,9 @@ pub struct WorkerArgs {
     /// Seconds between two WebSocket pings of a member (0: none).
     #[arg(long, default_value_t = 20.0)]
     pub heartbeat_secs: f64,
+    /// PEM file of CA certificates trusted for `wss://` URLs besides the Mozilla roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Maps `Instant`s of this process to microseconds of `CLOCK_MONOTONIC`, which every process
@@ -84,6 +87,7 @@ fn say(v: Value) {
 
 /// Runs one load process until its stdin closes.
 pub fn worker(args: WorkerArgs) -> Result<()> {
+    super::tls::trust(args.ca_file.as_deref())?;
     // One thread: several of these share the machine's cores with the servers.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -244,6 +248,11 @@ pub async fn run(
             .arg(count.to_string())
             .arg("--heartbeat-secs")
             .arg(args.heartbeat_secs.to_string())
+            .args(
+                args.ca_file
+                    .iter()
+                    .flat_map(|ca| [std::ffi::OsStr::new("--ca-file"), ca.as_os_str()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -16,6 +16,7 @@ mod hold;
 mod ops;
 mod report;
 mod server;
+mod tls;
 mod wire;
 
 use anyhow::{Context, Result, bail};
@@ -53,6 +54,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.scenario == Scenario::Hold && args.target != Target::Coguest {
         bail!("the hold scenario runs against coguest only");
     }
+    if args.tls_cert.is_some() && args.target != Target::Coguest {
+        bail!("--tls-cert runs coguest servers only");
+    }
+    tls::trust(args.ca_file.as_deref())?;
     let mut extra: Vec<String> = [
         "--commands-per-sec",
         "1000000",
@@ -102,6 +107,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         // The load's own pace is the limit under test, not the per-connection quotas.
         extra,
         cluster: cluster.clone(),
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
     if args.target == Target::Nats
         && !matches!(args.scenario, Scenario::Fanout | Scenario::Connections)
@@ -154,6 +160,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     );
     head.insert("servers".into(), json!(args.servers.max(1)));
     head.insert("cluster".into(), json!(args.redis.is_some()));
+    head.insert("tls".into(), json!(args.tls_cert.is_some()));
     head.insert("server_cpus".into(), json!(args.server_cpus));
     head.insert(
         "cores".into(),

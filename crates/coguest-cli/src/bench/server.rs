@@ -28,12 +28,14 @@ pub struct Spawn {
     pub extra: Vec<String>,
     /// Cluster mode: the Redis URL and the key prefix of this run's cluster (coguest only).
     pub cluster: Option<(String, String)>,
+    /// TLS: the certificate and key files the coguest servers serve (`wss://localhost`).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// One running server process.
 pub struct ServerProc {
     child: Child,
-    /// Its WebSocket URL base (`ws://127.0.0.1:PORT`).
+    /// Its WebSocket URL base (`ws://127.0.0.1:PORT`, or `wss://localhost:PORT` over TLS).
     pub ws: String,
     _dir: Option<TempDir>,
 }
@@ -116,6 +118,14 @@ impl Spawn {
                     "0".into(),
                 ];
                 args.extend(self.extra.iter().cloned());
+                if let Some((cert, key)) = &self.tls {
+                    args.extend([
+                        "--tls-cert".into(),
+                        cert.display().to_string(),
+                        "--tls-key".into(),
+                        key.display().to_string(),
+                    ]);
+                }
                 if let Some((redis, prefix)) = &self.cluster {
                     args.extend([
                         "--redis".into(),
@@ -193,7 +203,11 @@ impl Spawn {
         }
         let proc = ServerProc {
             child,
-            ws: format!("ws://127.0.0.1:{port}"),
+            ws: match self.tls {
+                // The name the certificate is for; the server listens on 127.0.0.1.
+                Some(_) => format!("wss://localhost:{port}"),
+                None => format!("ws://127.0.0.1:{port}"),
+            },
             _dir: Some(TempDir(dir)),
         };
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -21,6 +21,8 @@ pub struct Cluster {
     users: bool,
     /// More `coguest serve` flags for every node (see `start_with`).
     flags: Vec<String>,
+    /// The `--redis` URL when not the tests' shared Redis (see `start_on`).
+    url: Option<String>,
 }
 
 impl Cluster {
@@ -33,6 +35,12 @@ impl Cluster {
     pub async fn start_with(name: &str, n: usize, flags: &[&str]) -> Self {
         let flags = flags.iter().map(|f| f.to_string()).collect();
         Self::launch(name, n, false, flags).await
+    }
+
+    /// `n` nodes on the Redis at `url` (a test's own, e.g. Sentinel's), with more flags.
+    pub async fn start_on(name: &str, n: usize, url: &str, flags: &[&str]) -> Self {
+        let flags = flags.iter().map(|f| f.to_string()).collect();
+        Self::launch_on(name, n, false, flags, Some(url.to_owned())).await
     }
 
     /// Nodes that connect to Redis as their own ACL users, so that a test can cut one node's
@@ -48,6 +56,16 @@ impl Cluster {
         tokio::net::TcpStream::connect(&hostport)
             .await
             .unwrap_or_else(|e| panic!("Redis is not reachable at {}: {e}", redis_url()));
+        Self::launch_on(name, n, users, flags, None).await
+    }
+
+    async fn launch_on(
+        name: &str,
+        n: usize,
+        users: bool,
+        flags: Vec<String>,
+        url: Option<String>,
+    ) -> Self {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -58,6 +76,7 @@ impl Cluster {
             nodes: Vec::new(),
             users,
             flags,
+            url,
         };
         for i in 0..n {
             if users {
@@ -83,6 +102,9 @@ impl Cluster {
     }
 
     fn node_url(&self, i: usize) -> String {
+        if let Some(url) = &self.url {
+            return url.clone();
+        }
         if !self.users {
             return redis_url();
         }
@@ -95,8 +117,11 @@ impl Cluster {
         cmd.args(["--redis", &self.node_url(i), "--redis-prefix", &self.prefix])
             .args(["--node-id", &format!("n{i}")])
             .args(["--lease-ms", &LEASE_MS.to_string()])
-            .args(["--grace-period-secs", "20"])
             .args(&self.flags);
+        // 20 s unless the test chose its own.
+        if !self.flags.iter().any(|f| f == "--grace-period-secs") {
+            cmd.args(["--grace-period-secs", "20"]);
+        }
         Served::spawn(cmd).await
     }
 

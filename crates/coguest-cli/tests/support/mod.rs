@@ -13,7 +13,8 @@
 //! - [`redis`]: the test Redis without a client library: one command, and a tap on every
 //!   message a cluster publishes.
 //! - [`redis_server`]: a test's own `redis-server` (or Sentinel) on a free port, killed when
-//!   dropped.
+//!   dropped; [`sentinel`]: a primary, two replicas and three sentinels of such.
+//! - [`tls`]: a private CA and a server certificate for `localhost`, made at test time.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod approver;
@@ -23,6 +24,8 @@ pub mod common;
 pub mod process;
 pub mod redis;
 pub mod redis_server;
+pub mod sentinel;
+pub mod tls;
 
 // What most tests use, at `support::` (each test binary uses some of it).
 #[allow(unused_imports)]

@@ -32,7 +32,16 @@ pub fn redis_addr() -> (Option<Vec<String>>, String) {
 /// credentials) then `args`; the stream and how many commands it wrote.
 fn send(args: &[&str]) -> std::io::Result<(TcpStream, usize)> {
     let (auth, hostport) = redis_addr();
-    let stream = TcpStream::connect(&hostport)?;
+    send_to(auth, &hostport, args)
+}
+
+/// [`send`] to the Redis at `hostport`.
+fn send_to(
+    auth: Option<Vec<String>>,
+    hostport: &str,
+    args: &[&str],
+) -> std::io::Result<(TcpStream, usize)> {
+    let stream = TcpStream::connect(hostport)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut cmds: Vec<Vec<String>> = auth.into_iter().collect();
     cmds.push(args.iter().map(|a| a.to_string()).collect());
@@ -50,7 +59,16 @@ fn send(args: &[&str]) -> std::io::Result<(TcpStream, usize)> {
 /// One Redis command on a fresh connection; the reply as text. The replies the tests read are
 /// a simple string, an integer or one bulk string.
 pub fn try_redis(args: &[&str]) -> Result<String, String> {
-    let (stream, commands) = send(args).map_err(|e| e.to_string())?;
+    reply(send(args), args)
+}
+
+/// [`try_redis`] on the Redis at `hostport` (no credentials).
+pub fn try_redis_at(hostport: &str, args: &[&str]) -> Result<String, String> {
+    reply(send_to(None, hostport, args), args)
+}
+
+fn reply(sent: std::io::Result<(TcpStream, usize)>, args: &[&str]) -> Result<String, String> {
+    let (stream, commands) = sent.map_err(|e| e.to_string())?;
     let mut r = BufReader::new(&stream);
     let mut reply = Vec::new();
     for _ in 0..commands {

@@ -1,6 +1,7 @@
 //! A test's own `redis-server` (or `redis-server --sentinel`) on a free loopback port, in a
-//! temporary directory, `kill -9`ed when dropped: for tests that change Redis's settings or
-//! kill it, which the shared Redis must not see.
+//! temporary directory, `kill -9`ed when dropped: for tests that change Redis's settings,
+//! kill, pause (SIGSTOP), restart empty, flush or flood it, which the shared Redis must not
+//! see.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +22,8 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     pub dir: tempfile::TempDir,
+    /// The settings it was started with (a restart uses them again).
+    args: Vec<String>,
 }
 
 impl RedisServer {
@@ -28,21 +31,60 @@ impl RedisServer {
     pub fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--dir", dir.path().to_str().unwrap()])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("redis-server does not start ({e}); .ci/run installs it"));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = spawn_server(port, dir.path(), &args);
         let server = RedisServer {
             port,
             child: Some(child),
             dir,
+            args,
         };
         server.wait_ready();
         server
+    }
+
+    /// Without persistence (`--save "" --appendonly no`): a restart loses everything.
+    pub fn without_persistence() -> Self {
+        Self::start(&["--save", "", "--appendonly", "no"])
+    }
+
+    /// `kill -9`, then the same server again on the same port and settings: without
+    /// persistence every key is gone, and every client's connection was cut.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Some(spawn_server(self.port, self.dir.path(), &self.args));
+        self.wait_ready();
+    }
+
+    /// SIGSTOP: the server keeps its connections and answers nothing until [`resume`].
+    ///
+    /// [`resume`]: Self::resume
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid} failed");
+    }
+
+    /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`).
+    pub fn subscribers(&self, channel: &str) -> u64 {
+        let reply = self.cmd(&["PUBSUB", "NUMSUB", channel]);
+        reply
+            .get(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("PUBSUB NUMSUB answered {reply:?}"))
     }
 
     /// `redis-server CONF --sentinel` on a config file written from `lines` (Sentinel
@@ -71,6 +113,7 @@ impl RedisServer {
             port,
             child: Some(child),
             dir,
+            args: Vec::new(),
         };
         server.wait_ready();
         server
@@ -125,6 +168,46 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+fn spawn_server(port: u16, dir: &std::path::Path, args: &[String]) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server does not start ({e}); .ci/run installs it"))
+}
+
+/// Publishes `payload` on `channel` of the Redis on `port`, `n` times in one pipelined write (a
+/// storm of cluster messages; a free function, to run on a thread of its own); returns once
+/// Redis answered them all.
+pub fn publish_many(port: u16, channel: &str, payload: &str, n: usize) {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        write!(
+            out,
+            "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{channel}\r\n${}\r\n{payload}\r\n",
+            channel.len(),
+            payload.len()
+        )
+        .unwrap();
+    }
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    (&stream).write_all(&out).unwrap();
+    let mut r = BufReader::new(&stream);
+    let mut line = String::new();
+    for _ in 0..n {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with(':'), "PUBLISH answered {line:?}");
     }
 }
 

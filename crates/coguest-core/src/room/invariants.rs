@@ -85,6 +85,9 @@ impl Room {
         if self.candidates.len() + occupied + self.count_pending_members() != self.members.len() {
             return Err("candidate index size is wrong".into());
         }
+        if !self.queue().eq(self.shown_queue.iter().cloned()) {
+            return Err("the announced queue is stale".into());
+        }
         if self.hosts.iter().any(|h| !self.members.contains_key(h)) {
             return Err("the host index names a non-member".into());
         }

@@ -7,6 +7,7 @@ mod invariants;
 mod membership;
 mod mutation;
 mod precheck;
+mod queue;
 mod requests;
 mod seats;
 mod snapshot;
@@ -63,10 +64,14 @@ pub struct Room {
     // The candidates view as last announced (a prefix of `candidates`, in its order), to emit
     // it as additions and removals.
     shown_candidates: Vec<(u64, UserId)>,
+    // The application queue as last announced to its applicants (arrival order), to tell
+    // each one only when its place or the queue's length changed.
+    shown_queue: Vec<(RequestId, UserId)>,
     // Per-mutation bookkeeping.
     outbox: VecDeque<Output>,
     dirty: bool,
     seats_dirty: bool,
+    queue_dirty: bool,
     resets: BTreeSet<UserId>,
     // The actor of the command being applied (for notices); `None` for timeouts.
     actor: Option<UserId>,
@@ -93,9 +98,11 @@ impl Room {
             candidates: BTreeSet::new(),
             hosts: BTreeSet::new(),
             shown_candidates: Vec::new(),
+            shown_queue: Vec::new(),
             outbox: VecDeque::new(),
             dirty: false,
             seats_dirty: false,
+            queue_dirty: false,
             resets: BTreeSet::new(),
             actor: None,
             quiet_seats: false,
@@ -214,6 +221,7 @@ impl Room {
             Command::AcceptApplication { user } => {
                 self.answer_application(actor, &user, true).map(|()| None)
             }
+            Command::AcceptNextApplication => self.accept_next_application(actor).map(|()| None),
             Command::RejectApplication { user } => {
                 self.answer_application(actor, &user, false).map(|()| None)
             }

@@ -65,6 +65,9 @@ impl Room {
             }
             self.shown_candidates = head;
         }
+        if std::mem::take(&mut self.queue_dirty) {
+            self.announce_queue();
+        }
         for user in std::mem::take(&mut self.resets) {
             if self.members.contains_key(&user) {
                 let mut view = self.view_for(&user);

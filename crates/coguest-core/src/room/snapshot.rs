@@ -59,6 +59,7 @@ impl Room {
         }
         room.rebuild_indexes()?;
         room.shown_candidates = room.candidate_head();
+        room.shown_queue = room.queue().collect();
         if let Err(e) = room.check_invariants() {
             return err(e);
         }

@@ -62,6 +62,9 @@ impl Room {
         // Application.
         let old_app = old.application().map(|a| a.id);
         let new_app = new.application();
+        if old_app != new_app.map(|a| a.id) {
+            self.queue_dirty = true;
+        }
         if let Some(id) = old_app.filter(|id| new_app.map(|a| a.id) != Some(*id)) {
             self.drop_request(id, old.application().map(|a| a.deadline));
             self.change(

@@ -41,6 +41,7 @@ impl Room {
                 .collect(),
             seats: self.seat_list(),
             seat_mode: self.config.seat_mode,
+            queue: viewer.and_then(|v| self.queue_position(v)),
         }
     }
 

@@ -7,6 +7,7 @@
 //! <user> apply <seat|any> <timeout_s> [extra_info]
 //! <user> cancel-application
 //! <user> accept-application <applicant>  <user> reject-application <applicant>
+//! <user> accept-next-application
 //! <user> invite <invitee> <seat|any> <timeout_s> [extra_info]
 //! <user> cancel-invitation <invitee>
 //! <user> accept-invitation <host>        <user> reject-invitation <host>
@@ -121,9 +122,13 @@ impl Sim {
             candidates.join(" ")
         )
         .unwrap();
+        let queue = v
+            .queue
+            .map(|q| format!(" queue={}/{}", q.position, q.length))
+            .unwrap_or_default();
         writeln!(
             self.log,
-            "       {} mode={:?}",
+            "       {} mode={:?}{queue}",
             render_seats(&v.seats),
             v.seat_mode
         )
@@ -268,6 +273,7 @@ fn parse_command(w: &[&str]) -> Command {
         },
         ["cancel-application"] => Command::CancelApplication,
         ["accept-application", user] => Command::AcceptApplication { user: u(user) },
+        ["accept-next-application"] => Command::AcceptNextApplication,
         ["reject-application", user] => Command::RejectApplication { user: u(user) },
         ["invite", user, seat, timeout, rest @ ..] => Command::InviteToSeat {
             user: u(user),
@@ -483,6 +489,8 @@ fn render_body(body: &OutputBody) -> String {
                 v.invitees.len(),
                 v.candidates.len()
             ),
+            ViewChange::QueuePosition(Some(q)) => format!("queue {}/{}", q.position, q.length),
+            ViewChange::QueuePosition(None) => "queue -".into(),
         },
     }
 }

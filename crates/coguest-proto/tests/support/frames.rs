@@ -262,6 +262,7 @@ pub fn command() -> impl Strategy<Value = ClientCommand> {
         }),
         Just(C::CancelApplication),
         user().prop_map(|user_id| C::AcceptApplication { user_id }),
+        Just(C::AcceptNextApplication),
         user().prop_map(|user_id| C::RejectApplication { user_id }),
         (user(), seat(), timeout(), extra()).prop_map(
             |(invitee_id, seat_index, timeout, extra_info)| {

@@ -15,6 +15,7 @@
 //! bounded backoff, subscribes to every channel it had again, and asks every room actor to
 //! resynchronise, since whatever was published meanwhile is lost.
 
+mod generation;
 pub(crate) mod msg;
 mod status;
 
@@ -22,11 +23,13 @@ pub use status::{ClusterStatus, NodeStatus, RoomOwner, status};
 
 use crate::metrics::Metrics;
 use crate::store::StoreError;
-use crate::store::redis::{Keys, RedisStore, RedisTarget, RoomNotice, backend};
+use crate::store::redis::{
+    Keys, RedisAck, RedisConn, RedisStore, RedisTarget, RoomNotice, backend,
+};
 use coguest_core::RoomId;
 use futures_util::StreamExt;
 use msg::{CmdMsg, NodeMsg};
-use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
+use redis::aio::{PubSubSink, PubSubStream};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -35,7 +38,8 @@ use tokio::sync::mpsc;
 /// Cluster settings.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    /// Redis URL, e.g. `redis://127.0.0.1:6379`.
+    /// Redis URL, e.g. `redis://127.0.0.1:6379`, or Sentinel's
+    /// `redis+sentinel://H:P,H:P,H:P/MASTER`.
     pub redis_url: String,
     /// This node's id (unique in the cluster).
     pub node_id: String,
@@ -45,6 +49,10 @@ pub struct ClusterConfig {
     pub lease: Duration,
     /// The address clients reach this node at (shown by `cluster status`).
     pub advertise: String,
+    /// How durable a write is before its command is acknowledged (`--redis-ack`).
+    pub ack: RedisAck,
+    /// How long a write waits for its replicas (`--redis-ack-timeout-ms`).
+    pub ack_timeout: Duration,
 }
 
 impl ClusterConfig {
@@ -56,6 +64,8 @@ impl ClusterConfig {
             prefix: "coguest".into(),
             lease: Duration::from_secs(2),
             advertise: String::new(),
+            ack: RedisAck::Local,
+            ack_timeout: Duration::from_millis(500),
         }
     }
 }
@@ -78,6 +88,11 @@ pub(crate) trait Dispatch: Send + Sync {
     fn deliver(&self, room: &RoomId, msg: Inbound);
     /// Asks every running room actor to resynchronise; how many were asked.
     fn resync_all(&self) -> usize;
+    /// Tells every running room actor that its data is gone from Redis; their rooms.
+    fn lost_all(&self) -> Vec<RoomId>;
+    /// Asks every running room actor to announce this node's members to the owner again;
+    /// how many were asked.
+    fn reannounce_all(&self) -> usize;
 }
 
 /// The subscription connection's sink and every channel subscribed through it, under one
@@ -104,12 +119,16 @@ pub(crate) struct Cluster {
     pub lease: Duration,
     advertise: String,
     target: RedisTarget,
-    conn: ConnectionManager,
+    conn: RedisConn,
     subs: tokio::sync::Mutex<Subs>,
     out: mpsc::UnboundedSender<(String, String)>,
     alive: Mutex<HashSet<String>>,
     dispatch: Mutex<Option<Weak<dyn Dispatch>>>,
     metrics: Arc<Metrics>,
+    /// The generation marker this node serves (see `generation.rs`).
+    generation: generation::Generation,
+    /// Whether a heartbeat was written already (the first finds no earlier one, normally).
+    beaten: std::sync::atomic::AtomicBool,
 }
 
 impl Cluster {
@@ -123,7 +142,8 @@ impl Cluster {
         let target = store.target().clone();
         let pubsub = target
             .client()
-            .await?
+            .await
+            .map_err(backend)?
             .get_async_pubsub()
             .await
             .map_err(backend)?;
@@ -149,7 +169,10 @@ impl Cluster {
             alive: Mutex::new(HashSet::new()),
             dispatch: Mutex::new(None),
             metrics,
+            generation: generation::Generation::default(),
+            beaten: std::sync::atomic::AtomicBool::new(false),
         });
+        cluster.adopt_generation().await?;
         // Publisher: one task, so answers to a node leave in the order they were sent.
         let mut pub_conn = cluster.conn.clone();
         tokio::spawn(async move {
@@ -245,7 +268,7 @@ impl Cluster {
     /// A new subscription connection, subscribed to every channel the lost one had. The lock
     /// is held throughout, so a concurrent (un)subscribe lands on one side of the swap.
     async fn reconnect(&self) -> Result<(PubSubStream, usize), StoreError> {
-        let client = self.target.client().await?;
+        let client = self.target.client().await.map_err(backend)?;
         let pubsub = client.get_async_pubsub().await.map_err(backend)?;
         let (sink, stream) = pubsub.split();
         let mut subs = self.subs.lock().await;
@@ -266,26 +289,29 @@ impl Cluster {
         Ok((stream, n))
     }
 
+    /// Writes this node's heartbeat and reads the live-node set. A heartbeat that had expired
+    /// (the node was paused or cut off past its TTL: owners took its members for gone) has
+    /// every room announce its members again; a generation marker that changed means Redis
+    /// lost the cluster's data.
     async fn heartbeat(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let ttl = u64::try_from(self.lease.as_millis() * 2).unwrap_or(u64::MAX);
-        let nodes: Vec<String> = redis::pipe()
+        let (previous, nodes): (Option<String>, Vec<String>) = redis::pipe()
             .cmd("SET")
             .arg(self.keys.node(&self.node))
             .arg(&self.advertise)
             .arg("PX")
             .arg(ttl)
-            .ignore()
+            .arg("GET")
             .cmd("SADD")
             .arg(self.keys.nodes())
             .arg(&self.node)
             .ignore()
             .cmd("SMEMBERS")
             .arg(self.keys.nodes())
-            .query_async::<(Vec<String>,)>(&mut conn)
+            .query_async(&mut conn)
             .await
-            .map_err(backend)?
-            .0;
+            .map_err(backend)?;
         let mut alive = HashSet::new();
         if !nodes.is_empty() {
             let mut cmd = redis::cmd("MGET");
@@ -302,7 +328,25 @@ impl Cluster {
         if let Ok(mut a) = self.alive.lock() {
             *a = alive;
         }
+        self.detect_loss().await?;
+        let first = !self.beaten.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if previous.is_none() && !first {
+            self.metrics.cluster_reannounces.inc();
+            let rooms = self.dispatch_to().map_or(0, |d| d.reannounce_all());
+            tracing::warn!(
+                rooms,
+                "this node's heartbeat had expired (paused or cut off); announcing its members again"
+            );
+        }
         Ok(())
+    }
+
+    /// Counts `node` as alive until the next heartbeat says otherwise: it just announced its
+    /// members, so it is not dead whatever the last look at the heartbeats said.
+    pub fn mark_alive(&self, node: &str) {
+        if let Ok(mut a) = self.alive.lock() {
+            a.insert(node.to_owned());
+        }
     }
 
     /// Whether `node` sent a heartbeat recently (this node always is).

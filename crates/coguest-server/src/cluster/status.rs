@@ -40,7 +40,8 @@ pub async fn status(redis_url: &str, prefix: &str) -> Result<ClusterStatus, Stor
     let client = crate::store::redis::RedisTarget::parse(redis_url)
         .map_err(backend)?
         .client()
-        .await?;
+        .await
+        .map_err(backend)?;
     let mut conn = client
         .get_multiplexed_async_connection()
         .await

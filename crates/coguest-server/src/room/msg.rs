@@ -47,6 +47,12 @@ pub(crate) enum RoomMsg {
     /// Cluster: the node's Redis subscription was lost and restored; what was published
     /// meanwhile is lost.
     Resync,
+    /// Cluster: the room's data is gone from Redis (see `Cluster::detect_loss`): tell the
+    /// members (`room_closed`, reason `lost`) and stop.
+    Lost,
+    /// Cluster: this node's heartbeat had expired (it was paused or cut off), so owners may
+    /// have dropped its connections: announce them again.
+    Reannounce,
     /// The approval hook's verdict on a waiting command (see `actor/approve.rs`).
     Approval {
         kind: ApprovalKind,

@@ -203,6 +203,13 @@ impl Registry {
                 let Some(config) = create else {
                     return Ok(None);
                 };
+                if let Some(cluster) = &self.shared.cluster {
+                    if cluster.recreating_lost(room) {
+                        // Refusing would leave the room unusable for good; its members were
+                        // told `lost`, and whoever joins now starts it again, empty.
+                        tracing::warn!(room = %room, "creating a room that was lost with Redis's data: it starts empty");
+                    }
+                }
                 let now = self.shared.clock.now();
                 let new = Room::new(config, now)
                     .map_err(|e| StoreError::Corrupt(format!("room settings: {e}")))?;

@@ -7,7 +7,7 @@ use crate::cluster::{Dispatch, Inbound};
 use crate::metrics::Metrics;
 use crate::room::msg::RoomMsg;
 use coguest_core::RoomId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -25,6 +25,8 @@ pub(crate) struct Routes {
     /// Cluster messages dropped: a join storm drops thousands a second, and one warning each
     /// flooded the log.
     drops: Mutex<DropWarnings>,
+    /// Rooms whose inbox overflowed and whose resync request is on its way: one at a time.
+    resyncing: Mutex<HashSet<RoomId>>,
 }
 
 /// Counts dropped cluster messages between warnings, at most one warning per
@@ -61,6 +63,7 @@ impl Routes {
             opening: tokio::sync::Mutex::new(()),
             metrics,
             drops: Mutex::new(DropWarnings::default()),
+            resyncing: Mutex::new(HashSet::new()),
         }
     }
 
@@ -84,14 +87,35 @@ impl Routes {
     }
 
     /// Cluster: hands a message to a room's actor if it runs here (never opens the room).
+    ///
+    /// A full inbox (a join storm) cannot take the message, and the subscription must not
+    /// wait for one room: the message is dropped, and the actor is asked to resynchronise
+    /// from Redis (once until it does; the request waits for space in a task of its own), as
+    /// after a lost subscription: a follower reloads and sends again what waits for answers,
+    /// an owner announces itself so followers send again what it missed.
     pub fn deliver_local(&self, room: &RoomId, msg: RoomMsg) {
         if let Some(tx) = self.get(room) {
             if tx.try_send(msg).is_err() {
-                // A dropped change is noticed as a gap, or by the follower's periodic look at
-                // the stored sequence, and caught up from storage.
                 self.metrics.cluster_dropped.inc();
                 self.warn_dropped(room);
+                let first = self
+                    .resyncing
+                    .lock()
+                    .is_ok_and(|mut r| r.insert(room.clone()));
+                if first {
+                    self.metrics.cluster_inbox_resyncs.inc();
+                    tokio::spawn(async move {
+                        let _ = tx.send(RoomMsg::Resync).await;
+                    });
+                }
             }
+        }
+    }
+
+    /// `room`'s actor is resynchronising: a later overflow asks again.
+    pub fn resyncing_done(&self, room: &RoomId) {
+        if let Ok(mut r) = self.resyncing.lock() {
+            r.remove(room);
         }
     }
 
@@ -103,7 +127,7 @@ impl Routes {
             Err(_) => None,
         };
         if let Some(dropped) = due {
-            tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (caught up from storage)");
+            tracing::warn!(room = %room, dropped, "room inbox full; dropped cluster messages (the room resynchronises from storage)");
         }
     }
 }
@@ -121,18 +145,36 @@ impl Dispatch for Routes {
     /// Asks every running room actor to resynchronise (the subscription was lost and
     /// restored). Returns how many were asked.
     fn resync_all(&self) -> usize {
+        self.to_all(|| RoomMsg::Resync).len()
+    }
+
+    fn lost_all(&self) -> Vec<RoomId> {
+        self.to_all(|| RoomMsg::Lost)
+    }
+
+    fn reannounce_all(&self) -> usize {
+        self.to_all(|| RoomMsg::Reannounce).len()
+    }
+}
+
+impl Routes {
+    /// Sends `msg()` to every running room actor, waiting for inbox space in a task of its own
+    /// when one is full (these messages must not be lost: they are rare and each repairs
+    /// something). The rooms asked.
+    fn to_all(&self, msg: impl Fn() -> RoomMsg) -> Vec<RoomId> {
         let actors: Vec<(RoomId, mpsc::Sender<RoomMsg>)> = match self.table.lock() {
             Ok(t) => t.iter().map(|(r, tx)| (r.clone(), tx.clone())).collect(),
-            Err(_) => return 0,
+            Err(_) => return Vec::new(),
         };
-        for (room, tx) in &actors {
-            if tx.try_send(RoomMsg::Resync).is_err() {
-                // Its ticks still catch up: owners renew, followers compare the stored sequence.
-                self.metrics.cluster_dropped.inc();
-                tracing::warn!(room = %room, "room inbox full; dropped a resync request");
+        for (_, tx) in &actors {
+            if let Err(mpsc::error::TrySendError::Full(m)) = tx.try_send(msg()) {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(m).await;
+                });
             }
         }
-        actors.len()
+        actors.into_iter().map(|(r, _)| r).collect()
     }
 }
 

@@ -107,6 +107,10 @@ pub enum StoreError {
     /// have been carried out.
     #[error("storage did not answer in time: {0}")]
     Unanswered(String),
+    /// The primary stored the write but fewer replicas than `--redis-ack` asks confirmed it in
+    /// time: a failover may still lose it (it may or may not survive).
+    #[error("not replicated in time: {0}")]
+    Unreplicated(String),
     /// The write was refused because this node no longer owns the room (cluster mode: its
     /// lease expired or was taken over, so its epoch is stale).
     #[error("not the owner: {0}")]

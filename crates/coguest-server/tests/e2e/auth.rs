@@ -147,6 +147,11 @@ fn matrix() -> Vec<Row> {
             all_but_the_owner(ErrorCode::RequestIdInvalid),
         ),
         row(&[GApplies], |_| accept_app("g"), HOSTS_ONLY),
+        row(
+            &[GApplies],
+            |_| ClientCommand::AcceptNextApplication,
+            HOSTS_ONLY,
+        ),
         row(&[GApplies], |_| reject_app("g"), HOSTS_ONLY),
         row(&[], |_| invite("g", -1, 300), HOSTS_ONLY),
         // Each host cancels its own invitation.

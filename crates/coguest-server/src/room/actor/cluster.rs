@@ -14,7 +14,7 @@ use crate::store::redis::{Acquired, EntryAnswer, RoomNotice};
 use super::{AdminReply, Forwarded, PendingAdmin, RoomActor, not_entered, not_owner, store_failed};
 use axum::extract::ws::Utf8Bytes;
 use coguest_core::{Command, Output, Timestamp, UserId};
-use coguest_proto::{ClientCommand, ErrorCode};
+use coguest_proto::{ClientCommand, ClosedReason, ErrorCode};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -82,11 +82,8 @@ impl RoomActor {
             Part::Follower => {
                 self.next_tick = now + cluster.lease / 2;
                 self.expire_admin(&cluster);
-                if self.peers.is_empty()
-                    && self.observers.is_empty()
-                    && self.forwarded.is_empty()
-                    && self.admin_pending.is_empty()
-                {
+                if self.idle() {
+                    self.unload_if_idle().await;
                     return;
                 }
                 match cluster.store.owner(&self.id).await {
@@ -163,7 +160,15 @@ impl RoomActor {
             }
             Part::Follower => {
                 self.stored_ahead = None;
-                self.reload().await;
+                // Reloaded only when an entry is missing (a large room's reload is heavy, and a
+                // join storm may ask often); entries still in the inbox are then skipped.
+                let current = matches!(
+                    cluster.store.log_seq(&self.id).await,
+                    Ok(Some(seq)) if seq <= self.log_seq
+                );
+                if !current {
+                    self.reload().await;
+                }
                 if self.closed || self.broken {
                     return;
                 }
@@ -176,6 +181,50 @@ impl RoomActor {
                     self.resend_admin().await;
                 }
             }
+        }
+    }
+
+    /// Whether the room's data is gone because Redis lost the cluster's data (not because it
+    /// was deleted): asks the generation marker. Unsure (Redis did not answer) counts as not
+    /// lost; the heartbeat asks again.
+    pub(super) async fn data_lost(&self) -> bool {
+        let Some(cluster) = self.cluster.clone() else {
+            return false;
+        };
+        match cluster.detect_loss().await {
+            Ok(lost) => lost || cluster.was_lost(&self.id),
+            Err(e) => {
+                tracing::warn!(room = self.name(), error = %e, "reading the generation marker failed");
+                cluster.was_lost(&self.id)
+            }
+        }
+    }
+
+    /// The room's data is gone from Redis: members hear `room_closed` with reason `lost`
+    /// (not a plain close: nobody closed it), and the actor stops without touching Redis.
+    pub(super) fn lost_here(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let (Part::Owner { .. }, Some(cluster)) = (self.part, &self.cluster) {
+            cluster.store.forget(&self.id);
+            self.part = Part::Follower;
+            self.shared.metrics.owned_rooms.dec();
+        }
+        tracing::warn!(
+            room = self.name(),
+            version = self.room.version(),
+            members = self.peers.iter().count(),
+            "room lost with Redis's data; closing it here with reason `lost`"
+        );
+        self.closed_here(ClosedReason::Lost);
+    }
+
+    /// This node's heartbeat had expired: owners may have taken its members for gone. A
+    /// follower announces them again (an owner's own members never left it).
+    pub(super) async fn reannounce(&mut self) {
+        if matches!(self.part, Part::Follower) && !self.peers.is_empty() {
+            self.announce_presence().await;
         }
     }
 
@@ -383,6 +432,7 @@ impl RoomActor {
                         c,
                         was_member,
                         sent: Instant::now(),
+                        retried: false,
                     },
                 );
                 if !heard {
@@ -450,7 +500,8 @@ impl RoomActor {
                 }
                 Part::Follower => self.follow_entry(w).await,
             },
-            RoomNotice::Leader { node, .. } => {
+            RoomNotice::Leader { node, epoch } => {
+                cluster.store.note_epoch(&self.id, epoch);
                 if node == cluster.node {
                     return;
                 }
@@ -474,7 +525,7 @@ impl RoomActor {
                     self.try_take_over().await;
                 }
             }
-            RoomNotice::Closed => self.closed_here(),
+            RoomNotice::Closed => self.closed_here(ClosedReason::Closed),
         }
     }
 
@@ -508,6 +559,9 @@ impl RoomActor {
                 (ok && matches!(command, Command::Leave)).then(|| actor.clone())
             }
         };
+        // A leave no client sent is the owner's grace period ending: it took the member for
+        // gone, yet its socket is open here.
+        let forced = leaving.is_some() && entry.client_req_id.is_none();
         let outputs: Vec<Output> = std::iter::from_fn(|| self.room.poll_output()).collect();
         self.log_seq = entry.seq;
         let name = self.id.as_str().to_owned();
@@ -527,7 +581,13 @@ impl RoomActor {
         }
         self.report_summary();
         if let Some(user) = leaving {
+            let conns: Vec<ConnHandle> = self.peers.of_user(&user).cloned().collect();
             self.peers.remove_user(&user);
+            if forced {
+                // Closed rather than left open outside the room: the client resumes (joins
+                // again) at once.
+                self.reset(&conns);
+            }
         }
         self.shared.metrics.cluster_applied.inc();
         // Right after the entry's outputs, before any later entry's.
@@ -606,6 +666,8 @@ impl RoomActor {
                 }
             }
             CmdMsg::Presence { node, conns } => {
+                // It just spoke: a sweep before its next heartbeat must not drop it again.
+                cluster.mark_alive(&node);
                 for s in self.remote.values_mut() {
                     s.retain(|(n, _)| n != &node);
                 }
@@ -674,6 +736,32 @@ impl RoomActor {
         let version = head.get("version").and_then(serde_json::Value::as_u64);
         if version.is_some_and(|v| v > self.room.version()) {
             self.reload().await;
+        }
+        let refused_not_joined = head.get("code").and_then(serde_json::Value::as_i64)
+            == Some(i64::from(ErrorCode::NotEnteredRoom.code()));
+        if refused_not_joined
+            && !f.retried
+            && self.peers.contains(f.c.conn.id)
+            && matches!(self.part, Part::Follower)
+        {
+            // The owner took this node for dead (a pause past the heartbeat TTL) and dropped
+            // its connections: announce them, then send the command once more.
+            self.announce_presence().await;
+            if let Some(cluster) = self.cluster.clone() {
+                let msg = Self::cmd_msg(&cluster, &f.c);
+                if matches!(cluster.to_owner(&self.id, &msg).await, Ok(true)) {
+                    let key = (a.conn, id);
+                    self.forwarded.insert(
+                        key,
+                        Forwarded {
+                            sent: Instant::now(),
+                            retried: true,
+                            ..f
+                        },
+                    );
+                    return;
+                }
+            }
         }
         let c = f.c;
         let text = Utf8Bytes::from(a.text);

@@ -15,7 +15,9 @@ use super::{
 };
 use axum::extract::ws::Utf8Bytes;
 use coguest_core::{Command, RequestId, Timestamp, UserId};
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, ServerMsg, WebhookEvent};
+use coguest_proto::{
+    ClientCommand, ClosedReason, CoGuestState, ErrorCode, ServerMsg, WebhookEvent,
+};
 
 impl RoomActor {
     /// An admin API request: applied here when this node decides for the room, else forwarded
@@ -89,14 +91,15 @@ impl RoomActor {
             return Err(store_failed(&e));
         }
         self.shared.webhooks.wake();
-        self.closed_here();
+        self.closed_here(ClosedReason::Closed);
         Ok(())
     }
 
     /// The room is closed: tells the members connected to this node, answers what waits for
     /// the owner, and stops the actor. In cluster mode every node with members does this when
-    /// the delete's [`RoomNotice::Closed`] arrives.
-    pub(super) fn closed_here(&mut self) {
+    /// the delete's [`RoomNotice::Closed`] arrives, and with [`ClosedReason::Lost`] when the
+    /// room's data vanished from Redis (see `Cluster::detect_loss`).
+    pub(super) fn closed_here(&mut self, reason: ClosedReason) {
         if self.closed {
             return;
         }
@@ -105,11 +108,12 @@ impl RoomActor {
         self.routes.forget(&self.id, &self.me);
         let msg = encode(&ServerMsg::RoomClosed {
             room: self.name().to_owned(),
+            reason,
         });
         for peer in self.peers.take_all() {
             peer.send(msg.clone());
         }
-        self.observers_closed();
+        self.observers_closed(reason);
         self.grace.clear();
         self.grace_of.clear();
         let version = self.room.version();

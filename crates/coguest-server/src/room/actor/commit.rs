@@ -176,9 +176,14 @@ impl RoomActor {
             Ok(Some(stored)) => {
                 Rebuilt::replay(self.name(), stored, RingCap::of(&self.shared.config))
             }
-            // Only the fenced delete removes a shared room: its `Closed` notice was missed.
+            // Only the fenced delete removes a shared room: its `Closed` notice was missed,
+            // unless Redis lost the data.
             Ok(None) if self.cluster.is_some() => {
-                self.closed_here();
+                if self.data_lost().await {
+                    self.lost_here();
+                } else {
+                    self.closed_here(coguest_proto::ClosedReason::Closed);
+                }
                 return;
             }
             Ok(None) => Err(StoreError::Corrupt("the room vanished from storage".into())),

@@ -1,9 +1,12 @@
-//! A room actor's lifecycle (single node): an idle room (no members, nothing pending) leaves
-//! memory `room_idle_unload` after it became idle, and is deleted once unused for `room_ttl`
-//! (with a `room_closed` webhook, `reason: expired`). Everything it holds is stored by then,
+//! A room actor's lifecycle: an idle room (no members, nothing pending) leaves memory
+//! `room_idle_unload` after it became idle, and (single node) is deleted once unused for
+//! `room_ttl` (with a `room_closed` webhook, `reason: expired`). In cluster mode an owner
+//! unloads an idle room and gives its lease up, and a follower unloads a room none of its
+//! connections is in, unsubscribing from its channels. Everything it holds is stored by then,
 //! so unloading writes nothing: the room is loaded again from storage when next used.
 
 use super::RoomActor;
+use crate::room::part::Part;
 use crate::room::routes::INBOX;
 use coguest_core::Timestamp;
 use std::time::Duration;
@@ -16,16 +19,24 @@ fn millis(d: Duration) -> Option<u64> {
 }
 
 impl RoomActor {
-    /// Whether the room is idle: no member, no pending request, no grace period running, no
-    /// connection. A cluster room never is (it stays loaded, as before).
+    /// Whether the room is idle here: no connection (an unloaded room would leave its
+    /// observers silently stale) and, where this node decides, no member, no pending request
+    /// and no grace period running. A cluster follower only needs nothing of its own waiting:
+    /// with no member here it has no reason to follow the room (and its channel) any longer.
     pub(super) fn idle(&self) -> bool {
-        self.cluster.is_none()
-            && self.room.member_count() == 0
-            && self.room.pending_request_count() == 0
-            && self.grace.is_empty()
-            && self.peers.is_empty()
-            // An unloaded room would leave its observers silently stale.
-            && self.observers.is_empty()
+        let unused_here = self.peers.is_empty() && self.observers.is_empty();
+        match self.part {
+            Part::Follower => {
+                unused_here && self.forwarded.is_empty() && self.admin_pending.is_empty()
+            }
+            Part::Single | Part::Owner { .. } => {
+                unused_here
+                    && self.room.member_count() == 0
+                    && self.room.pending_request_count() == 0
+                    && self.grace.is_empty()
+                    && self.remote.is_empty()
+            }
+        }
     }
 
     /// Notes when the room became idle (the unload countdown starts then), or that it is not.
@@ -39,6 +50,10 @@ impl RoomActor {
 
     /// When the room expires if it stays unused: its latest stored input plus `room_ttl`.
     pub(super) fn expires_at(&self) -> Option<Timestamp> {
+        // Expiry is single node only: a cluster has no dormant-room sweep.
+        if self.cluster.is_some() {
+            return None;
+        }
         let ttl = millis(self.shared.config.room_ttl)?;
         Some(self.room.last_now().plus_millis(ttl))
     }
@@ -78,6 +93,14 @@ impl RoomActor {
         }
     }
 
+    /// Follower (no deadlines of its own): unloads once idle for `room_idle_unload`.
+    pub(super) async fn unload_if_idle(&mut self) {
+        let now = self.shared.clock.now();
+        if self.lifecycle_deadline().is_some_and(|t| t <= now) {
+            self.unload().await;
+        }
+    }
+
     /// Leaves the routing table and stops, unless a message arrived meanwhile: then the actor
     /// stays, with a fresh inbox, and handles it. Under the opening lock, so no other actor of
     /// this room starts meanwhile, and a sender that finds the old inbox closed opens the room
@@ -93,6 +116,11 @@ impl RoomActor {
         }
         if waiting.is_empty() {
             tracing::debug!(room = self.name(), "idle: unloaded");
+            if let Some(cluster) = self.cluster.clone() {
+                // Under the opening lock: no new actor of the room has subscribed meanwhile.
+                cluster.unsubscribe_room(&self.id).await;
+                cluster.unsubscribe_cmds(&self.id).await;
+            }
             self.unloaded = true;
             return;
         }

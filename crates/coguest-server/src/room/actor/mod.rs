@@ -21,6 +21,7 @@ mod observe;
 use crate::cluster::Cluster;
 use crate::cluster::msg::AdminOp;
 use crate::retry_cache::RetryCache;
+use crate::room::handle::ConnHandle;
 use crate::room::msg::{CommandMsg, RoomInfo, RoomMsg};
 use crate::room::observers::{Observers, RequestTimes};
 use crate::room::part::Part;
@@ -83,6 +84,9 @@ struct Forwarded {
     c: CommandMsg,
     was_member: bool,
     sent: Instant,
+    /// Sent again after the owner answered that the connection had not joined (it had taken
+    /// this node for dead): once only.
+    retried: bool,
 }
 
 enum MutateError {
@@ -299,6 +303,16 @@ impl RoomActor {
                 }
             }
         }
+        if let (true, Some(cluster)) = (self.closed || self.broken, self.cluster.clone()) {
+            // Nothing more to hear about this room here, unless it was opened again meanwhile.
+            let routes = self.routes.clone();
+            let _opening = routes.opening.lock().await;
+            self.routes.forget(&self.id, &self.me);
+            if self.routes.get(&self.id).is_none() {
+                cluster.unsubscribe_room(&self.id).await;
+                cluster.unsubscribe_cmds(&self.id).await;
+            }
+        }
         if let (Part::Owner { .. }, Some(cluster)) = (self.part, self.cluster.clone()) {
             // Let another node take the room at once instead of after the lease.
             if let Err(e) = cluster.store.release(&self.id).await {
@@ -312,6 +326,17 @@ impl RoomActor {
     fn exit(mut self) -> Exit {
         self.routes.forget(&self.id, &self.me);
         self.inbox.close();
+        if self.broken && !self.closed {
+            // Their room is gone from this node: closed, their clients reconnect and resume
+            // (an open socket that silently left the room would get -2101 forever).
+            let conns: Vec<ConnHandle> = self
+                .peers
+                .take_all()
+                .into_iter()
+                .chain(self.observers.take_all())
+                .collect();
+            self.reset(&conns);
+        }
         let (code, why) = if self.closed {
             (ErrorCode::RoomIdNotExist, "the room was closed")
         } else if self.broken {
@@ -359,6 +384,23 @@ impl RoomActor {
             }
         } else {
             Exit::Stopped
+        }
+    }
+
+    /// Closes `conns` with 4010 (`CLOSE_RESYNC`): their client reconnects and resumes, so no
+    /// socket stays open on a room that no longer counts it as joined.
+    fn reset(&self, conns: &[ConnHandle]) {
+        for c in conns {
+            c.close(coguest_proto::CLOSE_RESYNC);
+        }
+        if !conns.is_empty() {
+            let n = u64::try_from(conns.len()).unwrap_or(u64::MAX);
+            self.shared.metrics.cluster_conns_reset.inc_by(n);
+            tracing::warn!(
+                room = self.name(),
+                connections = conns.len(),
+                "closing connections with 4010 so that they resume"
+            );
         }
     }
 
@@ -455,7 +497,12 @@ impl RoomActor {
             RoomMsg::Notice(n) => self.on_notice(n).await,
             RoomMsg::Remote(m) => self.on_remote(*m).await,
             RoomMsg::Answer(a) => self.on_answer(a).await,
-            RoomMsg::Resync => self.resync().await,
+            RoomMsg::Resync => {
+                self.routes.resyncing_done(&self.id);
+                self.resync().await;
+            }
+            RoomMsg::Lost => self.lost_here(),
+            RoomMsg::Reannounce => self.reannounce().await,
             RoomMsg::Approval {
                 kind,
                 token,
@@ -490,7 +537,7 @@ fn store_failed(e: &StoreError) -> (ErrorCode, String) {
     match e {
         // The room reloads what storage holds: a retry with the same id gets the stored
         // command's answer, or runs it if it was not stored.
-        StoreError::Unanswered(_) => (
+        StoreError::Unanswered(_) | StoreError::Unreplicated(_) => (
             ErrorCode::Failed,
             format!("may or may not have been applied ({e}): retry with the same id"),
         ),

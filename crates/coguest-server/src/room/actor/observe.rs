@@ -7,7 +7,7 @@ use crate::room::observers::{LogLine, for_observers};
 use crate::wire::encode;
 
 use super::{Answer, RoomActor};
-use coguest_proto::{ClientCommand, CoGuestState, ErrorCode, RoomSummary, ServerMsg};
+use coguest_proto::{ClientCommand, ClosedReason, CoGuestState, ErrorCode, RoomSummary, ServerMsg};
 
 impl RoomActor {
     /// Handles `observe` and `unobserve`, and refuses a `join` from a connection observing the
@@ -118,9 +118,10 @@ impl RoomActor {
     }
 
     /// Tells every observer on this node that the room was closed, and the rooms feed.
-    pub(super) fn observers_closed(&mut self) {
+    pub(super) fn observers_closed(&mut self, reason: ClosedReason) {
         let msg = encode(&ServerMsg::RoomClosed {
             room: self.name().to_owned(),
+            reason,
         });
         for o in self.observers.take_all() {
             o.send(msg.clone());

@@ -57,6 +57,11 @@ impl Keys {
     pub fn node(&self, node: &str) -> String {
         format!("{}:node:{node}", self.prefix)
     }
+    /// The cluster's generation marker: set once by the first node, so that a node can tell
+    /// that Redis lost the data (restarted without persistence, flushed, another Redis).
+    pub fn generation(&self) -> String {
+        format!("{}:generation", self.prefix)
+    }
     /// The set of node ids.
     pub fn nodes(&self) -> String {
         format!("{}:nodes", self.prefix)

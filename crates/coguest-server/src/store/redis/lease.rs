@@ -30,7 +30,11 @@ impl RedisStore {
             self.keys.room_channel(r),
         );
         let got: i64 = self
-            .run(&self.scripts.acquire, keys, (&self.node, self.lease_ms))
+            .run(
+                &self.scripts.acquire,
+                keys,
+                (&self.node, self.lease_ms, self.epoch_floor(room)),
+            )
             .await?;
         match u64::try_from(got) {
             Ok(epoch) if epoch > 0 => {
@@ -97,6 +101,10 @@ impl RedisStore {
         let lease: Option<String> = self
             .query(redis::cmd("GET").arg(self.keys.lease(room.as_str())))
             .await?;
-        Ok(lease.and_then(|v| parse_lease(&v)))
+        let owner = lease.and_then(|v| parse_lease(&v));
+        if let Some((_, epoch)) = &owner {
+            self.note_epoch(room, *epoch);
+        }
+        Ok(owner)
     }
 }

@@ -19,6 +19,7 @@
 //! | `P:epoch:{id}` | counter | the last epoch handed out |
 //! | `P:node:{node}` | string with TTL | a live node's address (heartbeat) |
 //! | `P:nodes` | set | every node id seen |
+//! | `P:generation` | string | a random marker set by the first node: gone or changed means Redis lost the data |
 //! | `P:incarnation:{id}` | counter | how many times a room of this id was created |
 //! | `P:hooks:{endpoint}` | sorted set | webhook deliveries `id|created|body` scored by `id` |
 //! | `P:hookseq` | counter | the last delivery id handed out |
@@ -28,7 +29,8 @@
 //! (commands for the room's owner), `P:ch:node:{node}` (answers to a node's connections).
 //!
 //! The files, lowest first: `connect.rs` (the `--redis` URL, and the check of Redis's
-//! persistence at start), `keys.rs` (the names above), `wire.rs` (what is stored and
+//! persistence at start), `link.rs` (the connection: to one Redis, or following Sentinel's
+//! primary), `keys.rs` (the names above), `wire.rs` (what is stored and
 //! published), `scripts.rs` (the Lua scripts), `store.rs` ([`RedisStore`]: the connection, the
 //! leases this node holds, and the one way a script is called), then `lease.rs` (taking,
 //! renewing and giving up leases), `snapshots.rs` (compaction in chunks, loading in pieces),
@@ -39,15 +41,17 @@ mod connect;
 mod hooks;
 mod keys;
 mod lease;
+mod link;
 mod rooms;
 mod scripts;
 mod snapshots;
 mod store;
 mod wire;
 
-pub use connect::{Persistence, RedisTarget, UrlError, redacted};
+pub use connect::{Persistence, RedisAck, RedisTarget, SENTINEL_SCHEME, UrlError, redacted};
 pub use keys::Keys;
 pub use lease::{Acquired, parse_lease};
+pub use link::RedisConn;
 pub use store::{RedisStore, response_timeout};
 pub use wire::{EntryAnswer, RoomNotice, WireEntry};
 

@@ -6,7 +6,7 @@
 //! scored by it, as `id|created|body`.
 
 const ACQUIRE: &str = r#"
--- KEYS: lease, epoch, room channel; ARGV: node, ttl ms
+-- KEYS: lease, epoch, room channel; ARGV: node, ttl ms, epoch floor
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local owner, ep = string.match(cur, '^(.*)|(%d+)$')
@@ -17,6 +17,11 @@ if cur then
   return -1
 end
 local epoch = redis.call('INCR', KEYS[2])
+-- Never below an epoch this node saw (Redis may have lost the counter).
+if epoch <= tonumber(ARGV[3]) then
+  epoch = tonumber(ARGV[3]) + 1
+  redis.call('SET', KEYS[2], epoch)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch, 'PX', ARGV[2])
 redis.call('PUBLISH', KEYS[3], cjson.encode({k = 'leader', node = ARGV[1], epoch = epoch}))
 return epoch
