@@ -142,8 +142,8 @@ struct ServeArgs {
     #[arg(long, env = "COGUEST_APPROVE_ON_ERROR", value_enum, default_value_t = OnError::Deny)]
     approve_on_error: OnError,
     /// Join a cluster on this Redis (rooms, leases and routing in Redis) instead of running
-    /// alone on SQLite: redis://[user:password@]HOST:PORT[/DB], or the primary that Sentinel
-    /// names: redis+sentinel://[user:password@]HOST:PORT,HOST:PORT,.../MASTER.
+    /// alone on SQLite: `redis://[user:password@]HOST:PORT[/DB]`, or the primary that Sentinel
+    /// names: `redis+sentinel://[user:password@]HOST:PORT,HOST:PORT,.../MASTER`.
     #[arg(long, env = "COGUEST_REDIS")]
     redis: Option<String>,
     /// When a write to Redis counts as done (and its command is acknowledged): `local` (the

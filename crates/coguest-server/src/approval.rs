@@ -1,7 +1,7 @@
 //! The approval hook's client: one signed POST per question (`docs/APPROVAL.md`).
 //!
-//! A room actor never waits for it: it spawns [`Approver::ask`] as a task and gets the
-//! [`Verdict`] back in its inbox (`room/actor/approve.rs`). The request is signed with the
+//! A room actor never waits for it: it spawns `Approver::ask` as a task and gets the
+//! `Verdict` back in its inbox (`room/actor/approve.rs`). The request is signed with the
 //! webhooks' scheme and HTTP client (`webhook.rs`); one call is bounded by the configured
 //! timeout from connecting to the last byte of the answer.
 
