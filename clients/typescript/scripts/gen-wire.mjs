@@ -2,13 +2,13 @@
 // itself generated from the Rust types), so the wire types are never copied by hand.
 //
 //   node scripts/gen-wire.mjs           writes src/wire.ts
-//   node scripts/gen-wire.mjs --check   regenerates into a temporary file and fails on any
-//                                       difference from the committed src/wire.ts
+//   node scripts/gen-wire.mjs --check   fails when the committed src/wire.ts differs from what
+//                                       the schema generates
 import { compile } from "json-schema-to-typescript";
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeOrCheck } from "./generated.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..");
@@ -67,22 +67,8 @@ const ts = await compile(schema, "Protocol", {
   style: { printWidth: 100 },
 });
 
-if (process.argv.includes("--check")) {
-  const dir = mkdtempSync(join(tmpdir(), "coguest-wire-"));
-  const fresh = join(dir, "wire.ts");
-  writeFileSync(fresh, ts);
-  const committed = readFileSync(outPath, "utf8");
-  const same = readFileSync(fresh, "utf8") === committed;
-  rmSync(dir, { recursive: true, force: true });
-  if (!same) {
-    console.error(
-      "src/wire.ts is stale: it differs from what crates/coguest-proto/protocol.schema.json generates.\n" +
-        "Run `npm run gen` in clients/typescript and commit the result.",
-    );
-    process.exit(1);
-  }
-  console.log("src/wire.ts is up to date with protocol.schema.json");
-} else {
-  writeFileSync(outPath, ts);
-  console.log(`wrote ${outPath}`);
-}
+writeOrCheck(outPath, ts, {
+  name: "src/wire.ts",
+  source: "crates/coguest-proto/protocol.schema.json",
+  fix: "npm run gen",
+});

@@ -715,6 +715,7 @@ export interface Protocol {
   approval_response: ApprovalResponse;
   client: ClientFrame;
   server: ServerMsg;
+  webhook_event: WebhookEvent;
 }
 /**
  * The body the server POSTs to the approval hook.
@@ -822,6 +823,48 @@ export interface RoomSummary {
   seated: number;
   /**
    * Its version.
+   */
+  version: number;
+}
+/**
+ * One webhook delivery's body.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "WebhookEvent".
+ */
+export interface WebhookEvent {
+  /**
+   * The user whose command caused it; `@operator` for the admin API; `null` when a
+   * deadline did.
+   */
+  actor?: string | null;
+  /**
+   * When it happened (Unix ms, server clock).
+   */
+  at_ms: number;
+  /**
+   * The transition's fields.
+   */
+  data: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Unique and stable: `{room}/{incarnation}/{version}/{n}`, the n-th transition of that
+   * room version, where `incarnation` counts the rooms created under this id (a room closed
+   * and created again starts at version 0 in a new incarnation). Lifecycle events end in
+   * their type instead of `n`. A redelivery carries the same id.
+   */
+  id: string;
+  /**
+   * The room.
+   */
+  room: string;
+  /**
+   * The transition (`member_joined`, `seated`, ..., `room_created`, `room_closed`).
+   */
+  type: string;
+  /**
+   * The room version the transition produced.
    */
   version: number;
 }

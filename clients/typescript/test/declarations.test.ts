@@ -28,3 +28,15 @@ for (const [name, lib, resolution] of [
     }
   });
 }
+
+test("dist/server/index.d.ts typechecks for a Node backend", () => {
+  assert.ok(existsSync(join(PACKAGE_DIR, "dist/server/index.d.ts")), "the package is built (npm run build)");
+  const backend = join(PACKAGE_DIR, "test-fixtures/backend.ts");
+  const args = ["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--moduleResolution", "nodenext"];
+  args.push("--lib", "ES2022", "--types", "node", backend);
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { cwd: PACKAGE_DIR, stdio: "pipe" });
+  } catch (e) {
+    assert.fail(String((e as { stdout?: Buffer }).stdout ?? e));
+  }
+});

@@ -92,6 +92,15 @@ describe("tidy", () => {
     assert.equal(pkg.name, "coguest-client");
     assert.equal(pkg.type, "module");
     assert.deepEqual(pkg.exports["."], { types: "./dist/index.d.ts", import: "./dist/index.js" });
-    assert.deepEqual(Object.keys(pkg.dependencies), ["ws"], "no framework dependency");
+    assert.deepEqual(pkg.exports["./server"], { types: "./dist/server/index.d.ts", import: "./dist/server/index.js" });
+    // No framework: `ws` for Node's WebSocket, `jose` for the server entry's tokens.
+    assert.deepEqual(Object.keys(pkg.dependencies), ["jose", "ws"], "no framework dependency");
+  });
+
+  test("the browser entry never imports the server entry (secrets, jose)", () => {
+    const offenders = readdirSync(join(PACKAGE_DIR, "src"))
+      .filter((f) => f.endsWith(".ts"))
+      .filter((f) => /from "(\.\/server\/|jose)/.test(readFileSync(join(PACKAGE_DIR, "src", f), "utf8")));
+    assert.deepEqual(offenders, []);
   });
 });

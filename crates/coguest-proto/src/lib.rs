@@ -61,6 +61,7 @@ pub fn json_schema() -> serde_json::Value {
         server: ServerMsg,
         approval_request: ApprovalRequest,
         approval_response: ApprovalResponse,
+        webhook_event: WebhookEvent,
     }
     serde_json::to_value(schemars::schema_for!(Protocol)).unwrap_or_default()
 }

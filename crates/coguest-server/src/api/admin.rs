@@ -120,7 +120,7 @@ pub(crate) async fn get_seats(
 }
 
 /// Pending applications and invitations.
-#[utoipa::path(get, path = "/v1/admin/rooms/{room}/requests", params(("room" = String, Path)),
+#[utoipa::path(get, path = "/v1/admin/rooms/{room}/requests", operation_id = "get_requests", params(("room" = String, Path)),
     responses((status = 200, body = RequestsResponse), (status = 404, body = ErrorBody)))]
 pub(crate) async fn requests(
     _: AdminKeyOrToken,
@@ -136,7 +136,7 @@ pub(crate) async fn requests(
 }
 
 /// Seats a member directly (its pending requests close as already seated).
-#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/pick", params(("room" = String, Path)),
+#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/pick", operation_id = "pick_seat", params(("room" = String, Path)),
     request_body = PickRequest,
     responses((status = 200, body = ChangeResult), (status = 409, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -154,7 +154,7 @@ pub(crate) async fn pick(
 }
 
 /// Removes a user from its seat (it gets `kicked_off_seat`).
-#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/kick", params(("room" = String, Path)),
+#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/kick", operation_id = "kick_user", params(("room" = String, Path)),
     request_body = KickRequest,
     responses((status = 200, body = ChangeResult), (status = 409, body = ErrorBody)))]
 pub(crate) async fn kick(
@@ -193,7 +193,7 @@ pub(crate) async fn move_user(
 }
 
 /// Locks a seat (its occupant, if any, is removed and told).
-#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/{seat}/lock",
+#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/{seat}/lock", operation_id = "lock_seat",
     params(("room" = String, Path), ("seat" = i32, Path)),
     responses((status = 200, body = ChangeResult), (status = 409, body = ErrorBody)))]
 pub(crate) async fn lock(
@@ -206,7 +206,7 @@ pub(crate) async fn lock(
 }
 
 /// Unlocks a seat.
-#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/{seat}/unlock",
+#[utoipa::path(post, path = "/v1/admin/rooms/{room}/seats/{seat}/unlock", operation_id = "unlock_seat",
     params(("room" = String, Path), ("seat" = i32, Path)),
     responses((status = 200, body = ChangeResult), (status = 409, body = ErrorBody)))]
 pub(crate) async fn unlock(

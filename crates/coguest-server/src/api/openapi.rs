@@ -215,6 +215,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The checked-in `openapi.json` (the TypeScript SDK's `AdminClient` is generated from it)
+    /// is the document the server serves.
+    #[test]
+    fn checked_in_document_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
+        let generated = serde_json::to_string_pretty(&openapi_document()).unwrap() + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "{} is stale: run `UPDATE_OPENAPI=1 cargo test -p coguest-server --lib openapi` and \
+             commit it (then `npm run gen` in clients/typescript)",
+            path.display()
+        );
+    }
+
     /// Every wire schema is in the document, none replaced a generated one, and every
     /// reference resolves.
     #[test]

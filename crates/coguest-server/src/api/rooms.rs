@@ -14,7 +14,8 @@ use axum::response::Response;
 use std::sync::Arc;
 
 /// A room's settings, host view and member count (admin token only, not the API key).
-#[utoipa::path(get, path = "/v1/rooms/{room}", tag = "rooms", params(("room" = String, Path)),
+#[utoipa::path(get, path = "/v1/rooms/{room}", tag = "rooms", operation_id = "describe_room",
+    params(("room" = String, Path)),
     responses((status = 200, body = RoomResponse), (status = 401, body = ErrorSchema),
         (status = 403, body = ErrorSchema), (status = 404, body = ErrorSchema)))]
 pub(crate) async fn get_room(
