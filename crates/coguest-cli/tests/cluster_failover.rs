@@ -20,30 +20,86 @@ const ROOM: &str = "r-failover";
 /// Guests that apply and cancel in turn while the primary dies.
 const GUESTS: usize = 6;
 
+/// A member's connection that, as the SDKs do, connects again and rejoins when the server
+/// closes it with 4010 (`CLOSE_RESYNC`: its node lost track of the room while Redis was away).
+struct Member {
+    ws: TestClient,
+    user: String,
+    /// Where it connects, with its token.
+    url: String,
+}
+
+impl Member {
+    async fn join(node: &Served, user: &str, role: Role) -> Self {
+        let ws = node.member(ROOM, user, role).await;
+        let url = node.ws_url(Some(&node.token(user, role)));
+        Member {
+            ws,
+            user: user.to_owned(),
+            url,
+        }
+    }
+
+    /// A new connection after a 4010 close, its request ids going on from the old one's.
+    async fn reconnect(&mut self) {
+        assert_eq!(
+            self.ws.close_code,
+            Some(coguest_proto::CLOSE_RESYNC),
+            "{}: closed, but not with 4010",
+            self.user
+        );
+        let mut ws = TestClient::connect(&self.url, &self.user).await;
+        assert!(
+            matches!(ws.next().await, coguest_proto::ServerMsg::Welcome { .. }),
+            "{}: no welcome",
+            self.user
+        );
+        ws.next_id = self.ws.next_id;
+        self.ws = ws;
+    }
+}
+
 /// A command answered, retried with the same id (commands are idempotent by id) while the
-/// answer is `FAILED` (-1: storage failed, or it may or may not have been applied) or the room
-/// stopped on the member's node when Redis went away (-2101: joined again first). Panics
-/// without success within 30 s.
-async fn until_acked(c: &mut TestClient, cmd: coguest_proto::ClientCommand) -> Instant {
-    let id = c.id();
+/// answer is `FAILED` (-1: storage failed, or it may or may not have been applied), the room
+/// stopped on the member's node when Redis went away (-2101: joined again first), or the
+/// connection was closed with 4010 (connected and joined again first). Panics without success
+/// within 30 s.
+async fn until_acked(m: &mut Member, cmd: coguest_proto::ClientCommand) -> Instant {
+    let id = m.ws.id();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut rejoin = false;
     loop {
         assert!(Instant::now() < deadline, "{cmd:?}: no success within 30 s");
-        c.send_with_id(id, Some(ROOM), cmd.clone()).await;
-        match c.answer(id).await {
-            Ok(_) => return Instant::now(),
-            // FAILED, or the rate limit (-2) after many retries.
-            Err(r) if r.code == -1 || r.code == -2 => {}
-            Err(r) if r.code == -2101 => {
-                while c.join(ROOM, None).await.is_err() {
-                    assert!(Instant::now() < deadline, "no join within 30 s");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+        if rejoin {
+            loop {
+                assert!(Instant::now() < deadline, "no join within 30 s");
+                let join_id = m.ws.send(Some(ROOM), join()).await;
+                match m.ws.answer_or_close(join_id).await {
+                    Some(Ok(_)) => break,
+                    Some(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    None => m.reconnect().await,
                 }
             }
-            Err(r) => panic!("{cmd:?} refused: {r:?}"),
+            rejoin = false;
+        }
+        m.ws.send_with_id(id, Some(ROOM), cmd.clone()).await;
+        match m.ws.answer_or_close(id).await {
+            Some(Ok(_)) => return Instant::now(),
+            // FAILED, or the rate limit (-2) after many retries.
+            Some(Err(r)) if r.code == -1 || r.code == -2 => {}
+            Some(Err(r)) if r.code == -2101 => rejoin = true,
+            Some(Err(r)) => panic!("{cmd:?} refused: {r:?}"),
+            None => {
+                m.reconnect().await;
+                rejoin = true;
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn join() -> coguest_proto::ClientCommand {
+    coguest_proto::ClientCommand::Join { since: None }
 }
 
 /// What one failover measured.
@@ -70,9 +126,9 @@ async fn one_failover(run: usize) -> Outcome {
     let mut guests = Vec::new();
     for k in 0..GUESTS {
         let user = format!("g{k}");
-        guests.push(c.node(k % 2).member(ROOM, &user, Role::Audience).await);
+        guests.push(Member::join(c.node(k % 2), &user, Role::Audience).await);
     }
-    let mut late = c.node(1).member(ROOM, "late", Role::Audience).await;
+    let mut late = Member::join(c.node(1), "late", Role::Audience).await;
     // An application whose deadline falls after the failover.
     until_acked(&mut late, apply(-1, 10)).await;
 
@@ -128,7 +184,7 @@ async fn one_failover(run: usize) -> Outcome {
     // The deadline set before the kill fires after it, on the owner's clock (its member
     // back in the room first, if the room stopped on its node while Redis was away).
     until_acked(&mut late, coguest_proto::ClientCommand::Snapshot).await;
-    late.event("timed out", application_timed_out).await;
+    late.ws.event("timed out", application_timed_out).await;
 
     // Every acknowledged change is in the promoted Redis: nodes killed, a fresh one reads it.
     c.kill(0).await;

@@ -422,7 +422,7 @@ pub struct Refused {
 pub struct TestClient {
     pub user: String,
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    next_id: u64,
+    pub next_id: u64,
     /// Frames read but not yet consumed by an expectation.
     pub buf: VecDeque<ServerMsg>,
     pub close_code: Option<u16>,
@@ -528,19 +528,25 @@ impl TestClient {
 
     /// Waits for the answer to `id`, buffering everything else.
     pub async fn answer(&mut self, id: u64) -> Result<Ack, Refused> {
+        match self.answer_or_close(id).await {
+            Some(answer) => answer,
+            None => panic!(
+                "{}: closed ({:?}) waiting for answer {id}",
+                self.user, self.close_code
+            ),
+        }
+    }
+
+    /// The answer to `id`, or `None` when the connection closes first (`close_code` says how).
+    pub async fn answer_or_close(&mut self, id: u64) -> Option<Result<Ack, Refused>> {
         if let Some(pos) = self.buf.iter().position(|m| answers(m, id)) {
             let m = self.buf.remove(pos).unwrap();
-            return to_result(m);
+            return Some(to_result(m));
         }
         loop {
-            let Some(m) = self.read().await else {
-                panic!(
-                    "{}: closed ({:?}) waiting for answer {id}",
-                    self.user, self.close_code
-                );
-            };
+            let m = self.read().await?;
             if answers(&m, id) {
-                return to_result(m);
+                return Some(to_result(m));
             }
             self.buf.push_back(m);
         }
